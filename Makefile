@@ -1,0 +1,13 @@
+# make install  builds and installs kreg into ~/.cargo/bin
+# make demo     with a kubeconfig: kreg up. Without one: starts the project's own test
+#               cluster (root needed), runs kreg up, pushes an image and runs a Pod from it.
+# make test     the whole test suite (same as ./tests/run.sh and CI)
+.PHONY: install demo test completions
+install:
+	cargo install --locked --path .
+demo: install
+	./tests/demo.sh
+test:
+	./tests/run.sh
+completions:
+	for s in bash zsh fish elvish powershell; do cargo run -q -- completions $$s > completions/kreg.$$s; done

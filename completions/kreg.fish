@@ -1,0 +1,128 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kreg_global_optspecs
+    string join \n kubeconfig= context= n/namespace= o/output= timeout= y/yes h/help V/version
+end
+
+function __fish_kreg_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kreg_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kreg_using_subcommand
+    set -l cmd (__fish_kreg_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kreg -n "__fish_kreg_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_needs_command" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_needs_command" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_needs_command" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_needs_command" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_needs_command" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_needs_command" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_needs_command" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l flavor -d 'Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
+ingress\t'An Ingress of an existing IngressClass (needs --host)'
+nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'"
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage -d 'Where images are stored' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
+s3\t'An S3 bucket (credentials from --s3-secret)'
+emptydir\t'An emptyDir: images are LOST when the pod moves or restarts'"
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l size -d 'Size of the PersistentVolumeClaim' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage-class -d 'StorageClass of the PersistentVolumeClaim (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-bucket -d 'S3 bucket (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-region -d 'S3 region (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-endpoint -d 'S3-compatible endpoint URL, e.g. https://minio.example:9000 (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l rotate-ca -d 'Replace the CA (every client must trust the new one afterwards)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l dry-run -d 'Print the plan and the objects that would be applied; change nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand status" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand status" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand down" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand down" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand down" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand down" -l purge -d 'Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA'
+complete -c kreg -n "__fish_kreg_using_subcommand down" -l dry-run -d 'Print what would be deleted; change nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l system -d 'Also add the CA to the operating system\'s trust store'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l remove -d 'Remove what trust-local wrote before'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l dry-run -d 'Print the files that would be written or removed; change nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l user -d 'Only the per-user locations (no root needed): ~/.config/containers/certs.d'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

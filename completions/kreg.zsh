@@ -1,0 +1,285 @@
+#compdef kreg
+
+autoload -U is-at-least
+
+_kreg() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_kreg_commands" \
+"*::: :->kreg" \
+&& ret=0
+    case $state in
+    (kreg)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kreg-command-$line[1]:"
+        case $line[1] in
+            (up)
+_arguments "${_arguments_options[@]}" : \
+'--flavor=[Cluster flavour\: kind, k3s, minikube, eks, aks, gke, generic (default\: detected)]:FLAVOR:_default' \
+'--expose=[How the registry is exposed (default\: chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
+ingress\:"An Ingress of an existing IngressClass (needs --host)"
+nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"))' \
+'--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
+'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>]:SUFFIX:_default' \
+'--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
+'--storage=[Where images are stored]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
+s3\:"An S3 bucket (credentials from --s3-secret)"
+emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
+'--size=[Size of the PersistentVolumeClaim]:QUANTITY:_default' \
+'--storage-class=[StorageClass of the PersistentVolumeClaim (default\: the cluster'\''s default class)]:NAME:_default' \
+'--s3-bucket=[S3 bucket (with --storage s3)]:BUCKET:_default' \
+'--s3-region=[S3 region (with --storage s3)]:REGION:_default' \
+'--s3-endpoint=[S3-compatible endpoint URL, e.g. https\://minio.example\:9000 (with --storage s3)]:URL:_default' \
+'--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
+'--replicas=[Registry replicas (more than 1 needs --storage s3)]:N:_default' \
+'--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--rotate-ca[Replace the CA (every client must trust the new one afterwards)]' \
+'--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
+'--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
+'--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
+'--trust-local[Also run \`kreg trust-local\` at the end]' \
+'--dry-run[Print the plan and the objects that would be applied; change nothing]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(down)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--purge[Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA]' \
+'--dry-run[Print what would be deleted; change nothing]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(trust-local)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--system[Also add the CA to the operating system'\''s trust store]' \
+'--remove[Remove what trust-local wrote before]' \
+'--dry-run[Print the files that would be written or removed; change nothing]' \
+'--user[Only the per-user locations (no root needed)\: ~/.config/containers/certs.d]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':shell -- The shell to generate completions for:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_kreg__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kreg-help-command-$line[1]:"
+        case $line[1] in
+            (up)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(down)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(trust-local)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_kreg_commands] )) ||
+_kreg_commands() {
+    local commands; commands=(
+'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
+'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
+'down:Remove what \`up\` created; images and the CA stay unless --purge' \
+'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
+'completions:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kreg commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__completions_commands] )) ||
+_kreg__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg completions commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__down_commands] )) ||
+_kreg__subcmd__down_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg down commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help_commands] )) ||
+_kreg__subcmd__help_commands() {
+    local commands; commands=(
+'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
+'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
+'down:Remove what \`up\` created; images and the CA stay unless --purge' \
+'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
+'completions:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kreg help commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__completions_commands] )) ||
+_kreg__subcmd__help__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help completions commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__down_commands] )) ||
+_kreg__subcmd__help__subcmd__down_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help down commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__help_commands] )) ||
+_kreg__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help help commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__status_commands] )) ||
+_kreg__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help status commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__trust-local_commands] )) ||
+_kreg__subcmd__help__subcmd__trust-local_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help trust-local commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__up_commands] )) ||
+_kreg__subcmd__help__subcmd__up_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__status_commands] )) ||
+_kreg__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg status commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__trust-local_commands] )) ||
+_kreg__subcmd__trust-local_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg trust-local commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__up_commands] )) ||
+_kreg__subcmd__up_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg up commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_kreg" ]; then
+    _kreg "$@"
+else
+    compdef _kreg kreg
+fi

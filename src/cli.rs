@@ -1,0 +1,228 @@
+//! The command line, and nothing else: clap types that describe flags.
+//!
+//! Values are kept as the user typed them; `settings` resolves them against the environment
+//! and `commands/*` turn them into options structs. Nothing outside `commands` and
+//! `settings` sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success (for `status`: the registry is installed and healthy)
+  1  `status` found the registry unhealthy or not installed
+  2  error: bad input, no cluster, missing permission, timeout
+
+Environment:
+  KUBECONFIG      kubeconfig file(s), as for kubectl (--kubeconfig wins)
+  KREG_NAMESPACE  namespace kreg installs into (-n wins; default kreg-system)
+  NO_COLOR        disables colour";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kreg",
+    version,
+    about = "Give any Kubernetes cluster its own private, trusted image registry in one command",
+    long_about = None,
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: the current context)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace for the registry and its objects (default: kreg-system)
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Output format: text for people, json or yaml for scripts
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// How long to wait for the cluster (e.g. 90s, 5m, 1h)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+
+    /// Answer yes to every question (never asks without a terminal anyway)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install or update the registry, its TLS certificate and node trust (idempotent)
+    Up(UpArgs),
+    /// Show the registry's health, address, certificate and node trust (read-only)
+    Status(StatusArgs),
+    /// Remove what `up` created; images and the CA stay unless --purge
+    Down(DownArgs),
+    /// Make this workstation's docker/podman/skopeo trust the registry's CA
+    TrustLocal(TrustLocalArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExposeArg {
+    /// A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)
+    Loadbalancer,
+    /// An Ingress of an existing IngressClass (needs --host)
+    Ingress,
+    /// A NodePort on a node address (kind, minikube, bare clusters)
+    Nodeport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageArg {
+    /// A PersistentVolumeClaim (default)
+    Pvc,
+    /// An S3 bucket (credentials from --s3-secret)
+    S3,
+    /// An emptyDir: images are LOST when the pod moves or restarts
+    Emptydir,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)
+    #[arg(long, value_name = "FLAVOR")]
+    pub flavor: Option<String>,
+
+    /// How the registry is exposed (default: chosen from the flavour)
+    #[arg(long, value_enum)]
+    pub expose: Option<ExposeArg>,
+
+    /// Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Wildcard DNS service that maps <ip>.<suffix> to <ip>
+    #[arg(long, value_name = "SUFFIX", default_value = "nip.io")]
+    pub dns_suffix: String,
+
+    /// Registry image (point it at your mirror on air-gapped clusters)
+    #[arg(long, value_name = "IMAGE", default_value = "registry:2")]
+    pub image: String,
+
+    /// Where images are stored
+    #[arg(long, value_enum, default_value_t = StorageArg::Pvc)]
+    pub storage: StorageArg,
+
+    /// Size of the PersistentVolumeClaim
+    #[arg(long, value_name = "QUANTITY", default_value = "10Gi")]
+    pub size: String,
+
+    /// StorageClass of the PersistentVolumeClaim (default: the cluster's default class)
+    #[arg(long, value_name = "NAME")]
+    pub storage_class: Option<String>,
+
+    /// S3 bucket (with --storage s3)
+    #[arg(long, value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// S3 region (with --storage s3)
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+
+    /// S3-compatible endpoint URL, e.g. https://minio.example:9000 (with --storage s3)
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// Secret in the namespace holding accesskey and secretkey (with --storage s3)
+    #[arg(long, value_name = "NAME")]
+    pub s3_secret: Option<String>,
+
+    /// Registry replicas (more than 1 needs --storage s3)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replicas: u32,
+
+    /// IngressClass to use with --expose ingress (default: the cluster's default class)
+    #[arg(long, value_name = "NAME")]
+    pub ingress_class: Option<String>,
+
+    /// Replace the CA (every client must trust the new one afterwards)
+    #[arg(long)]
+    pub rotate_ca: bool,
+
+    /// Let node trust set containerd's config_path and restart containerd where it is unset
+    #[arg(long)]
+    pub allow_runtime_restart: bool,
+
+    /// Skip node trust (no DaemonSet; you configure the nodes' runtimes yourself)
+    #[arg(long)]
+    pub no_node_trust: bool,
+
+    /// Return once everything is applied, without waiting for the rollout, probe and node trust
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Also run `kreg trust-local` at the end
+    #[arg(long)]
+    pub trust_local: bool,
+
+    /// Print the plan and the objects that would be applied; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA
+    #[arg(long)]
+    pub purge: bool,
+
+    /// Print what would be deleted; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustLocalArgs {
+    /// Also add the CA to the operating system's trust store
+    #[arg(long)]
+    pub system: bool,
+
+    /// Remove what trust-local wrote before
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Print the files that would be written or removed; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Only the per-user locations (no root needed): ~/.config/containers/certs.d
+    #[arg(long)]
+    pub user: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

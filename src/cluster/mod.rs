@@ -1,0 +1,253 @@
+//! The cluster edge: the only module that holds a `kube::Client`.
+//!
+//! It connects with kubectl's rules, reads the facts detection and planning need, checks
+//! permissions, applies objects by server-side apply under one field manager, and waits with
+//! watches. Commands call it; it decides nothing about what to build.
+
+mod access;
+mod facts;
+mod wait;
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use k8s_openapi::NamespaceResourceScope;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use wait::{NodeTrustReport, NodeVerdict};
+
+use crate::error::hint;
+use crate::manifests::sha256_hex;
+use crate::plan::names;
+use crate::settings::ClusterTarget;
+
+/// Annotation holding the hash of what kreg last applied, so an unchanged object costs one
+/// read and no write on the next `up`.
+pub const APPLIED_HASH: &str = "kreg.dev/applied-hash";
+
+/// How long connecting and the first request may take before kreg says the server is dead.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    /// The context (or "in-cluster") and server URL, for messages.
+    pub context: String,
+    pub server: String,
+    pub namespace: String,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl Cluster {
+    /// Connects with kubectl's rules and makes one request, so a wrong kubeconfig, context or
+    /// a dead server is reported here, in seconds, with what to do.
+    pub async fn connect(target: &ClusterTarget, namespace: &str) -> Result<Cluster> {
+        let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
+        let (mut config, context) = if target.kubeconfig.is_empty() {
+            match Kubeconfig::read() {
+                Ok(kc) => load(kc, &options, "~/.kube/config").await?,
+                Err(_) if target.context.is_none() => {
+                    let c = Config::incluster().map_err(|_| {
+                        hint(
+                            "no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist)",
+                            "pass --kubeconfig PATH, set KUBECONFIG, or run inside a cluster",
+                        )
+                    })?;
+                    (c, "in-cluster".to_string())
+                }
+                Err(e) => return Err(anyhow!(e).context("cannot read ~/.kube/config")),
+            }
+        } else {
+            let mut merged: Option<Kubeconfig> = None;
+            for p in &target.kubeconfig {
+                let kc = Kubeconfig::read_from(p).map_err(|e| {
+                    anyhow!(hint(
+                        format!("cannot read kubeconfig {}: {}", p.display(), flatten(&e)),
+                        "check the path given with --kubeconfig or KUBECONFIG",
+                    ))
+                })?;
+                merged = Some(match merged {
+                    None => kc,
+                    Some(m) => m.merge(kc).map_err(|e| anyhow!("merging kubeconfigs: {e}"))?,
+                });
+            }
+            let names = target.kubeconfig.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+            load(merged.expect("at least one path"), &options, &names.join(":")).await?
+        };
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        config.read_timeout = Some(Duration::from_secs(30));
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).context("setting up the Kubernetes client")?;
+        let cluster = Cluster { client, context, server, namespace: namespace.to_string() };
+        match tokio::time::timeout(CONNECT_TIMEOUT * 2, cluster.client.apiserver_version()).await {
+            Ok(Ok(_)) => Ok(cluster),
+            Ok(Err(e)) => Err(unreachable(&cluster, &e)),
+            Err(_) => Err(hint(
+                format!("the API server at {} did not answer within {}s", cluster.server, (CONNECT_TIMEOUT * 2).as_secs()),
+                format!("check that the cluster of context {:?} is running: kubectl cluster-info", cluster.context),
+            )),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    pub fn ns_api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Server-side apply, skipped when the object carries the hash of exactly this content.
+    pub async fn apply<K>(&self, api: &Api<K>, obj: &K) -> Result<Applied>
+    where
+        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+    {
+        let name = obj.name_any();
+        let kind = K::kind(&());
+        let hash = sha256_hex(&serde_json::to_vec(obj)?);
+        let existing = api.get_opt(&name).await.with_context(|| format!("reading {kind} {name}"))?;
+        if let Some(e) = &existing {
+            if e.annotations().get(APPLIED_HASH) == Some(&hash) {
+                return Ok(Applied::Unchanged);
+            }
+        }
+        let mut desired = obj.clone();
+        desired.annotations_mut().insert(APPLIED_HASH.into(), hash);
+        let pp = PatchParams::apply(names::FIELD_MANAGER).force();
+        api.patch(&name, &pp, &Patch::Apply(&desired))
+            .await
+            .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
+        Ok(if existing.is_some() { Applied::Updated } else { Applied::Created })
+    }
+
+    /// Creates the object only if it does not exist and returns what is stored: the caller's
+    /// object, or the one another `kreg up` created first (it adopts the winner's).
+    pub async fn create_if_absent<K>(&self, api: &Api<K>, obj: &K) -> Result<(K, bool)>
+    where
+        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+    {
+        let name = obj.name_any();
+        if let Some(found) = api.get_opt(&name).await? {
+            return Ok((found, false));
+        }
+        match api.create(&PostParams { field_manager: Some(names::FIELD_MANAGER.into()), ..Default::default() }, obj).await {
+            Ok(created) => Ok((created, true)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                let winner = api.get(&name).await.with_context(|| format!("reading {name}"))?;
+                Ok((winner, false))
+            }
+            Err(e) => Err(api_error(e, &format!("creating {} {name}", K::kind(&())))),
+        }
+    }
+
+    pub async fn get<K>(&self, api: &Api<K>, name: &str) -> Result<Option<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        api.get_opt(name).await.map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
+    }
+
+    /// Replaces an object wholesale (used for `--rotate-ca`).
+    pub async fn replace<K>(&self, api: &Api<K>, obj: &K) -> Result<()>
+    where
+        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+    {
+        let name = obj.name_any();
+        let _ = api.delete(&name, &DeleteParams::default()).await;
+        api.create(&PostParams::default(), obj).await.map_err(|e| api_error(e, &format!("replacing {name}")))?;
+        Ok(())
+    }
+
+    /// Deletes an object; absent is fine. Returns whether something was deleted.
+    pub async fn delete<K>(&self, api: &Api<K>, name: &str) -> Result<bool>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let dp = DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Background), ..Default::default() };
+        match api.delete(name, &dp).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(api_error(e, &format!("deleting {} {name}", K::kind(&())))),
+        }
+    }
+}
+
+async fn load(kc: Kubeconfig, options: &KubeConfigOptions, from: &str) -> Result<(Config, String)> {
+    let context = options.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+    if let Some(want) = &options.context {
+        if !kc.contexts.iter().any(|c| &c.name == want) {
+            let have: Vec<_> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            return Err(hint(
+                format!("context {want:?} is not in {from}"),
+                if have.is_empty() {
+                    "that kubeconfig has no contexts".to_string()
+                } else {
+                    format!("use one of: {} (kubectl config get-contexts)", have.join(", "))
+                },
+            ));
+        }
+    }
+    let config = Config::from_custom_kubeconfig(kc, options)
+        .await
+        .map_err(|e| anyhow!("kubeconfig {from}, context {context:?}: {}", flatten(&e)))?;
+    Ok((config, context))
+}
+
+/// One line from an error and its sources (kube's errors nest several levels deep).
+fn flatten(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn unreachable(c: &Cluster, e: &kube::Error) -> anyhow::Error {
+    match e {
+        kube::Error::Api(s) if s.code == 401 => hint(
+            format!("the API server at {} rejected kreg's credentials (401 Unauthorized)", c.server),
+            format!("the credentials of context {:?} are expired or revoked: log in again", c.context),
+        ),
+        kube::Error::Api(s) if s.code == 403 => {
+            // /version is readable by everyone on a normal cluster; continue to the real check.
+            hint(format!("the API server refused to answer: {}", s.message), "check your RBAC rights")
+        }
+        other => hint(
+            format!("cannot reach the API server at {}: {}", c.server, flatten(other)),
+            format!("check that the cluster of context {:?} is running and reachable: kubectl cluster-info", c.context),
+        ),
+    }
+}
+
+/// An API error with the server's message and the action it happened in.
+pub fn api_error(e: kube::Error, action: &str) -> anyhow::Error {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => hint(
+            format!("{action}: forbidden: {}", s.message),
+            "ask a cluster admin for this permission, or use a context that has it",
+        ),
+        kube::Error::Api(s) => anyhow!("{action}: {} ({})", s.message, s.code),
+        other => anyhow!("{action}: {}", flatten(&other)),
+    }
+}

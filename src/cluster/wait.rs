@@ -1,0 +1,279 @@
+//! Waiting, with watches (`await_condition`) bounded by the user's `--timeout`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, ListParams, LogParams};
+use kube::runtime::wait::await_condition;
+use kube::ResourceExt;
+use serde::Serialize;
+use tokio::time::{timeout, Instant};
+
+use super::{api_error, Cluster};
+use crate::error::hint;
+use crate::plan::{names, Address};
+
+/// Prefix of the verdict lines node-trust.sh prints (see manifests/node-trust.sh).
+const VERDICT: &str = "kreg-node-trust: ";
+
+/// One node's answer from the node-trust DaemonSet.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NodeVerdict {
+    pub node: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeTrustReport {
+    pub total: usize,
+    pub trusted: usize,
+    /// Nodes whose pod said why it cannot install the CA, with the remedy.
+    pub untrusted: Vec<NodeVerdict>,
+    /// Nodes without a verdict yet (pod not scheduled, starting, image pulling).
+    pub pending: Vec<String>,
+}
+
+impl NodeTrustReport {
+    pub fn complete(&self) -> bool {
+        self.trusted == self.total
+    }
+}
+
+impl Cluster {
+    /// Waits until the Service has an address clients can use.
+    pub async fn wait_address(&self, svc_name: &str, lb: bool, limit: Duration) -> Result<(Address, Option<u16>)> {
+        let api: Api<Service> = self.ns_api();
+        if lb {
+            let cond = |s: Option<&Service>| lb_address(s).is_some();
+            match timeout(limit, await_condition(api.clone(), svc_name, cond)).await {
+                Ok(Ok(Some(svc))) => return Ok((lb_address(Some(&svc)).expect("condition held"), None)),
+                Ok(Ok(None)) => return Err(anyhow!("Service {svc_name} was deleted while kreg waited for its address")),
+                Ok(Err(e)) => return Err(anyhow!("watching Service {svc_name}: {e}")),
+                Err(_) => {
+                    return Err(hint(
+                        format!(
+                            "the LoadBalancer Service {}/{svc_name} got no address within {}s",
+                            self.namespace,
+                            limit.as_secs()
+                        ),
+                        "this cluster may have no load balancer: run `kreg up --expose nodeport`, install one (MetalLB), or raise --timeout",
+                    ))
+                }
+            }
+        }
+        let svc = api.get(svc_name).await.map_err(|e| api_error(e, "reading the registry Service"))?;
+        let node_port = svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .and_then(|p| p.first())
+            .and_then(|p| p.node_port)
+            .map(|p| p as u16);
+        Ok((Address::Ip(self.node_address().await?), node_port))
+    }
+
+    /// The InternalIP of a Ready node (every node forwards a NodePort to the registry pod).
+    pub async fn node_address(&self) -> Result<IpAddr> {
+        let nodes: Api<Node> = Api::all(self.client());
+        let page = nodes.list(&ListParams::default().limit(50)).await.map_err(|e| api_error(e, "listing nodes"))?;
+        let mut fallback = None;
+        for n in &page.items {
+            let status = n.status.as_ref();
+            let ready = status
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            let ip = status
+                .and_then(|s| s.addresses.as_ref())
+                .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+                .and_then(|a| a.address.parse::<IpAddr>().ok());
+            match (ip, ready) {
+                (Some(ip), true) => return Ok(ip),
+                (Some(ip), false) if fallback.is_none() => fallback = Some(ip),
+                _ => {}
+            }
+        }
+        fallback.ok_or_else(|| {
+            hint(
+                "no node has an InternalIP address to expose a NodePort on",
+                "use --expose loadbalancer or --expose ingress on this cluster",
+            )
+        })
+    }
+
+    /// The Ingress's published address, if the controller has set one.
+    pub async fn ingress_address(&self, name: &str, limit: Duration) -> Result<Option<Address>> {
+        let api: Api<Ingress> = self.ns_api();
+        let get = |i: Option<&Ingress>| {
+            i.and_then(|i| i.status.as_ref())
+                .and_then(|s| s.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.as_ref())
+                .and_then(|v| v.first())
+                .and_then(|x| {
+                    x.ip.as_ref()
+                        .and_then(|ip| ip.parse().ok().map(Address::Ip))
+                        .or_else(|| x.hostname.clone().map(Address::Hostname))
+                })
+        };
+        match timeout(limit, await_condition(api, name, |i: Option<&Ingress>| get(i).is_some())).await {
+            Ok(Ok(i)) => Ok(get(i.as_ref())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Waits until every replica of the Deployment runs the current template and is ready.
+    pub async fn wait_rollout(&self, name: &str, limit: Duration) -> Result<()> {
+        let api: Api<Deployment> = self.ns_api();
+        match timeout(limit, await_condition(api.clone(), name, rolled_out)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(anyhow!("watching Deployment {name}: {e}")),
+            Err(_) => {
+                let why = self.pod_problems(&format!("app.kubernetes.io/name={name}")).await;
+                Err(hint(
+                    format!("the registry did not become ready within {}s{why}", limit.as_secs()),
+                    format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
+                ))
+            }
+        }
+    }
+
+    /// Why pods matching `selector` are not ready, from their container states (", pod x: ErrImagePull").
+    async fn pod_problems(&self, selector: &str) -> String {
+        let api: Api<Pod> = self.ns_api();
+        let Ok(pods) = api.list(&ListParams::default().labels(selector)).await else { return String::new() };
+        let mut out = String::new();
+        for p in &pods.items {
+            let status = p.status.as_ref();
+            let waiting = status
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()));
+            let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
+            out.push_str(&format!("; pod {}: {}", p.name_any(), waiting.unwrap_or(phase)));
+        }
+        out
+    }
+
+    /// Waits until every node's trust pod is ready, or has said why it cannot be (then there
+    /// is nothing left to wait for). On timeout, returns the report as it stands.
+    pub async fn wait_node_trust(&self, limit: Duration) -> Result<NodeTrustReport> {
+        let api: Api<DaemonSet> = self.ns_api();
+        let deadline = Instant::now() + limit;
+        loop {
+            let report = self.node_trust_report().await?;
+            let decided = report.trusted + report.untrusted.len();
+            if report.total > 0 && decided == report.total {
+                return Ok(report);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(report);
+            }
+            // Wake on the next DaemonSet status change, or after a short slice to re-read the
+            // verdicts of pods that are running but not ready (logs are not watchable).
+            let slice = left.min(Duration::from_secs(2));
+            let _ = timeout(slice, await_condition(api.clone(), names::NODE_TRUST, ds_ready)).await;
+        }
+    }
+
+    /// Reads the node-trust DaemonSet's pods: ready ones trust the CA; running, unready ones are
+    /// asked (their last log line) for a verdict.
+    pub async fn node_trust_report(&self) -> Result<NodeTrustReport> {
+        let pods: Api<Pod> = self.ns_api();
+        let ds: Api<DaemonSet> = self.ns_api();
+        let Some(d) = ds.get_opt(names::NODE_TRUST).await.map_err(|e| api_error(e, "reading node trust"))? else {
+            return Ok(NodeTrustReport::default());
+        };
+        let desired = d.status.as_ref().map(|s| s.desired_number_scheduled).unwrap_or(0) as usize;
+        let generation = d.metadata.generation.unwrap_or(0);
+        let list = pods
+            .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={}", names::NODE_TRUST)))
+            .await
+            .map_err(|e| api_error(e, "listing node-trust pods"))?;
+        let mut report = NodeTrustReport { total: desired, ..Default::default() };
+        for p in &list.items {
+            if p.metadata.deletion_timestamp.is_some() || !is_current(p, &d, generation) {
+                continue;
+            }
+            let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+            if pod_ready(p) {
+                report.trusted += 1;
+                continue;
+            }
+            let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+            let verdict = if running {
+                let lp = LogParams { tail_lines: Some(5), ..Default::default() };
+                pods.logs(&p.name_any(), &lp).await.ok().and_then(|l| last_verdict(&l))
+            } else {
+                None
+            };
+            match verdict {
+                Some(reason) => report.untrusted.push(NodeVerdict { node, reason }),
+                None => report.pending.push(node),
+            }
+        }
+        report.untrusted.sort_by(|a, b| a.node.cmp(&b.node));
+        report.pending.sort();
+        Ok(report)
+    }
+}
+
+fn lb_address(s: Option<&Service>) -> Option<Address> {
+    let ing = s?.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?.first()?;
+    if let Some(ip) = ing.ip.as_ref().and_then(|ip| ip.parse().ok()) {
+        return Some(Address::Ip(ip));
+    }
+    ing.hostname.clone().filter(|h| !h.is_empty()).map(Address::Hostname)
+}
+
+fn rolled_out(d: Option<&Deployment>) -> bool {
+    let Some(d) = d else { return false };
+    let want = d.spec.replicas.unwrap_or(1);
+    let Some(s) = d.status.as_ref() else { return false };
+    s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
+        && s.updated_replicas.unwrap_or(0) == want
+        && s.ready_replicas.unwrap_or(0) == want
+        && s.replicas.unwrap_or(0) == want
+}
+
+fn ds_ready(d: Option<&DaemonSet>) -> bool {
+    let Some(d) = d else { return false };
+    let Some(s) = d.status.as_ref() else { return false };
+    s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
+        && s.updated_number_scheduled.unwrap_or(0) == s.desired_number_scheduled
+        && s.number_ready == s.desired_number_scheduled
+}
+
+fn pod_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// A pod runs the DaemonSet's current template when its template-generation label matches.
+fn is_current(p: &Pod, _d: &DaemonSet, generation: i64) -> bool {
+    p.labels().get("pod-template-generation").is_none_or(|g| g == &generation.to_string())
+}
+
+/// The reason from the last `kreg-node-trust: untrusted: ...` line, if the last verdict is one.
+pub fn last_verdict(log: &str) -> Option<String> {
+    let line = log.lines().rev().find(|l| l.starts_with(VERDICT))?;
+    line.strip_prefix(VERDICT)?.strip_prefix("untrusted: ").map(|s| s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_verdict_wins() {
+        let log = "kreg-node-trust: untrusted: config_path unset | remedy: x\nkreg-node-trust: trusted: containerd /etc/containerd/certs.d\n";
+        assert_eq!(last_verdict(log), None);
+        let log = "noise\nkreg-node-trust: trusted: ok\nkreg-node-trust: untrusted: read-only root | remedy: y\n";
+        assert_eq!(last_verdict(log).as_deref(), Some("read-only root | remedy: y"));
+        assert_eq!(last_verdict(""), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! Orchestration: each `commands/<verb>.rs` turns flags into an options struct and calls the
+//! cluster edge and the pure modules in order. No Kubernetes logic lives here beyond the order
+//! of steps.
+
+pub mod completions;
+mod down;
+mod status;
+mod trust_local;
+mod up;
+
+use std::future::Future;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{EXIT_ERROR, EXIT_OK};
+use crate::printer::Printer;
+use crate::reporter::{Reporter, StderrReporter};
+use crate::settings::Settings;
+
+pub use status::StatusReport;
+pub use up::UpReport;
+
+/// What every command gets: resolved settings, the printer and the progress reporter.
+pub struct Ctx {
+    pub settings: Settings,
+    pub printer: Printer,
+    pub reporter: Box<dyn Reporter>,
+}
+
+impl Ctx {
+    /// Asks a yes/no question on a terminal. Without one (or with --yes) the answer is yes:
+    /// scripts opted in by running the command.
+    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        if !self.settings.interactive {
+            return Ok(true);
+        }
+        self.reporter.finish();
+        Ok(dialoguer::Confirm::new().with_prompt(question).default(false).interact()?)
+    }
+}
+
+/// Parses the command line, runs the command, prints errors; returns the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args);
+    }
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            Printer::new(cli.global.output, false).error(&e);
+            return EXIT_ERROR;
+        }
+    };
+    let printer = Printer::new(settings.output, settings.color);
+    let reporter = Box::new(StderrReporter::new(printer, settings.interactive));
+    let ctx = Ctx { settings, printer, reporter };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            printer.error(&anyhow::Error::new(e).context("starting the async runtime"));
+            return EXIT_ERROR;
+        }
+    };
+    let code = runtime.block_on(async {
+        match &cli.command {
+            Command::Up(a) => interruptible(&ctx, up::run(&ctx, a)).await,
+            Command::Status(a) => interruptible(&ctx, status::run(&ctx, a)).await,
+            Command::Down(a) => interruptible(&ctx, down::run(&ctx, a)).await,
+            Command::TrustLocal(a) => interruptible(&ctx, trust_local::run(&ctx, a)).await,
+            Command::Completions(_) => unreachable!("handled above"),
+        }
+    });
+    ctx.reporter.finish();
+    match code {
+        Ok(code) => code,
+        Err(e) => {
+            printer.error(&e);
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Runs a command until it ends or Ctrl-C. Every step kreg takes is idempotent, so stopping
+/// between two requests leaves a state the next `up` completes and `down` removes.
+async fn interruptible(ctx: &Ctx, fut: impl Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+    tokio::select! {
+        r = fut => r,
+        _ = tokio::signal::ctrl_c() => {
+            ctx.reporter.finish();
+            Err(crate::error::hint(
+                "interrupted",
+                "run `kreg up` again to finish the install, or `kreg down` to remove what was applied",
+            ))
+        }
+    }
+}

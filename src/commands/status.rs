@@ -1,0 +1,221 @@
+//! `kreg status`: reads, never writes. Exit 0 when healthy, 1 when unhealthy or absent.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::Result;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::StatusArgs;
+use crate::cluster::{Cluster, NodeVerdict};
+use crate::error::{EXIT_OK, EXIT_UNHEALTHY};
+use crate::pki;
+use crate::plan::{names, Address, Endpoint, Expose};
+use crate::probe;
+
+#[derive(Debug, Default, Serialize)]
+pub struct StatusReport {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    pub installed: bool,
+    pub healthy: bool,
+    pub namespace: String,
+    /// Why it is not healthy, one line each.
+    pub problems: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expose: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_not_after: Option<String>,
+    pub cert_matches_address: bool,
+    pub replicas_ready: i32,
+    pub replicas_desired: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes_trusted: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes_total: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untrusted_nodes: Vec<NodeVerdict>,
+}
+
+pub async fn run(ctx: &Ctx, _a: &StatusArgs) -> Result<u8> {
+    let ns = &ctx.settings.namespace;
+    let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
+    let report = collect(&cluster).await?;
+    print(ctx, &report)?;
+    Ok(if report.healthy { EXIT_OK } else { EXIT_UNHEALTHY })
+}
+
+async fn collect(cluster: &Cluster) -> Result<StatusReport> {
+    let mut r = StatusReport { schema_version: super::up::SCHEMA_VERSION, namespace: cluster.namespace.clone(), ..Default::default() };
+    let Some(state) = cluster.get(&cluster.ns_api::<ConfigMap>(), names::STATE).await? else {
+        r.problems.push(format!("kreg is not installed in namespace {} (run `kreg up`)", cluster.namespace));
+        return Ok(r);
+    };
+    r.installed = true;
+    let data = state.data.unwrap_or_default();
+    let field = |k: &str| data.get(k).cloned();
+    r.flavor = field("flavor");
+    r.expose = field("expose");
+    r.address = field("address");
+    r.host = field("host");
+    r.registry = field("registry");
+    r.ca_pem = field("ca.crt");
+    r.ca_sha256 = r.ca_pem.as_deref().and_then(|p| pki::cert_sha256(p).ok());
+    let port: u16 = field("port").and_then(|p| p.parse().ok()).unwrap_or(443);
+    let expose: Option<Expose> = r.expose.as_deref().and_then(|e| e.parse().ok());
+
+    let (deploys, svcs, secrets, pvcs) = (
+        cluster.ns_api::<Deployment>(),
+        cluster.ns_api::<Service>(),
+        cluster.ns_api::<Secret>(),
+        cluster.ns_api::<PersistentVolumeClaim>(),
+    );
+    let (deploy, svc, tls, pvc, trust) = tokio::try_join!(
+        cluster.get(&deploys, names::REGISTRY),
+        cluster.get(&svcs, names::REGISTRY),
+        cluster.get(&secrets, names::TLS_SECRET),
+        cluster.get(&pvcs, names::DATA_PVC),
+        cluster.node_trust_report(),
+    )?;
+
+    match &deploy {
+        None => r.problems.push(format!("Deployment {} is missing (run `kreg up`)", names::REGISTRY)),
+        Some(d) => {
+            r.replicas_desired = d.spec.replicas.unwrap_or(1);
+            r.replicas_ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            if r.replicas_ready < r.replicas_desired {
+                r.problems.push(format!("{} of {} registry pods ready", r.replicas_ready, r.replicas_desired));
+            }
+        }
+    }
+
+    // The address the cluster gives now, to compare with what the certificate names.
+    let current = match (expose, &svc) {
+        (_, None) => {
+            r.problems.push(format!("Service {} is missing (run `kreg up`)", names::REGISTRY));
+            None
+        }
+        (Some(Expose::LoadBalancer), Some(s)) => s
+            .status
+            .as_ref()
+            .and_then(|st| st.load_balancer.as_ref()?.ingress.as_ref()?.first().cloned())
+            .and_then(|i| i.ip.and_then(|ip| ip.parse().ok()).map(Address::Ip).or(i.hostname.map(Address::Hostname))),
+        (_, Some(_)) => r.address.as_deref().map(|a| a.parse::<IpAddr>().map(Address::Ip).unwrap_or(Address::Hostname(a.to_string()))),
+    };
+    if let (Some(now), Some(then)) = (&current, &r.address) {
+        if &now.to_string() != then {
+            r.problems.push(format!("the address changed from {then} to {now}: run `kreg up` to re-issue the certificate"));
+        }
+    }
+    let ips: Vec<IpAddr> = match &current {
+        Some(Address::Ip(ip)) => vec![*ip],
+        _ => vec![],
+    };
+    let host = r.host.clone().unwrap_or_default();
+    let endpoint = Endpoint { host: host.clone(), port, ips: ips.clone() };
+
+    match tls.as_ref().and_then(|s| s.data.as_ref()?.get("tls.crt").cloned()) {
+        None => r.problems.push(format!("Secret {} (the serving certificate) is missing", names::TLS_SECRET)),
+        Some(pem) => match pki::inspect(&String::from_utf8_lossy(&pem.0)) {
+            Ok(info) => {
+                r.cert_not_after = info.not_after.format(&time::format_description::well_known::Rfc3339).ok();
+                let now = time::OffsetDateTime::now_utc();
+                r.cert_matches_address = pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
+                if !r.cert_matches_address {
+                    r.problems.push("the serving certificate does not cover the current address or has expired: run `kreg up`".into());
+                }
+            }
+            Err(e) => r.problems.push(format!("the serving certificate cannot be read: {e}")),
+        },
+    }
+
+    r.storage = Some(match &pvc {
+        Some(p) => {
+            let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
+            let cap = p.status.as_ref().and_then(|s| s.capacity.as_ref()?.get("storage").map(|q| q.0.clone()));
+            if phase != "Bound" {
+                r.problems.push(format!("PVC {} is {phase}, not Bound", names::DATA_PVC));
+            }
+            format!("PVC {} {phase}{}", names::DATA_PVC, cap.map(|c| format!(", {c}")).unwrap_or_default())
+        }
+        None => "no PVC (emptyDir or S3)".into(),
+    });
+
+    if field("nodeTrust").as_deref() == Some("true") {
+        r.nodes_trusted = Some(trust.trusted);
+        r.nodes_total = Some(trust.total);
+        r.untrusted_nodes = trust.untrusted.clone();
+        if !trust.complete() {
+            let mut names: Vec<String> = trust.untrusted.iter().map(|v| v.node.clone()).collect();
+            names.extend(trust.pending.iter().cloned());
+            r.problems.push(format!("{} of {} nodes trust the CA (not: {})", trust.trusted, trust.total, names.join(", ")));
+        }
+    }
+
+    if let (Some(ca), true) = (&r.ca_pem, r.replicas_ready > 0) {
+        let ip = ips.first().copied().or_else(|| endpoint.host.parse().ok());
+        match probe::probe_until(&endpoint, ip, ca, Duration::from_secs(3)).await {
+            Ok(code) => r.probe = Some(format!("GET /v2/ answered {code} over TLS")),
+            Err(e) => {
+                r.probe = Some(format!("{e:#}"));
+                r.problems.push(format!("health probe failed: {e:#}"));
+            }
+        }
+    }
+    r.healthy = r.problems.is_empty();
+    Ok(r)
+}
+
+fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
+    if !ctx.printer.is_text() {
+        return ctx.printer.document(r);
+    }
+    let p = &ctx.printer;
+    let line = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            p.out(&format!("{k:<14}{v}"));
+        }
+    };
+    p.out(&format!("{:<14}{}", "healthy", if r.healthy { "yes" } else { "no" }));
+    p.out(&format!("{:<14}{}", "namespace", r.namespace));
+    line("registry", &r.registry);
+    line("flavor", &r.flavor);
+    line("expose", &r.expose);
+    line("address", &r.address);
+    if r.installed {
+        p.out(&format!("{:<14}{}/{}", "pods ready", r.replicas_ready, r.replicas_desired));
+    }
+    line("cert expires", &r.cert_not_after);
+    line("storage", &r.storage);
+    line("probe", &r.probe);
+    if let (Some(t), Some(n)) = (r.nodes_trusted, r.nodes_total) {
+        p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
+    }
+    line("ca sha256", &r.ca_sha256);
+    for v in &r.untrusted_nodes {
+        p.out(&format!("untrusted     {}: {}", v.node, v.reason));
+    }
+    for prob in &r.problems {
+        p.warn(prob);
+    }
+    Ok(())
+}

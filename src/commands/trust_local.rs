@@ -1,0 +1,202 @@
+//! `kreg trust-local`: makes this workstation's docker, podman, skopeo and buildah (and with
+//! `--system` the OS trust store) trust the registry's CA, read from the cluster. Writes only
+//! the CA certificate (public); never the key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use k8s_openapi::api::core::v1::ConfigMap;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::TrustLocalArgs;
+use crate::cluster::Cluster;
+use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::plan::names;
+use crate::trust::{self, Distro, LocalTarget, Os};
+
+#[derive(Debug, Default, Serialize)]
+struct TrustLocalReport {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    registry: String,
+    written: Vec<PathBuf>,
+    unchanged: Vec<PathBuf>,
+    removed: Vec<PathBuf>,
+    /// Commands the user must run (root needed and not granted).
+    commands: Vec<String>,
+}
+
+pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
+    let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
+    let state = cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+        .ok_or_else(|| hint(format!("kreg is not installed in namespace {}", cluster.namespace), "run `kreg up` first"))?;
+    let data = state.data.unwrap_or_default();
+    let registry = data.get("registry").cloned().ok_or_else(|| anyhow!("ConfigMap {} has no registry", names::STATE))?;
+    let ca_pem = data.get("ca.crt").cloned().ok_or_else(|| anyhow!("ConfigMap {} has no ca.crt", names::STATE))?;
+    crate::validate::host_port(&registry).context("the registry address stored in the cluster is not valid")?;
+    run_local(ctx, a, &registry, &ca_pem)
+}
+
+/// The local half, separate from the cluster read so it is testable on its own.
+pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) -> Result<u8> {
+    let os = if cfg!(target_os = "macos") { Os::MacOs } else { Os::Linux };
+    let distro = std::fs::read_to_string("/etc/os-release").map(|t| trust::distro_from_os_release(&t)).unwrap_or(Distro::Other);
+    let root = is_root();
+    let home = ctx.settings.home.clone().ok_or_else(|| anyhow!("HOME is not set; kreg needs it for per-user trust files"))?;
+    let targets: Vec<LocalTarget> = trust::local_targets(os, distro, root, &home, registry, a.system)
+        .into_iter()
+        .filter(|t| !a.user || !t.needs_root)
+        .collect();
+    if targets.is_empty() {
+        bail!("no trust location applies here (with --user, Docker and the system store need root)");
+    }
+    let mut report = TrustLocalReport { schema_version: super::up::SCHEMA_VERSION, registry: registry.into(), ..Default::default() };
+    let mut root_needed: Vec<&LocalTarget> = Vec::new();
+    for t in &targets {
+        let current = std::fs::read_to_string(&t.path).ok();
+        if a.remove {
+            match current {
+                Some(c) if c == ca_pem => {
+                    if t.needs_root && !root {
+                        root_needed.push(t);
+                    } else if !a.dry_run {
+                        remove(&t.path)?;
+                        report.removed.push(t.path.clone());
+                    } else {
+                        report.removed.push(t.path.clone());
+                    }
+                }
+                Some(_) => ctx.printer.warn(&format!("{} holds another certificate; left alone", t.path.display())),
+                None => {}
+            }
+            continue;
+        }
+        if current.as_deref() == Some(ca_pem) {
+            report.unchanged.push(t.path.clone());
+        } else if t.needs_root && !root {
+            root_needed.push(t);
+        } else if a.dry_run {
+            report.written.push(t.path.clone());
+        } else {
+            write(&t.path, ca_pem)?;
+            report.written.push(t.path.clone());
+        }
+    }
+    if a.system && !a.remove && (!report.written.is_empty() || !root_needed.is_empty()) {
+        if let Some(store) = targets.iter().find(|t| t.tool == trust::Tool::SystemStore) {
+            if let Some(cmd) = trust::system_store_refresh(os, distro, &store.path) {
+                if root && !a.dry_run {
+                    run_cmd(&cmd)?;
+                } else {
+                    report.commands.push(shell_join(&cmd));
+                }
+            }
+        }
+    }
+    let mut exit = EXIT_OK;
+    if !root_needed.is_empty() {
+        let ca_tmp = std::env::temp_dir().join(format!("kreg-ca-{}.crt", std::process::id()));
+        let cmds: Vec<String> = root_needed
+            .iter()
+            .map(|t| {
+                if a.remove {
+                    format!("sudo rm -f {}", t.path.display())
+                } else {
+                    format!("sudo install -D -m 0644 {} {}", ca_tmp.display(), t.path.display())
+                }
+            })
+            .collect();
+        if !a.dry_run && ctx.settings.interactive && ctx.confirm(&format!("Use sudo to write {} file(s) that need root?", cmds.len()))? {
+            if !a.remove {
+                std::fs::write(&ca_tmp, ca_pem)?;
+            }
+            for c in &cmds {
+                run_cmd(&c.split(' ').map(String::from).collect::<Vec<_>>())?;
+            }
+            let _ = std::fs::remove_file(&ca_tmp);
+            report.written.extend(root_needed.iter().map(|t| t.path.clone()));
+        } else {
+            if !a.remove {
+                report.commands.insert(0, format!("kubectl -n {} get configmap {} -o jsonpath='{{.data.ca\\.crt}}' > {}", ctx.settings.namespace, names::STATE, ca_tmp.display()));
+            }
+            report.commands.extend(cmds);
+            if !a.dry_run {
+                exit = EXIT_ERROR;
+            }
+        }
+    }
+    print(ctx, &report, a)?;
+    if exit != EXIT_OK {
+        ctx.printer.warn("some locations need root: run the commands printed above, or re-run as root (sudo kreg trust-local), or use --user for per-user trust only");
+    }
+    Ok(exit)
+}
+
+fn print(ctx: &Ctx, r: &TrustLocalReport, a: &TrustLocalArgs) -> Result<()> {
+    if !ctx.printer.is_text() {
+        return ctx.printer.document(r);
+    }
+    let verb = if a.dry_run { "would write" } else { "wrote" };
+    for p in &r.written {
+        ctx.reporter.done(&format!("{verb} {}", p.display()));
+    }
+    for p in &r.removed {
+        ctx.reporter.done(&format!("{} {}", if a.dry_run { "would remove" } else { "removed" }, p.display()));
+    }
+    for p in &r.unchanged {
+        ctx.reporter.done(&format!("already trusted: {}", p.display()));
+    }
+    for c in &r.commands {
+        ctx.printer.out(c);
+    }
+    Ok(())
+}
+
+fn write(path: &Path, pem: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A CA certificate is public: readable by every user's docker/podman.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(())
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    // The per-registry folder was kreg's; drop it when empty (never its parents).
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(())
+}
+
+fn run_cmd(cmd: &[String]) -> Result<()> {
+    let status = std::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .status()
+        .with_context(|| format!("running {}", cmd[0]))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", shell_join(cmd));
+    }
+    Ok(())
+}
+
+fn shell_join(cmd: &[String]) -> String {
+    cmd.join(" ")
+}
+
+/// Effective uid 0, read from /proc (no libc dependency); elsewhere, assume not root.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false)
+}

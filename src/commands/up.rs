@@ -1,0 +1,494 @@
+//! `kreg up`: connect, check rights, detect, plan, apply, wait, mint, prove, tell.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::Api;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::Ctx;
+use crate::cli::{ExposeArg, StorageArg, UpArgs};
+use crate::cluster::{Applied, Cluster, NodeTrustReport};
+use crate::detect::{self, Flavor};
+use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::manifests;
+use crate::pki::{self, KeyPairPem};
+use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request, Storage};
+use crate::probe;
+use crate::validate;
+
+pub const SCHEMA_VERSION: u32 = 1;
+/// A serving certificate with less than this left is re-issued by `up`.
+const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
+
+/// `kreg up -o json`.
+#[derive(Debug, Serialize)]
+pub struct UpReport {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    pub flavor: Flavor,
+    pub expose: Expose,
+    pub namespace: String,
+    pub address: String,
+    pub host: String,
+    pub registry: String,
+    pub ca_sha256: String,
+    pub ca_pem: String,
+    pub healthy: bool,
+    /// Objects created or updated by this run (empty on an idempotent re-run).
+    pub changed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes_trusted: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes_total: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untrusted_nodes: Vec<crate::cluster::NodeVerdict>,
+}
+
+#[derive(Debug, Serialize)]
+struct DryRun {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    flavor: Flavor,
+    expose: Expose,
+    namespace: String,
+    objects: Vec<serde_json::Value>,
+}
+
+/// Turns flags into a validated request; everything hostile is refused here, before any
+/// request reaches the cluster.
+fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
+    let flavor = a.flavor.as_deref().map(str::parse::<Flavor>).transpose()?;
+    if let Some(h) = &a.host {
+        validate::host(h)?;
+    }
+    validate::dns_suffix(&a.dns_suffix)?;
+    validate::image(&a.image)?;
+    let s3_flags = [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret];
+    if a.storage != StorageArg::S3 && s3_flags.iter().any(|f| f.is_some()) {
+        bail!("--s3-bucket, --s3-region, --s3-endpoint and --s3-secret go with --storage s3");
+    }
+    let storage = match a.storage {
+        StorageArg::Pvc => {
+            validate::size(&a.size)?;
+            if let Some(c) = &a.storage_class {
+                validate::secret_name(c).context("invalid --storage-class")?;
+            }
+            Storage::Pvc { size: a.size.clone(), class: a.storage_class.clone() }
+        }
+        StorageArg::Emptydir => Storage::EmptyDir,
+        StorageArg::S3 => {
+            let need = |v: &Option<String>, flag: &str| {
+                v.clone().ok_or_else(|| hint(format!("--storage s3 needs {flag}"), "pass --s3-bucket, --s3-region and --s3-secret (a Secret with accesskey and secretkey)"))
+            };
+            let bucket = need(&a.s3_bucket, "--s3-bucket")?;
+            let region = need(&a.s3_region, "--s3-region")?;
+            let secret = need(&a.s3_secret, "--s3-secret")?;
+            validate::s3_bucket(&bucket)?;
+            validate::s3_region(&region)?;
+            validate::secret_name(&secret).context("invalid --s3-secret")?;
+            if let Some(e) = &a.s3_endpoint {
+                validate::s3_endpoint(e)?;
+            }
+            Storage::S3 { bucket, region, endpoint: a.s3_endpoint.clone(), secret }
+        }
+    };
+    if let Some(c) = &a.ingress_class {
+        validate::secret_name(c).context("invalid --ingress-class")?;
+    }
+    Ok(Request {
+        namespace: ctx.settings.namespace.clone(),
+        flavor,
+        expose: a.expose.map(|e| match e {
+            ExposeArg::Loadbalancer => Expose::LoadBalancer,
+            ExposeArg::Ingress => Expose::Ingress,
+            ExposeArg::Nodeport => Expose::NodePort,
+        }),
+        host: a.host.clone(),
+        dns_suffix: a.dns_suffix.clone(),
+        image: a.image.clone(),
+        storage,
+        replicas: a.replicas,
+        ingress_class: a.ingress_class.clone(),
+        node_trust: !a.no_node_trust,
+        allow_runtime_restart: a.allow_runtime_restart,
+    })
+}
+
+pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
+    let req = request(ctx, a)?;
+    let started = Instant::now();
+    let deadline = started + ctx.settings.timeout;
+    let r = &ctx.reporter;
+
+    r.step("connecting to the cluster");
+    let cluster = Cluster::connect(&ctx.settings.target, &req.namespace).await?;
+    r.done(&format!("connected to {} ({})", cluster.context, cluster.server));
+    if !a.dry_run {
+        cluster.check_access(crate::cluster::ACCESS_UP).await?;
+    }
+
+    let (facts, abilities) = cluster.facts().await?;
+    let detection = detect::detect(&facts);
+    let plan = plan::make(&req, detection.flavor, &abilities)?;
+    r.done(&format!(
+        "flavour {}{}",
+        plan.flavor,
+        if req.flavor.is_some() { " (from --flavor)" } else { "" }
+    ));
+    for e in &detection.evidence {
+        r.info(e);
+    }
+    describe_plan(ctx, &plan);
+
+    if a.dry_run {
+        return dry_run(ctx, &plan);
+    }
+    if !ctx.confirm(&format!("Install the registry into namespace {}?", plan.namespace))? {
+        bail!("cancelled; nothing was changed");
+    }
+
+    let mut changed = Vec::new();
+    let mut track = |what: String, how: Applied| {
+        if how != Applied::Unchanged {
+            changed.push(what);
+        }
+    };
+
+    // 1. Namespace, CA, shared HTTP secret: the CA is created only if absent, so a concurrent
+    //    `up` adopts the winner's.
+    track(format!("Namespace/{}", plan.namespace), cluster.apply(&Api::<Namespace>::all(cluster.client()), &manifests::namespace(&plan)).await?);
+    let secrets: Api<Secret> = cluster.ns_api();
+    let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
+    if ca_created {
+        track(format!("Secret/{}", names::CA_SECRET), Applied::Created);
+    }
+    let http = random_secret();
+    let (_, http_created) = cluster
+        .create_if_absent(&secrets, &manifests::secret(&plan.namespace, names::HTTP_SECRET, "Opaque", &[("secret", http.as_bytes())]))
+        .await?;
+    if http_created {
+        track(format!("Secret/{}", names::HTTP_SECRET), Applied::Created);
+    }
+
+    // 2. Storage and Service.
+    if let Some(pvc) = manifests::pvc(&plan) {
+        track(format!("PersistentVolumeClaim/{}", names::DATA_PVC), cluster.apply(&cluster.ns_api::<PersistentVolumeClaim>(), &pvc).await?);
+    }
+    if plan.storage == Storage::EmptyDir {
+        r.warn("--storage emptydir: images are LOST whenever the registry pod restarts or moves");
+    }
+    track(format!("Service/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Service>(), &manifests::service(&plan)).await?);
+
+    // 3. The address.
+    r.step(match plan.expose {
+        Expose::LoadBalancer => "waiting for the load balancer's address",
+        _ => "reading the node address",
+    });
+    let (address, node_port) = match plan.expose {
+        Expose::Ingress => (ingress_address(&cluster, &plan, deadline).await?, None),
+        e => cluster.wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline)).await?,
+    };
+    let endpoint = plan::endpoint(&plan, &address, node_port);
+    r.done(&format!("address {address}: registry {}", endpoint.registry()));
+
+    // 4. Serving certificate: reused while it covers the address and has time left.
+    let (leaf, leaf_changed) = ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint).await?;
+    if leaf_changed {
+        track(format!("Secret/{}", names::TLS_SECRET), Applied::Updated);
+    }
+    let tls_sha = pki::cert_sha256(&leaf.cert_pem)?;
+
+    // 5. The registry, the Ingress, the state record, node trust.
+    track(format!("Deployment/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Deployment>(), &manifests::deployment(&plan, &tls_sha)).await?);
+    if let Some(ing) = manifests::ingress(&plan, &endpoint.host) {
+        track(format!("Ingress/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Ingress>(), &ing).await?);
+    }
+    let ca_sha = pki::cert_sha256(&ca.cert_pem)?;
+    let state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
+    track(format!("ConfigMap/{}", names::STATE), cluster.apply(&cluster.ns_api::<ConfigMap>(), &manifests::configmap(&plan.namespace, names::STATE, state)).await?);
+    if plan.node_trust {
+        let (cm, ds) = manifests::node_trust(&plan, &endpoint.registry(), &ca.cert_pem, "install");
+        track(format!("ConfigMap/{}", names::NODE_TRUST), cluster.apply(&cluster.ns_api::<ConfigMap>(), &cm).await?);
+        track(format!("DaemonSet/{}", names::NODE_TRUST), cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?);
+    }
+    if changed.is_empty() {
+        r.done("everything already as planned; nothing changed");
+    } else {
+        r.done(&format!("applied {}", changed.join(", ")));
+    }
+
+    let mut report = UpReport {
+        schema_version: SCHEMA_VERSION,
+        flavor: plan.flavor,
+        expose: plan.expose,
+        namespace: plan.namespace.clone(),
+        address: address.to_string(),
+        host: endpoint.host.clone(),
+        registry: endpoint.registry(),
+        ca_sha256: ca_sha,
+        ca_pem: ca.cert_pem.clone(),
+        healthy: false,
+        changed,
+        nodes_trusted: None,
+        nodes_total: None,
+        untrusted_nodes: vec![],
+    };
+    if a.no_wait {
+        r.warn("--no-wait: not waiting for the rollout, the health probe or node trust");
+        return finish(ctx, &report, None, EXIT_OK);
+    }
+
+    // 6. Wait for the rollout, prove TLS works, wait for every node to trust the CA.
+    r.step("waiting for the registry to be ready");
+    cluster.wait_rollout(names::REGISTRY, left(deadline)).await?;
+    r.done("registry ready");
+    r.step(&format!("probing https://{}/v2/ with kreg's CA", endpoint.registry()));
+    let connect_ip = probe_ip(&address, &endpoint);
+    let code = probe::probe_until(&endpoint, connect_ip, &ca.cert_pem, left(deadline).min(Duration::from_secs(60)))
+        .await
+        .map_err(|e| {
+            hint(
+                format!("the registry is running but this machine cannot reach it over TLS: {e:#}"),
+                "check that this machine can reach the address (firewall, VPN); `kreg status` re-runs the probe",
+            )
+        })?;
+    r.done(&format!("registry answered {code} over TLS"));
+    report.healthy = true;
+
+    let mut exit = EXIT_OK;
+    let mut trust_report = None;
+    if plan.node_trust {
+        r.step("waiting for every node to trust the CA");
+        let nt = cluster.wait_node_trust(left(deadline)).await?;
+        report.nodes_trusted = Some(nt.trusted);
+        report.nodes_total = Some(nt.total);
+        report.untrusted_nodes = nt.untrusted.clone();
+        if nt.complete() {
+            r.done(&format!("{} of {} nodes trust the CA", nt.trusted, nt.total));
+        } else {
+            report.healthy = false;
+            exit = EXIT_ERROR;
+        }
+        trust_report = Some(nt);
+    }
+    r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
+    finish(ctx, &report, trust_report.as_ref(), exit)
+}
+
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// The IP to pin the probe's connection to: the address when it is one (nip.io names carry it).
+fn probe_ip(address: &Address, endpoint: &Endpoint) -> Option<IpAddr> {
+    match address {
+        Address::Ip(ip) => Some(*ip),
+        Address::Hostname(_) => endpoint.ips.first().copied(),
+    }
+}
+
+async fn ingress_address(cluster: &Cluster, plan: &Plan, deadline: Instant) -> Result<Address> {
+    // The host is the user's; the certificate gets the controller's IP as well when it has one.
+    let host = plan.host.clone().expect("plan requires --host with ingress");
+    Ok(cluster
+        .ingress_address(names::REGISTRY, left(deadline).min(Duration::from_secs(30)))
+        .await?
+        .unwrap_or(Address::Hostname(host)))
+}
+
+async fn ensure_ca(cluster: &Cluster, secrets: &Api<Secret>, plan: &Plan, rotate: bool) -> Result<(KeyPairPem, bool)> {
+    let existing = cluster.get(secrets, names::CA_SECRET).await?;
+    if let (Some(s), false) = (&existing, rotate) {
+        return Ok((ca_from_secret(s)?, false));
+    }
+    let ca = pki::generate_ca(time::OffsetDateTime::now_utc())?;
+    let secret = manifests::secret(
+        &plan.namespace,
+        names::CA_SECRET,
+        "Opaque",
+        &[("ca.crt", ca.cert_pem.as_bytes()), ("ca.key", ca.key_pem.as_bytes())],
+    );
+    if rotate && existing.is_some() {
+        cluster.replace(secrets, &secret).await?;
+        return Ok((ca, true));
+    }
+    let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
+    if created {
+        Ok((ca, true))
+    } else {
+        Ok((ca_from_secret(&stored)?, false))
+    }
+}
+
+fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
+    let get = |k: &str| -> Result<String> {
+        let v = s.data.as_ref().and_then(|d| d.get(k)).ok_or_else(|| anyhow!("Secret {} has no {k}", names::CA_SECRET))?;
+        String::from_utf8(v.0.clone()).map_err(|_| anyhow!("Secret {}: {k} is not PEM text", names::CA_SECRET))
+    };
+    let ca = KeyPairPem { cert_pem: get("ca.crt")?, key_pem: get("ca.key")? };
+    pki::key_matches(&ca.cert_pem, &ca.key_pem).map_err(|e| {
+        hint(
+            format!("the CA in Secret {} is damaged: {e}", names::CA_SECRET),
+            "restore it from a backup, or run `kreg up --rotate-ca` (every client must then trust the new CA)",
+        )
+    })?;
+    Ok(ca)
+}
+
+async fn ensure_leaf(
+    cluster: &Cluster,
+    secrets: &Api<Secret>,
+    plan: &Plan,
+    ca: &KeyPairPem,
+    endpoint: &Endpoint,
+) -> Result<(KeyPairPem, bool)> {
+    let now = time::OffsetDateTime::now_utc();
+    if let Some(s) = cluster.get(secrets, names::TLS_SECRET).await? {
+        let get = |k: &str| s.data.as_ref().and_then(|d| d.get(k)).and_then(|v| String::from_utf8(v.0.clone()).ok());
+        if let (Some(cert_pem), Some(key_pem)) = (get("tls.crt"), get("tls.key")) {
+            let usable = pki::inspect(&cert_pem)
+                .map(|info| pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE))
+                .unwrap_or(false)
+                && pki::verify_signed_by(&cert_pem, &ca.cert_pem).is_ok()
+                && pki::key_matches(&cert_pem, &key_pem).is_ok();
+            if usable {
+                return Ok((KeyPairPem { cert_pem, key_pem }, false));
+            }
+        }
+    }
+    let leaf = pki::issue_leaf(ca, &endpoint.host, &endpoint.ips, now)?;
+    let secret = manifests::secret(
+        &plan.namespace,
+        names::TLS_SECRET,
+        "kubernetes.io/tls",
+        &[
+            ("tls.crt", leaf.cert_pem.as_bytes()),
+            ("tls.key", leaf.key_pem.as_bytes()),
+            ("ca.crt", ca.cert_pem.as_bytes()),
+        ],
+    );
+    cluster.apply(secrets, &secret).await?;
+    Ok((leaf, true))
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What `status`, `down` and `trust-local` read back: the choices of the last `up`.
+fn state_data(plan: &Plan, address: &Address, endpoint: &Endpoint, ca_pem: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("flavor".into(), plan.flavor.to_string()),
+        ("expose".into(), plan.expose.to_string()),
+        ("address".into(), address.to_string()),
+        ("host".into(), endpoint.host.clone()),
+        ("port".into(), endpoint.port.to_string()),
+        ("registry".into(), endpoint.registry()),
+        ("image".into(), plan.image.clone()),
+        ("nodeTrust".into(), plan.node_trust.to_string()),
+        ("allowRuntimeRestart".into(), plan.allow_runtime_restart.to_string()),
+        ("ca.crt".into(), ca_pem.to_string()),
+    ])
+}
+
+fn describe_plan(ctx: &Ctx, plan: &Plan) {
+    let r = &ctx.reporter;
+    r.info(&format!("exposure: {} ({})", plan.expose, plan.expose_reason));
+    r.info(&format!("namespace: {}", plan.namespace));
+    r.info(&format!(
+        "storage: {}",
+        match &plan.storage {
+            Storage::Pvc { size, class } => format!("PVC {size} of StorageClass {}", class.as_deref().unwrap_or("(default)")),
+            Storage::S3 { bucket, region, .. } => format!("S3 bucket {bucket} in {region}"),
+            Storage::EmptyDir => "emptyDir (images lost when the pod moves)".into(),
+        }
+    ));
+    if plan.node_trust {
+        r.info("node trust: a privileged DaemonSet writes <config_path>/<registry>/hosts.toml and ca.crt for containerd (or the CRI-O/Docker certs.d file) on every node");
+        if plan.allow_runtime_restart {
+            r.info("node trust: may set containerd's config_path and restart containerd where it is unset");
+        }
+    }
+}
+
+fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
+    let pending = "<issued during up>";
+    let mut objects = vec![serde_json::to_value(manifests::namespace(plan))?];
+    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::CA_SECRET, "Opaque", &[("ca.crt", b""), ("ca.key", b"")])))?);
+    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::HTTP_SECRET, "Opaque", &[("secret", b"")])))?);
+    if let Some(p) = manifests::pvc(plan) {
+        objects.push(serde_json::to_value(p)?);
+    }
+    objects.push(serde_json::to_value(manifests::service(plan))?);
+    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::TLS_SECRET, "kubernetes.io/tls", &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")])))?);
+    objects.push(serde_json::to_value(manifests::deployment(plan, pending))?);
+    if let Some(i) = manifests::ingress(plan, plan.host.as_deref().unwrap_or(pending)) {
+        objects.push(serde_json::to_value(i)?);
+    }
+    if plan.node_trust {
+        let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install");
+        objects.push(serde_json::to_value(cm)?);
+        objects.push(serde_json::to_value(ds)?);
+    }
+    if ctx.printer.is_text() {
+        let text = manifests::to_yaml_stream(&objects)?;
+        for line in text.lines() {
+            ctx.printer.out(line);
+        }
+    } else {
+        ctx.printer.document(&DryRun {
+            schema_version: SCHEMA_VERSION,
+            flavor: plan.flavor,
+            expose: plan.expose,
+            namespace: plan.namespace.clone(),
+            objects,
+        })?;
+    }
+    ctx.reporter.done("dry run: nothing was changed");
+    Ok(EXIT_OK)
+}
+
+fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) -> Result<u8> {
+    ctx.reporter.finish();
+    if let Some(nt) = nt.filter(|n| !n.complete()) {
+        ctx.printer.warn(&format!("only {} of {} nodes trust the CA; pods on the others fail with x509 errors:", nt.trusted, nt.total));
+        for v in &nt.untrusted {
+            ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
+        }
+        for n in &nt.pending {
+            ctx.printer.say(&format!("  {n}: no answer from its node-trust pod before the timeout"));
+        }
+    }
+    if !ctx.printer.is_text() {
+        ctx.printer.document(report)?;
+        return Ok(exit);
+    }
+    let reg = &report.registry;
+    let p = &ctx.printer;
+    p.say(&format!("\nRegistry {reg} is {}.", if report.healthy { "ready" } else { "installed" }));
+    p.out(&format!("# Registry: {reg}"));
+    p.out("# Trust it on this machine (docker, podman, skopeo):");
+    p.out("kreg trust-local");
+    p.out("# or by hand, for docker:");
+    p.out(&format!("sudo mkdir -p /etc/docker/certs.d/{reg}"));
+    p.out(&format!(
+        "kubectl -n {} get configmap {} -o jsonpath='{{.data.ca\\.crt}}' | sudo tee /etc/docker/certs.d/{reg}/ca.crt >/dev/null",
+        report.namespace,
+        names::STATE
+    ));
+    p.out("# Push an image:");
+    p.out(&format!("docker tag myapp:latest {reg}/myapp:latest"));
+    p.out(&format!("docker push {reg}/myapp:latest"));
+    p.out("# Use it in a Pod spec:");
+    p.out(&format!("#   image: {reg}/myapp:latest"));
+    Ok(exit)
+}

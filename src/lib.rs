@@ -1,0 +1,21 @@
+//! kreg: give any Kubernetes cluster its own private, trusted image registry.
+//!
+//! `main.rs` only calls [`commands::main`]. Everything the binary does is reachable from here so that
+//! tests can drive it without spawning a process.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod detect;
+pub mod error;
+pub mod manifests;
+pub mod pki;
+pub mod plan;
+pub mod printer;
+pub mod probe;
+pub mod reporter;
+pub mod settings;
+pub mod trust;
+pub mod validate;

@@ -1,0 +1,389 @@
+//! The objects kreg applies: YAML files in `manifests/`, compiled into the binary, parsed into
+//! typed Kubernetes objects, with every value that varies set here in Rust (no text
+//! templating, so no value can inject YAML).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
+};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::ByteString;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::detect::IngressController;
+use crate::plan::{names, Expose, Plan, Storage};
+
+const NAMESPACE: &str = include_str!("../manifests/namespace.yaml");
+const PVC: &str = include_str!("../manifests/pvc.yaml");
+const SERVICE: &str = include_str!("../manifests/service.yaml");
+const DEPLOYMENT: &str = include_str!("../manifests/deployment.yaml");
+const INGRESS: &str = include_str!("../manifests/ingress.yaml");
+const SECRET: &str = include_str!("../manifests/secret.yaml");
+const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
+const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
+/// The script the node-trust DaemonSet runs (shell-checked in the test suite).
+pub const NODE_TRUST_SCRIPT: &str = include_str!("../manifests/node-trust.sh");
+
+/// Annotation on the Deployment's pod template: changes when the serving certificate does,
+/// so the registry restarts and loads it.
+pub const TLS_HASH_ANNOTATION: &str = "kreg.dev/tls-sha256";
+
+fn parse<T: DeserializeOwned>(name: &str, text: &str) -> T {
+    // The files are part of the binary and covered by tests: a parse failure is a bug in kreg.
+    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("embedded manifest {name} is invalid: {e}"))
+}
+
+pub fn namespace(plan: &Plan) -> Namespace {
+    let mut ns: Namespace = parse("namespace.yaml", NAMESPACE);
+    ns.metadata.name = Some(plan.namespace.clone());
+    ns
+}
+
+/// The PVC, or `None` when storage is not a PVC.
+pub fn pvc(plan: &Plan) -> Option<PersistentVolumeClaim> {
+    let Storage::Pvc { size, class } = &plan.storage else { return None };
+    let mut pvc: PersistentVolumeClaim = parse("pvc.yaml", PVC);
+    pvc.metadata.namespace = Some(plan.namespace.clone());
+    let spec = pvc.spec.as_mut().expect("pvc.yaml has a spec");
+    spec.storage_class_name = class.clone();
+    spec.resources.as_mut().expect("pvc.yaml has resources").requests =
+        Some(BTreeMap::from([("storage".to_string(), Quantity(size.clone()))]));
+    Some(pvc)
+}
+
+pub fn service(plan: &Plan) -> Service {
+    let mut svc: Service = parse("service.yaml", SERVICE);
+    svc.metadata.namespace = Some(plan.namespace.clone());
+    let spec = svc.spec.as_mut().expect("service.yaml has a spec");
+    let port = &mut spec.ports.as_mut().expect("service.yaml has ports")[0];
+    match plan.expose {
+        Expose::LoadBalancer => spec.type_ = Some("LoadBalancer".into()),
+        Expose::Ingress => spec.type_ = Some("ClusterIP".into()),
+        Expose::NodePort => {
+            spec.type_ = Some("NodePort".into());
+            // Port 5000 inside the cluster; the node port itself is allocated by the API server
+            // and kept across re-applies (server-side apply does not own the field).
+            port.port = names::CONTAINER_PORT;
+        }
+    }
+    svc
+}
+
+pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
+    let mut d: Deployment = parse("deployment.yaml", DEPLOYMENT);
+    d.metadata.namespace = Some(plan.namespace.clone());
+    let spec = &mut d.spec;
+    spec.replicas = Some(plan.replicas as i32);
+    if matches!(plan.storage, Storage::Pvc { .. }) {
+        // A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
+        spec.strategy = Some(k8s_openapi::api::apps::v1::DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        });
+    }
+    let template = &mut spec.template;
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(TLS_HASH_ANNOTATION.into(), tls_sha256.into());
+    let pod = template.spec.as_mut().expect("deployment.yaml has a pod spec");
+    let c = &mut pod.containers[0];
+    c.image = Some(plan.image.clone());
+    let env = c.env.get_or_insert_with(Vec::new);
+    let volumes = pod.volumes.get_or_insert_with(Vec::new);
+    let data = volumes.iter_mut().find(|v| v.name == "data").expect("deployment.yaml has a data volume");
+    match &plan.storage {
+        Storage::Pvc { .. } => {}
+        Storage::EmptyDir => {
+            *data = Volume { name: "data".into(), empty_dir: Some(Default::default()), ..Default::default() };
+        }
+        Storage::S3 { bucket, region, endpoint, secret } => {
+            volumes.retain(|v| v.name != "data");
+            c.volume_mounts.get_or_insert_with(Vec::new).retain(|m| m.name != "data");
+            env.push(plain("REGISTRY_STORAGE", "s3"));
+            env.push(plain("REGISTRY_STORAGE_S3_BUCKET", bucket));
+            env.push(plain("REGISTRY_STORAGE_S3_REGION", region));
+            if let Some(ep) = endpoint {
+                env.push(plain("REGISTRY_STORAGE_S3_REGIONENDPOINT", ep));
+            }
+            env.push(from_secret("REGISTRY_STORAGE_S3_ACCESSKEY", secret, "accesskey"));
+            env.push(from_secret("REGISTRY_STORAGE_S3_SECRETKEY", secret, "secretkey"));
+        }
+    }
+    d
+}
+
+fn plain(name: &str, value: &str) -> EnvVar {
+    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+}
+
+fn from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(k8s_openapi::api::core::v1::EnvVarSource {
+            secret_key_ref: Some(k8s_openapi::api::core::v1::SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                optional: None,
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The Ingress for `--expose ingress`, with the annotations that stop the known controllers
+/// from cutting large layer uploads (413) and long pushes (504).
+pub fn ingress(plan: &Plan, host: &str) -> Option<Ingress> {
+    let choice = plan.ingress.as_ref()?;
+    let mut ing: Ingress = parse("ingress.yaml", INGRESS);
+    ing.metadata.namespace = Some(plan.namespace.clone());
+    let annotations: &[(&str, &str)] = match choice.controller {
+        IngressController::Nginx => &[
+            ("nginx.ingress.kubernetes.io/backend-protocol", "HTTPS"),
+            ("nginx.ingress.kubernetes.io/proxy-body-size", "0"),
+            ("nginx.ingress.kubernetes.io/proxy-request-buffering", "off"),
+            ("nginx.ingress.kubernetes.io/proxy-read-timeout", "900"),
+            ("nginx.ingress.kubernetes.io/proxy-send-timeout", "900"),
+        ],
+        IngressController::Traefik => &[
+            ("traefik.ingress.kubernetes.io/service.serversscheme", "https"),
+            ("traefik.ingress.kubernetes.io/router.tls", "true"),
+        ],
+        IngressController::Haproxy => &[
+            ("haproxy.org/server-ssl", "true"),
+            ("haproxy.org/timeout-server", "900s"),
+        ],
+        IngressController::Other => &[],
+    };
+    ing.metadata.annotations =
+        Some(annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    let spec = ing.spec.as_mut().expect("ingress.yaml has a spec");
+    spec.ingress_class_name = Some(choice.class.clone());
+    spec.tls.as_mut().expect("ingress.yaml has tls")[0].hosts = Some(vec![host.into()]);
+    spec.rules.as_mut().expect("ingress.yaml has rules")[0].host = Some(host.into());
+    Some(ing)
+}
+
+/// A Secret of kreg's with the given type and data. Contents are never printed: see
+/// [`redacted`].
+pub fn secret(namespace: &str, name: &str, type_: &str, data: &[(&str, &[u8])]) -> Secret {
+    let mut s: Secret = parse("secret.yaml", SECRET);
+    s.metadata.name = Some(name.into());
+    s.metadata.namespace = Some(namespace.into());
+    s.type_ = Some(type_.into());
+    s.data = Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.to_vec()))).collect());
+    s
+}
+
+pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) -> ConfigMap {
+    let mut cm: ConfigMap = parse("configmap.yaml", CONFIGMAP);
+    cm.metadata.name = Some(name.into());
+    cm.metadata.namespace = Some(namespace.into());
+    cm.data = Some(data);
+    cm
+}
+
+/// Where node-trust.sh puts the CA for k3s/rke2's registries.yaml (`ca_file`).
+pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
+
+/// The node-trust ConfigMap (registry, CA, script) and DaemonSet.
+pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (ConfigMap, DaemonSet) {
+    // Every file the script installs is rendered here, from `trust`; the script only finds
+    // where each goes and copies it.
+    let registries_yaml = crate::trust::registries_yaml_add(None, registry, K3S_CA_FILE)
+        // Only a dry run passes a placeholder that is not a host; its file is then left empty.
+        .unwrap_or_default();
+    let cm = configmap(
+        &plan.namespace,
+        names::NODE_TRUST,
+        BTreeMap::from([
+            ("ca.crt".to_string(), ca_pem.to_string()),
+            ("hosts.toml".to_string(), crate::trust::containerd_hosts_toml(registry, "ca.crt")),
+            ("registries.yaml".to_string(), registries_yaml),
+            ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
+        ]),
+    );
+    let mut ds: DaemonSet = parse("node-trust-daemonset.yaml", NODE_TRUST_DS);
+    ds.metadata.namespace = Some(plan.namespace.clone());
+    let pod = ds.spec.template.spec.as_mut().expect("pod spec");
+    let c = &mut pod.containers[0];
+    c.image = Some(plan.image.clone());
+    for e in c.env.as_mut().expect("ds env") {
+        match e.name.as_str() {
+            "KREG_REGISTRY" => e.value = Some(registry.into()),
+            "KREG_MODE" => e.value = Some(mode.into()),
+            "KREG_ALLOW_RESTART" => e.value = Some(plan.allow_runtime_restart.to_string()),
+            _ => {}
+        }
+    }
+    // The pods must restart when the CA or the script changes: ConfigMap volumes update in
+    // place, but the script only reads them at start.
+    let digest = sha256_hex(format!("{:?}", cm.data).as_bytes());
+    ds.spec.template.metadata.get_or_insert_with(Default::default)
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert("kreg.dev/config-sha256".into(), digest);
+    (cm, ds)
+}
+
+/// Lowercase hex SHA-256, for change-detection annotations.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Secret with its data replaced by a marker, for `--dry-run` output.
+pub fn redacted(mut s: Secret) -> Secret {
+    if let Some(d) = s.data.as_mut() {
+        for v in d.values_mut() {
+            *v = ByteString(b"<redacted>".to_vec());
+        }
+    }
+    s
+}
+
+/// Serializes objects as a kubectl-style multi-document YAML stream.
+pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String> {
+    let mut out = String::new();
+    for o in objects {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(o).context("serializing a manifest")?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Flavor;
+    use crate::plan::IngressChoice;
+
+    fn plan(expose: Expose, storage: Storage) -> Plan {
+        Plan {
+            namespace: "kreg-test".into(),
+            flavor: Flavor::Kind,
+            expose,
+            expose_reason: String::new(),
+            image: "mirror.example/registry:2.8".into(),
+            storage,
+            replicas: 1,
+            ingress: Some(IngressChoice { class: "nginx".into(), controller: IngressController::Nginx }),
+            host: None,
+            dns_suffix: "nip.io".into(),
+            node_trust: true,
+            allow_runtime_restart: false,
+        }
+    }
+
+    fn pvc_storage() -> Storage {
+        Storage::Pvc { size: "20Gi".into(), class: Some("standard".into()) }
+    }
+
+    #[test]
+    fn every_embedded_manifest_parses_and_carries_managed_by() {
+        let p = plan(Expose::LoadBalancer, pvc_storage());
+        let labels = [
+            namespace(&p).metadata.labels,
+            pvc(&p).unwrap().metadata.labels,
+            service(&p).metadata.labels,
+            deployment(&p, "x").metadata.labels,
+            ingress(&p, "r.example").unwrap().metadata.labels,
+            secret("ns", "s", "Opaque", &[]).metadata.labels,
+            node_trust(&p, "r:443", "CA", "install").1.metadata.labels,
+        ];
+        for l in labels {
+            assert_eq!(l.unwrap().get("app.kubernetes.io/managed-by").map(String::as_str), Some("kreg"));
+        }
+    }
+
+    #[test]
+    fn rendered_objects_snapshot() {
+        let p = plan(Expose::NodePort, pvc_storage());
+        let (cm, ds) = node_trust(&p, "registry.10.0.0.2.nip.io:31000", "-----CA-----", "install");
+        let mut cm = cm;
+        // The script has its own test; keep the snapshot about the objects.
+        cm.data.as_mut().unwrap().insert("node-trust.sh".into(), "<script>".into());
+        let docs = [
+            serde_json::to_value(namespace(&p)).unwrap(),
+            serde_json::to_value(pvc(&p).unwrap()).unwrap(),
+            serde_json::to_value(service(&p)).unwrap(),
+            serde_json::to_value(deployment(&p, "abc123")).unwrap(),
+            serde_json::to_value(cm).unwrap(),
+            serde_json::to_value(ds).unwrap(),
+        ];
+        insta::assert_yaml_snapshot!("nodeport_pvc", docs);
+    }
+
+    #[test]
+    fn load_balancer_and_s3_snapshot() {
+        let mut p = plan(
+            Expose::LoadBalancer,
+            Storage::S3 {
+                bucket: "images".into(),
+                region: "eu-west-1".into(),
+                endpoint: Some("https://minio.example:9000".into()),
+                secret: "s3-creds".into(),
+            },
+        );
+        p.replicas = 3;
+        let docs = [
+            serde_json::to_value(service(&p)).unwrap(),
+            serde_json::to_value(deployment(&p, "abc123")).unwrap(),
+            serde_json::to_value(ingress(&p, "registry.example.com").unwrap()).unwrap(),
+        ];
+        insta::assert_yaml_snapshot!("loadbalancer_s3", docs);
+    }
+
+    #[test]
+    fn s3_has_no_volume_and_credentials_come_from_the_secret() {
+        let p = plan(
+            Expose::LoadBalancer,
+            Storage::S3 { bucket: "b".into(), region: "r".into(), endpoint: None, secret: "creds".into() },
+        );
+        let d = deployment(&p, "x");
+        let pod = d.spec.template.spec.unwrap();
+        assert!(pod.volumes.unwrap().iter().all(|v| v.name != "data"));
+        let env = pod.containers[0].env.clone().unwrap();
+        let key = env.iter().find(|e| e.name == "REGISTRY_STORAGE_S3_SECRETKEY").unwrap();
+        assert!(key.value.is_none(), "a credential must never be a literal value");
+        assert_eq!(key.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap().name, "creds");
+    }
+
+    #[test]
+    fn emptydir_replaces_the_claim() {
+        let d = deployment(&plan(Expose::NodePort, Storage::EmptyDir), "x");
+        let vols = d.spec.template.spec.unwrap().volumes.unwrap();
+        let data = vols.iter().find(|v| v.name == "data").unwrap();
+        assert!(data.empty_dir.is_some() && data.persistent_volume_claim.is_none());
+        assert!(pvc(&plan(Expose::NodePort, Storage::EmptyDir)).is_none());
+    }
+
+    #[test]
+    fn every_port_names_its_protocol() {
+        // Server-side apply on 1.20 rejects ports without protocol (see shared facts).
+        let p = plan(Expose::NodePort, pvc_storage());
+        for port in service(&p).spec.unwrap().ports.unwrap() {
+            assert_eq!(port.protocol.as_deref(), Some("TCP"));
+        }
+        for c in deployment(&p, "x").spec.template.spec.unwrap().containers {
+            for port in c.ports.unwrap() {
+                assert_eq!(port.protocol.as_deref(), Some("TCP"));
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_hides_every_value() {
+        let s = redacted(secret("ns", "kreg-ca", "Opaque", &[("ca.key", b"PRIVATE")]));
+        let y = serde_yaml::to_string(&s).unwrap();
+        assert!(!y.contains("UFJJVkFURQ") && !y.contains("PRIVATE"), "{y}");
+    }
+}

@@ -1,0 +1,661 @@
+//! The registry's PKI: generating the CA, issuing the registry's serving certificate from it,
+//! and the checks kreg runs on certificates it finds in the cluster (what a certificate covers,
+//! who signed it, whether a key belongs to it).
+//!
+//! Everything is pure: PEM strings in, PEM strings or facts out; `now` is always passed in so
+//! tests are deterministic. Key material never appears in an error message or a `Debug` output.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::pem::Pem;
+
+/// The CA's common name, shown by `openssl x509 -text` and OS trust-store UIs.
+pub const CA_COMMON_NAME: &str = "kreg registry CA";
+/// The CA's organisation.
+pub const CA_ORGANIZATION: &str = "kreg";
+
+/// How long a new CA is valid. Long, because every node and workstation trusts it and
+/// replacing it means re-trusting everywhere.
+const CA_VALIDITY: Duration = Duration::days(3650);
+/// How long a serving certificate is valid. Short enough to limit a leaked key's use, long
+/// enough that `kreg up` (which re-issues when less than a margin remains) is rarely needed.
+const LEAF_VALIDITY: Duration = Duration::days(365);
+/// Certificates start this long before `now`, so nodes whose clocks lag the workstation's do
+/// not reject a brand-new certificate as "not yet valid".
+const BACKDATE: Duration = Duration::hours(1);
+
+/// A certificate and its private key, both PEM.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPairPem {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl fmt::Debug for KeyPairPem {
+    // Hand-written so that a `{:?}` in a log line or a panic message never leaks the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPairPem")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Generates a new CA: ECDSA P-256, valid 10 years from `now` (backdated an hour for clock
+/// skew), CN "kreg registry CA", O "kreg", CA:true with pathlen 0 (it signs only leaves),
+/// keyUsage keyCertSign + cRLSign + digitalSignature.
+pub fn generate_ca(now: OffsetDateTime) -> Result<KeyPairPem> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| anyhow!("could not generate the CA key: {e}"))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, CA_COMMON_NAME);
+    dn.push(DnType::OrganizationName, CA_ORGANIZATION);
+    params.distinguished_name = dn;
+    params.not_before = now - BACKDATE;
+    params.not_after = now + CA_VALIDITY;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| anyhow!("could not self-sign the CA certificate: {e}"))?;
+    Ok(KeyPairPem {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// Issues the registry's serving certificate from `ca`: ECDSA P-256, valid one year from `now`
+/// (never past the CA's own expiry), CN = `host`, a DNS SAN for `host` when it is a name, an IP
+/// SAN for `host` when it is an IP literal and for every address in `ips`, EKU serverAuth and
+/// keyUsage digitalSignature.
+///
+/// `ca` may be one kreg generated or one loaded from the cluster; its two halves are checked to
+/// belong together first, so a Secret with a mismatched key fails here with a clear message
+/// instead of producing a certificate nobody can verify.
+pub fn issue_leaf(
+    ca: &KeyPairPem,
+    host: &str,
+    ips: &[IpAddr],
+    now: OffsetDateTime,
+) -> Result<KeyPairPem> {
+    crate::validate::host(host)?;
+    let ca_info = inspect(&ca.cert_pem).context("the CA certificate is unusable")?;
+    if !ca_info.is_ca {
+        bail!("the CA certificate is not a CA certificate (basicConstraints CA:true is missing)");
+    }
+    if ca_info.not_after <= now {
+        bail!(
+            "the CA certificate expired on {}; replace it with `kreg up --rotate-ca`",
+            ca_info.not_after.date()
+        );
+    }
+    key_matches(&ca.cert_pem, &ca.key_pem)
+        .context("the CA certificate and key do not belong together")?;
+    let ca_key = load_key(&ca.key_pem, "the CA")?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key)
+        .map_err(|e| anyhow!("could not use the CA certificate to sign: {e}"))?;
+
+    let mut sans = Vec::new();
+    let mut ip_sans: Vec<IpAddr> = Vec::new();
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip_sans.push(ip),
+        Err(_) => sans
+            .push(SanType::DnsName(host.try_into().map_err(|e| {
+                anyhow!("{host:?} cannot be a certificate name: {e}")
+            })?)),
+    }
+    for ip in ips {
+        if !ip_sans.contains(ip) {
+            ip_sans.push(*ip);
+        }
+    }
+    sans.extend(ip_sans.into_iter().map(SanType::IpAddress));
+
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, host);
+    params.distinguished_name = dn;
+    params.subject_alt_names = sans;
+    params.not_before = now - BACKDATE;
+    // A leaf outliving its CA would be rejected by verifiers anyway; clamping keeps the
+    // expiry kreg reports honest.
+    params.not_after = (now + LEAF_VALIDITY).min(ca_info.not_after);
+    params.is_ca = IsCa::ExplicitNoCa;
+    // ECDSA keys cannot encipher keys, so keyEncipherment would be meaningless here.
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    // Lets clients with several kreg CAs (after a rotation) find the right issuer quickly.
+    params.use_authority_key_identifier_extension = true;
+
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| anyhow!("could not generate the registry key: {e}"))?;
+    let cert = params
+        .signed_by(&key, &issuer)
+        .map_err(|e| anyhow!("could not sign the registry certificate: {e}"))?;
+    Ok(KeyPairPem {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// Parses a private key without ever echoing it: rcgen's errors are generic, but the message
+/// here is ours so that stays true whatever rcgen does later.
+fn load_key(key_pem: &str, whose: &str) -> Result<KeyPair> {
+    KeyPair::from_pem(key_pem).map_err(|_| {
+        anyhow!(
+            "{whose} private key is not an unencrypted PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----) \
+of a supported type (ECDSA P-256/P-384, Ed25519, RSA); convert one with \
+`openssl pkcs8 -topk8 -nocrypt -in key.pem`"
+        )
+    })
+}
+
+/// The DER of the first CERTIFICATE block in `pem` (other blocks, such as a key pasted in
+/// the same file, are skipped).
+fn first_cert_der(pem: &str) -> Result<Vec<u8>> {
+    for block in Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
+        if block.label == "CERTIFICATE" {
+            return Ok(block.contents);
+        }
+    }
+    bail!("no certificate found (expected a -----BEGIN CERTIFICATE----- block)")
+}
+
+fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| anyhow!("not a valid X.509 certificate: {e}"))?;
+    Ok(cert)
+}
+
+/// Lowercase hex SHA-256 of the first certificate's DER in `pem`: the fingerprint kreg shows
+/// and compares (the same one `openssl x509 -fingerprint -sha256` prints, without colons).
+pub fn cert_sha256(pem: &str) -> Result<String> {
+    let der = first_cert_der(pem)?;
+    // Parsed only to refuse a corrupt block: a fingerprint of garbage would look legitimate.
+    parse_cert(&der)?;
+    let digest = Sha256::digest(&der);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What kreg needs to know about a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub dns_names: Vec<String>,
+    pub ips: Vec<IpAddr>,
+    pub is_ca: bool,
+    pub subject_cn: Option<String>,
+}
+
+/// Reads the validity, SANs, CA flag and subject CN of the first certificate in `pem`.
+pub fn inspect(pem: &str) -> Result<CertInfo> {
+    let der = first_cert_der(pem)?;
+    let cert = parse_cert(&der)?;
+    let mut dns_names = Vec::new();
+    let mut ips = Vec::new();
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|e| anyhow!("unreadable subjectAltName extension: {e}"))?;
+    if let Some(san) = san {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(n) => dns_names.push((*n).to_string()),
+                GeneralName::IPAddress(b) => {
+                    if let Some(ip) = ip_from_bytes(b) {
+                        ips.push(ip);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let is_ca = cert
+        .basic_constraints()
+        .map_err(|e| anyhow!("unreadable basicConstraints extension: {e}"))?
+        .is_some_and(|bc| bc.value.ca);
+    let subject_cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string);
+    Ok(CertInfo {
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        dns_names,
+        ips,
+        is_ca,
+        subject_cn,
+    })
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(b).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(b).ok()?)),
+        _ => None,
+    }
+}
+
+/// True when the certificate is valid now and still will be `min_remaining` from now, and its
+/// SANs cover `host` and every address in `ips`. Used to decide whether `kreg up` can keep
+/// the serving certificate or must issue a new one.
+///
+/// The CN is ignored, as TLS clients (Go's included) have ignored it for years.
+pub fn leaf_covers(
+    info: &CertInfo,
+    host: &str,
+    ips: &[IpAddr],
+    now: OffsetDateTime,
+    min_remaining: Duration,
+) -> bool {
+    if now < info.not_before || now + min_remaining >= info.not_after {
+        return false;
+    }
+    let host_ok = match host.parse::<IpAddr>() {
+        Ok(ip) => info.ips.contains(&ip),
+        Err(_) => info.dns_names.iter().any(|n| dns_name_matches(n, host)),
+    };
+    host_ok && ips.iter().all(|ip| info.ips.contains(ip))
+}
+
+/// RFC 6125 matching: exact (case-insensitive), or a leading `*.` covering exactly one label.
+fn dns_name_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.');
+    let host = host.trim_end_matches('.');
+    if pattern.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    match (pattern.strip_prefix("*."), host.split_once('.')) {
+        (Some(suffix), Some((first, rest))) => {
+            !first.is_empty() && !suffix.is_empty() && suffix.eq_ignore_ascii_case(rest)
+        }
+        _ => false,
+    }
+}
+
+/// Checks that `leaf_pem` was issued by `ca_pem`: the leaf's issuer name equals the CA's
+/// subject and the leaf's signature verifies with the CA's public key.
+pub fn verify_signed_by(leaf_pem: &str, ca_pem: &str) -> Result<()> {
+    let leaf_der = first_cert_der(leaf_pem).context("the registry certificate")?;
+    let ca_der = first_cert_der(ca_pem).context("the CA certificate")?;
+    let leaf = parse_cert(&leaf_der).context("the registry certificate")?;
+    let ca = parse_cert(&ca_der).context("the CA certificate")?;
+    if leaf.issuer().as_raw() != ca.subject().as_raw() {
+        bail!(
+            "the registry certificate was issued by \"{}\", not by this CA (\"{}\")",
+            leaf.issuer(),
+            ca.subject()
+        );
+    }
+    leaf.verify_signature(Some(ca.public_key())).map_err(|e| {
+        anyhow!(
+            "the registry certificate's signature does not verify with the CA's key ({e}); \
+it was signed by another CA with the same name"
+        )
+    })
+}
+
+/// Checks that `key_pem` is the private key for `cert_pem`, by comparing the public key
+/// derived from the private key with the certificate's SubjectPublicKeyInfo.
+pub fn key_matches(cert_pem: &str, key_pem: &str) -> Result<()> {
+    let der = first_cert_der(cert_pem)?;
+    let cert = parse_cert(&der)?;
+    let key = load_key(key_pem, "the")?;
+    use rcgen::PublicKeyData;
+    if key.subject_public_key_info() != cert.public_key().raw {
+        bail!(
+            "the private key does not belong to the certificate (CN {:?}); the two halves come \
+from different key pairs",
+            cert.subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
+
+    fn now() -> OffsetDateTime {
+        // A fixed instant keeps the validity assertions exact.
+        OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap()
+    }
+
+    fn with_cert<T>(pem: &str, f: impl FnOnce(&X509Certificate<'_>) -> T) -> T {
+        let der = first_cert_der(pem).unwrap();
+        let cert = parse_cert(&der).unwrap();
+        f(&cert)
+    }
+
+    #[test]
+    fn ca_has_the_promised_fields() {
+        let ca = generate_ca(now()).unwrap();
+        let info = inspect(&ca.cert_pem).unwrap();
+        assert!(info.is_ca);
+        assert_eq!(info.subject_cn.as_deref(), Some("kreg registry CA"));
+        let ten_years = info.not_after - now();
+        assert!(
+            (ten_years - Duration::days(3650)).abs() <= Duration::days(1),
+            "validity {ten_years}"
+        );
+        assert!(info.not_before <= now());
+        with_cert(&ca.cert_pem, |c| {
+            let bc = c.basic_constraints().unwrap().unwrap().value;
+            assert!(bc.ca);
+            assert_eq!(bc.path_len_constraint, Some(0));
+            let ku = c.key_usage().unwrap().unwrap().value;
+            assert!(ku.key_cert_sign() && ku.crl_sign() && ku.digital_signature());
+            let org: Vec<_> = c
+                .subject()
+                .iter_organization()
+                .map(|o| o.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(org, ["kreg"]);
+            let spki = c.public_key();
+            assert_eq!(spki.algorithm.algorithm, OID_KEY_TYPE_EC_PUBLIC_KEY);
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .unwrap()
+                .as_oid()
+                .unwrap();
+            assert_eq!(curve, OID_EC_P256);
+        });
+        key_matches(&ca.cert_pem, &ca.key_pem).unwrap();
+        // Self-signed: the CA verifies against itself.
+        verify_signed_by(&ca.cert_pem, &ca.cert_pem).unwrap();
+    }
+
+    #[test]
+    fn two_cas_differ() {
+        let a = generate_ca(now()).unwrap();
+        let b = generate_ca(now()).unwrap();
+        assert_ne!(a.key_pem, b.key_pem);
+        assert_ne!(
+            cert_sha256(&a.cert_pem).unwrap(),
+            cert_sha256(&b.cert_pem).unwrap()
+        );
+    }
+
+    #[test]
+    fn leaf_for_a_name() {
+        let ca = generate_ca(now()).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+        let leaf = issue_leaf(&ca, "registry.10.0.0.5.nip.io", &[ip, ip], now()).unwrap();
+        let info = inspect(&leaf.cert_pem).unwrap();
+        assert!(!info.is_ca);
+        assert_eq!(info.subject_cn.as_deref(), Some("registry.10.0.0.5.nip.io"));
+        assert_eq!(info.dns_names, ["registry.10.0.0.5.nip.io"]);
+        assert_eq!(info.ips, [ip], "duplicate IPs are written once");
+        let year = info.not_after - now();
+        assert!((year - Duration::days(365)).abs() <= Duration::days(1));
+        with_cert(&leaf.cert_pem, |c| {
+            let eku = c.extended_key_usage().unwrap().unwrap().value;
+            assert!(eku.server_auth);
+            assert!(!eku.client_auth);
+            let ku = c.key_usage().unwrap().unwrap().value;
+            assert!(ku.digital_signature());
+            assert!(!ku.key_cert_sign());
+            let bc = c.basic_constraints().unwrap().unwrap().value;
+            assert!(!bc.ca);
+        });
+        key_matches(&leaf.cert_pem, &leaf.key_pem).unwrap();
+        verify_signed_by(&leaf.cert_pem, &ca.cert_pem).unwrap();
+    }
+
+    #[test]
+    fn leaf_for_an_ip_host() {
+        let ca = generate_ca(now()).unwrap();
+        let v6 = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+        let leaf = issue_leaf(&ca, "192.168.49.2", &[v6], now()).unwrap();
+        let info = inspect(&leaf.cert_pem).unwrap();
+        assert!(info.dns_names.is_empty(), "no DNS SAN for an IP host");
+        assert_eq!(info.ips, [IpAddr::V4(Ipv4Addr::new(192, 168, 49, 2)), v6]);
+        assert!(leaf_covers(
+            &info,
+            "192.168.49.2",
+            &[v6],
+            now(),
+            Duration::days(30)
+        ));
+    }
+
+    #[test]
+    fn leaf_refuses_bad_hosts_and_bad_cas() {
+        let ca = generate_ca(now()).unwrap();
+        assert!(issue_leaf(&ca, "a b", &[], now()).is_err());
+        assert!(issue_leaf(&ca, "$(id)", &[], now()).is_err());
+
+        // A leaf is not a CA.
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        let e = issue_leaf(&leaf, "reg.example.com", &[], now()).unwrap_err();
+        assert!(format!("{e:#}").contains("not a CA"), "{e:#}");
+
+        // Halves of two different CAs.
+        let other = generate_ca(now()).unwrap();
+        let mixed = KeyPairPem {
+            cert_pem: ca.cert_pem.clone(),
+            key_pem: other.key_pem.clone(),
+        };
+        let e = issue_leaf(&mixed, "reg.example.com", &[], now()).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("do not belong together"), "{msg}");
+        assert_no_key_material(&msg, &[&ca.key_pem, &other.key_pem]);
+
+        // Expired CA.
+        let later = now() + Duration::days(3651);
+        let e = issue_leaf(&ca, "reg.example.com", &[], later).unwrap_err();
+        assert!(format!("{e:#}").contains("expired"), "{e:#}");
+    }
+
+    #[test]
+    fn leaf_never_outlives_its_ca() {
+        let ca = generate_ca(now()).unwrap();
+        let late = now() + Duration::days(3600);
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], late).unwrap();
+        let leaf_end = inspect(&leaf.cert_pem).unwrap().not_after;
+        let ca_end = inspect(&ca.cert_pem).unwrap().not_after;
+        assert!(leaf_end <= ca_end, "leaf {leaf_end} > CA {ca_end}");
+    }
+
+    #[test]
+    fn existing_ca_is_reused_from_pem() {
+        // The round trip kreg does with a CA stored in a Secret: only the PEM strings survive.
+        let ca = generate_ca(now()).unwrap();
+        let reloaded = KeyPairPem {
+            cert_pem: ca.cert_pem.clone(),
+            key_pem: ca.key_pem.clone(),
+        };
+        let leaf = issue_leaf(&reloaded, "reg.example.com", &[], now()).unwrap();
+        verify_signed_by(&leaf.cert_pem, &ca.cert_pem).unwrap();
+        with_cert(&leaf.cert_pem, |l| {
+            with_cert(&ca.cert_pem, |c| {
+                assert_eq!(l.issuer().as_raw(), c.subject().as_raw());
+            })
+        });
+    }
+
+    #[test]
+    fn chain_fails_for_another_ca() {
+        let ca = generate_ca(now()).unwrap();
+        let other = generate_ca(now()).unwrap();
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        // Same subject name, different key: only the signature check can tell.
+        let e = verify_signed_by(&leaf.cert_pem, &other.cert_pem).unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+        // Different subject name: caught by the issuer comparison.
+        let e = verify_signed_by(&leaf.cert_pem, &leaf.cert_pem).unwrap_err();
+        assert!(e.to_string().contains("not by this CA"), "{e}");
+    }
+
+    #[test]
+    fn key_matches_rejects_the_wrong_key() {
+        let ca = generate_ca(now()).unwrap();
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        let e = key_matches(&leaf.cert_pem, &ca.key_pem).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("does not belong"), "{msg}");
+        assert_no_key_material(&msg, &[&ca.key_pem, &leaf.key_pem]);
+        // Garbage where a key should be: the message must not echo it back.
+        let e = key_matches(
+            &ca.cert_pem,
+            "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("PKCS#8"), "{msg}");
+        assert!(!msg.contains("c2VjcmV0"), "{msg}");
+    }
+
+    fn assert_no_key_material(msg: &str, keys: &[&str]) {
+        for key in keys {
+            for line in key.lines().filter(|l| !l.starts_with("-----")) {
+                assert!(!msg.contains(line), "key material in message: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_covers_negative_cases() {
+        let ca = generate_ca(now()).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+        let other_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6));
+        let leaf = issue_leaf(&ca, "reg.example.com", &[ip], now()).unwrap();
+        let info = inspect(&leaf.cert_pem).unwrap();
+        let margin = Duration::days(30);
+        assert!(leaf_covers(&info, "reg.example.com", &[ip], now(), margin));
+        assert!(leaf_covers(&info, "REG.example.com", &[], now(), margin));
+        // Expires within the margin.
+        let soon = info.not_after - Duration::days(10);
+        assert!(!leaf_covers(&info, "reg.example.com", &[ip], soon, margin));
+        // Already expired.
+        assert!(!leaf_covers(
+            &info,
+            "reg.example.com",
+            &[],
+            info.not_after + Duration::days(1),
+            margin
+        ));
+        // Not yet valid.
+        assert!(!leaf_covers(
+            &info,
+            "reg.example.com",
+            &[],
+            now() - Duration::days(1),
+            margin
+        ));
+        // Wrong host, or a host the wildcard-free SAN does not cover.
+        assert!(!leaf_covers(
+            &info,
+            "other.example.com",
+            &[ip],
+            now(),
+            margin
+        ));
+        assert!(!leaf_covers(
+            &info,
+            "x.reg.example.com",
+            &[ip],
+            now(),
+            margin
+        ));
+        // Missing IP, and an IP host not in the IP SANs.
+        assert!(!leaf_covers(
+            &info,
+            "reg.example.com",
+            &[ip, other_ip],
+            now(),
+            margin
+        ));
+        assert!(!leaf_covers(&info, "10.0.0.6", &[], now(), margin));
+    }
+
+    #[test]
+    fn wildcard_names_cover_one_label() {
+        assert!(dns_name_matches("*.example.com", "reg.example.com"));
+        assert!(!dns_name_matches("*.example.com", "a.reg.example.com"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(dns_name_matches("Reg.Example.com", "reg.example.com"));
+    }
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let ca = generate_ca(now()).unwrap();
+        let shown = format!("{ca:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(shown.contains("BEGIN CERTIFICATE"));
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+        assert_no_key_material(&shown, &[&ca.key_pem]);
+    }
+
+    #[test]
+    fn sha256_is_stable_lowercase_hex() {
+        let ca = generate_ca(now()).unwrap();
+        let a = cert_sha256(&ca.cert_pem).unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert_eq!(a, cert_sha256(&ca.cert_pem).unwrap());
+        // The first certificate counts, whatever precedes or follows it.
+        let bundle = format!("{}{}", ca.key_pem, ca.cert_pem);
+        assert_eq!(a, cert_sha256(&bundle).unwrap());
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        let chain = format!("{}{}", ca.cert_pem, leaf.cert_pem);
+        assert_eq!(a, cert_sha256(&chain).unwrap());
+        // Equals SHA-256 over the DER, computed independently of the PEM parser.
+        use base64::Engine;
+        let body: String = ca
+            .cert_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let expect: String = Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(a, expect);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "hello",
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(cert_sha256(bad).is_err(), "{bad:?}");
+            assert!(inspect(bad).is_err(), "{bad:?}");
+            assert!(verify_signed_by(bad, bad).is_err(), "{bad:?}");
+        }
+    }
+}

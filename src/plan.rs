@@ -1,0 +1,430 @@
+//! The plan: what `kreg up` will build on this cluster, decided from the flavour, the cluster's
+//! abilities and the user's flags. Pure functions, no I/O.
+//!
+//! It owns the exposure choice, the storage choice, the object names, and how the registry's
+//! host name follows from the address the cluster gives it.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::detect::{ingress_controller, Flavor, IngressClassFact, IngressController};
+use crate::error::hint;
+
+/// Names of everything kreg creates, in one place so `up`, `status` and `down` agree.
+pub mod names {
+    pub const REGISTRY: &str = "kreg-registry";
+    pub const DATA_PVC: &str = "kreg-registry-data";
+    pub const CA_SECRET: &str = "kreg-ca";
+    pub const TLS_SECRET: &str = "kreg-tls";
+    pub const HTTP_SECRET: &str = "kreg-http-secret";
+    pub const STATE: &str = "kreg-state";
+    pub const NODE_TRUST: &str = "kreg-node-trust";
+    pub const FIELD_MANAGER: &str = "kreg";
+    pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kreg");
+    /// Port the registry listens on inside its pod.
+    pub const CONTAINER_PORT: i32 = 5000;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expose {
+    LoadBalancer,
+    Ingress,
+    NodePort,
+}
+
+impl fmt::Display for Expose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expose::LoadBalancer => "loadbalancer",
+            Expose::Ingress => "ingress",
+            Expose::NodePort => "nodeport",
+        })
+    }
+}
+
+impl std::str::FromStr for Expose {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "loadbalancer" => Ok(Expose::LoadBalancer),
+            "ingress" => Ok(Expose::Ingress),
+            "nodeport" => Ok(Expose::NodePort),
+            other => bail!("unknown exposure {other:?}: expected loadbalancer, ingress or nodeport"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Storage {
+    Pvc { size: String, class: Option<String> },
+    S3 { bucket: String, region: String, endpoint: Option<String>, secret: String },
+    EmptyDir,
+}
+
+/// What the user asked for, already validated (see `commands::up`).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub namespace: String,
+    pub flavor: Option<Flavor>,
+    pub expose: Option<Expose>,
+    pub host: Option<String>,
+    pub dns_suffix: String,
+    pub image: String,
+    pub storage: Storage,
+    pub replicas: u32,
+    pub ingress_class: Option<String>,
+    pub node_trust: bool,
+    pub allow_runtime_restart: bool,
+}
+
+/// What the cluster offers, read before anything is applied.
+#[derive(Debug, Clone, Default)]
+pub struct Abilities {
+    pub storage_classes: Vec<String>,
+    pub default_storage_class: Option<String>,
+    pub ingress_classes: Vec<IngressClassFact>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngressChoice {
+    pub class: String,
+    #[serde(skip)]
+    pub controller: IngressController,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub namespace: String,
+    pub flavor: Flavor,
+    pub expose: Expose,
+    pub expose_reason: String,
+    pub image: String,
+    pub storage: Storage,
+    pub replicas: u32,
+    pub ingress: Option<IngressChoice>,
+    pub host: Option<String>,
+    pub dns_suffix: String,
+    pub node_trust: bool,
+    pub allow_runtime_restart: bool,
+}
+
+/// Decides exposure and storage. Errors here happen before anything is applied.
+pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Plan> {
+    let flavor = req.flavor.unwrap_or(detected);
+    let (expose, expose_reason) = match req.expose {
+        Some(e) => (e, "chosen with --expose".to_string()),
+        None => default_expose(flavor),
+    };
+    let ingress = if expose == Expose::Ingress {
+        Some(choose_ingress(req.ingress_class.as_deref(), &abilities.ingress_classes)?)
+    } else {
+        if req.ingress_class.is_some() {
+            bail!("--ingress-class needs --expose ingress");
+        }
+        None
+    };
+    if expose == Expose::Ingress && req.host.is_none() {
+        // An Ingress address can only be known after the controller admits it; without a host
+        // the certificate would name an address the user never sees. Ask for a name up front.
+        return Err(hint(
+            "--expose ingress needs --host: the Ingress routes by host name",
+            "pass --host registry.example.com (a DNS name that points at your ingress controller)",
+        ));
+    }
+    if req.replicas == 0 {
+        bail!("--replicas must be at least 1");
+    }
+    let storage = match &req.storage {
+        Storage::Pvc { size, class: None } => {
+            let class = abilities.default_storage_class.clone().ok_or_else(|| no_default_class(abilities))?;
+            Storage::Pvc { size: size.clone(), class: Some(class) }
+        }
+        Storage::Pvc { class: Some(c), .. } if !abilities.storage_classes.contains(c) => {
+            return Err(hint(
+                format!("StorageClass {c:?} does not exist on this cluster"),
+                list_classes(abilities),
+            ));
+        }
+        other => other.clone(),
+    };
+    if req.replicas > 1 && !matches!(storage, Storage::S3 { .. }) {
+        return Err(hint(
+            format!("--replicas {} needs shared storage", req.replicas),
+            "replicas behind one Service must see the same blobs: use --storage s3, or --replicas 1",
+        ));
+    }
+    Ok(Plan {
+        namespace: req.namespace.clone(),
+        flavor,
+        expose,
+        expose_reason,
+        image: req.image.clone(),
+        storage,
+        replicas: req.replicas,
+        ingress,
+        host: req.host.clone(),
+        dns_suffix: req.dns_suffix.clone(),
+        node_trust: req.node_trust,
+        allow_runtime_restart: req.allow_runtime_restart,
+    })
+}
+
+fn default_expose(flavor: Flavor) -> (Expose, String) {
+    match flavor {
+        Flavor::Eks | Flavor::Aks | Flavor::Gke => {
+            (Expose::LoadBalancer, format!("{flavor} provisions cloud load balancers"))
+        }
+        Flavor::K3s => (Expose::LoadBalancer, "k3s serves LoadBalancers with ServiceLB".into()),
+        Flavor::Kind | Flavor::Minikube | Flavor::Generic => (
+            Expose::NodePort,
+            format!("{flavor} clusters usually have no load balancer; nodes are reachable"),
+        ),
+    }
+}
+
+fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Result<IngressChoice> {
+    let found = match requested {
+        Some(name) => classes.iter().find(|c| c.name == name),
+        None => classes.iter().find(|c| c.is_default).or(if classes.len() == 1 {
+            classes.first()
+        } else {
+            None
+        }),
+    };
+    match found {
+        Some(c) => Ok(IngressChoice { class: c.name.clone(), controller: ingress_controller(&c.controller) }),
+        None if classes.is_empty() => Err(hint(
+            "--expose ingress: this cluster has no IngressClass",
+            "install an ingress controller, or use --expose loadbalancer or --expose nodeport",
+        )),
+        None => Err(hint(
+            match requested {
+                Some(n) => format!("IngressClass {n:?} does not exist"),
+                None => "several IngressClasses exist and none is the default".to_string(),
+            },
+            format!(
+                "pass --ingress-class with one of: {}",
+                classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+fn list_classes(a: &Abilities) -> String {
+    if a.storage_classes.is_empty() {
+        "this cluster has no StorageClass: install a provisioner, or use --storage emptydir (images are lost when the pod moves) or --storage s3".into()
+    } else {
+        format!(
+            "pass --storage-class with one of: {} (or --storage emptydir, --storage s3)",
+            a.storage_classes.join(", ")
+        )
+    }
+}
+
+fn no_default_class(a: &Abilities) -> anyhow::Error {
+    hint("this cluster has no default StorageClass, so the registry's PVC would never bind", list_classes(a))
+}
+
+/// The address the cluster gave the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Address {
+    Ip(IpAddr),
+    Hostname(String),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ip(ip) => write!(f, "{ip}"),
+            Address::Hostname(h) => f.write_str(h),
+        }
+    }
+}
+
+/// Where clients reach the registry, and what its certificate must name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    /// IP SANs: the address itself when it is an IP.
+    pub ips: Vec<IpAddr>,
+}
+
+impl Endpoint {
+    /// What images are tagged with: `host` on 443, `host:port` otherwise.
+    pub fn registry(&self) -> String {
+        let host = match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => format!("[{}]", self.host),
+            _ => self.host.clone(),
+        };
+        if self.port == 443 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// Names the registry: the user's `--host` wins; a load balancer's hostname (EKS's ELBs) is used
+/// as is, because ELB IPs change and a name pinned to one of them would break; an IP becomes
+/// `registry.<ip>.<suffix>` (nip.io/sslip.io resolve it back to the IP).
+pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpoint {
+    let port = match plan.expose {
+        Expose::NodePort => node_port.unwrap_or(names::CONTAINER_PORT as u16),
+        Expose::LoadBalancer | Expose::Ingress => 443,
+    };
+    let ips = match address {
+        Address::Ip(ip) => vec![*ip],
+        Address::Hostname(_) => vec![],
+    };
+    let host = match (&plan.host, address) {
+        (Some(h), _) => h.clone(),
+        (None, Address::Hostname(h)) => h.clone(),
+        (None, Address::Ip(ip)) => wildcard_name(*ip, &plan.dns_suffix),
+    };
+    Endpoint { host, port, ips }
+}
+
+/// `registry.10.1.2.3.nip.io`; IPv6 in sslip.io's dashed form (`registry.2001-db8--1.sslip.io`).
+pub fn wildcard_name(ip: IpAddr, suffix: &str) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("registry.{v4}.{suffix}"),
+        IpAddr::V6(v6) => format!("registry.{}.{suffix}", v6.to_string().replace(':', "-")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> Request {
+        Request {
+            namespace: "kreg-system".into(),
+            flavor: None,
+            expose: None,
+            host: None,
+            dns_suffix: "nip.io".into(),
+            image: "registry:2".into(),
+            storage: Storage::Pvc { size: "10Gi".into(), class: None },
+            replicas: 1,
+            ingress_class: None,
+            node_trust: true,
+            allow_runtime_restart: false,
+        }
+    }
+
+    fn abilities() -> Abilities {
+        Abilities {
+            storage_classes: vec!["standard".into(), "fast".into()],
+            default_storage_class: Some("standard".into()),
+            ingress_classes: vec![],
+        }
+    }
+
+    #[test]
+    fn clouds_and_k3s_get_load_balancers_local_clusters_node_ports() {
+        for (f, e) in [
+            (Flavor::Eks, Expose::LoadBalancer),
+            (Flavor::Aks, Expose::LoadBalancer),
+            (Flavor::Gke, Expose::LoadBalancer),
+            (Flavor::K3s, Expose::LoadBalancer),
+            (Flavor::Kind, Expose::NodePort),
+            (Flavor::Minikube, Expose::NodePort),
+            (Flavor::Generic, Expose::NodePort),
+        ] {
+            assert_eq!(make(&req(), f, &abilities()).unwrap().expose, e, "{f}");
+        }
+    }
+
+    #[test]
+    fn flags_override_detection() {
+        let mut r = req();
+        r.flavor = Some(Flavor::Eks);
+        r.expose = Some(Expose::NodePort);
+        let p = make(&r, Flavor::Kind, &abilities()).unwrap();
+        assert_eq!((p.flavor, p.expose), (Flavor::Eks, Expose::NodePort));
+        assert_eq!(p.expose_reason, "chosen with --expose");
+    }
+
+    #[test]
+    fn default_storage_class_is_filled_in_and_missing_one_is_explained() {
+        let p = make(&req(), Flavor::Kind, &abilities()).unwrap();
+        assert_eq!(p.storage, Storage::Pvc { size: "10Gi".into(), class: Some("standard".into()) });
+
+        let mut a = abilities();
+        a.default_storage_class = None;
+        let e = make(&req(), Flavor::Kind, &a).unwrap_err();
+        assert!(e.to_string().contains("no default StorageClass"));
+        let h = crate::error::hint_of(&e).unwrap();
+        assert!(h.contains("standard, fast") && h.contains("--storage emptydir"), "{h}");
+
+        let mut r = req();
+        r.storage = Storage::Pvc { size: "1Gi".into(), class: Some("nope".into()) };
+        assert!(make(&r, Flavor::Kind, &abilities()).unwrap_err().to_string().contains("\"nope\""));
+
+        r.storage = Storage::EmptyDir;
+        assert_eq!(make(&r, Flavor::Kind, &a).unwrap().storage, Storage::EmptyDir);
+    }
+
+    #[test]
+    fn replicas_need_s3() {
+        let mut r = req();
+        r.replicas = 3;
+        assert!(make(&r, Flavor::Eks, &abilities()).is_err());
+        r.storage = Storage::S3 { bucket: "b".into(), region: "us-east-1".into(), endpoint: None, secret: "s3".into() };
+        assert_eq!(make(&r, Flavor::Eks, &abilities()).unwrap().replicas, 3);
+    }
+
+    #[test]
+    fn ingress_needs_a_class_and_a_host() {
+        let mut r = req();
+        r.expose = Some(Expose::Ingress);
+        r.host = Some("registry.example.com".into());
+        let e = make(&r, Flavor::Generic, &abilities()).unwrap_err();
+        assert!(e.to_string().contains("no IngressClass"));
+
+        let mut a = abilities();
+        a.ingress_classes = vec![
+            IngressClassFact { name: "nginx".into(), controller: "k8s.io/ingress-nginx".into(), is_default: false },
+            IngressClassFact { name: "traefik".into(), controller: "traefik.io/ingress-controller".into(), is_default: false },
+        ];
+        let e = make(&r, Flavor::Generic, &a).unwrap_err();
+        assert!(crate::error::hint_of(&e).unwrap().contains("nginx, traefik"));
+        r.ingress_class = Some("nginx".into());
+        let p = make(&r, Flavor::Generic, &a).unwrap();
+        assert_eq!(p.ingress.unwrap().controller, IngressController::Nginx);
+
+        r.host = None;
+        assert!(make(&r, Flavor::Generic, &a).unwrap_err().to_string().contains("--host"));
+    }
+
+    #[test]
+    fn host_names_follow_the_address() {
+        let p = make(&req(), Flavor::Eks, &abilities()).unwrap();
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let e = endpoint(&p, &Address::Ip(ip), None);
+        assert_eq!(e.host, "registry.203.0.113.7.nip.io");
+        assert_eq!(e.ips, vec![ip]);
+        assert_eq!(e.registry(), "registry.203.0.113.7.nip.io");
+
+        let elb = "a1b2-123.elb.us-east-1.amazonaws.com";
+        let e = endpoint(&p, &Address::Hostname(elb.into()), None);
+        assert_eq!((e.host.as_str(), e.ips.len()), (elb, 0));
+
+        let mut r = req();
+        r.host = Some("registry.example.com".into());
+        r.dns_suffix = "sslip.io".into();
+        let p = make(&r, Flavor::Kind, &abilities()).unwrap();
+        let e = endpoint(&p, &Address::Ip(ip), Some(31234));
+        assert_eq!(e.registry(), "registry.example.com:31234");
+        assert_eq!(e.ips, vec![ip], "the IP stays a SAN even under a custom name");
+
+        assert_eq!(wildcard_name("2001:db8::1".parse().unwrap(), "sslip.io"), "registry.2001-db8--1.sslip.io");
+    }
+}

@@ -1,0 +1,65 @@
+//! The health probe: an HTTPS `GET /v2/` that trusts only kreg's CA. 200 or 401 means a
+//! registry answered with a certificate that chains to the CA and names the host.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use tokio::time::{sleep, Instant};
+
+use crate::plan::Endpoint;
+
+/// Probes once. `connect_ip` pins the host name to that address (nip.io names resolve to the IP
+/// they carry anyway; pinning keeps the probe independent of the workstation's DNS).
+pub async fn probe_once(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem: &str) -> Result<u16> {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).context("kreg's CA certificate is not valid PEM")?;
+    let mut builder = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        .no_proxy();
+    let url_host = match endpoint.host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => format!("[{}]", endpoint.host),
+        _ => endpoint.host.clone(),
+    };
+    if let (Some(ip), Err(_)) = (connect_ip, endpoint.host.parse::<IpAddr>()) {
+        builder = builder.resolve(&endpoint.host, SocketAddr::new(ip, endpoint.port));
+    }
+    let client = builder.build().context("building the HTTPS client")?;
+    let url = format!("https://{url_host}:{}/v2/", endpoint.port);
+    let resp = client.get(&url).send().await.map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
+    let code = resp.status().as_u16();
+    if code == 200 || code == 401 {
+        Ok(code)
+    } else {
+        Err(anyhow!("GET {url} answered {code}, expected 200 or 401"))
+    }
+}
+
+/// Probes until it succeeds or `limit` passes (a fresh LoadBalancer or NodePort rule can take
+/// a few seconds to route after the pod is ready). Returns the last error on timeout.
+pub async fn probe_until(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem: &str, limit: Duration) -> Result<u16> {
+    let deadline = Instant::now() + limit;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match probe_once(endpoint, connect_ip, ca_pem).await {
+            Ok(code) => return Ok(code),
+            Err(e) if Instant::now() + delay >= deadline => return Err(e),
+            Err(_) => {
+                sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

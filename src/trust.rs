@@ -1,0 +1,797 @@
+//! What "trusting the registry" means for each container runtime, as data: the containerd
+//! `hosts.toml` text, the k3s/rke2 `registries.yaml` merge, and where a workstation's docker,
+//! podman/skopeo/buildah and OS trust store look for a CA file.
+//!
+//! No I/O: callers read the existing files, hand their text in, and write what comes back.
+//! That keeps the merge rules testable against golden files and lets `--dry-run` show exactly
+//! what would be written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_yaml::{Mapping, Value};
+
+/// Quotes `s` as a TOML basic string. Inputs are validated upstream, but escaping here means
+/// a path with a quote or backslash can never break out of the string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The containerd `hosts.toml` for a registry served over TLS at `host_port`, trusting the CA
+/// at `ca_path` on the node; containerd resolves a relative `ca_path` (such as `ca.crt`)
+/// against the directory holding the hosts.toml.
+///
+/// `server` and the `[host."…"]` table name the same endpoint: `server` replaces the default
+/// `https://<host>` endpoint and the host table gives that endpoint its CA and capabilities.
+/// Push is included so `docker push`-style clients going through the node (e.g. BuildKit in a
+/// pod using the node's containerd) work too.
+pub fn containerd_hosts_toml(host_port: &str, ca_path: &str) -> String {
+    let url = format!("https://{host_port}");
+    format!(
+        "server = {url_q}\n\n[host.{url_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n  ca = {ca}\n",
+        url_q = toml_str(&url),
+        ca = toml_str(ca_path),
+    )
+}
+
+/// The containerd `hosts.toml` for a registry served over plain HTTP (`--expose localhost`):
+/// the same shape without a CA, so containerd speaks HTTP to it instead of attempting TLS.
+pub fn containerd_hosts_toml_http(host_port: &str) -> String {
+    let url = format!("http://{host_port}");
+    format!(
+        "server = {url_q}\n\n[host.{url_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
+        url_q = toml_str(&url),
+    )
+}
+
+/// Splits containerd's CRI `config_path` (a `:`-separated list, like `$PATH`) into its
+/// directories, in order, dropping empty entries, surrounding whitespace, trailing slashes and
+/// repeats. containerd reads the first directory holding a host's `hosts.toml`, so kreg writes
+/// into the first one.
+pub fn config_path_roots(config_path: &str) -> Vec<String> {
+    let mut roots: Vec<String> = Vec::new();
+    for part in config_path.split(':') {
+        let part = part.trim();
+        let trimmed = part.trim_end_matches('/');
+        let root = if trimmed.is_empty() && part.starts_with('/') {
+            "/"
+        } else {
+            trimmed
+        };
+        if !root.is_empty() && !roots.iter().any(|r| r == root) {
+            roots.push(root.to_string());
+        }
+    }
+    roots
+}
+
+/// The directory under a containerd `config_path` root that containerd looks up for the
+/// registry `host_port`: the `host[:port]` exactly as it appears in image references
+/// (`registry.example.com:5000`, `[fd00::1]:5000`), never `_default`, which would hijack
+/// every other registry. A scheme or trailing slash the caller left on is stripped.
+pub fn hosts_dir_name(host_port: &str) -> String {
+    let s = host_port
+        .strip_prefix("https://")
+        .or_else(|| host_port.strip_prefix("http://"))
+        .unwrap_or(host_port);
+    s.trim_end_matches('/').to_string()
+}
+
+/// The k3s/rke2 `registries.yaml` with kreg's entry merged in: `configs."HOST_PORT".tls.ca_file`
+/// points at `ca_path`, and `mirrors."HOST_PORT".endpoint` lists `https://HOST_PORT`.
+///
+/// The mirror entry is there because several k3s releases applied `configs` TLS settings
+/// only to mirror endpoints (k3s-io/k3s#9839); naming the registry as its own mirror makes the
+/// CA apply on every release. A mirror the user already defined for the same host is kept as
+/// it is. Every other key and entry is preserved, and so is the comment block at the top of the
+/// file; comments further down are not (serde_yaml drops them), which callers should mention
+/// when they rewrite a user's file.
+///
+/// `existing` is the current file, `None` (or empty) when there is none.
+pub fn registries_yaml_add(
+    existing: Option<&str>,
+    host_port: &str,
+    ca_path: &str,
+) -> Result<String> {
+    let mut root = parse_registries(existing.unwrap_or(""))?;
+
+    // Mirrors first, so a new file reads in the order the k3s docs use.
+    let mirrors = child_mapping(&mut root, "mirrors")?;
+    if !mirrors.contains_key(host_port) {
+        mirrors.insert(Value::from(host_port), kreg_mirror(host_port));
+    }
+
+    let configs = child_mapping(&mut root, "configs")?;
+    let entry = child_mapping(configs, host_port)
+        .with_context(|| format!("configs.{host_port:?} in registries.yaml"))?;
+    let tls = child_mapping(entry, "tls")
+        .with_context(|| format!("configs.{host_port:?} in registries.yaml"))?;
+    tls.insert(Value::from("ca_file"), Value::from(ca_path));
+
+    render(existing.unwrap_or(""), root)
+}
+
+/// Serializes `root`, keeping the comment block at the top of `original` (typically a note
+/// saying who manages the file); comments further down cannot survive serde_yaml.
+fn render(original: &str, root: Mapping) -> Result<String> {
+    let header: String = original
+        .lines()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let body =
+        serde_yaml::to_string(&Value::Mapping(root)).context("could not write registries.yaml")?;
+    Ok(header + &body)
+}
+
+/// Takes kreg's entry out of `registries.yaml` again: `configs."HOST_PORT".tls.ca_file`, and the
+/// mirror entry if it is still exactly the one kreg adds. Whatever the user added next to them
+/// (auth, other TLS settings, other registries) stays.
+///
+/// Returns `None` when nothing is left, so the caller can delete a file it created, and the
+/// text unchanged when kreg's entry is not there.
+pub fn registries_yaml_remove(existing: &str, host_port: &str) -> Result<Option<String>> {
+    let mut root = parse_registries(existing)?;
+    let mut changed = false;
+
+    if let Some(Value::Mapping(configs)) = root.get_mut("configs") {
+        if let Some(Value::Mapping(entry)) = configs.get_mut(host_port) {
+            if let Some(Value::Mapping(tls)) = entry.get_mut("tls") {
+                changed |= tls.shift_remove("ca_file").is_some();
+                if tls.is_empty() {
+                    entry.shift_remove("tls");
+                }
+            }
+            if entry.is_empty() {
+                configs.shift_remove(host_port);
+            }
+        }
+        if configs.is_empty() {
+            root.shift_remove("configs");
+        }
+    }
+    if let Some(Value::Mapping(mirrors)) = root.get_mut("mirrors") {
+        if mirrors.get(host_port) == Some(&kreg_mirror(host_port)) {
+            mirrors.shift_remove(host_port);
+            changed = true;
+        }
+        if mirrors.is_empty() {
+            root.shift_remove("mirrors");
+        }
+    }
+
+    if !changed {
+        // Nothing of kreg's was there: hand the text back byte for byte (comments and all),
+        // and never report a user's comment-only file as deletable.
+        return Ok((!existing.trim().is_empty()).then(|| existing.to_string()));
+    }
+    if root.is_empty() {
+        return Ok(None);
+    }
+    render(existing, root).map(Some)
+}
+
+/// The mirror entry kreg adds: the registry as its own (TLS) endpoint.
+fn kreg_mirror(host_port: &str) -> Value {
+    let mut m = Mapping::new();
+    m.insert(
+        Value::from("endpoint"),
+        Value::Sequence(vec![Value::from(format!("https://{host_port}"))]),
+    );
+    Value::Mapping(m)
+}
+
+/// Parses registries.yaml into its top-level mapping; an empty or all-comment file is an empty
+/// mapping. Anything else that is not a mapping is refused rather than overwritten.
+fn parse_registries(text: &str) -> Result<Mapping> {
+    let value: Value = serde_yaml::from_str(text)
+        .context("registries.yaml is not valid YAML; fix or move it, kreg will not overwrite it")?;
+    match value {
+        Value::Null => Ok(Mapping::new()),
+        Value::Mapping(m) => Ok(m),
+        _ => bail!(
+            "registries.yaml does not hold a mapping (mirrors:/configs:); fix or move it, kreg \
+will not overwrite it"
+        ),
+    }
+}
+
+/// The mapping under `key`, created when absent (or null, as `configs:` with nothing under it
+/// parses). Any other type is an error, so a user's odd file is never silently replaced.
+fn child_mapping<'a>(parent: &'a mut Mapping, key: &str) -> Result<&'a mut Mapping> {
+    let slot = parent
+        .entry(Value::from(key))
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    if slot.is_null() {
+        *slot = Value::Mapping(Mapping::new());
+    }
+    match slot {
+        Value::Mapping(m) => Ok(m),
+        _ => bail!(
+            "registries.yaml: {key:?} is not a mapping; fix it by hand, kreg will not overwrite it"
+        ),
+    }
+}
+
+/// The workstation's operating system, for `kreg trust-local`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Os {
+    Linux,
+    MacOs,
+}
+
+/// The Linux family, which decides where the system trust store takes extra CAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Distro {
+    /// Debian, Ubuntu and derivatives: `update-ca-certificates`.
+    Debian,
+    /// Fedora, RHEL, CentOS, Rocky, Alma, Amazon Linux: `update-ca-trust`.
+    Fedora,
+    /// Anything else (or unknown): kreg does not touch the system store.
+    Other,
+}
+
+/// A client whose trust kreg configures on the workstation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    /// Docker Engine on Linux (`/etc/docker/certs.d`).
+    Docker,
+    /// Docker Desktop on macOS (`~/.docker/certs.d`).
+    DockerDesktop,
+    /// podman, skopeo and buildah, system-wide (`/etc/containers/certs.d`).
+    Containers,
+    /// podman, skopeo and buildah for the current user (`~/.config/containers/certs.d`).
+    ContainersUser,
+    /// The operating system's trust store (curl, browsers, Go programs...).
+    SystemStore,
+}
+
+/// One file `kreg trust-local` writes: the CA, at `path`, for `tool`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocalTarget {
+    pub tool: Tool,
+    pub path: PathBuf,
+    pub needs_root: bool,
+}
+
+/// Where the CA file goes for each tool on this workstation.
+///
+/// Linux: Docker `/etc/docker/certs.d/<hp>/ca.crt` and podman/skopeo/buildah
+/// `/etc/containers/certs.d/<hp>/ca.crt` (both root), plus, when not root,
+/// `~/.config/containers/certs.d/<hp>/ca.crt` (rootless podman reads it first).
+/// macOS: Docker Desktop `~/.docker/certs.d/<hp>/ca.crt` and the per-user containers
+/// directory, neither needing root.
+/// With `system`, the OS store too: Debian `/usr/local/share/ca-certificates/kreg-<hp>.crt`,
+/// Fedora `/etc/pki/ca-trust/source/anchors/kreg-<hp>.crt`; nothing for other distros or macOS
+/// (the keychain is changed by a command, see [`system_store_refresh`]).
+pub fn local_targets(
+    os: Os,
+    distro: Distro,
+    is_root: bool,
+    home: &Path,
+    host_port: &str,
+    system: bool,
+) -> Vec<LocalTarget> {
+    let dir = hosts_dir_name(host_port);
+    let mut out = Vec::new();
+    let user_containers = LocalTarget {
+        tool: Tool::ContainersUser,
+        path: home
+            .join(".config/containers/certs.d")
+            .join(&dir)
+            .join("ca.crt"),
+        needs_root: false,
+    };
+    match os {
+        Os::Linux => {
+            out.push(LocalTarget {
+                tool: Tool::Docker,
+                path: Path::new("/etc/docker/certs.d").join(&dir).join("ca.crt"),
+                needs_root: true,
+            });
+            out.push(LocalTarget {
+                tool: Tool::Containers,
+                path: Path::new("/etc/containers/certs.d")
+                    .join(&dir)
+                    .join("ca.crt"),
+                needs_root: true,
+            });
+            // Root's podman already reads /etc/containers; a copy in /root would be clutter.
+            if !is_root {
+                out.push(user_containers);
+            }
+            if system {
+                let file = format!("kreg-{}.crt", sanitize_file_stem(&dir));
+                let store = match distro {
+                    Distro::Debian => Some("/usr/local/share/ca-certificates"),
+                    Distro::Fedora => Some("/etc/pki/ca-trust/source/anchors"),
+                    Distro::Other => None,
+                };
+                if let Some(store) = store {
+                    out.push(LocalTarget {
+                        tool: Tool::SystemStore,
+                        path: Path::new(store).join(file),
+                        needs_root: true,
+                    });
+                }
+            }
+        }
+        Os::MacOs => {
+            out.push(LocalTarget {
+                tool: Tool::DockerDesktop,
+                path: home.join(".docker/certs.d").join(&dir).join("ca.crt"),
+                needs_root: false,
+            });
+            out.push(user_containers);
+        }
+    }
+    out
+}
+
+/// `host:port` as a file-name stem for the OS stores: only `[a-z0-9.-]` survive, the rest
+/// (':' and IPv6 brackets) become '_', because some store tools split names on ':'.
+fn sanitize_file_stem(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The command that makes the OS store pick up (or, on macOS, add) the CA at `ca_file`, as
+/// argv. `None` when this OS/distro has no store kreg manages.
+pub fn system_store_refresh(os: Os, distro: Distro, ca_file: &Path) -> Option<Vec<String>> {
+    match (os, distro) {
+        (Os::Linux, Distro::Debian) => Some(vec!["update-ca-certificates".into()]),
+        (Os::Linux, Distro::Fedora) => Some(vec!["update-ca-trust".into(), "extract".into()]),
+        (Os::Linux, Distro::Other) => None,
+        (Os::MacOs, _) => Some(
+            [
+                "sudo",
+                "security",
+                "add-trusted-cert",
+                "-d",
+                "-r",
+                "trustRoot",
+                "-k",
+                "/Library/Keychains/System.keychain",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(std::iter::once(ca_file.display().to_string()))
+            .collect(),
+        ),
+    }
+}
+
+/// The distro family from the text of `/etc/os-release`, using `ID` and then `ID_LIKE`.
+pub fn distro_from_os_release(text: &str) -> Distro {
+    let mut ids: Vec<String> = Vec::new();
+    let mut likes: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.trim().split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        let words = value.split_whitespace().map(str::to_ascii_lowercase);
+        match key.trim() {
+            "ID" => ids.extend(words),
+            "ID_LIKE" => likes.extend(words),
+            _ => {}
+        }
+    }
+    const DEBIAN: [&str; 6] = ["debian", "ubuntu", "linuxmint", "pop", "raspbian", "kali"];
+    const FEDORA: [&str; 7] = [
+        "fedora",
+        "rhel",
+        "centos",
+        "rocky",
+        "almalinux",
+        "amzn",
+        "ol",
+    ];
+    // ID decides before ID_LIKE: a distro's own name is more specific than its ancestry.
+    for set in [&ids, &likes] {
+        if set.iter().any(|w| DEBIAN.contains(&w.as_str())) {
+            return Distro::Debian;
+        }
+        if set.iter().any(|w| FEDORA.contains(&w.as_str())) {
+            return Distro::Fedora;
+        }
+    }
+    Distro::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HP: &str = "registry.10.0.0.5.nip.io:443";
+    const CA: &str = "/etc/containerd/certs.d/registry.10.0.0.5.nip.io:443/ca.crt";
+
+    #[test]
+    fn hosts_toml_tls_golden() {
+        assert_eq!(
+            containerd_hosts_toml(HP, CA),
+            include_str!("../tests/golden/hosts.toml")
+        );
+    }
+
+    #[test]
+    fn hosts_toml_http_golden() {
+        assert_eq!(
+            containerd_hosts_toml_http("localhost:5000"),
+            include_str!("../tests/golden/hosts-http.toml")
+        );
+    }
+
+    #[test]
+    fn hosts_toml_escapes_quotes() {
+        let t = containerd_hosts_toml("r:1", "/a\"b\\c");
+        assert!(t.contains(r#"ca = "/a\"b\\c""#), "{t}");
+    }
+
+    #[test]
+    fn hosts_toml_ipv6() {
+        let t = containerd_hosts_toml("[fd00::1]:5000", "/x/ca.crt");
+        assert!(
+            t.starts_with("server = \"https://[fd00::1]:5000\"\n"),
+            "{t}"
+        );
+        assert!(t.contains("[host.\"https://[fd00::1]:5000\"]"), "{t}");
+    }
+
+    #[test]
+    fn config_path_roots_split() {
+        assert_eq!(
+            config_path_roots("/etc/containerd/certs.d:/etc/docker/certs.d"),
+            ["/etc/containerd/certs.d", "/etc/docker/certs.d"]
+        );
+        assert_eq!(
+            config_path_roots(" :/etc/containerd/certs.d/::/etc/containerd/certs.d "),
+            ["/etc/containerd/certs.d"]
+        );
+        assert_eq!(config_path_roots("/"), ["/"]);
+        assert!(config_path_roots("").is_empty());
+        assert!(config_path_roots(" : ").is_empty());
+    }
+
+    #[test]
+    fn hosts_dir_names() {
+        assert_eq!(
+            hosts_dir_name("reg.example.com:5000"),
+            "reg.example.com:5000"
+        );
+        assert_eq!(hosts_dir_name("[::1]:5000"), "[::1]:5000");
+        assert_eq!(
+            hosts_dir_name("https://reg.example.com/"),
+            "reg.example.com"
+        );
+        assert_eq!(hosts_dir_name("10.0.0.5"), "10.0.0.5");
+    }
+
+    #[test]
+    fn registries_new_file_golden() {
+        let y = registries_yaml_add(None, HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
+        assert_eq!(y, include_str!("../tests/golden/registries-new.yaml"));
+        // An empty or comment-only file counts as no file (its header comment is kept).
+        assert_eq!(
+            registries_yaml_add(Some(""), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap(),
+            y
+        );
+        assert_eq!(
+            registries_yaml_add(Some("# nothing yet\n"), HP, "/etc/rancher/k3s/kreg-ca.crt")
+                .unwrap(),
+            format!("# nothing yet\n{y}")
+        );
+    }
+
+    #[test]
+    fn registries_merge_golden() {
+        let existing = include_str!("../tests/golden/registries-existing.yaml");
+        let y = registries_yaml_add(Some(existing), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
+        assert_eq!(y, include_str!("../tests/golden/registries-merged.yaml"));
+        // Idempotent: merging again changes nothing.
+        let again = registries_yaml_add(Some(&y), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
+        assert_eq!(again, y);
+    }
+
+    #[test]
+    fn registries_merge_keeps_users_entry_for_same_host() {
+        let existing = format!(
+            "mirrors:\n  \"{HP}\":\n    endpoint:\n      - https://mirror.internal\nconfigs:\n  \"{HP}\":\n    auth:\n      username: u\n      password: p\n    tls:\n      insecure_skip_verify: false\n"
+        );
+        let y = registries_yaml_add(Some(&existing), HP, "/ca.crt").unwrap();
+        let v: Value = serde_yaml::from_str(&y).unwrap();
+        assert_eq!(v["configs"][HP]["auth"]["username"], Value::from("u"));
+        assert_eq!(
+            v["configs"][HP]["tls"]["insecure_skip_verify"],
+            Value::from(false)
+        );
+        assert_eq!(v["configs"][HP]["tls"]["ca_file"], Value::from("/ca.crt"));
+        assert_eq!(
+            v["mirrors"][HP]["endpoint"][0],
+            Value::from("https://mirror.internal")
+        );
+        // Removing takes only kreg's key and leaves the user's mirror and auth.
+        let r = registries_yaml_remove(&y, HP).unwrap().unwrap();
+        let v: Value = serde_yaml::from_str(&r).unwrap();
+        assert!(v["configs"][HP]["tls"].get("ca_file").is_none());
+        assert_eq!(
+            v["configs"][HP]["tls"]["insecure_skip_verify"],
+            Value::from(false)
+        );
+        assert_eq!(
+            v["mirrors"][HP]["endpoint"][0],
+            Value::from("https://mirror.internal")
+        );
+    }
+
+    #[test]
+    fn registries_remove_leaving_others_golden() {
+        let merged = include_str!("../tests/golden/registries-merged.yaml");
+        let r = registries_yaml_remove(merged, HP).unwrap().unwrap();
+        assert_eq!(r, include_str!("../tests/golden/registries-removed.yaml"));
+        // Semantically the user's original file again.
+        let original: Value =
+            serde_yaml::from_str(include_str!("../tests/golden/registries-existing.yaml")).unwrap();
+        let after: Value = serde_yaml::from_str(&r).unwrap();
+        assert_eq!(after, original);
+    }
+
+    #[test]
+    fn registries_ipv6_key_roundtrips() {
+        let hp = "[fd00::1]:5000";
+        let y = registries_yaml_add(None, hp, "/c").unwrap();
+        let v: Value = serde_yaml::from_str(&y).unwrap();
+        assert_eq!(v["configs"][hp]["tls"]["ca_file"], Value::from("/c"), "{y}");
+        assert_eq!(registries_yaml_remove(&y, hp).unwrap(), None);
+    }
+
+    #[test]
+    fn registries_remove_leaving_nothing() {
+        let y = registries_yaml_add(None, HP, "/ca.crt").unwrap();
+        assert_eq!(registries_yaml_remove(&y, HP).unwrap(), None);
+        assert_eq!(registries_yaml_remove("", HP).unwrap(), None);
+        // A comment-only file the user keeps is not kreg's to delete.
+        assert_eq!(
+            registries_yaml_remove("# keep me\n", HP)
+                .unwrap()
+                .as_deref(),
+            Some("# keep me\n")
+        );
+    }
+
+    #[test]
+    fn registries_remove_without_kreg_entry_is_unchanged() {
+        let text = "# mine\nmirrors:\n  docker.io:\n    endpoint: [\"https://m\"]\n";
+        assert_eq!(
+            registries_yaml_remove(text, HP).unwrap().as_deref(),
+            Some(text),
+            "comments and formatting survive when there is nothing to remove"
+        );
+    }
+
+    #[test]
+    fn registries_refuses_odd_files() {
+        assert!(registries_yaml_add(Some("- a\n- b\n"), HP, "/c").is_err());
+        assert!(registries_yaml_add(Some("configs: [1]\n"), HP, "/c").is_err());
+        assert!(registries_yaml_add(Some("mirrors: 3\n"), HP, "/c").is_err());
+        assert!(registries_yaml_add(Some("configs:\n  a: [\n"), HP, "/c").is_err());
+        assert!(registries_yaml_remove("just text", HP).is_err());
+        // `configs:` with nothing under it is a null, and is filled in.
+        let y = registries_yaml_add(Some("configs:\n"), HP, "/c").unwrap();
+        assert!(y.contains("ca_file: /c"), "{y}");
+    }
+
+    fn paths(t: &[LocalTarget]) -> Vec<(Tool, String, bool)> {
+        t.iter()
+            .map(|t| (t.tool, t.path.display().to_string(), t.needs_root))
+            .collect()
+    }
+
+    #[test]
+    fn linux_user_targets() {
+        let t = local_targets(
+            Os::Linux,
+            Distro::Debian,
+            false,
+            Path::new("/home/ann"),
+            "reg.io:5000",
+            false,
+        );
+        assert_eq!(
+            paths(&t),
+            [
+                (
+                    Tool::Docker,
+                    "/etc/docker/certs.d/reg.io:5000/ca.crt".into(),
+                    true
+                ),
+                (
+                    Tool::Containers,
+                    "/etc/containers/certs.d/reg.io:5000/ca.crt".into(),
+                    true
+                ),
+                (
+                    Tool::ContainersUser,
+                    "/home/ann/.config/containers/certs.d/reg.io:5000/ca.crt".into(),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn linux_root_targets_with_system_store() {
+        let t = local_targets(
+            Os::Linux,
+            Distro::Debian,
+            true,
+            Path::new("/root"),
+            "reg.io:5000",
+            true,
+        );
+        assert_eq!(
+            paths(&t),
+            [
+                (
+                    Tool::Docker,
+                    "/etc/docker/certs.d/reg.io:5000/ca.crt".into(),
+                    true
+                ),
+                (
+                    Tool::Containers,
+                    "/etc/containers/certs.d/reg.io:5000/ca.crt".into(),
+                    true
+                ),
+                (
+                    Tool::SystemStore,
+                    "/usr/local/share/ca-certificates/kreg-reg.io_5000.crt".into(),
+                    true
+                ),
+            ]
+        );
+        let t = local_targets(
+            Os::Linux,
+            Distro::Fedora,
+            true,
+            Path::new("/root"),
+            "[fd00::1]:5000",
+            true,
+        );
+        assert_eq!(
+            t.last().unwrap().path,
+            Path::new("/etc/pki/ca-trust/source/anchors/kreg-_fd00__1__5000.crt")
+        );
+        let t = local_targets(
+            Os::Linux,
+            Distro::Other,
+            true,
+            Path::new("/root"),
+            "reg.io",
+            true,
+        );
+        assert!(t.iter().all(|t| t.tool != Tool::SystemStore));
+    }
+
+    #[test]
+    fn macos_targets() {
+        for system in [false, true] {
+            let t = local_targets(
+                Os::MacOs,
+                Distro::Other,
+                false,
+                Path::new("/Users/ann"),
+                "reg.io:443",
+                system,
+            );
+            assert_eq!(
+                paths(&t),
+                [
+                    (
+                        Tool::DockerDesktop,
+                        "/Users/ann/.docker/certs.d/reg.io:443/ca.crt".into(),
+                        false
+                    ),
+                    (
+                        Tool::ContainersUser,
+                        "/Users/ann/.config/containers/certs.d/reg.io:443/ca.crt".into(),
+                        false
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn system_refresh_commands() {
+        let f = Path::new("/Users/ann/.docker/certs.d/reg.io/ca.crt");
+        assert_eq!(
+            system_store_refresh(Os::Linux, Distro::Debian, f).unwrap(),
+            ["update-ca-certificates"]
+        );
+        assert_eq!(
+            system_store_refresh(Os::Linux, Distro::Fedora, f).unwrap(),
+            ["update-ca-trust", "extract"]
+        );
+        assert_eq!(system_store_refresh(Os::Linux, Distro::Other, f), None);
+        let mac = system_store_refresh(Os::MacOs, Distro::Other, f).unwrap();
+        assert_eq!(mac[..3], ["sudo", "security", "add-trusted-cert"]);
+        assert_eq!(
+            mac.last().unwrap(),
+            "/Users/ann/.docker/certs.d/reg.io/ca.crt"
+        );
+        assert!(mac
+            .windows(2)
+            .any(|w| w == ["-k", "/Library/Keychains/System.keychain"]));
+    }
+
+    #[test]
+    fn distros() {
+        let cases = [
+            ("ID=ubuntu\nID_LIKE=debian\n", Distro::Debian),
+            ("ID=debian\n", Distro::Debian),
+            ("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n", Distro::Debian),
+            ("ID=\"pop\"\n", Distro::Debian),
+            ("ID=fedora\n", Distro::Fedora),
+            ("ID=\"rhel\"\nID_LIKE=\"fedora\"\n", Distro::Fedora),
+            (
+                "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
+                Distro::Fedora,
+            ),
+            (
+                "ID=\"amzn\"\nID_LIKE=\"centos rhel fedora\"\n",
+                Distro::Fedora,
+            ),
+            ("ID=somederivative\nID_LIKE=debian\n", Distro::Debian),
+            ("ID=arch\n", Distro::Other),
+            (
+                "ID=\"opensuse-tumbleweed\"\nID_LIKE=\"opensuse suse\"\n",
+                Distro::Other,
+            ),
+            ("ID=alpine\n", Distro::Other),
+            ("", Distro::Other),
+            ("garbage without equals\n", Distro::Other),
+            // VERSION_ID mentioning a distro must not count.
+            ("ID=arch\nNAME=\"not debian\"\n", Distro::Other),
+        ];
+        for (text, want) in cases {
+            assert_eq!(distro_from_os_release(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn enums_serialize_kebab_case() {
+        assert_eq!(serde_json::to_string(&Os::MacOs).unwrap(), "\"mac-os\"");
+        assert_eq!(
+            serde_json::to_string(&Tool::ContainersUser).unwrap(),
+            "\"containers-user\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Distro::Fedora).unwrap(),
+            "\"fedora\""
+        );
+    }
+}
