@@ -73,7 +73,7 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Install or update the registry, its TLS certificate and node trust (idempotent)
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Show the registry's health, address, certificate and node trust (read-only)
     Status(StatusArgs),
     /// Remove what `up` created; images and the CA stay unless --purge

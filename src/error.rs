@@ -30,12 +30,17 @@ impl std::error::Error for Hint {}
 
 /// An error with a `hint:` line.
 pub fn hint(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Hint { message: message.into(), hint: hint.into() })
+    anyhow::Error::new(Hint {
+        message: message.into(),
+        hint: hint.into(),
+    })
 }
 
 /// The first hint in the chain, if any.
 pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
-    err.chain().find_map(|e| e.downcast_ref::<Hint>()).map(|h| h.hint.as_str())
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Hint>())
+        .map(|h| h.hint.as_str())
 }
 
 #[cfg(test)]

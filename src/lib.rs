@@ -4,7 +4,6 @@
 //! tests can drive it without spawning a process.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-
 pub mod cli;
 pub mod cluster;
 pub mod commands;

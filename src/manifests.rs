@@ -35,7 +35,8 @@ pub const TLS_HASH_ANNOTATION: &str = "kreg.dev/tls-sha256";
 
 fn parse<T: DeserializeOwned>(name: &str, text: &str) -> T {
     // The files are part of the binary and covered by tests: a parse failure is a bug in kreg.
-    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("embedded manifest {name} is invalid: {e}"))
+    serde_yaml::from_str(text)
+        .unwrap_or_else(|e| panic!("embedded manifest {name} is invalid: {e}"))
 }
 
 pub fn namespace(plan: &Plan) -> Namespace {
@@ -46,13 +47,20 @@ pub fn namespace(plan: &Plan) -> Namespace {
 
 /// The PVC, or `None` when storage is not a PVC.
 pub fn pvc(plan: &Plan) -> Option<PersistentVolumeClaim> {
-    let Storage::Pvc { size, class } = &plan.storage else { return None };
+    let Storage::Pvc { size, class } = &plan.storage else {
+        return None;
+    };
     let mut pvc: PersistentVolumeClaim = parse("pvc.yaml", PVC);
     pvc.metadata.namespace = Some(plan.namespace.clone());
     let spec = pvc.spec.as_mut().expect("pvc.yaml has a spec");
     spec.storage_class_name = class.clone();
-    spec.resources.as_mut().expect("pvc.yaml has resources").requests =
-        Some(BTreeMap::from([("storage".to_string(), Quantity(size.clone()))]));
+    spec.resources
+        .as_mut()
+        .expect("pvc.yaml has resources")
+        .requests = Some(BTreeMap::from([(
+        "storage".to_string(),
+        Quantity(size.clone()),
+    )]));
     Some(pvc)
 }
 
@@ -93,35 +101,64 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         .annotations
         .get_or_insert_with(Default::default)
         .insert(TLS_HASH_ANNOTATION.into(), tls_sha256.into());
-    let pod = template.spec.as_mut().expect("deployment.yaml has a pod spec");
+    let pod = template
+        .spec
+        .as_mut()
+        .expect("deployment.yaml has a pod spec");
     let c = &mut pod.containers[0];
     c.image = Some(plan.image.clone());
     let env = c.env.get_or_insert_with(Vec::new);
     let volumes = pod.volumes.get_or_insert_with(Vec::new);
-    let data = volumes.iter_mut().find(|v| v.name == "data").expect("deployment.yaml has a data volume");
+    let data = volumes
+        .iter_mut()
+        .find(|v| v.name == "data")
+        .expect("deployment.yaml has a data volume");
     match &plan.storage {
         Storage::Pvc { .. } => {}
         Storage::EmptyDir => {
-            *data = Volume { name: "data".into(), empty_dir: Some(Default::default()), ..Default::default() };
+            *data = Volume {
+                name: "data".into(),
+                empty_dir: Some(Default::default()),
+                ..Default::default()
+            };
         }
-        Storage::S3 { bucket, region, endpoint, secret } => {
+        Storage::S3 {
+            bucket,
+            region,
+            endpoint,
+            secret,
+        } => {
             volumes.retain(|v| v.name != "data");
-            c.volume_mounts.get_or_insert_with(Vec::new).retain(|m| m.name != "data");
+            c.volume_mounts
+                .get_or_insert_with(Vec::new)
+                .retain(|m| m.name != "data");
             env.push(plain("REGISTRY_STORAGE", "s3"));
             env.push(plain("REGISTRY_STORAGE_S3_BUCKET", bucket));
             env.push(plain("REGISTRY_STORAGE_S3_REGION", region));
             if let Some(ep) = endpoint {
                 env.push(plain("REGISTRY_STORAGE_S3_REGIONENDPOINT", ep));
             }
-            env.push(from_secret("REGISTRY_STORAGE_S3_ACCESSKEY", secret, "accesskey"));
-            env.push(from_secret("REGISTRY_STORAGE_S3_SECRETKEY", secret, "secretkey"));
+            env.push(from_secret(
+                "REGISTRY_STORAGE_S3_ACCESSKEY",
+                secret,
+                "accesskey",
+            ));
+            env.push(from_secret(
+                "REGISTRY_STORAGE_S3_SECRETKEY",
+                secret,
+                "secretkey",
+            ));
         }
     }
     d
 }
 
 fn plain(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
 }
 
 fn from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
@@ -154,7 +191,10 @@ pub fn ingress(plan: &Plan, host: &str) -> Option<Ingress> {
             ("nginx.ingress.kubernetes.io/proxy-send-timeout", "900"),
         ],
         IngressController::Traefik => &[
-            ("traefik.ingress.kubernetes.io/service.serversscheme", "https"),
+            (
+                "traefik.ingress.kubernetes.io/service.serversscheme",
+                "https",
+            ),
             ("traefik.ingress.kubernetes.io/router.tls", "true"),
         ],
         IngressController::Haproxy => &[
@@ -163,8 +203,12 @@ pub fn ingress(plan: &Plan, host: &str) -> Option<Ingress> {
         ],
         IngressController::Other => &[],
     };
-    ing.metadata.annotations =
-        Some(annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    ing.metadata.annotations = Some(
+        annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
     let spec = ing.spec.as_mut().expect("ingress.yaml has a spec");
     spec.ingress_class_name = Some(choice.class.clone());
     spec.tls.as_mut().expect("ingress.yaml has tls")[0].hosts = Some(vec![host.into()]);
@@ -179,7 +223,11 @@ pub fn secret(namespace: &str, name: &str, type_: &str, data: &[(&str, &[u8])]) 
     s.metadata.name = Some(name.into());
     s.metadata.namespace = Some(namespace.into());
     s.type_ = Some(type_.into());
-    s.data = Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.to_vec()))).collect());
+    s.data = Some(
+        data.iter()
+            .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
+            .collect(),
+    );
     s
 }
 
@@ -206,7 +254,10 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
         names::NODE_TRUST,
         BTreeMap::from([
             ("ca.crt".to_string(), ca_pem.to_string()),
-            ("hosts.toml".to_string(), crate::trust::containerd_hosts_toml(registry, "ca.crt")),
+            (
+                "hosts.toml".to_string(),
+                crate::trust::containerd_hosts_toml(registry, "ca.crt"),
+            ),
             ("registries.yaml".to_string(), registries_yaml),
             ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
         ]),
@@ -227,7 +278,10 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
     // The pods must restart when the CA or the script changes: ConfigMap volumes update in
     // place, but the script only reads them at start.
     let digest = sha256_hex(format!("{:?}", cm.data).as_bytes());
-    ds.spec.template.metadata.get_or_insert_with(Default::default)
+    ds.spec
+        .template
+        .metadata
+        .get_or_insert_with(Default::default)
         .annotations
         .get_or_insert_with(Default::default)
         .insert("kreg.dev/config-sha256".into(), digest);
@@ -237,7 +291,10 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
 /// Lowercase hex SHA-256, for change-detection annotations.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A Secret with its data replaced by a marker, for `--dry-run` output.
@@ -275,7 +332,10 @@ mod tests {
             image: "mirror.example/registry:2.8".into(),
             storage,
             replicas: 1,
-            ingress: Some(IngressChoice { class: "nginx".into(), controller: IngressController::Nginx }),
+            ingress: Some(IngressChoice {
+                class: "nginx".into(),
+                controller: IngressController::Nginx,
+            }),
             host: None,
             dns_suffix: "nip.io".into(),
             node_trust: true,
@@ -284,7 +344,10 @@ mod tests {
     }
 
     fn pvc_storage() -> Storage {
-        Storage::Pvc { size: "20Gi".into(), class: Some("standard".into()) }
+        Storage::Pvc {
+            size: "20Gi".into(),
+            class: Some("standard".into()),
+        }
     }
 
     #[test]
@@ -300,17 +363,30 @@ mod tests {
             node_trust(&p, "r:443", "CA", "install").1.metadata.labels,
         ];
         for l in labels {
-            assert_eq!(l.unwrap().get("app.kubernetes.io/managed-by").map(String::as_str), Some("kreg"));
+            assert_eq!(
+                l.unwrap()
+                    .get("app.kubernetes.io/managed-by")
+                    .map(String::as_str),
+                Some("kreg")
+            );
         }
     }
 
     #[test]
     fn rendered_objects_snapshot() {
         let p = plan(Expose::NodePort, pvc_storage());
-        let (cm, ds) = node_trust(&p, "registry.10.0.0.2.nip.io:31000", "-----CA-----", "install");
+        let (cm, ds) = node_trust(
+            &p,
+            "registry.10.0.0.2.nip.io:31000",
+            "-----CA-----",
+            "install",
+        );
         let mut cm = cm;
         // The script has its own test; keep the snapshot about the objects.
-        cm.data.as_mut().unwrap().insert("node-trust.sh".into(), "<script>".into());
+        cm.data
+            .as_mut()
+            .unwrap()
+            .insert("node-trust.sh".into(), "<script>".into());
         let docs = [
             serde_json::to_value(namespace(&p)).unwrap(),
             serde_json::to_value(pvc(&p).unwrap()).unwrap(),
@@ -346,15 +422,35 @@ mod tests {
     fn s3_has_no_volume_and_credentials_come_from_the_secret() {
         let p = plan(
             Expose::LoadBalancer,
-            Storage::S3 { bucket: "b".into(), region: "r".into(), endpoint: None, secret: "creds".into() },
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: None,
+                secret: "creds".into(),
+            },
         );
         let d = deployment(&p, "x");
         let pod = d.spec.template.spec.unwrap();
         assert!(pod.volumes.unwrap().iter().all(|v| v.name != "data"));
         let env = pod.containers[0].env.clone().unwrap();
-        let key = env.iter().find(|e| e.name == "REGISTRY_STORAGE_S3_SECRETKEY").unwrap();
-        assert!(key.value.is_none(), "a credential must never be a literal value");
-        assert_eq!(key.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap().name, "creds");
+        let key = env
+            .iter()
+            .find(|e| e.name == "REGISTRY_STORAGE_S3_SECRETKEY")
+            .unwrap();
+        assert!(
+            key.value.is_none(),
+            "a credential must never be a literal value"
+        );
+        assert_eq!(
+            key.value_from
+                .as_ref()
+                .unwrap()
+                .secret_key_ref
+                .as_ref()
+                .unwrap()
+                .name,
+            "creds"
+        );
     }
 
     #[test]

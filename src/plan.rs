@@ -53,7 +53,9 @@ impl std::str::FromStr for Expose {
             "loadbalancer" => Ok(Expose::LoadBalancer),
             "ingress" => Ok(Expose::Ingress),
             "nodeport" => Ok(Expose::NodePort),
-            other => bail!("unknown exposure {other:?}: expected loadbalancer, ingress or nodeport"),
+            other => {
+                bail!("unknown exposure {other:?}: expected loadbalancer, ingress or nodeport")
+            }
         }
     }
 }
@@ -61,8 +63,16 @@ impl std::str::FromStr for Expose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Storage {
-    Pvc { size: String, class: Option<String> },
-    S3 { bucket: String, region: String, endpoint: Option<String>, secret: String },
+    Pvc {
+        size: String,
+        class: Option<String>,
+    },
+    S3 {
+        bucket: String,
+        region: String,
+        endpoint: Option<String>,
+        secret: String,
+    },
     EmptyDir,
 }
 
@@ -121,7 +131,10 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         None => default_expose(flavor),
     };
     let ingress = if expose == Expose::Ingress {
-        Some(choose_ingress(req.ingress_class.as_deref(), &abilities.ingress_classes)?)
+        Some(choose_ingress(
+            req.ingress_class.as_deref(),
+            &abilities.ingress_classes,
+        )?)
     } else {
         if req.ingress_class.is_some() {
             bail!("--ingress-class needs --expose ingress");
@@ -141,8 +154,14 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
     }
     let storage = match &req.storage {
         Storage::Pvc { size, class: None } => {
-            let class = abilities.default_storage_class.clone().ok_or_else(|| no_default_class(abilities))?;
-            Storage::Pvc { size: size.clone(), class: Some(class) }
+            let class = abilities
+                .default_storage_class
+                .clone()
+                .ok_or_else(|| no_default_class(abilities))?;
+            Storage::Pvc {
+                size: size.clone(),
+                class: Some(class),
+            }
         }
         Storage::Pvc { class: Some(c), .. } if !abilities.storage_classes.contains(c) => {
             return Err(hint(
@@ -176,10 +195,14 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
 
 fn default_expose(flavor: Flavor) -> (Expose, String) {
     match flavor {
-        Flavor::Eks | Flavor::Aks | Flavor::Gke => {
-            (Expose::LoadBalancer, format!("{flavor} provisions cloud load balancers"))
-        }
-        Flavor::K3s => (Expose::LoadBalancer, "k3s serves LoadBalancers with ServiceLB".into()),
+        Flavor::Eks | Flavor::Aks | Flavor::Gke => (
+            Expose::LoadBalancer,
+            format!("{flavor} provisions cloud load balancers"),
+        ),
+        Flavor::K3s => (
+            Expose::LoadBalancer,
+            "k3s serves LoadBalancers with ServiceLB".into(),
+        ),
         Flavor::Kind | Flavor::Minikube | Flavor::Generic => (
             Expose::NodePort,
             format!("{flavor} clusters usually have no load balancer; nodes are reachable"),
@@ -190,14 +213,20 @@ fn default_expose(flavor: Flavor) -> (Expose, String) {
 fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Result<IngressChoice> {
     let found = match requested {
         Some(name) => classes.iter().find(|c| c.name == name),
-        None => classes.iter().find(|c| c.is_default).or(if classes.len() == 1 {
-            classes.first()
-        } else {
-            None
-        }),
+        None => classes
+            .iter()
+            .find(|c| c.is_default)
+            .or(if classes.len() == 1 {
+                classes.first()
+            } else {
+                None
+            }),
     };
     match found {
-        Some(c) => Ok(IngressChoice { class: c.name.clone(), controller: ingress_controller(&c.controller) }),
+        Some(c) => Ok(IngressChoice {
+            class: c.name.clone(),
+            controller: ingress_controller(&c.controller),
+        }),
         None if classes.is_empty() => Err(hint(
             "--expose ingress: this cluster has no IngressClass",
             "install an ingress controller, or use --expose loadbalancer or --expose nodeport",
@@ -209,7 +238,11 @@ fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Resu
             },
             format!(
                 "pass --ingress-class with one of: {}",
-                classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                classes
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
     }
@@ -227,7 +260,10 @@ fn list_classes(a: &Abilities) -> String {
 }
 
 fn no_default_class(a: &Abilities) -> anyhow::Error {
-    hint("this cluster has no default StorageClass, so the registry's PVC would never bind", list_classes(a))
+    hint(
+        "this cluster has no default StorageClass, so the registry's PVC would never bind",
+        list_classes(a),
+    )
 }
 
 /// The address the cluster gave the registry.
@@ -311,7 +347,10 @@ mod tests {
             host: None,
             dns_suffix: "nip.io".into(),
             image: "registry:2".into(),
-            storage: Storage::Pvc { size: "10Gi".into(), class: None },
+            storage: Storage::Pvc {
+                size: "10Gi".into(),
+                class: None,
+            },
             replicas: 1,
             ingress_class: None,
             node_trust: true,
@@ -355,21 +394,39 @@ mod tests {
     #[test]
     fn default_storage_class_is_filled_in_and_missing_one_is_explained() {
         let p = make(&req(), Flavor::Kind, &abilities()).unwrap();
-        assert_eq!(p.storage, Storage::Pvc { size: "10Gi".into(), class: Some("standard".into()) });
+        assert_eq!(
+            p.storage,
+            Storage::Pvc {
+                size: "10Gi".into(),
+                class: Some("standard".into())
+            }
+        );
 
         let mut a = abilities();
         a.default_storage_class = None;
         let e = make(&req(), Flavor::Kind, &a).unwrap_err();
         assert!(e.to_string().contains("no default StorageClass"));
         let h = crate::error::hint_of(&e).unwrap();
-        assert!(h.contains("standard, fast") && h.contains("--storage emptydir"), "{h}");
+        assert!(
+            h.contains("standard, fast") && h.contains("--storage emptydir"),
+            "{h}"
+        );
 
         let mut r = req();
-        r.storage = Storage::Pvc { size: "1Gi".into(), class: Some("nope".into()) };
-        assert!(make(&r, Flavor::Kind, &abilities()).unwrap_err().to_string().contains("\"nope\""));
+        r.storage = Storage::Pvc {
+            size: "1Gi".into(),
+            class: Some("nope".into()),
+        };
+        assert!(make(&r, Flavor::Kind, &abilities())
+            .unwrap_err()
+            .to_string()
+            .contains("\"nope\""));
 
         r.storage = Storage::EmptyDir;
-        assert_eq!(make(&r, Flavor::Kind, &a).unwrap().storage, Storage::EmptyDir);
+        assert_eq!(
+            make(&r, Flavor::Kind, &a).unwrap().storage,
+            Storage::EmptyDir
+        );
     }
 
     #[test]
@@ -377,7 +434,12 @@ mod tests {
         let mut r = req();
         r.replicas = 3;
         assert!(make(&r, Flavor::Eks, &abilities()).is_err());
-        r.storage = Storage::S3 { bucket: "b".into(), region: "us-east-1".into(), endpoint: None, secret: "s3".into() };
+        r.storage = Storage::S3 {
+            bucket: "b".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+            secret: "s3".into(),
+        };
         assert_eq!(make(&r, Flavor::Eks, &abilities()).unwrap().replicas, 3);
     }
 
@@ -391,17 +453,30 @@ mod tests {
 
         let mut a = abilities();
         a.ingress_classes = vec![
-            IngressClassFact { name: "nginx".into(), controller: "k8s.io/ingress-nginx".into(), is_default: false },
-            IngressClassFact { name: "traefik".into(), controller: "traefik.io/ingress-controller".into(), is_default: false },
+            IngressClassFact {
+                name: "nginx".into(),
+                controller: "k8s.io/ingress-nginx".into(),
+                is_default: false,
+            },
+            IngressClassFact {
+                name: "traefik".into(),
+                controller: "traefik.io/ingress-controller".into(),
+                is_default: false,
+            },
         ];
         let e = make(&r, Flavor::Generic, &a).unwrap_err();
-        assert!(crate::error::hint_of(&e).unwrap().contains("nginx, traefik"));
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("nginx, traefik"));
         r.ingress_class = Some("nginx".into());
         let p = make(&r, Flavor::Generic, &a).unwrap();
         assert_eq!(p.ingress.unwrap().controller, IngressController::Nginx);
 
         r.host = None;
-        assert!(make(&r, Flavor::Generic, &a).unwrap_err().to_string().contains("--host"));
+        assert!(make(&r, Flavor::Generic, &a)
+            .unwrap_err()
+            .to_string()
+            .contains("--host"));
     }
 
     #[test]
@@ -423,8 +498,15 @@ mod tests {
         let p = make(&r, Flavor::Kind, &abilities()).unwrap();
         let e = endpoint(&p, &Address::Ip(ip), Some(31234));
         assert_eq!(e.registry(), "registry.example.com:31234");
-        assert_eq!(e.ips, vec![ip], "the IP stays a SAN even under a custom name");
+        assert_eq!(
+            e.ips,
+            vec![ip],
+            "the IP stays a SAN even under a custom name"
+        );
 
-        assert_eq!(wildcard_name("2001:db8::1".parse().unwrap(), "sslip.io"), "registry.2001-db8--1.sslip.io");
+        assert_eq!(
+            wildcard_name("2001:db8::1".parse().unwrap(), "sslip.io"),
+            "registry.2001-db8--1.sslip.io"
+        );
     }
 }

@@ -11,8 +11,13 @@ use crate::plan::Endpoint;
 
 /// Probes once. `connect_ip` pins the host name to that address (nip.io names resolve to the IP
 /// they carry anyway; pinning keeps the probe independent of the workstation's DNS).
-pub async fn probe_once(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem: &str) -> Result<u16> {
-    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).context("kreg's CA certificate is not valid PEM")?;
+pub async fn probe_once(
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+    ca_pem: &str,
+) -> Result<u16> {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
+        .context("kreg's CA certificate is not valid PEM")?;
     let mut builder = reqwest::Client::builder()
         .tls_certs_only([ca])
         .timeout(Duration::from_secs(5))
@@ -27,7 +32,11 @@ pub async fn probe_once(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem:
     }
     let client = builder.build().context("building the HTTPS client")?;
     let url = format!("https://{url_host}:{}/v2/", endpoint.port);
-    let resp = client.get(&url).send().await.map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
     let code = resp.status().as_u16();
     if code == 200 || code == 401 {
         Ok(code)
@@ -38,7 +47,12 @@ pub async fn probe_once(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem:
 
 /// Probes until it succeeds or `limit` passes (a fresh LoadBalancer or NodePort rule can take
 /// a few seconds to route after the pod is ready). Returns the last error on timeout.
-pub async fn probe_until(endpoint: &Endpoint, connect_ip: Option<IpAddr>, ca_pem: &str, limit: Duration) -> Result<u16> {
+pub async fn probe_until(
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+    ca_pem: &str,
+    limit: Duration,
+) -> Result<u16> {
     let deadline = Instant::now() + limit;
     let mut delay = Duration::from_millis(200);
     loop {

@@ -32,7 +32,11 @@ pub struct StderrReporter {
 
 impl StderrReporter {
     pub fn new(printer: Printer, animate: bool) -> Self {
-        StderrReporter { printer, bar: Mutex::new(None), animate }
+        StderrReporter {
+            printer,
+            bar: Mutex::new(None),
+            animate,
+        }
     }
 
     fn clear(&self) {
@@ -61,7 +65,8 @@ impl Reporter for StderrReporter {
 
     fn done(&self, msg: &str) {
         self.clear();
-        self.printer.say(&format!("{} {msg}", self.printer.paint("✓", "32")));
+        self.printer
+            .say(&format!("{} {msg}", self.printer.paint("✓", "32")));
     }
 
     fn warn(&self, msg: &str) {

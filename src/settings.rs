@@ -42,13 +42,21 @@ impl Settings {
         let kubeconfig = match &g.kubeconfig {
             Some(p) => vec![p.clone()],
             None => std::env::var_os("KUBECONFIG")
-                .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
         };
         let namespace = g
             .namespace
             .clone()
-            .or_else(|| std::env::var("KREG_NAMESPACE").ok().filter(|s| !s.is_empty()))
+            .or_else(|| {
+                std::env::var("KREG_NAMESPACE")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
         validate::namespace(&namespace)?;
         if let Some(c) = &g.context {
@@ -60,7 +68,10 @@ impl Settings {
         let terminals = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ok(Settings {
-            target: ClusterTarget { kubeconfig, context: g.context.clone() },
+            target: ClusterTarget {
+                kubeconfig,
+                context: g.context.clone(),
+            },
             namespace,
             output: g.output,
             timeout,
@@ -85,7 +96,11 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         return Err(err());
     }
     if let Ok(secs) = s.parse::<u64>() {
-        return if secs == 0 { Err(err()) } else { Ok(Duration::from_secs(secs)) };
+        return if secs == 0 {
+            Err(err())
+        } else {
+            Ok(Duration::from_secs(secs))
+        };
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
@@ -96,7 +111,9 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         }
         let n: u64 = rest[..digits].parse().map_err(|_| err())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let d = match unit {
@@ -129,7 +146,17 @@ mod tests {
 
     #[test]
     fn bad_durations_are_refused() {
-        for bad in ["", "0", "0s", "5x", "m5", "-5s", "5 m", "1.5h", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "5x",
+            "m5",
+            "-5s",
+            "5 m",
+            "1.5h",
+            "99999999999999999999h",
+        ] {
             let e = parse_duration(bad).unwrap_err().to_string();
             assert!(e.contains("--timeout"), "{bad:?}: {e}");
         }

@@ -544,7 +544,7 @@ number (optionally with a fraction) followed by Ki, Mi, Gi, Ti, Pi, Ei, k, M, G,
     if int.len() > 15 {
         return Err(fail("the number is absurdly large"));
     }
-    let zero = int.chars().all(|c| c == '0') && frac.map_or(true, |f| f.chars().all(|c| c == '0'));
+    let zero = int.chars().all(|c| c == '0') && frac.is_none_or(|f| f.chars().all(|c| c == '0'));
     if zero {
         return Err(fail("it is zero"));
     }

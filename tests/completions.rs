@@ -12,7 +12,9 @@ fn completions_match_the_flags() {
         (Shell::Elvish, "kreg.elvish"),
         (Shell::PowerShell, "kreg.powershell"),
     ] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("completions")
+            .join(file);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == script(shell),

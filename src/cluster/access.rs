@@ -21,8 +21,18 @@ pub struct Permission {
     pub namespaced: bool,
 }
 
-const fn p(verb: &'static str, group: &'static str, resource: &'static str, namespaced: bool) -> Permission {
-    Permission { verb, group, resource, namespaced }
+const fn p(
+    verb: &'static str,
+    group: &'static str,
+    resource: &'static str,
+    namespaced: bool,
+) -> Permission {
+    Permission {
+        verb,
+        group,
+        resource,
+        namespaced,
+    }
 }
 
 /// What `kreg up` does to a cluster.
@@ -99,7 +109,11 @@ impl Cluster {
 }
 
 fn describe(p: &Permission, ns: &str) -> String {
-    let res = if p.group.is_empty() { p.resource.to_string() } else { format!("{}.{}", p.resource, p.group) };
+    let res = if p.group.is_empty() {
+        p.resource.to_string()
+    } else {
+        format!("{}.{}", p.resource, p.group)
+    };
     if p.namespaced {
         format!("{} {res} in namespace {ns}", p.verb)
     } else {
@@ -114,6 +128,9 @@ mod tests {
     #[test]
     fn missing_permissions_read_like_kubectl_auth_can_i() {
         assert_eq!(describe(&UP[0], "x"), "list nodes");
-        assert_eq!(describe(&p("patch", "apps", "deployments", true), "kreg-system"), "patch deployments.apps in namespace kreg-system");
+        assert_eq!(
+            describe(&p("patch", "apps", "deployments", true), "kreg-system"),
+            "patch deployments.apps in namespace kreg-system"
+        );
     }
 }

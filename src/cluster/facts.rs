@@ -27,7 +27,9 @@ pub fn node_facts(n: &Node) -> NodeFacts {
         provider_id: n.spec.as_ref().and_then(|s| s.provider_id.clone()),
         labels: n.labels().clone(),
         kubelet_version: info.map(|i| i.kubelet_version.clone()).unwrap_or_default(),
-        container_runtime_version: info.map(|i| i.container_runtime_version.clone()).unwrap_or_default(),
+        container_runtime_version: info
+            .map(|i| i.container_runtime_version.clone())
+            .unwrap_or_default(),
         os_image: info.map(|i| i.os_image.clone()).unwrap_or_default(),
     }
 }
@@ -44,14 +46,47 @@ impl Cluster {
         let storage = Api::<StorageClass>::all(c.clone());
         let small = ListParams::default().limit(500);
         let (version, nodes, deploys, daemons, ingress, storage) = tokio::try_join!(
-            async { c.apiserver_version().await.map_err(|e| api_error(e, "reading the server version")) },
-            async { nodes.list(&page).await.map_err(|e| api_error(e, "listing nodes")) },
-            async { Ok(deploys.list_metadata(&small).await.map(|l| l.items).unwrap_or_default()) },
-            async { Ok(daemons.list_metadata(&small).await.map(|l| l.items).unwrap_or_default()) },
+            async {
+                c.apiserver_version()
+                    .await
+                    .map_err(|e| api_error(e, "reading the server version"))
+            },
+            async {
+                nodes
+                    .list(&page)
+                    .await
+                    .map_err(|e| api_error(e, "listing nodes"))
+            },
+            async {
+                Ok(deploys
+                    .list_metadata(&small)
+                    .await
+                    .map(|l| l.items)
+                    .unwrap_or_default())
+            },
+            async {
+                Ok(daemons
+                    .list_metadata(&small)
+                    .await
+                    .map(|l| l.items)
+                    .unwrap_or_default())
+            },
             // IngressClasses and StorageClasses may be unreadable for a namespaced user; that
             // only narrows the plan, so it is not an error.
-            async { Ok(ingress.list(&small).await.map(|l| l.items).unwrap_or_default()) },
-            async { Ok(storage.list(&small).await.map(|l| l.items).unwrap_or_default()) },
+            async {
+                Ok(ingress
+                    .list(&small)
+                    .await
+                    .map(|l| l.items)
+                    .unwrap_or_default())
+            },
+            async {
+                Ok(storage
+                    .list(&small)
+                    .await
+                    .map(|l| l.items)
+                    .unwrap_or_default())
+            },
         )?;
         let mut kube_system_names: Vec<String> = deploys.iter().map(|d| d.name_any()).collect();
         kube_system_names.extend(daemons.iter().map(|d| d.name_any()));
@@ -59,7 +94,11 @@ impl Cluster {
             .iter()
             .map(|ic| IngressClassFact {
                 name: ic.name_any(),
-                controller: ic.spec.as_ref().and_then(|s| s.controller.clone()).unwrap_or_default(),
+                controller: ic
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.controller.clone())
+                    .unwrap_or_default(),
                 is_default: is_true(ic.annotations(), DEFAULT_INGRESS_CLASS),
             })
             .collect();
@@ -71,7 +110,10 @@ impl Cluster {
         };
         let abilities = Abilities {
             storage_classes: storage.iter().map(|s| s.name_any()).collect(),
-            default_storage_class: storage.iter().find(|s| is_true(s.annotations(), DEFAULT_CLASS)).map(|s| s.name_any()),
+            default_storage_class: storage
+                .iter()
+                .find(|s| is_true(s.annotations(), DEFAULT_CLASS))
+                .map(|s| s.name_any()),
             ingress_classes,
         };
         Ok((facts, abilities))

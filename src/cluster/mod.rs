@@ -55,7 +55,10 @@ impl Cluster {
     /// Connects with kubectl's rules and makes one request, so a wrong kubeconfig, context or
     /// a dead server is reported here, in seconds, with what to do.
     pub async fn connect(target: &ClusterTarget, namespace: &str) -> Result<Cluster> {
-        let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
+        let options = KubeConfigOptions {
+            context: target.context.clone(),
+            ..Default::default()
+        };
         let (mut config, context) = if target.kubeconfig.is_empty() {
             match Kubeconfig::read() {
                 Ok(kc) => load(kc, &options, "~/.kube/config").await?,
@@ -81,23 +84,46 @@ impl Cluster {
                 })?;
                 merged = Some(match merged {
                     None => kc,
-                    Some(m) => m.merge(kc).map_err(|e| anyhow!("merging kubeconfigs: {e}"))?,
+                    Some(m) => m
+                        .merge(kc)
+                        .map_err(|e| anyhow!("merging kubeconfigs: {e}"))?,
                 });
             }
-            let names = target.kubeconfig.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-            load(merged.expect("at least one path"), &options, &names.join(":")).await?
+            let names = target
+                .kubeconfig
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>();
+            load(
+                merged.expect("at least one path"),
+                &options,
+                &names.join(":"),
+            )
+            .await?
         };
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         config.read_timeout = Some(Duration::from_secs(30));
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).context("setting up the Kubernetes client")?;
-        let cluster = Cluster { client, context, server, namespace: namespace.to_string() };
+        let cluster = Cluster {
+            client,
+            context,
+            server,
+            namespace: namespace.to_string(),
+        };
         match tokio::time::timeout(CONNECT_TIMEOUT * 2, cluster.client.apiserver_version()).await {
             Ok(Ok(_)) => Ok(cluster),
             Ok(Err(e)) => Err(unreachable(&cluster, &e)),
             Err(_) => Err(hint(
-                format!("the API server at {} did not answer within {}s", cluster.server, (CONNECT_TIMEOUT * 2).as_secs()),
-                format!("check that the cluster of context {:?} is running: kubectl cluster-info", cluster.context),
+                format!(
+                    "the API server at {} did not answer within {}s",
+                    cluster.server,
+                    (CONNECT_TIMEOUT * 2).as_secs()
+                ),
+                format!(
+                    "check that the cluster of context {:?} is running: kubectl cluster-info",
+                    cluster.context
+                ),
             )),
         }
     }
@@ -121,7 +147,10 @@ impl Cluster {
         let name = obj.name_any();
         let kind = K::kind(&());
         let hash = sha256_hex(&serde_json::to_vec(obj)?);
-        let existing = api.get_opt(&name).await.with_context(|| format!("reading {kind} {name}"))?;
+        let existing = api
+            .get_opt(&name)
+            .await
+            .with_context(|| format!("reading {kind} {name}"))?;
         if let Some(e) = &existing {
             if e.annotations().get(APPLIED_HASH) == Some(&hash) {
                 return Ok(Applied::Unchanged);
@@ -133,7 +162,11 @@ impl Cluster {
         api.patch(&name, &pp, &Patch::Apply(&desired))
             .await
             .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
-        Ok(if existing.is_some() { Applied::Updated } else { Applied::Created })
+        Ok(if existing.is_some() {
+            Applied::Updated
+        } else {
+            Applied::Created
+        })
     }
 
     /// Creates the object only if it does not exist and returns what is stored: the caller's
@@ -146,10 +179,22 @@ impl Cluster {
         if let Some(found) = api.get_opt(&name).await? {
             return Ok((found, false));
         }
-        match api.create(&PostParams { field_manager: Some(names::FIELD_MANAGER.into()), ..Default::default() }, obj).await {
+        match api
+            .create(
+                &PostParams {
+                    field_manager: Some(names::FIELD_MANAGER.into()),
+                    ..Default::default()
+                },
+                obj,
+            )
+            .await
+        {
             Ok(created) => Ok((created, true)),
             Err(kube::Error::Api(s)) if s.code == 409 => {
-                let winner = api.get(&name).await.with_context(|| format!("reading {name}"))?;
+                let winner = api
+                    .get(&name)
+                    .await
+                    .with_context(|| format!("reading {name}"))?;
                 Ok((winner, false))
             }
             Err(e) => Err(api_error(e, &format!("creating {} {name}", K::kind(&())))),
@@ -160,7 +205,9 @@ impl Cluster {
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     {
-        api.get_opt(name).await.map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
+        api.get_opt(name)
+            .await
+            .map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
     }
 
     /// Replaces an object wholesale (used for `--rotate-ca`).
@@ -170,7 +217,9 @@ impl Cluster {
     {
         let name = obj.name_any();
         let _ = api.delete(&name, &DeleteParams::default()).await;
-        api.create(&PostParams::default(), obj).await.map_err(|e| api_error(e, &format!("replacing {name}")))?;
+        api.create(&PostParams::default(), obj)
+            .await
+            .map_err(|e| api_error(e, &format!("replacing {name}")))?;
         Ok(())
     }
 
@@ -179,7 +228,10 @@ impl Cluster {
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     {
-        let dp = DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Background), ..Default::default() };
+        let dp = DeleteParams {
+            propagation_policy: Some(kube::api::PropagationPolicy::Background),
+            ..Default::default()
+        };
         match api.delete(name, &dp).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
@@ -189,7 +241,11 @@ impl Cluster {
 }
 
 async fn load(kc: Kubeconfig, options: &KubeConfigOptions, from: &str) -> Result<(Config, String)> {
-    let context = options.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+    let context = options
+        .context
+        .clone()
+        .or_else(|| kc.current_context.clone())
+        .unwrap_or_default();
     if let Some(want) = &options.context {
         if !kc.contexts.iter().any(|c| &c.name == want) {
             let have: Vec<_> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
@@ -198,7 +254,10 @@ async fn load(kc: Kubeconfig, options: &KubeConfigOptions, from: &str) -> Result
                 if have.is_empty() {
                     "that kubeconfig has no contexts".to_string()
                 } else {
-                    format!("use one of: {} (kubectl config get-contexts)", have.join(", "))
+                    format!(
+                        "use one of: {} (kubectl config get-contexts)",
+                        have.join(", ")
+                    )
                 },
             ));
         }

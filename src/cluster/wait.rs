@@ -45,7 +45,12 @@ impl NodeTrustReport {
 
 impl Cluster {
     /// Waits until the Service has an address clients can use.
-    pub async fn wait_address(&self, svc_name: &str, lb: bool, limit: Duration) -> Result<(Address, Option<u16>)> {
+    pub async fn wait_address(
+        &self,
+        svc_name: &str,
+        lb: bool,
+        limit: Duration,
+    ) -> Result<(Address, Option<u16>)> {
         let api: Api<Service> = self.ns_api();
         if lb {
             let cond = |s: Option<&Service>| lb_address(s).is_some();
@@ -65,7 +70,10 @@ impl Cluster {
                 }
             }
         }
-        let svc = api.get(svc_name).await.map_err(|e| api_error(e, "reading the registry Service"))?;
+        let svc = api
+            .get(svc_name)
+            .await
+            .map_err(|e| api_error(e, "reading the registry Service"))?;
         let node_port = svc
             .spec
             .as_ref()
@@ -79,7 +87,10 @@ impl Cluster {
     /// The InternalIP of a Ready node (every node forwards a NodePort to the registry pod).
     pub async fn node_address(&self) -> Result<IpAddr> {
         let nodes: Api<Node> = Api::all(self.client());
-        let page = nodes.list(&ListParams::default().limit(50)).await.map_err(|e| api_error(e, "listing nodes"))?;
+        let page = nodes
+            .list(&ListParams::default().limit(50))
+            .await
+            .map_err(|e| api_error(e, "listing nodes"))?;
         let mut fallback = None;
         for n in &page.items {
             let status = n.status.as_ref();
@@ -118,7 +129,12 @@ impl Cluster {
                         .or_else(|| x.hostname.clone().map(Address::Hostname))
                 })
         };
-        match timeout(limit, await_condition(api, name, |i: Option<&Ingress>| get(i).is_some())).await {
+        match timeout(
+            limit,
+            await_condition(api, name, |i: Option<&Ingress>| get(i).is_some()),
+        )
+        .await
+        {
             Ok(Ok(i)) => Ok(get(i.as_ref())),
             _ => Ok(None),
         }
@@ -131,7 +147,9 @@ impl Cluster {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(anyhow!("watching Deployment {name}: {e}")),
             Err(_) => {
-                let why = self.pod_problems(&format!("app.kubernetes.io/name={name}")).await;
+                let why = self
+                    .pod_problems(&format!("app.kubernetes.io/name={name}"))
+                    .await;
                 Err(hint(
                     format!("the registry did not become ready within {}s{why}", limit.as_secs()),
                     format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
@@ -143,15 +161,24 @@ impl Cluster {
     /// Why pods matching `selector` are not ready, from their container states (", pod x: ErrImagePull").
     async fn pod_problems(&self, selector: &str) -> String {
         let api: Api<Pod> = self.ns_api();
-        let Ok(pods) = api.list(&ListParams::default().labels(selector)).await else { return String::new() };
+        let Ok(pods) = api.list(&ListParams::default().labels(selector)).await else {
+            return String::new();
+        };
         let mut out = String::new();
         for p in &pods.items {
             let status = p.status.as_ref();
             let waiting = status
                 .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()));
+                .and_then(|cs| {
+                    cs.iter()
+                        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                });
             let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
-            out.push_str(&format!("; pod {}: {}", p.name_any(), waiting.unwrap_or(phase)));
+            out.push_str(&format!(
+                "; pod {}: {}",
+                p.name_any(),
+                waiting.unwrap_or(phase)
+            ));
         }
         out
     }
@@ -174,7 +201,11 @@ impl Cluster {
             // Wake on the next DaemonSet status change, or after a short slice to re-read the
             // verdicts of pods that are running but not ready (logs are not watchable).
             let slice = left.min(Duration::from_secs(2));
-            let _ = timeout(slice, await_condition(api.clone(), names::NODE_TRUST, ds_ready)).await;
+            let _ = timeout(
+                slice,
+                await_condition(api.clone(), names::NODE_TRUST, ds_ready),
+            )
+            .await;
         }
     }
 
@@ -183,29 +214,53 @@ impl Cluster {
     pub async fn node_trust_report(&self) -> Result<NodeTrustReport> {
         let pods: Api<Pod> = self.ns_api();
         let ds: Api<DaemonSet> = self.ns_api();
-        let Some(d) = ds.get_opt(names::NODE_TRUST).await.map_err(|e| api_error(e, "reading node trust"))? else {
+        let Some(d) = ds
+            .get_opt(names::NODE_TRUST)
+            .await
+            .map_err(|e| api_error(e, "reading node trust"))?
+        else {
             return Ok(NodeTrustReport::default());
         };
-        let desired = d.status.as_ref().map(|s| s.desired_number_scheduled).unwrap_or(0) as usize;
+        let desired = d
+            .status
+            .as_ref()
+            .map(|s| s.desired_number_scheduled)
+            .unwrap_or(0) as usize;
         let generation = d.metadata.generation.unwrap_or(0);
         let list = pods
-            .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={}", names::NODE_TRUST)))
+            .list(
+                &ListParams::default()
+                    .labels(&format!("app.kubernetes.io/name={}", names::NODE_TRUST)),
+            )
             .await
             .map_err(|e| api_error(e, "listing node-trust pods"))?;
-        let mut report = NodeTrustReport { total: desired, ..Default::default() };
+        let mut report = NodeTrustReport {
+            total: desired,
+            ..Default::default()
+        };
         for p in &list.items {
             if p.metadata.deletion_timestamp.is_some() || !is_current(p, &d, generation) {
                 continue;
             }
-            let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+            let node = p
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default();
             if pod_ready(p) {
                 report.trusted += 1;
                 continue;
             }
             let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
             let verdict = if running {
-                let lp = LogParams { tail_lines: Some(5), ..Default::default() };
-                pods.logs(&p.name_any(), &lp).await.ok().and_then(|l| last_verdict(&l))
+                let lp = LogParams {
+                    tail_lines: Some(5),
+                    ..Default::default()
+                };
+                pods.logs(&p.name_any(), &lp)
+                    .await
+                    .ok()
+                    .and_then(|l| last_verdict(&l))
             } else {
                 None
             };
@@ -221,17 +276,29 @@ impl Cluster {
 }
 
 fn lb_address(s: Option<&Service>) -> Option<Address> {
-    let ing = s?.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?.first()?;
+    let ing = s?
+        .status
+        .as_ref()?
+        .load_balancer
+        .as_ref()?
+        .ingress
+        .as_ref()?
+        .first()?;
     if let Some(ip) = ing.ip.as_ref().and_then(|ip| ip.parse().ok()) {
         return Some(Address::Ip(ip));
     }
-    ing.hostname.clone().filter(|h| !h.is_empty()).map(Address::Hostname)
+    ing.hostname
+        .clone()
+        .filter(|h| !h.is_empty())
+        .map(Address::Hostname)
 }
 
 fn rolled_out(d: Option<&Deployment>) -> bool {
     let Some(d) = d else { return false };
     let want = d.spec.replicas.unwrap_or(1);
-    let Some(s) = d.status.as_ref() else { return false };
+    let Some(s) = d.status.as_ref() else {
+        return false;
+    };
     s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
         && s.updated_replicas.unwrap_or(0) == want
         && s.ready_replicas.unwrap_or(0) == want
@@ -240,7 +307,9 @@ fn rolled_out(d: Option<&Deployment>) -> bool {
 
 fn ds_ready(d: Option<&DaemonSet>) -> bool {
     let Some(d) = d else { return false };
-    let Some(s) = d.status.as_ref() else { return false };
+    let Some(s) = d.status.as_ref() else {
+        return false;
+    };
     s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
         && s.updated_number_scheduled.unwrap_or(0) == s.desired_number_scheduled
         && s.number_ready == s.desired_number_scheduled
@@ -255,13 +324,17 @@ fn pod_ready(p: &Pod) -> bool {
 
 /// A pod runs the DaemonSet's current template when its template-generation label matches.
 fn is_current(p: &Pod, _d: &DaemonSet, generation: i64) -> bool {
-    p.labels().get("pod-template-generation").is_none_or(|g| g == &generation.to_string())
+    p.labels()
+        .get("pod-template-generation")
+        .is_none_or(|g| g == &generation.to_string())
 }
 
 /// The reason from the last `kreg-node-trust: untrusted: ...` line, if the last verdict is one.
 pub fn last_verdict(log: &str) -> Option<String> {
     let line = log.lines().rev().find(|l| l.starts_with(VERDICT))?;
-    line.strip_prefix(VERDICT)?.strip_prefix("untrusted: ").map(|s| s.trim().to_string())
+    line.strip_prefix(VERDICT)?
+        .strip_prefix("untrusted: ")
+        .map(|s| s.trim().to_string())
 }
 
 #[cfg(test)]
@@ -273,7 +346,10 @@ mod tests {
         let log = "kreg-node-trust: untrusted: config_path unset | remedy: x\nkreg-node-trust: trusted: containerd /etc/containerd/certs.d\n";
         assert_eq!(last_verdict(log), None);
         let log = "noise\nkreg-node-trust: trusted: ok\nkreg-node-trust: untrusted: read-only root | remedy: y\n";
-        assert_eq!(last_verdict(log).as_deref(), Some("read-only root | remedy: y"));
+        assert_eq!(
+            last_verdict(log).as_deref(),
+            Some("read-only root | remedy: y")
+        );
         assert_eq!(last_verdict(""), None);
     }
 }

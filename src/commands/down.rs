@@ -30,19 +30,33 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ns).await?;
     let r = &ctx.reporter;
     let namespaces: Api<Namespace> = Api::all(cluster.client());
-    let mut report = DownReport { schema_version: super::up::SCHEMA_VERSION, namespace: ns.clone(), removed: vec![], kept: vec![], nodes_not_cleaned: vec![] };
+    let mut report = DownReport {
+        schema_version: super::up::SCHEMA_VERSION,
+        namespace: ns.clone(),
+        removed: vec![],
+        kept: vec![],
+        nodes_not_cleaned: vec![],
+    };
     let Some(namespace) = cluster.get(&namespaces, &ns).await? else {
         r.done(&format!("namespace {ns} does not exist: nothing to remove"));
         ctx.printer.document(&report)?;
         return Ok(EXIT_OK);
     };
-    let keep_note = if a.purge { "including the stored images and the CA" } else { "keeping the stored images (PVC) and the CA" };
+    let keep_note = if a.purge {
+        "including the stored images and the CA"
+    } else {
+        "keeping the stored images (PVC) and the CA"
+    };
     if a.dry_run {
-        r.done(&format!("dry run: would remove kreg from namespace {ns}, {keep_note}"));
+        r.done(&format!(
+            "dry run: would remove kreg from namespace {ns}, {keep_note}"
+        ));
         ctx.printer.document(&report)?;
         return Ok(EXIT_OK);
     }
-    if !ctx.confirm(&format!("Remove the registry from namespace {ns}, {keep_note}?"))? {
+    if !ctx.confirm(&format!(
+        "Remove the registry from namespace {ns}, {keep_note}?"
+    ))? {
         bail!("cancelled; nothing was changed");
     }
     cluster.check_access(crate::cluster::ACCESS_DOWN).await?;
@@ -55,12 +69,21 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             {"name": "trust", "env": [{"name": "KREG_MODE", "value": "remove"}]}
         ]}}}});
         ds_api
-            .patch(names::NODE_TRUST, &PatchParams::default(), &Patch::Strategic(&patch))
+            .patch(
+                names::NODE_TRUST,
+                &PatchParams::default(),
+                &Patch::Strategic(&patch),
+            )
             .await
             .map_err(|e| api_error(e, "switching node trust to removal"))?;
         let nt = cluster.wait_node_trust(ctx.settings.timeout).await?;
         report.nodes_not_cleaned = nt.untrusted.clone();
-        report.nodes_not_cleaned.extend(nt.pending.iter().map(|n| NodeVerdict { node: n.clone(), reason: "no answer before the timeout".into() }));
+        report
+            .nodes_not_cleaned
+            .extend(nt.pending.iter().map(|n| NodeVerdict {
+                node: n.clone(),
+                reason: "no answer before the timeout".into(),
+            }));
         if report.nodes_not_cleaned.is_empty() {
             r.done(&format!("removed the CA from {} nodes", nt.trusted));
         } else {
@@ -68,40 +91,117 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
                 r.warn(&format!("node {} was not cleaned: {}", v.node, v.reason));
             }
         }
-        del(&cluster, &ds_api, "DaemonSet", names::NODE_TRUST, &mut report).await?;
+        del(
+            &cluster,
+            &ds_api,
+            "DaemonSet",
+            names::NODE_TRUST,
+            &mut report,
+        )
+        .await?;
     }
-    del(&cluster, &cluster.ns_api::<ConfigMap>(), "ConfigMap", names::NODE_TRUST, &mut report).await?;
+    del(
+        &cluster,
+        &cluster.ns_api::<ConfigMap>(),
+        "ConfigMap",
+        names::NODE_TRUST,
+        &mut report,
+    )
+    .await?;
 
     // 2. The registry and its exposure.
-    del(&cluster, &cluster.ns_api::<Ingress>(), "Ingress", names::REGISTRY, &mut report).await?;
-    del(&cluster, &cluster.ns_api::<Deployment>(), "Deployment", names::REGISTRY, &mut report).await?;
-    del(&cluster, &cluster.ns_api::<Service>(), "Service", names::REGISTRY, &mut report).await?;
+    del(
+        &cluster,
+        &cluster.ns_api::<Ingress>(),
+        "Ingress",
+        names::REGISTRY,
+        &mut report,
+    )
+    .await?;
+    del(
+        &cluster,
+        &cluster.ns_api::<Deployment>(),
+        "Deployment",
+        names::REGISTRY,
+        &mut report,
+    )
+    .await?;
+    del(
+        &cluster,
+        &cluster.ns_api::<Service>(),
+        "Service",
+        names::REGISTRY,
+        &mut report,
+    )
+    .await?;
     let secrets: Api<Secret> = cluster.ns_api();
     del(&cluster, &secrets, "Secret", names::TLS_SECRET, &mut report).await?;
-    del(&cluster, &secrets, "Secret", names::HTTP_SECRET, &mut report).await?;
-    del(&cluster, &cluster.ns_api::<ConfigMap>(), "ConfigMap", names::STATE, &mut report).await?;
+    del(
+        &cluster,
+        &secrets,
+        "Secret",
+        names::HTTP_SECRET,
+        &mut report,
+    )
+    .await?;
+    del(
+        &cluster,
+        &cluster.ns_api::<ConfigMap>(),
+        "ConfigMap",
+        names::STATE,
+        &mut report,
+    )
+    .await?;
 
     // 3. User data: only with --purge.
     let pvcs: Api<PersistentVolumeClaim> = cluster.ns_api();
     if a.purge {
-        del(&cluster, &pvcs, "PersistentVolumeClaim", names::DATA_PVC, &mut report).await?;
+        del(
+            &cluster,
+            &pvcs,
+            "PersistentVolumeClaim",
+            names::DATA_PVC,
+            &mut report,
+        )
+        .await?;
         del(&cluster, &secrets, "Secret", names::CA_SECRET, &mut report).await?;
-        let ours = namespace.metadata.labels.as_ref().and_then(|l| l.get(names::MANAGED_BY.0)).map(String::as_str) == Some(names::MANAGED_BY.1);
+        let ours = namespace
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(names::MANAGED_BY.0))
+            .map(String::as_str)
+            == Some(names::MANAGED_BY.1);
         if ours {
             del(&cluster, &namespaces, "Namespace", &ns, &mut report).await?;
         } else {
-            report.kept.push(format!("Namespace/{ns} (not created by kreg)"));
+            report
+                .kept
+                .push(format!("Namespace/{ns} (not created by kreg)"));
         }
     } else {
         if cluster.get(&pvcs, names::DATA_PVC).await?.is_some() {
-            report.kept.push(format!("PersistentVolumeClaim/{} (your images)", names::DATA_PVC));
+            report.kept.push(format!(
+                "PersistentVolumeClaim/{} (your images)",
+                names::DATA_PVC
+            ));
         }
         if cluster.get(&secrets, names::CA_SECRET).await?.is_some() {
-            report.kept.push(format!("Secret/{} (the CA your clients trust)", names::CA_SECRET));
+            report.kept.push(format!(
+                "Secret/{} (the CA your clients trust)",
+                names::CA_SECRET
+            ));
         }
         report.kept.push(format!("Namespace/{ns}"));
     }
-    r.done(&format!("removed {}", if report.removed.is_empty() { "nothing (already removed)".to_string() } else { report.removed.join(", ") }));
+    r.done(&format!(
+        "removed {}",
+        if report.removed.is_empty() {
+            "nothing (already removed)".to_string()
+        } else {
+            report.removed.join(", ")
+        }
+    ));
     if !a.purge && report.kept.len() > 1 {
         r.info(&format!("kept {}: a later `kreg up` brings the same images back under the same CA; `kreg down --purge` deletes them", report.kept.join(", ")));
     }
@@ -113,10 +213,20 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             "remove <config_path>/<registry>/ on those nodes by hand, or run `kreg up` and `kreg down` again once they are reachable",
         ));
     }
-    Ok(if report.nodes_not_cleaned.is_empty() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if report.nodes_not_cleaned.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
 
-async fn del<K>(cluster: &Cluster, api: &Api<K>, kind: &str, name: &str, report: &mut DownReport) -> Result<()>
+async fn del<K>(
+    cluster: &Cluster,
+    api: &Api<K>,
+    kind: &str,
+    name: &str,
+    report: &mut DownReport,
+) -> Result<()>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

@@ -36,7 +36,10 @@ impl Ctx {
             return Ok(true);
         }
         self.reporter.finish();
-        Ok(dialoguer::Confirm::new().with_prompt(question).default(false).interact()?)
+        Ok(dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()?)
     }
 }
 
@@ -61,8 +64,16 @@ pub fn main() -> u8 {
     };
     let printer = Printer::new(settings.output, settings.color);
     let reporter = Box::new(StderrReporter::new(printer, settings.interactive));
-    let ctx = Ctx { settings, printer, reporter };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let ctx = Ctx {
+        settings,
+        printer,
+        reporter,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             printer.error(&anyhow::Error::new(e).context("starting the async runtime"));
@@ -90,7 +101,10 @@ pub fn main() -> u8 {
 
 /// Runs a command until it ends or Ctrl-C. Every step kreg takes is idempotent, so stopping
 /// between two requests leaves a state the next `up` completes and `down` removes.
-async fn interruptible(ctx: &Ctx, fut: impl Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+async fn interruptible(
+    ctx: &Ctx,
+    fut: impl Future<Output = anyhow::Result<u8>>,
+) -> anyhow::Result<u8> {
     tokio::select! {
         r = fut => r,
         _ = tokio::signal::ctrl_c() => {

@@ -61,13 +61,27 @@ pub async fn run(ctx: &Ctx, _a: &StatusArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
     let report = collect(&cluster).await?;
     print(ctx, &report)?;
-    Ok(if report.healthy { EXIT_OK } else { EXIT_UNHEALTHY })
+    Ok(if report.healthy {
+        EXIT_OK
+    } else {
+        EXIT_UNHEALTHY
+    })
 }
 
 async fn collect(cluster: &Cluster) -> Result<StatusReport> {
-    let mut r = StatusReport { schema_version: super::up::SCHEMA_VERSION, namespace: cluster.namespace.clone(), ..Default::default() };
-    let Some(state) = cluster.get(&cluster.ns_api::<ConfigMap>(), names::STATE).await? else {
-        r.problems.push(format!("kreg is not installed in namespace {} (run `kreg up`)", cluster.namespace));
+    let mut r = StatusReport {
+        schema_version: super::up::SCHEMA_VERSION,
+        namespace: cluster.namespace.clone(),
+        ..Default::default()
+    };
+    let Some(state) = cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+    else {
+        r.problems.push(format!(
+            "kreg is not installed in namespace {} (run `kreg up`)",
+            cluster.namespace
+        ));
         return Ok(r);
     };
     r.installed = true;
@@ -98,12 +112,22 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
     )?;
 
     match &deploy {
-        None => r.problems.push(format!("Deployment {} is missing (run `kreg up`)", names::REGISTRY)),
+        None => r.problems.push(format!(
+            "Deployment {} is missing (run `kreg up`)",
+            names::REGISTRY
+        )),
         Some(d) => {
             r.replicas_desired = d.spec.replicas.unwrap_or(1);
-            r.replicas_ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            r.replicas_ready = d
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
             if r.replicas_ready < r.replicas_desired {
-                r.problems.push(format!("{} of {} registry pods ready", r.replicas_ready, r.replicas_desired));
+                r.problems.push(format!(
+                    "{} of {} registry pods ready",
+                    r.replicas_ready, r.replicas_desired
+                ));
             }
         }
     }
@@ -111,15 +135,33 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
     // The address the cluster gives now, to compare with what the certificate names.
     let current = match (expose, &svc) {
         (_, None) => {
-            r.problems.push(format!("Service {} is missing (run `kreg up`)", names::REGISTRY));
+            r.problems.push(format!(
+                "Service {} is missing (run `kreg up`)",
+                names::REGISTRY
+            ));
             None
         }
         (Some(Expose::LoadBalancer), Some(s)) => s
             .status
             .as_ref()
-            .and_then(|st| st.load_balancer.as_ref()?.ingress.as_ref()?.first().cloned())
-            .and_then(|i| i.ip.and_then(|ip| ip.parse().ok()).map(Address::Ip).or(i.hostname.map(Address::Hostname))),
-        (_, Some(_)) => r.address.as_deref().map(|a| a.parse::<IpAddr>().map(Address::Ip).unwrap_or(Address::Hostname(a.to_string()))),
+            .and_then(|st| {
+                st.load_balancer
+                    .as_ref()?
+                    .ingress
+                    .as_ref()?
+                    .first()
+                    .cloned()
+            })
+            .and_then(|i| {
+                i.ip.and_then(|ip| ip.parse().ok())
+                    .map(Address::Ip)
+                    .or(i.hostname.map(Address::Hostname))
+            }),
+        (_, Some(_)) => r.address.as_deref().map(|a| {
+            a.parse::<IpAddr>()
+                .map(Address::Ip)
+                .unwrap_or(Address::Hostname(a.to_string()))
+        }),
     };
     if let (Some(now), Some(then)) = (&current, &r.address) {
         if &now.to_string() != then {
@@ -131,31 +173,59 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         _ => vec![],
     };
     let host = r.host.clone().unwrap_or_default();
-    let endpoint = Endpoint { host: host.clone(), port, ips: ips.clone() };
+    let endpoint = Endpoint {
+        host: host.clone(),
+        port,
+        ips: ips.clone(),
+    };
 
-    match tls.as_ref().and_then(|s| s.data.as_ref()?.get("tls.crt").cloned()) {
-        None => r.problems.push(format!("Secret {} (the serving certificate) is missing", names::TLS_SECRET)),
+    match tls
+        .as_ref()
+        .and_then(|s| s.data.as_ref()?.get("tls.crt").cloned())
+    {
+        None => r.problems.push(format!(
+            "Secret {} (the serving certificate) is missing",
+            names::TLS_SECRET
+        )),
         Some(pem) => match pki::inspect(&String::from_utf8_lossy(&pem.0)) {
             Ok(info) => {
-                r.cert_not_after = info.not_after.format(&time::format_description::well_known::Rfc3339).ok();
+                r.cert_not_after = info
+                    .not_after
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok();
                 let now = time::OffsetDateTime::now_utc();
-                r.cert_matches_address = pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
+                r.cert_matches_address =
+                    pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
                 if !r.cert_matches_address {
                     r.problems.push("the serving certificate does not cover the current address or has expired: run `kreg up`".into());
                 }
             }
-            Err(e) => r.problems.push(format!("the serving certificate cannot be read: {e}")),
+            Err(e) => r
+                .problems
+                .push(format!("the serving certificate cannot be read: {e}")),
         },
     }
 
     r.storage = Some(match &pvc {
         Some(p) => {
-            let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
-            let cap = p.status.as_ref().and_then(|s| s.capacity.as_ref()?.get("storage").map(|q| q.0.clone()));
+            let phase = p
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Unknown".into());
+            let cap = p
+                .status
+                .as_ref()
+                .and_then(|s| s.capacity.as_ref()?.get("storage").map(|q| q.0.clone()));
             if phase != "Bound" {
-                r.problems.push(format!("PVC {} is {phase}, not Bound", names::DATA_PVC));
+                r.problems
+                    .push(format!("PVC {} is {phase}, not Bound", names::DATA_PVC));
             }
-            format!("PVC {} {phase}{}", names::DATA_PVC, cap.map(|c| format!(", {c}")).unwrap_or_default())
+            format!(
+                "PVC {} {phase}{}",
+                names::DATA_PVC,
+                cap.map(|c| format!(", {c}")).unwrap_or_default()
+            )
         }
         None => "no PVC (emptyDir or S3)".into(),
     });
@@ -167,7 +237,12 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         if !trust.complete() {
             let mut names: Vec<String> = trust.untrusted.iter().map(|v| v.node.clone()).collect();
             names.extend(trust.pending.iter().cloned());
-            r.problems.push(format!("{} of {} nodes trust the CA (not: {})", trust.trusted, trust.total, names.join(", ")));
+            r.problems.push(format!(
+                "{} of {} nodes trust the CA (not: {})",
+                trust.trusted,
+                trust.total,
+                names.join(", ")
+            ));
         }
     }
 
@@ -195,14 +270,21 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
             p.out(&format!("{k:<14}{v}"));
         }
     };
-    p.out(&format!("{:<14}{}", "healthy", if r.healthy { "yes" } else { "no" }));
+    p.out(&format!(
+        "{:<14}{}",
+        "healthy",
+        if r.healthy { "yes" } else { "no" }
+    ));
     p.out(&format!("{:<14}{}", "namespace", r.namespace));
     line("registry", &r.registry);
     line("flavor", &r.flavor);
     line("expose", &r.expose);
     line("address", &r.address);
     if r.installed {
-        p.out(&format!("{:<14}{}/{}", "pods ready", r.replicas_ready, r.replicas_desired));
+        p.out(&format!(
+            "{:<14}{}/{}",
+            "pods ready", r.replicas_ready, r.replicas_desired
+        ));
     }
     line("cert expires", &r.cert_not_after);
     line("storage", &r.storage);

@@ -32,28 +32,57 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     let state = cluster
         .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
         .await?
-        .ok_or_else(|| hint(format!("kreg is not installed in namespace {}", cluster.namespace), "run `kreg up` first"))?;
+        .ok_or_else(|| {
+            hint(
+                format!("kreg is not installed in namespace {}", cluster.namespace),
+                "run `kreg up` first",
+            )
+        })?;
     let data = state.data.unwrap_or_default();
-    let registry = data.get("registry").cloned().ok_or_else(|| anyhow!("ConfigMap {} has no registry", names::STATE))?;
-    let ca_pem = data.get("ca.crt").cloned().ok_or_else(|| anyhow!("ConfigMap {} has no ca.crt", names::STATE))?;
-    crate::validate::host_port(&registry).context("the registry address stored in the cluster is not valid")?;
+    let registry = data
+        .get("registry")
+        .cloned()
+        .ok_or_else(|| anyhow!("ConfigMap {} has no registry", names::STATE))?;
+    let ca_pem = data
+        .get("ca.crt")
+        .cloned()
+        .ok_or_else(|| anyhow!("ConfigMap {} has no ca.crt", names::STATE))?;
+    crate::validate::host_port(&registry)
+        .context("the registry address stored in the cluster is not valid")?;
     run_local(ctx, a, &registry, &ca_pem)
 }
 
 /// The local half, separate from the cluster read so it is testable on its own.
 pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) -> Result<u8> {
-    let os = if cfg!(target_os = "macos") { Os::MacOs } else { Os::Linux };
-    let distro = std::fs::read_to_string("/etc/os-release").map(|t| trust::distro_from_os_release(&t)).unwrap_or(Distro::Other);
+    let os = if cfg!(target_os = "macos") {
+        Os::MacOs
+    } else {
+        Os::Linux
+    };
+    let distro = std::fs::read_to_string("/etc/os-release")
+        .map(|t| trust::distro_from_os_release(&t))
+        .unwrap_or(Distro::Other);
     let root = is_root();
-    let home = ctx.settings.home.clone().ok_or_else(|| anyhow!("HOME is not set; kreg needs it for per-user trust files"))?;
-    let targets: Vec<LocalTarget> = trust::local_targets(os, distro, root, &home, registry, a.system)
-        .into_iter()
-        .filter(|t| !a.user || !t.needs_root)
-        .collect();
+    let home = ctx
+        .settings
+        .home
+        .clone()
+        .ok_or_else(|| anyhow!("HOME is not set; kreg needs it for per-user trust files"))?;
+    let targets: Vec<LocalTarget> =
+        trust::local_targets(os, distro, root, &home, registry, a.system)
+            .into_iter()
+            .filter(|t| !a.user || !t.needs_root)
+            .collect();
     if targets.is_empty() {
-        bail!("no trust location applies here (with --user, Docker and the system store need root)");
+        bail!(
+            "no trust location applies here (with --user, Docker and the system store need root)"
+        );
     }
-    let mut report = TrustLocalReport { schema_version: super::up::SCHEMA_VERSION, registry: registry.into(), ..Default::default() };
+    let mut report = TrustLocalReport {
+        schema_version: super::up::SCHEMA_VERSION,
+        registry: registry.into(),
+        ..Default::default()
+    };
     let mut root_needed: Vec<&LocalTarget> = Vec::new();
     for t in &targets {
         let current = std::fs::read_to_string(&t.path).ok();
@@ -69,7 +98,10 @@ pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) ->
                         report.removed.push(t.path.clone());
                     }
                 }
-                Some(_) => ctx.printer.warn(&format!("{} holds another certificate; left alone", t.path.display())),
+                Some(_) => ctx.printer.warn(&format!(
+                    "{} holds another certificate; left alone",
+                    t.path.display()
+                )),
                 None => {}
             }
             continue;
@@ -105,11 +137,21 @@ pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) ->
                 if a.remove {
                     format!("sudo rm -f {}", t.path.display())
                 } else {
-                    format!("sudo install -D -m 0644 {} {}", ca_tmp.display(), t.path.display())
+                    format!(
+                        "sudo install -D -m 0644 {} {}",
+                        ca_tmp.display(),
+                        t.path.display()
+                    )
                 }
             })
             .collect();
-        if !a.dry_run && ctx.settings.interactive && ctx.confirm(&format!("Use sudo to write {} file(s) that need root?", cmds.len()))? {
+        if !a.dry_run
+            && ctx.settings.interactive
+            && ctx.confirm(&format!(
+                "Use sudo to write {} file(s) that need root?",
+                cmds.len()
+            ))?
+        {
             if !a.remove {
                 std::fs::write(&ca_tmp, ca_pem)?;
             }
@@ -117,10 +159,20 @@ pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) ->
                 run_cmd(&c.split(' ').map(String::from).collect::<Vec<_>>())?;
             }
             let _ = std::fs::remove_file(&ca_tmp);
-            report.written.extend(root_needed.iter().map(|t| t.path.clone()));
+            report
+                .written
+                .extend(root_needed.iter().map(|t| t.path.clone()));
         } else {
             if !a.remove {
-                report.commands.insert(0, format!("kubectl -n {} get configmap {} -o jsonpath='{{.data.ca\\.crt}}' > {}", ctx.settings.namespace, names::STATE, ca_tmp.display()));
+                report.commands.insert(
+                    0,
+                    format!(
+                        "kubectl -n {} get configmap {} -o jsonpath='{{.data.ca\\.crt}}' > {}",
+                        ctx.settings.namespace,
+                        names::STATE,
+                        ca_tmp.display()
+                    ),
+                );
             }
             report.commands.extend(cmds);
             if !a.dry_run {
@@ -144,10 +196,15 @@ fn print(ctx: &Ctx, r: &TrustLocalReport, a: &TrustLocalArgs) -> Result<()> {
         ctx.reporter.done(&format!("{verb} {}", p.display()));
     }
     for p in &r.removed {
-        ctx.reporter.done(&format!("{} {}", if a.dry_run { "would remove" } else { "removed" }, p.display()));
+        ctx.reporter.done(&format!(
+            "{} {}",
+            if a.dry_run { "would remove" } else { "removed" },
+            p.display()
+        ));
     }
     for p in &r.unchanged {
-        ctx.reporter.done(&format!("already trusted: {}", p.display()));
+        ctx.reporter
+            .done(&format!("already trusted: {}", p.display()));
     }
     for c in &r.commands {
         ctx.printer.out(c);
@@ -197,6 +254,10 @@ fn shell_join(cmd: &[String]) -> String {
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false)
 }

@@ -80,7 +80,10 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             if let Some(c) = &a.storage_class {
                 validate::secret_name(c).context("invalid --storage-class")?;
             }
-            Storage::Pvc { size: a.size.clone(), class: a.storage_class.clone() }
+            Storage::Pvc {
+                size: a.size.clone(),
+                class: a.storage_class.clone(),
+            }
         }
         StorageArg::Emptydir => Storage::EmptyDir,
         StorageArg::S3 => {
@@ -96,7 +99,12 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             if let Some(e) = &a.s3_endpoint {
                 validate::s3_endpoint(e)?;
             }
-            Storage::S3 { bucket, region, endpoint: a.s3_endpoint.clone(), secret }
+            Storage::S3 {
+                bucket,
+                region,
+                endpoint: a.s3_endpoint.clone(),
+                secret,
+            }
         }
     };
     if let Some(c) = &a.ingress_class {
@@ -129,7 +137,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     r.step("connecting to the cluster");
     let cluster = Cluster::connect(&ctx.settings.target, &req.namespace).await?;
-    r.done(&format!("connected to {} ({})", cluster.context, cluster.server));
+    r.done(&format!(
+        "connected to {} ({})",
+        cluster.context, cluster.server
+    ));
     if !a.dry_run {
         cluster.check_access(crate::cluster::ACCESS_UP).await?;
     }
@@ -140,7 +151,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     r.done(&format!(
         "flavour {}{}",
         plan.flavor,
-        if req.flavor.is_some() { " (from --flavor)" } else { "" }
+        if req.flavor.is_some() {
+            " (from --flavor)"
+        } else {
+            ""
+        }
     ));
     for e in &detection.evidence {
         r.info(e);
@@ -150,7 +165,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     if a.dry_run {
         return dry_run(ctx, &plan);
     }
-    if !ctx.confirm(&format!("Install the registry into namespace {}?", plan.namespace))? {
+    if !ctx.confirm(&format!(
+        "Install the registry into namespace {}?",
+        plan.namespace
+    ))? {
         bail!("cancelled; nothing was changed");
     }
 
@@ -163,7 +181,15 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     // 1. Namespace, CA, shared HTTP secret: the CA is created only if absent, so a concurrent
     //    `up` adopts the winner's.
-    track(format!("Namespace/{}", plan.namespace), cluster.apply(&Api::<Namespace>::all(cluster.client()), &manifests::namespace(&plan)).await?);
+    track(
+        format!("Namespace/{}", plan.namespace),
+        cluster
+            .apply(
+                &Api::<Namespace>::all(cluster.client()),
+                &manifests::namespace(&plan),
+            )
+            .await?,
+    );
     let secrets: Api<Secret> = cluster.ns_api();
     let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
     if ca_created {
@@ -171,7 +197,15 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     }
     let http = random_secret();
     let (_, http_created) = cluster
-        .create_if_absent(&secrets, &manifests::secret(&plan.namespace, names::HTTP_SECRET, "Opaque", &[("secret", http.as_bytes())]))
+        .create_if_absent(
+            &secrets,
+            &manifests::secret(
+                &plan.namespace,
+                names::HTTP_SECRET,
+                "Opaque",
+                &[("secret", http.as_bytes())],
+            ),
+        )
         .await?;
     if http_created {
         track(format!("Secret/{}", names::HTTP_SECRET), Applied::Created);
@@ -179,12 +213,22 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     // 2. Storage and Service.
     if let Some(pvc) = manifests::pvc(&plan) {
-        track(format!("PersistentVolumeClaim/{}", names::DATA_PVC), cluster.apply(&cluster.ns_api::<PersistentVolumeClaim>(), &pvc).await?);
+        track(
+            format!("PersistentVolumeClaim/{}", names::DATA_PVC),
+            cluster
+                .apply(&cluster.ns_api::<PersistentVolumeClaim>(), &pvc)
+                .await?,
+        );
     }
     if plan.storage == Storage::EmptyDir {
         r.warn("--storage emptydir: images are LOST whenever the registry pod restarts or moves");
     }
-    track(format!("Service/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Service>(), &manifests::service(&plan)).await?);
+    track(
+        format!("Service/{}", names::REGISTRY),
+        cluster
+            .apply(&cluster.ns_api::<Service>(), &manifests::service(&plan))
+            .await?,
+    );
 
     // 3. The address.
     r.step(match plan.expose {
@@ -193,10 +237,17 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     });
     let (address, node_port) = match plan.expose {
         Expose::Ingress => (ingress_address(&cluster, &plan, deadline).await?, None),
-        e => cluster.wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline)).await?,
+        e => {
+            cluster
+                .wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline))
+                .await?
+        }
     };
     let endpoint = plan::endpoint(&plan, &address, node_port);
-    r.done(&format!("address {address}: registry {}", endpoint.registry()));
+    r.done(&format!(
+        "address {address}: registry {}",
+        endpoint.registry()
+    ));
 
     // 4. Serving certificate: reused while it covers the address and has time left.
     let (leaf, leaf_changed) = ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint).await?;
@@ -206,17 +257,42 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     let tls_sha = pki::cert_sha256(&leaf.cert_pem)?;
 
     // 5. The registry, the Ingress, the state record, node trust.
-    track(format!("Deployment/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Deployment>(), &manifests::deployment(&plan, &tls_sha)).await?);
+    track(
+        format!("Deployment/{}", names::REGISTRY),
+        cluster
+            .apply(
+                &cluster.ns_api::<Deployment>(),
+                &manifests::deployment(&plan, &tls_sha),
+            )
+            .await?,
+    );
     if let Some(ing) = manifests::ingress(&plan, &endpoint.host) {
-        track(format!("Ingress/{}", names::REGISTRY), cluster.apply(&cluster.ns_api::<Ingress>(), &ing).await?);
+        track(
+            format!("Ingress/{}", names::REGISTRY),
+            cluster.apply(&cluster.ns_api::<Ingress>(), &ing).await?,
+        );
     }
     let ca_sha = pki::cert_sha256(&ca.cert_pem)?;
     let state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
-    track(format!("ConfigMap/{}", names::STATE), cluster.apply(&cluster.ns_api::<ConfigMap>(), &manifests::configmap(&plan.namespace, names::STATE, state)).await?);
+    track(
+        format!("ConfigMap/{}", names::STATE),
+        cluster
+            .apply(
+                &cluster.ns_api::<ConfigMap>(),
+                &manifests::configmap(&plan.namespace, names::STATE, state),
+            )
+            .await?,
+    );
     if plan.node_trust {
         let (cm, ds) = manifests::node_trust(&plan, &endpoint.registry(), &ca.cert_pem, "install");
-        track(format!("ConfigMap/{}", names::NODE_TRUST), cluster.apply(&cluster.ns_api::<ConfigMap>(), &cm).await?);
-        track(format!("DaemonSet/{}", names::NODE_TRUST), cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?);
+        track(
+            format!("ConfigMap/{}", names::NODE_TRUST),
+            cluster.apply(&cluster.ns_api::<ConfigMap>(), &cm).await?,
+        );
+        track(
+            format!("DaemonSet/{}", names::NODE_TRUST),
+            cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?,
+        );
     }
     if changed.is_empty() {
         r.done("everything already as planned; nothing changed");
@@ -247,9 +323,14 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     // 6. Wait for the rollout, prove TLS works, wait for every node to trust the CA.
     r.step("waiting for the registry to be ready");
-    cluster.wait_rollout(names::REGISTRY, left(deadline)).await?;
+    cluster
+        .wait_rollout(names::REGISTRY, left(deadline))
+        .await?;
     r.done("registry ready");
-    r.step(&format!("probing https://{}/v2/ with kreg's CA", endpoint.registry()));
+    r.step(&format!(
+        "probing https://{}/v2/ with kreg's CA",
+        endpoint.registry()
+    ));
     let connect_ip = probe_ip(&address, &endpoint);
     let code = probe::probe_until(&endpoint, connect_ip, &ca.cert_pem, left(deadline).min(Duration::from_secs(60)))
         .await
@@ -271,7 +352,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         report.nodes_total = Some(nt.total);
         report.untrusted_nodes = nt.untrusted.clone();
         if nt.complete() {
-            r.done(&format!("{} of {} nodes trust the CA", nt.trusted, nt.total));
+            r.done(&format!(
+                "{} of {} nodes trust the CA",
+                nt.trusted, nt.total
+            ));
         } else {
             report.healthy = false;
             exit = EXIT_ERROR;
@@ -296,14 +380,22 @@ fn probe_ip(address: &Address, endpoint: &Endpoint) -> Option<IpAddr> {
 
 async fn ingress_address(cluster: &Cluster, plan: &Plan, deadline: Instant) -> Result<Address> {
     // The host is the user's; the certificate gets the controller's IP as well when it has one.
-    let host = plan.host.clone().expect("plan requires --host with ingress");
+    let host = plan
+        .host
+        .clone()
+        .expect("plan requires --host with ingress");
     Ok(cluster
         .ingress_address(names::REGISTRY, left(deadline).min(Duration::from_secs(30)))
         .await?
         .unwrap_or(Address::Hostname(host)))
 }
 
-async fn ensure_ca(cluster: &Cluster, secrets: &Api<Secret>, plan: &Plan, rotate: bool) -> Result<(KeyPairPem, bool)> {
+async fn ensure_ca(
+    cluster: &Cluster,
+    secrets: &Api<Secret>,
+    plan: &Plan,
+    rotate: bool,
+) -> Result<(KeyPairPem, bool)> {
     let existing = cluster.get(secrets, names::CA_SECRET).await?;
     if let (Some(s), false) = (&existing, rotate) {
         return Ok((ca_from_secret(s)?, false));
@@ -313,7 +405,10 @@ async fn ensure_ca(cluster: &Cluster, secrets: &Api<Secret>, plan: &Plan, rotate
         &plan.namespace,
         names::CA_SECRET,
         "Opaque",
-        &[("ca.crt", ca.cert_pem.as_bytes()), ("ca.key", ca.key_pem.as_bytes())],
+        &[
+            ("ca.crt", ca.cert_pem.as_bytes()),
+            ("ca.key", ca.key_pem.as_bytes()),
+        ],
     );
     if rotate && existing.is_some() {
         cluster.replace(secrets, &secret).await?;
@@ -329,10 +424,18 @@ async fn ensure_ca(cluster: &Cluster, secrets: &Api<Secret>, plan: &Plan, rotate
 
 fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
     let get = |k: &str| -> Result<String> {
-        let v = s.data.as_ref().and_then(|d| d.get(k)).ok_or_else(|| anyhow!("Secret {} has no {k}", names::CA_SECRET))?;
-        String::from_utf8(v.0.clone()).map_err(|_| anyhow!("Secret {}: {k} is not PEM text", names::CA_SECRET))
+        let v = s
+            .data
+            .as_ref()
+            .and_then(|d| d.get(k))
+            .ok_or_else(|| anyhow!("Secret {} has no {k}", names::CA_SECRET))?;
+        String::from_utf8(v.0.clone())
+            .map_err(|_| anyhow!("Secret {}: {k} is not PEM text", names::CA_SECRET))
     };
-    let ca = KeyPairPem { cert_pem: get("ca.crt")?, key_pem: get("ca.key")? };
+    let ca = KeyPairPem {
+        cert_pem: get("ca.crt")?,
+        key_pem: get("ca.key")?,
+    };
     pki::key_matches(&ca.cert_pem, &ca.key_pem).map_err(|e| {
         hint(
             format!("the CA in Secret {} is damaged: {e}", names::CA_SECRET),
@@ -351,10 +454,17 @@ async fn ensure_leaf(
 ) -> Result<(KeyPairPem, bool)> {
     let now = time::OffsetDateTime::now_utc();
     if let Some(s) = cluster.get(secrets, names::TLS_SECRET).await? {
-        let get = |k: &str| s.data.as_ref().and_then(|d| d.get(k)).and_then(|v| String::from_utf8(v.0.clone()).ok());
+        let get = |k: &str| {
+            s.data
+                .as_ref()
+                .and_then(|d| d.get(k))
+                .and_then(|v| String::from_utf8(v.0.clone()).ok())
+        };
         if let (Some(cert_pem), Some(key_pem)) = (get("tls.crt"), get("tls.key")) {
             let usable = pki::inspect(&cert_pem)
-                .map(|info| pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE))
+                .map(|info| {
+                    pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE)
+                })
                 .unwrap_or(false)
                 && pki::verify_signed_by(&cert_pem, &ca.cert_pem).is_ok()
                 && pki::key_matches(&cert_pem, &key_pem).is_ok();
@@ -385,7 +495,12 @@ fn random_secret() -> String {
 }
 
 /// What `status`, `down` and `trust-local` read back: the choices of the last `up`.
-fn state_data(plan: &Plan, address: &Address, endpoint: &Endpoint, ca_pem: &str) -> BTreeMap<String, String> {
+fn state_data(
+    plan: &Plan,
+    address: &Address,
+    endpoint: &Endpoint,
+    ca_pem: &str,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("flavor".into(), plan.flavor.to_string()),
         ("expose".into(), plan.expose.to_string()),
@@ -395,19 +510,28 @@ fn state_data(plan: &Plan, address: &Address, endpoint: &Endpoint, ca_pem: &str)
         ("registry".into(), endpoint.registry()),
         ("image".into(), plan.image.clone()),
         ("nodeTrust".into(), plan.node_trust.to_string()),
-        ("allowRuntimeRestart".into(), plan.allow_runtime_restart.to_string()),
+        (
+            "allowRuntimeRestart".into(),
+            plan.allow_runtime_restart.to_string(),
+        ),
         ("ca.crt".into(), ca_pem.to_string()),
     ])
 }
 
 fn describe_plan(ctx: &Ctx, plan: &Plan) {
     let r = &ctx.reporter;
-    r.info(&format!("exposure: {} ({})", plan.expose, plan.expose_reason));
+    r.info(&format!(
+        "exposure: {} ({})",
+        plan.expose, plan.expose_reason
+    ));
     r.info(&format!("namespace: {}", plan.namespace));
     r.info(&format!(
         "storage: {}",
         match &plan.storage {
-            Storage::Pvc { size, class } => format!("PVC {size} of StorageClass {}", class.as_deref().unwrap_or("(default)")),
+            Storage::Pvc { size, class } => format!(
+                "PVC {size} of StorageClass {}",
+                class.as_deref().unwrap_or("(default)")
+            ),
             Storage::S3 { bucket, region, .. } => format!("S3 bucket {bucket} in {region}"),
             Storage::EmptyDir => "emptyDir (images lost when the pod moves)".into(),
         }
@@ -423,13 +547,34 @@ fn describe_plan(ctx: &Ctx, plan: &Plan) {
 fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     let pending = "<issued during up>";
     let mut objects = vec![serde_json::to_value(manifests::namespace(plan))?];
-    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::CA_SECRET, "Opaque", &[("ca.crt", b""), ("ca.key", b"")])))?);
-    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::HTTP_SECRET, "Opaque", &[("secret", b"")])))?);
+    objects.push(serde_json::to_value(manifests::redacted(
+        manifests::secret(
+            &plan.namespace,
+            names::CA_SECRET,
+            "Opaque",
+            &[("ca.crt", b""), ("ca.key", b"")],
+        ),
+    ))?);
+    objects.push(serde_json::to_value(manifests::redacted(
+        manifests::secret(
+            &plan.namespace,
+            names::HTTP_SECRET,
+            "Opaque",
+            &[("secret", b"")],
+        ),
+    ))?);
     if let Some(p) = manifests::pvc(plan) {
         objects.push(serde_json::to_value(p)?);
     }
     objects.push(serde_json::to_value(manifests::service(plan))?);
-    objects.push(serde_json::to_value(manifests::redacted(manifests::secret(&plan.namespace, names::TLS_SECRET, "kubernetes.io/tls", &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")])))?);
+    objects.push(serde_json::to_value(manifests::redacted(
+        manifests::secret(
+            &plan.namespace,
+            names::TLS_SECRET,
+            "kubernetes.io/tls",
+            &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")],
+        ),
+    ))?);
     objects.push(serde_json::to_value(manifests::deployment(plan, pending))?);
     if let Some(i) = manifests::ingress(plan, plan.host.as_deref().unwrap_or(pending)) {
         objects.push(serde_json::to_value(i)?);
@@ -460,12 +605,17 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
 fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) -> Result<u8> {
     ctx.reporter.finish();
     if let Some(nt) = nt.filter(|n| !n.complete()) {
-        ctx.printer.warn(&format!("only {} of {} nodes trust the CA; pods on the others fail with x509 errors:", nt.trusted, nt.total));
+        ctx.printer.warn(&format!(
+            "only {} of {} nodes trust the CA; pods on the others fail with x509 errors:",
+            nt.trusted, nt.total
+        ));
         for v in &nt.untrusted {
             ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
         }
         for n in &nt.pending {
-            ctx.printer.say(&format!("  {n}: no answer from its node-trust pod before the timeout"));
+            ctx.printer.say(&format!(
+                "  {n}: no answer from its node-trust pod before the timeout"
+            ));
         }
     }
     if !ctx.printer.is_text() {
@@ -474,7 +624,10 @@ fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) 
     }
     let reg = &report.registry;
     let p = &ctx.printer;
-    p.say(&format!("\nRegistry {reg} is {}.", if report.healthy { "ready" } else { "installed" }));
+    p.say(&format!(
+        "\nRegistry {reg} is {}.",
+        if report.healthy { "ready" } else { "installed" }
+    ));
     p.out(&format!("# Registry: {reg}"));
     p.out("# Trust it on this machine (docker, podman, skopeo):");
     p.out("kreg trust-local");
