@@ -226,7 +226,13 @@ impl Cluster {
             .as_ref()
             .map(|s| s.desired_number_scheduled)
             .unwrap_or(0) as usize;
-        let generation = d.metadata.generation.unwrap_or(0);
+        // Pods are labelled with the template generation, which only moves when the template
+        // does (not on every spec change).
+        let generation = d
+            .annotations()
+            .get("deprecated.daemonset.template.generation")
+            .cloned()
+            .unwrap_or_else(|| d.metadata.generation.unwrap_or(0).to_string());
         let list = pods
             .list(
                 &ListParams::default()
@@ -239,7 +245,7 @@ impl Cluster {
             ..Default::default()
         };
         for p in &list.items {
-            if p.metadata.deletion_timestamp.is_some() || !is_current(p, &d, generation) {
+            if p.metadata.deletion_timestamp.is_some() || !is_current(p, &generation) {
                 continue;
             }
             let node = p
@@ -323,10 +329,10 @@ fn pod_ready(p: &Pod) -> bool {
 }
 
 /// A pod runs the DaemonSet's current template when its template-generation label matches.
-fn is_current(p: &Pod, _d: &DaemonSet, generation: i64) -> bool {
+fn is_current(p: &Pod, template_generation: &str) -> bool {
     p.labels()
         .get("pod-template-generation")
-        .is_none_or(|g| g == &generation.to_string())
+        .is_none_or(|g| g == template_generation)
 }
 
 /// The reason from the last `kreg-node-trust: untrusted: ...` line, if the last verdict is one.

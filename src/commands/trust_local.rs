@@ -16,7 +16,7 @@ use crate::plan::names;
 use crate::trust::{self, Distro, LocalTarget, Os};
 
 #[derive(Debug, Default, Serialize)]
-struct TrustLocalReport {
+pub struct TrustLocalReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     registry: String,
@@ -49,11 +49,19 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
         .ok_or_else(|| anyhow!("ConfigMap {} has no ca.crt", names::STATE))?;
     crate::validate::host_port(&registry)
         .context("the registry address stored in the cluster is not valid")?;
-    run_local(ctx, a, &registry, &ca_pem)
+    let (code, report) = run_local(ctx, a, &registry, &ca_pem)?;
+    print(ctx, &report, a)?;
+    Ok(code)
 }
 
-/// The local half, separate from the cluster read so it is testable on its own.
-pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) -> Result<u8> {
+/// The local half, separate from the cluster read so `up --trust-local` can run it; the caller
+/// prints the report.
+pub fn run_local(
+    ctx: &Ctx,
+    a: &TrustLocalArgs,
+    registry: &str,
+    ca_pem: &str,
+) -> Result<(u8, TrustLocalReport)> {
     let os = if cfg!(target_os = "macos") {
         Os::MacOs
     } else {
@@ -180,14 +188,13 @@ pub fn run_local(ctx: &Ctx, a: &TrustLocalArgs, registry: &str, ca_pem: &str) ->
             }
         }
     }
-    print(ctx, &report, a)?;
     if exit != EXIT_OK {
-        ctx.printer.warn("some locations need root: run the commands printed above, or re-run as root (sudo kreg trust-local), or use --user for per-user trust only");
+        ctx.printer.warn("some locations need root: run the printed commands, or re-run as root (sudo kreg trust-local), or use --user for per-user trust only");
     }
-    Ok(exit)
+    Ok((exit, report))
 }
 
-fn print(ctx: &Ctx, r: &TrustLocalReport, a: &TrustLocalArgs) -> Result<()> {
+pub fn print(ctx: &Ctx, r: &TrustLocalReport, a: &TrustLocalArgs) -> Result<()> {
     if !ctx.printer.is_text() {
         return ctx.printer.document(r);
     }

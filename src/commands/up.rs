@@ -363,7 +363,23 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         trust_report = Some(nt);
     }
     r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
-    finish(ctx, &report, trust_report.as_ref(), exit)
+    let code = finish(ctx, &report, trust_report.as_ref(), exit)?;
+    if a.trust_local {
+        let local = crate::cli::TrustLocalArgs {
+            system: false,
+            remove: false,
+            dry_run: false,
+            user: false,
+        };
+        let (local_code, local_report) =
+            super::trust_local::run_local(ctx, &local, &report.registry, &report.ca_pem)?;
+        // With -o json the one document on stdout is up's; trust-local's lines are for text mode.
+        if ctx.printer.is_text() {
+            super::trust_local::print(ctx, &local_report, &local)?;
+        }
+        return Ok(code.max(local_code));
+    }
+    Ok(code)
 }
 
 fn left(deadline: Instant) -> Duration {
