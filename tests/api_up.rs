@@ -5,54 +5,62 @@
 
 mod support;
 
-use std::process::Output;
-
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
-use support::{require, TestCluster, Tier};
-
-fn kreg(tc: &TestCluster, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kreg"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&tc.kubeconfig)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kreg runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs kreg, asserts exit 0, returns stdout parsed as JSON.
-fn kreg_json(tc: &TestCluster, args: &[&str]) -> Value {
-    let out = kreg(tc, args);
-    assert!(out.status.success(), "kreg {args:?} failed: {}\n{}", text(&out.stderr), text(&out.stdout));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("kreg {args:?}: stdout is not JSON ({e}): {}", text(&out.stdout)))
-}
+use support::kreg::{kreg, kreg_json};
+use support::{require, text, TestCluster, Tier};
 
 fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["up", "-n", ns, "--expose", "loadbalancer", "--no-wait", "--yes", "-o", "json", "--timeout", "60s"];
+    let mut args = vec![
+        "up",
+        "-n",
+        ns,
+        "--expose",
+        "loadbalancer",
+        "--no-wait",
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "60s",
+    ];
     args.extend_from_slice(extra);
     kreg_json(tc, &args)
 }
 
 fn cleanup(tc: &TestCluster, ns: &str) {
-    let _ = kreg(tc, &["down", "-n", ns, "--purge", "--yes", "--timeout", "20s"]);
-    let _ = tc.kubectl(&["delete", "namespace", ns, "--ignore-not-found", "--wait=false"]);
+    let _ = kreg(
+        tc,
+        &["down", "-n", ns, "--purge", "--yes", "--timeout", "20s"],
+    );
+    let _ = tc.kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=false",
+    ]);
 }
 
 async fn client(tc: &TestCluster) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(&tc.kubeconfig).unwrap();
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
     kube::Client::try_from(cfg).unwrap()
 }
 
 fn leaf_of(tc: &TestCluster, ns: &str) -> kreg::pki::CertInfo {
-    let b64 = tc.kubectl_ok(&["-n", ns, "get", "secret", "kreg-tls", "-o", "jsonpath={.data.tls\\.crt}"]);
+    let b64 = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "secret",
+        "kreg-tls",
+        "-o",
+        "jsonpath={.data.tls\\.crt}",
+    ]);
     let pem = base64_decode(b64.trim());
     kreg::pki::inspect(&pem).unwrap()
 }
@@ -90,22 +98,46 @@ fn up_with_a_load_balancer_ip_is_idempotent_and_keeps_its_ca() {
     assert_eq!(first["registry"], format!("registry.{ip}.nip.io"));
     let ca_sha = first["ca_sha256"].as_str().unwrap().to_string();
     assert_eq!(ca_sha.len(), 64);
-    assert_eq!(kreg::pki::cert_sha256(first["ca_pem"].as_str().unwrap()).unwrap(), ca_sha);
+    assert_eq!(
+        kreg::pki::cert_sha256(first["ca_pem"].as_str().unwrap()).unwrap(),
+        ca_sha
+    );
     assert!(!first["changed"].as_array().unwrap().is_empty());
 
     // The serving certificate names the host and the IP and chains to the CA.
     let leaf = leaf_of(&tc, ns);
-    assert!(leaf.dns_names.contains(&format!("registry.{ip}.nip.io")), "{:?}", leaf.dns_names);
+    assert!(
+        leaf.dns_names.contains(&format!("registry.{ip}.nip.io")),
+        "{:?}",
+        leaf.dns_names
+    );
     assert!(leaf.ips.contains(&ip));
     // Everything kreg made carries its label.
-    let unlabelled = tc.kubectl_ok(&["-n", ns, "get", "deploy,svc,pvc,daemonset,configmap", "-l", "app.kubernetes.io/managed-by!=kreg", "-o", "name"]);
-    assert!(!unlabelled.contains("kreg-"), "objects without managed-by: {unlabelled}");
+    let unlabelled = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "deploy,svc,pvc,daemonset,configmap",
+        "-l",
+        "app.kubernetes.io/managed-by!=kreg",
+        "-o",
+        "name",
+    ]);
+    assert!(
+        !unlabelled.contains("kreg-"),
+        "objects without managed-by: {unlabelled}"
+    );
 
     // A second run changes nothing: same CA, no writes.
     let before = resource_versions(&tc, ns);
     let again = up(&tc, ns, &[]);
     assert_eq!(again["ca_sha256"], ca_sha);
-    assert_eq!(again["changed"], serde_json::json!([]), "second up wrote: {}", again["changed"]);
+    assert_eq!(
+        again["changed"],
+        serde_json::json!([]),
+        "second up wrote: {}",
+        again["changed"]
+    );
     assert_eq!(resource_versions(&tc, ns), before);
 
     // down keeps the CA and the PVC, and says so; up again adopts the same CA.
@@ -114,14 +146,20 @@ fn up_with_a_load_balancer_ip_is_idempotent_and_keeps_its_ca() {
     assert!(text(&out.stderr).contains("kept"), "{}", text(&out.stderr));
     tc.kubectl_ok(&["-n", ns, "get", "secret", "kreg-ca"]);
     tc.kubectl_ok(&["-n", ns, "get", "pvc", "kreg-registry-data"]);
-    assert!(!tc.kubectl(&["-n", ns, "get", "deploy", "kreg-registry"]).status.success());
+    assert!(!tc
+        .kubectl(&["-n", ns, "get", "deploy", "kreg-registry"])
+        .status
+        .success());
     let back = up(&tc, ns, &[]);
     assert_eq!(back["ca_sha256"], ca_sha, "up after down must reuse the CA");
 
     // --purge removes the CA and the images too.
     let out = kreg(&tc, &["down", "-n", ns, "--yes", "--purge"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!tc.kubectl(&["-n", ns, "get", "secret", "kreg-ca"]).status.success());
+    assert!(!tc
+        .kubectl(&["-n", ns, "get", "secret", "kreg-ca"])
+        .status
+        .success());
     cleanup(&tc, ns);
 }
 
@@ -141,17 +179,34 @@ fn an_address_change_reissues_the_leaf_under_the_same_ca() {
     rt.block_on(async {
         let svcs: Api<Service> = Api::namespaced(client(&tc).await, ns);
         let status = serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": new_ip}]}}});
-        svcs.patch_status("kreg-registry", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+        svcs.patch_status(
+            "kreg-registry",
+            &PatchParams::default(),
+            &Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
     });
     let status = kreg(&tc, &["status", "-n", ns, "-o", "json"]);
-    assert_eq!(status.status.code(), Some(1), "status must see the stale certificate");
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "status must see the stale certificate"
+    );
     let report: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(report["cert_matches_address"], false);
 
     let moved = up(&tc, ns, &[]);
     assert_eq!(moved["address"], new_ip);
-    assert_eq!(moved["ca_sha256"], first["ca_sha256"], "the CA must survive an address change");
-    assert!(moved["changed"].as_array().unwrap().iter().any(|c| c == "Secret/kreg-tls"));
+    assert_eq!(
+        moved["ca_sha256"], first["ca_sha256"],
+        "the CA must survive an address change"
+    );
+    assert!(moved["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "Secret/kreg-tls"));
     let leaf = leaf_of(&tc, ns);
     assert!(leaf.ips.contains(&new_ip.parse().unwrap()));
     assert!(!leaf.ips.contains(&old_ip.parse().unwrap()));
@@ -181,7 +236,10 @@ fn an_elb_hostname_becomes_the_registry_name() {
     assert_eq!(r["registry"], host);
     let leaf = leaf_of(&tc, ns);
     assert_eq!(leaf.dns_names, vec![host]);
-    assert!(leaf.ips.is_empty(), "an ELB's IPs change: none may be pinned in the certificate");
+    assert!(
+        leaf.ips.is_empty(),
+        "an ELB's IPs change: none may be pinned in the certificate"
+    );
     cleanup(&tc, ns);
 }
 
@@ -192,18 +250,37 @@ fn a_late_load_balancer_is_waited_for_and_a_missing_one_times_out_clearly() {
     cleanup(&tc, ns);
     tc.kcluster_ok(&["lb", "delay", "4"]);
     let r = up(&tc, ns, &[]);
-    assert!(r["address"].as_str().unwrap().parse::<std::net::IpAddr>().is_ok());
+    assert!(r["address"]
+        .as_str()
+        .unwrap()
+        .parse::<std::net::IpAddr>()
+        .is_ok());
     cleanup(&tc, ns);
 
     let ns = "kt-never";
     cleanup(&tc, ns);
     tc.kcluster_ok(&["lb", "never"]);
-    let out = kreg(&tc, &["up", "-n", ns, "--expose", "loadbalancer", "--yes", "--timeout", "5s"]);
+    let out = kreg(
+        &tc,
+        &[
+            "up",
+            "-n",
+            ns,
+            "--expose",
+            "loadbalancer",
+            "--yes",
+            "--timeout",
+            "5s",
+        ],
+    );
     tc.kcluster_ok(&["lb", "ip"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("got no address within 5s"), "{err}");
-    assert!(err.contains("--expose nodeport"), "the hint names the way out: {err}");
+    assert!(
+        err.contains("--expose nodeport"),
+        "the hint names the way out: {err}"
+    );
     cleanup(&tc, ns);
 }
 
@@ -214,15 +291,30 @@ fn a_user_without_rights_is_stopped_before_anything_is_created() {
     cleanup(&tc, ns);
     let kubeconfig = tc.kcluster_ok(&["user", "kt-nobody"]).trim().to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kreg"))
-        .args(["up", "-n", ns, "--expose", "loadbalancer", "--yes", "--kubeconfig", &kubeconfig])
+        .args([
+            "up",
+            "-n",
+            ns,
+            "--expose",
+            "loadbalancer",
+            "--yes",
+            "--kubeconfig",
+            &kubeconfig,
+        ])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("not allowed to") && err.contains("create namespaces"), "{err}");
+    assert!(
+        err.contains("not allowed to") && err.contains("create namespaces"),
+        "{err}"
+    );
     assert!(err.contains("nothing was changed"), "{err}");
-    assert!(!tc.kubectl(&["get", "namespace", ns]).status.success(), "namespace must not exist");
+    assert!(
+        !tc.kubectl(&["get", "namespace", ns]).status.success(),
+        "namespace must not exist"
+    );
 }
 
 #[test]
@@ -233,12 +325,18 @@ fn connection_problems_get_one_clear_message() {
     let out = kreg(&tc, &["status", "--context", "no-such-context"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("context \"no-such-context\" is not in"), "{err}");
+    assert!(
+        err.contains("context \"no-such-context\" is not in"),
+        "{err}"
+    );
     assert!(err.contains("hint: use one of:"), "{err}");
 
     // A kubeconfig whose server is dead: a port on loopback nobody listens on.
     let good = std::fs::read_to_string(&tc.kubeconfig).unwrap();
-    let server_line = good.lines().find(|l| l.trim_start().starts_with("server:")).unwrap();
+    let server_line = good
+        .lines()
+        .find(|l| l.trim_start().starts_with("server:"))
+        .unwrap();
     let dead = good.replace(server_line, "    server: https://127.0.0.1:9");
     let dead_path = dir.path().join("dead");
     std::fs::write(&dead_path, dead).unwrap();
@@ -249,8 +347,14 @@ fn connection_problems_get_one_clear_message() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("cannot reach the API server at https://127.0.0.1:9"), "{err}");
-    assert!(!err.contains("panicked") && err.lines().count() <= 4, "{err}");
+    assert!(
+        err.contains("cannot reach the API server at https://127.0.0.1:9"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && err.lines().count() <= 4,
+        "{err}"
+    );
 
     let garbage = dir.path().join("garbage");
     std::fs::write(&garbage, "this: [is not a kubeconfig").unwrap();
@@ -260,7 +364,11 @@ fn connection_problems_get_one_clear_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read kubeconfig"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read kubeconfig"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -280,17 +388,37 @@ fn every_flavour_is_detected_from_its_nodes() {
         let out = kreg(&tc, &["up", "--dry-run", "-o", "json", "-n", "kt-detect"]);
         assert!(out.status.success(), "{flavor}: {}", text(&out.stderr));
         let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let want = if flavor == "kubeadm" { "generic" } else { flavor };
-        assert_eq!(r["flavor"], want, "{flavor}: evidence: {}", text(&out.stderr));
+        let want = if flavor == "kubeadm" {
+            "generic"
+        } else {
+            flavor
+        };
+        assert_eq!(
+            r["flavor"],
+            want,
+            "{flavor}: evidence: {}",
+            text(&out.stderr)
+        );
         assert_eq!(r["expose"], expose, "{flavor}");
-        let kinds: Vec<&str> = r["objects"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
-        assert!(kinds.contains(&"Deployment") && kinds.contains(&"DaemonSet"), "{kinds:?}");
+        let kinds: Vec<&str> = r["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"Deployment") && kinds.contains(&"DaemonSet"),
+            "{kinds:?}"
+        );
         // Secrets are listed but never their contents.
         assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"));
     }
     tc.kcluster_ok(&["flavor", "clear"]);
     // A dry run changes nothing.
-    assert!(!tc.kubectl(&["get", "namespace", "kt-detect"]).status.success());
+    assert!(!tc
+        .kubectl(&["get", "namespace", "kt-detect"])
+        .status
+        .success());
 }
 
 #[test]
@@ -299,14 +427,50 @@ fn a_cluster_without_a_default_storage_class_is_told_before_anything_is_applied(
     let ns = "kt-nosc";
     cleanup(&tc, ns);
     tc.kcluster_ok(&["storage", "off"]);
-    let out = kreg(&tc, &["up", "-n", ns, "--expose", "loadbalancer", "--yes", "--no-wait"]);
-    let with_emptydir = kreg(&tc, &["up", "-n", ns, "--expose", "loadbalancer", "--yes", "--no-wait", "--storage", "emptydir", "-o", "json"]);
+    let out = kreg(
+        &tc,
+        &[
+            "up",
+            "-n",
+            ns,
+            "--expose",
+            "loadbalancer",
+            "--yes",
+            "--no-wait",
+        ],
+    );
+    let with_emptydir = kreg(
+        &tc,
+        &[
+            "up",
+            "-n",
+            ns,
+            "--expose",
+            "loadbalancer",
+            "--yes",
+            "--no-wait",
+            "--storage",
+            "emptydir",
+            "-o",
+            "json",
+        ],
+    );
     tc.kcluster_ok(&["storage", "on"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("no default StorageClass") || err.contains("no StorageClass"), "{err}");
+    assert!(
+        err.contains("no default StorageClass") || err.contains("no StorageClass"),
+        "{err}"
+    );
     assert!(err.contains("--storage emptydir"), "{err}");
-    assert!(with_emptydir.status.success(), "{}", text(&with_emptydir.stderr));
-    assert!(text(&with_emptydir.stderr).contains("LOST"), "emptydir must be said loudly");
+    assert!(
+        with_emptydir.status.success(),
+        "{}",
+        text(&with_emptydir.stderr)
+    );
+    assert!(
+        text(&with_emptydir.stderr).contains("LOST"),
+        "emptydir must be said loudly"
+    );
     cleanup(&tc, ns);
 }

@@ -8,104 +8,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use serde_json::Value;
-use support::{require, TestCluster, Tier};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn kreg(tc: &TestCluster, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kreg"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&tc.kubeconfig)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kreg runs")
-}
-
-fn kreg_json(tc: &TestCluster, args: &[&str]) -> Value {
-    let out = kreg(tc, args);
-    assert!(out.status.success(), "kreg {args:?} failed ({:?}):\n{}", out.status.code(), text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
-}
-
-/// A workstation: this machine's network, a private copy of /etc.
-struct Workstation {
-    dir: tempfile::TempDir,
-}
-
-impl Workstation {
-    fn new() -> Workstation {
-        let dir = tempfile::tempdir().unwrap();
-        let st = Command::new("cp").args(["-a", "/etc"]).arg(dir.path().join("etc")).status().unwrap();
-        assert!(st.success());
-        Workstation { dir }
-    }
-
-    fn etc(&self) -> PathBuf {
-        self.dir.path().join("etc")
-    }
-
-    fn add_host(&self, ip: &str, name: &str) {
-        append_line(&self.etc().join("hosts"), &format!("{ip} {name}"));
-    }
-
-    /// Runs a shell script with /etc replaced by the copy.
-    fn sh(&self, script: &str) -> Output {
-        let wrapped = format!("mount --bind {} /etc && {script}", self.etc().display());
-        Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &wrapped]).output().unwrap()
-    }
-}
-
-fn append_line(path: &Path, line: &str) {
-    let mut s = std::fs::read_to_string(path).unwrap_or_default();
-    if !s.ends_with('\n') && !s.is_empty() {
-        s.push('\n');
-    }
-    s.push_str(line);
-    s.push('\n');
-    std::fs::write(path, s).unwrap();
-}
-
-fn node_etc(tc: &TestCluster) -> PathBuf {
-    PathBuf::from("/etc/netns").join(tc.netns.as_deref().expect("node tier has a netns"))
-}
-
-fn host_of(registry: &str) -> &str {
-    registry.rsplit_once(':').map(|(h, _)| h).unwrap_or(registry)
-}
-
-/// Waits for a pod to be Ready; on failure shows its description.
-fn wait_ready(tc: &TestCluster, pod: &str) {
-    let out = tc.kubectl(&["wait", "--for=condition=Ready", &format!("pod/{pod}"), "--timeout=120s"]);
-    if !out.status.success() {
-        let desc = text(&tc.kubectl(&["describe", "pod", pod]).stdout);
-        panic!("pod {pod} did not become ready: {}\n{desc}", text(&out.stderr));
-    }
-}
-
-/// The waiting message of the pod's container once the pull failed (ErrImagePull/ImagePullBackOff).
-fn pull_error(tc: &TestCluster, pod: &str) -> String {
-    for _ in 0..60 {
-        let msg = tc.kubectl_ok(&["get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].state.waiting.message}"]);
-        if !msg.trim().is_empty() {
-            return msg;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
-    panic!("pod {pod} never reported a pull error: {}", text(&tc.kubectl(&["describe", "pod", pod]).stdout));
-}
+use support::kreg::{
+    host_of, kreg, kreg_json, pull_error, resolve_on_node, run_hello, Workstation, KREG,
+};
+use support::{require, text, Tier};
 
 #[test]
 fn up_push_run_down() {
-    let Some(tc) = require(Tier::Node) else { return };
-    let hello = tc.hello_image.clone().expect("the harness builds the hello image");
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
     let ws = Workstation::new();
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
 
@@ -120,11 +32,19 @@ fn up_push_run_down() {
     assert_eq!(host_of(&registry), format!("registry.{node_ip}.nip.io"));
 
     // The node's containerd got hosts.toml and ca.crt in its config_path.
-    let node_dir = node_etc(&tc).join("containerd/certs.d").join(&registry);
-    let node_ca = std::fs::read_to_string(node_dir.join("ca.crt")).expect("node trust wrote ca.crt");
+    let node_dir = tc
+        .node_etc()
+        .unwrap()
+        .join("containerd/certs.d")
+        .join(&registry);
+    let node_ca =
+        std::fs::read_to_string(node_dir.join("ca.crt")).expect("node trust wrote ca.crt");
     assert_eq!(node_ca, up["ca_pem"].as_str().unwrap());
     let hosts_toml = std::fs::read_to_string(node_dir.join("hosts.toml")).unwrap();
-    assert!(hosts_toml.contains(&format!("https://{registry}")), "{hosts_toml}");
+    assert!(
+        hosts_toml.contains(&format!("https://{registry}")),
+        "{hosts_toml}"
+    );
 
     // 2. status agrees and exits 0.
     let status = kreg_json(&tc, &["status", "-o", "json"]);
@@ -135,51 +55,92 @@ fn up_push_run_down() {
 
     // 3. Workstation trust, then a push over TLS.
     ws.add_host(&node_ip, host_of(&registry));
-    append_line(&node_etc(&tc).join("hosts"), &format!("{node_ip} {}", host_of(&registry)));
+    resolve_on_node(&tc, &node_ip, &registry);
     let kc = tc.kubeconfig.display().to_string();
-    let out = ws.sh(&format!(
-        "{} trust-local --yes --kubeconfig {kc} && skopeo copy --quiet oci-archive:{} docker://{registry}/hello:1",
-        env!("CARGO_BIN_EXE_kreg"),
-        hello.display()
-    ));
-    assert!(out.status.success(), "trust-local + skopeo copy failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
-    let ws_ca = ws.etc().join("containers/certs.d").join(&registry).join("ca.crt");
-    assert_eq!(std::fs::read_to_string(&ws_ca).unwrap(), up["ca_pem"].as_str().unwrap());
+    let out = ws.trust_and_push(&tc, &registry);
+    assert!(
+        out.status.success(),
+        "trust-local + skopeo copy failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let ws_ca = ws
+        .etc()
+        .join("containers/certs.d")
+        .join(&registry)
+        .join("ca.crt");
+    assert_eq!(
+        std::fs::read_to_string(&ws_ca).unwrap(),
+        up["ca_pem"].as_str().unwrap()
+    );
     // Re-running trust-local is a no-op.
-    let again = ws.sh(&format!("{} trust-local --yes --kubeconfig {kc}", env!("CARGO_BIN_EXE_kreg")));
-    assert!(text(&again.stderr).contains("already trusted"), "{}", text(&again.stderr));
+    let again = ws.sh(&format!(
+        "{} trust-local --yes --kubeconfig {kc}",
+        env!("CARGO_BIN_EXE_kreg")
+    ));
+    assert!(
+        text(&again.stderr).contains("already trusted"),
+        "{}",
+        text(&again.stderr)
+    );
 
     // 4. A Pod from the registry: the node's containerd pulls over TLS with kreg's CA.
-    let image = format!("{registry}/hello:1");
-    let _ = tc.kubectl(&["delete", "pod", "hello", "--ignore-not-found", "--wait"]);
-    tc.kubectl_ok(&["run", "hello", "--image", &image, "--restart=Never"]);
-    wait_ready(&tc, "hello");
-    let logs = tc.kubectl_ok(&["logs", "hello"]);
-    assert!(logs.contains("hello from kreg"), "{logs}");
-    tc.kubectl_ok(&["delete", "pod", "hello", "--wait=false"]);
+    run_hello(&tc, "hello", &format!("{registry}/hello:1"));
 
     // 5. down: the node's trust files are gone; the CA and the images stay.
     let out = kreg(&tc, &["down", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!node_dir.join("hosts.toml").exists() && !node_dir.join("ca.crt").exists(), "down must remove the node's trust");
+    assert!(
+        !node_dir.join("hosts.toml").exists() && !node_dir.join("ca.crt").exists(),
+        "down must remove the node's trust"
+    );
 
     // 6. up again without node trust: the same CA, the image is still there...
-    let back = kreg_json(&tc, &["up", "--yes", "-o", "json", "--no-node-trust", "--timeout", "4m"]);
+    let back = kreg_json(
+        &tc,
+        &[
+            "up",
+            "--yes",
+            "-o",
+            "json",
+            "--no-node-trust",
+            "--timeout",
+            "4m",
+        ],
+    );
     assert_eq!(back["ca_sha256"], up["ca_sha256"]);
     let registry2 = back["registry"].as_str().unwrap().to_string();
-    let out = ws.sh(&format!(
-        "{} trust-local --yes --kubeconfig {kc} && skopeo inspect --raw docker://{registry2}/hello:1",
-        env!("CARGO_BIN_EXE_kreg")
-    ));
-    assert!(out.status.success(), "the image must survive down/up:\n{}", text(&out.stderr));
+    let out = ws.sh(&format!("{KREG} trust-local --yes --kubeconfig {kc} && skopeo inspect --raw docker://{registry2}/hello:1"));
+    assert!(
+        out.status.success(),
+        "the image must survive down/up:\n{}",
+        text(&out.stderr)
+    );
 
     // ...and the node, which no longer trusts the CA, fails to pull with an x509 error:
     // the trust kreg installed was what made the pull work.
-    let _ = tc.exec_node(&["ctr", "-n", "k8s.io", "images", "rm", &format!("{registry2}/hello:1")]);
+    let _ = tc.exec_node(&[
+        "ctr",
+        "-n",
+        "k8s.io",
+        "images",
+        "rm",
+        &format!("{registry2}/hello:1"),
+    ]);
     let _ = tc.kubectl(&["delete", "pod", "hello2", "--ignore-not-found", "--wait"]);
-    tc.kubectl_ok(&["run", "hello2", "--image", &format!("{registry2}/hello:1"), "--restart=Never", "--image-pull-policy=Always"]);
+    tc.kubectl_ok(&[
+        "run",
+        "hello2",
+        "--image",
+        &format!("{registry2}/hello:1"),
+        "--restart=Never",
+        "--image-pull-policy=Always",
+    ]);
     let err = pull_error(&tc, "hello2");
-    assert!(err.contains("x509") || err.contains("certificate signed by unknown authority"), "{err}");
+    assert!(
+        err.contains("x509") || err.contains("certificate signed by unknown authority"),
+        "{err}"
+    );
     tc.kubectl_ok(&["delete", "pod", "hello2", "--wait=false"]);
 
     let out = kreg(&tc, &["down", "--yes", "--purge"]);
