@@ -1,0 +1,404 @@
+//! Smoke tests of the test cluster itself (node tier): before kreg's own node tests can mean
+//! anything, a plain registry must run on the node and answer through a ClusterIP, a NodePort
+//! and a load-balancer IP; the storage provisioner must give it a volume; an image pushed into
+//! it must be pullable by the node's containerd. Run with `--test-threads=1`.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::{require, text, TestCluster, Tier};
+
+/// Deletes the namespace (and whatever else was registered) when the test ends, even on panic.
+struct Cleanup<'a> {
+    tc: &'a TestCluster,
+    ns: String,
+    dirs: Vec<PathBuf>,
+    lb_mode_reset: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        if self.lb_mode_reset {
+            let _ = self.tc.kcluster(&["lb", "ip"]);
+        }
+        let _ = self.tc.kubectl(&[
+            "delete",
+            "namespace",
+            &self.ns,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
+    }
+}
+
+fn fresh_namespace<'a>(tc: &'a TestCluster, ns: &str) -> Cleanup<'a> {
+    tc.kubectl_ok(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    tc.kubectl_ok(&["create", "namespace", ns]);
+    Cleanup {
+        tc,
+        ns: ns.to_string(),
+        dirs: Vec::new(),
+        lb_mode_reset: false,
+    }
+}
+
+fn apply(tc: &TestCluster, yaml: &str) {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, yaml.as_bytes()).unwrap();
+    tc.kubectl_ok(&["apply", "-f", f.path().to_str().unwrap()]);
+}
+
+/// A Deployment of the node's local `registry:2` image, its PVC (storage class left to the
+/// default) and Services of the given types, all named `reg`/`reg-<type>`.
+fn deploy_registry(tc: &TestCluster, ns: &str, services: &[&str], pvc: bool) {
+    let (volume, mount) = if pvc {
+        (
+            "      volumes: [{name: data, persistentVolumeClaim: {claimName: reg-data}}]\n",
+            "        volumeMounts: [{name: data, mountPath: /var/lib/registry}]\n",
+        )
+    } else {
+        ("", "")
+    };
+    let mut yaml = String::new();
+    if pvc {
+        yaml.push_str(&format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: reg-data, namespace: {ns}}}\n\
+             spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}\n---\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: reg, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: reg}}}}
+  template:
+    metadata: {{labels: {{app: reg}}}}
+    spec:
+      terminationGracePeriodSeconds: 2
+{volume}      containers:
+      - name: registry
+        image: registry:2
+        imagePullPolicy: IfNotPresent
+        ports: [{{containerPort: 5000, protocol: TCP}}]
+        readinessProbe: {{httpGet: {{path: /v2/, port: 5000}}, periodSeconds: 1}}
+{mount}"
+    ));
+    for ty in services {
+        yaml.push_str(&format!(
+            "---
+apiVersion: v1
+kind: Service
+metadata: {{name: reg-{lower}, namespace: {ns}}}
+spec:
+  type: {ty}
+  selector: {{app: reg}}
+  ports: [{{port: 5000, targetPort: 5000, protocol: TCP}}]
+",
+            lower = ty.to_lowercase()
+        ));
+    }
+    apply(tc, &yaml);
+    let out = tc.kubectl(&[
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        "deploy/reg",
+        "--timeout=120s",
+    ]);
+    if !out.status.success() {
+        let desc = tc.kubectl(&["-n", ns, "describe", "pods"]);
+        panic!(
+            "the registry did not roll out: {}\n{}",
+            text(&out.stderr),
+            text(&desc.stdout)
+        );
+    }
+}
+
+fn jsonpath(tc: &TestCluster, ns: &str, what: &str, path: &str) -> String {
+    tc.kubectl_ok(&["-n", ns, "get", what, "-o", &format!("jsonpath={{{path}}}")])
+        .trim()
+        .to_string()
+}
+
+/// `curl` from this machine (or, with `in_node`, from inside the node): (HTTP status, body).
+fn curl(tc: &TestCluster, url: &str, in_node: bool) -> (String, String) {
+    let args = ["-sS", "--max-time", "5", "-w", "\n%{http_code}", url];
+    let out: Output = if in_node {
+        let mut all = vec!["curl"];
+        all.extend_from_slice(&args);
+        tc.exec_node(&all)
+    } else {
+        Command::new("curl").args(args).output().expect("curl runs")
+    };
+    let s = text(&out.stdout);
+    let (body, code) = s.rsplit_once('\n').unwrap_or(("", s.as_str()));
+    (code.trim().to_string(), body.to_string())
+}
+
+/// GET url until it answers 200 (kube-proxy may need a moment after the endpoints appear).
+fn get_200(tc: &TestCluster, url: &str, in_node: bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, body) = curl(tc, url, in_node);
+        if code == "200" {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {url} (in node: {in_node}) never answered 200; last: {code} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let node_ip = tc.node_ip.clone().expect("the node tier has a node IP");
+    let ns = "smoke-registry";
+    let _cleanup = fresh_namespace(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    tc.kcluster_ok(&["storage", "on"]);
+
+    deploy_registry(&tc, ns, &["ClusterIP", "NodePort", "LoadBalancer"], true);
+
+    // The pod runs on the real node, with a volume from the default StorageClass.
+    assert_eq!(
+        jsonpath(&tc, ns, "pods", ".items[0].spec.nodeName"),
+        "kreg-node"
+    );
+    assert_eq!(jsonpath(&tc, ns, "pvc/reg-data", ".status.phase"), "Bound");
+    assert_eq!(
+        jsonpath(&tc, ns, "pvc/reg-data", ".spec.storageClassName"),
+        "standard"
+    );
+
+    let cluster_ip = jsonpath(&tc, ns, "svc/reg-clusterip", ".spec.clusterIP");
+    assert!(cluster_ip.starts_with("10.96."), "{cluster_ip}");
+    let body = get_200(&tc, &format!("http://{cluster_ip}:5000/v2/"), false);
+    assert_eq!(body.trim(), "{}");
+
+    let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
+    assert!(
+        node_port
+            .parse::<u16>()
+            .is_ok_and(|p| (30000..=32767).contains(&p)),
+        "{node_port}"
+    );
+    get_200(&tc, &format!("http://{node_ip}:{node_port}/v2/"), false);
+
+    // The harness's load balancer hands out an IP that kube-proxy serves.
+    let lb_ip = wait_for("a load-balancer IP", 30, || {
+        let ip = jsonpath(
+            &tc,
+            ns,
+            "svc/reg-loadbalancer",
+            ".status.loadBalancer.ingress[0].ip",
+        );
+        (!ip.is_empty()).then_some(ip)
+    });
+    assert!(lb_ip.starts_with("10.214.0."), "{lb_ip}");
+    get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), false);
+    get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), true);
+
+    // Nothing listens on a port the Service does not have: the checks above can fail.
+    let (code, _) = curl(&tc, &format!("http://{cluster_ip}:5001/v2/"), false);
+    assert_eq!(code, "000", "an unserved port must not answer");
+}
+
+#[test]
+fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let node_ip = tc.node_ip.clone().expect("the node tier has a node IP");
+    let hello = tc
+        .hello_image
+        .clone()
+        .expect("the harness builds the hello image");
+    let node_etc = tc.node_etc().expect("the node tier has its own /etc");
+    let config = std::fs::read_to_string(node_etc.join("containerd/config.toml")).unwrap();
+    assert!(
+        config.contains("config_path = \"/etc/containerd/certs.d\""),
+        "this test needs containerd's config_path:\n{config}"
+    );
+
+    let ns = "smoke-push";
+    let mut cleanup = fresh_namespace(&tc, ns);
+    deploy_registry(&tc, ns, &["NodePort"], false);
+    let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
+    let host = format!("{node_ip}:{node_port}");
+    get_200(&tc, &format!("http://{host}/v2/"), false);
+
+    // Push over plain HTTP.
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", hello.display()))
+        .arg(format!("docker://{host}/hello:1"))
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        out.status.success(),
+        "skopeo copy failed: {}",
+        text(&out.stderr)
+    );
+    let tags = get_200(&tc, &format!("http://{host}/v2/hello/tags/list"), false);
+    assert!(tags.contains("\"1\""), "{tags}");
+
+    let image = format!("{host}/hello:1");
+    let _ = tc.exec_node(&["ctr", "images", "rm", &image]);
+
+    // Without a hosts.toml the node's containerd speaks HTTPS to the registry and fails.
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "run",
+        "no-hosts",
+        "--image",
+        &image,
+        "--restart=Never",
+    ]);
+    let err = wait_for("a pull error", 60, || {
+        let m = jsonpath(
+            &tc,
+            ns,
+            "pod/no-hosts",
+            ".status.containerStatuses[0].state.waiting.message",
+        );
+        (!m.is_empty()).then_some(m)
+    });
+    assert!(err.contains("HTTP response to HTTPS client"), "{err}");
+    tc.kubectl_ok(&["-n", ns, "delete", "pod", "no-hosts", "--wait=false"]);
+
+    // With one in the node's certs.d (config_path), the pull works over HTTP.
+    let dir = node_etc.join("containerd/certs.d").join(&host);
+    cleanup.dirs.push(dir.clone());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!("server = \"http://{host}\"\n\n[host.\"http://{host}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"),
+    )
+    .unwrap();
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "run",
+        "hello",
+        "--image",
+        &image,
+        "--restart=Never",
+    ]);
+    let out = tc.kubectl(&[
+        "-n",
+        ns,
+        "wait",
+        "--for=condition=Ready",
+        "pod/hello",
+        "--timeout=120s",
+    ]);
+    if !out.status.success() {
+        panic!(
+            "pod hello never became Ready: {}\n{}",
+            text(&out.stderr),
+            tc.kubectl_ok(&["-n", ns, "describe", "pod", "hello"])
+        );
+    }
+    assert_eq!(jsonpath(&tc, ns, "pod/hello", ".status.phase"), "Running");
+    let logs = wait_for("the pod's log", 30, || {
+        let l = tc.kubectl_ok(&["-n", ns, "logs", "hello"]);
+        l.contains("hello from kreg").then_some(l)
+    });
+    assert_eq!(logs.trim(), "hello from kreg");
+
+    // The node's containerd holds the image it pulled.
+    let images = tc.exec_node(&["ctr", "images", "ls", "-q"]);
+    assert!(images.status.success(), "{}", text(&images.stderr));
+    assert!(
+        text(&images.stdout).lines().any(|l| l == image),
+        "{}",
+        text(&images.stdout)
+    );
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "delete",
+        "pod",
+        "hello",
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+    let _ = tc.exec_node(&["ctr", "images", "rm", &image]);
+}
+
+#[test]
+fn an_elb_hostname_resolves_and_answers_inside_the_node() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let ns = "smoke-elb";
+    let mut cleanup = fresh_namespace(&tc, ns);
+    cleanup.lb_mode_reset = true;
+    tc.kcluster_ok(&["lb", "hostname"]);
+    deploy_registry(&tc, ns, &["LoadBalancer"], false);
+    let host = wait_for("a load-balancer hostname", 30, || {
+        let h = jsonpath(
+            &tc,
+            ns,
+            "svc/reg-loadbalancer",
+            ".status.loadBalancer.ingress[0].hostname",
+        );
+        (!h.is_empty()).then_some(h)
+    });
+    assert!(host.ends_with(".elb.us-east-1.amazonaws.com"), "{host}");
+    assert_eq!(
+        jsonpath(
+            &tc,
+            ns,
+            "svc/reg-loadbalancer",
+            ".status.loadBalancer.ingress[0].ip"
+        ),
+        ""
+    );
+    let hosts = std::fs::read_to_string(tc.node_etc().unwrap().join("hosts")).unwrap();
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(host.as_str())),
+        "{hosts}"
+    );
+    let body = get_200(&tc, &format!("http://{host}:5000/v2/"), true);
+    assert_eq!(body.trim(), "{}");
+}

@@ -1,0 +1,177 @@
+//! Shared by the cluster tests (`mod support;` at the top of each tests/*.rs): finds the test
+//! cluster that `tests/cluster/kcluster up api|node` started, from the variables that
+//! `eval "$(tests/cluster/kcluster env)"` exports.
+//!
+//! Without a cluster a test is skipped with a visible `SKIPPED:` line on a workstation, and
+//! fails in CI (`CI` set): cluster tests never skip silently there.
+#![allow(dead_code)]
+
+pub mod kreg;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// How much cluster a test needs. `Node` includes everything `Api` has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// etcd + kube-apiserver + controller-manager + scheduler, the harness's load balancer and
+    /// storage provisioner; no node can run a pod.
+    Api,
+    /// The API tier plus one real node (containerd, kubelet, kube-proxy) in its own network
+    /// namespace.
+    Node,
+}
+
+impl Tier {
+    fn name(self) -> &'static str {
+        match self {
+            Tier::Api => "api",
+            Tier::Node => "node",
+        }
+    }
+}
+
+/// The running test cluster.
+pub struct TestCluster {
+    /// Admin kubeconfig (system:masters).
+    pub kubeconfig: PathBuf,
+    /// The tier that is running (at least the one the test asked for).
+    pub tier: Tier,
+    /// Absolute path of `tests/cluster/kcluster`.
+    pub kcluster: PathBuf,
+    /// The node's network namespace (node tier): its /etc lives in /etc/netns/<netns>.
+    pub netns: Option<String>,
+    /// The node's InternalIP (node tier).
+    pub node_ip: Option<String>,
+    /// `kreg-test/hello:1` as an OCI archive, for `skopeo copy oci-archive:...`.
+    pub hello_image: Option<PathBuf>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn in_ci() -> bool {
+    var("CI").is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"))
+}
+
+fn not_available(want: Tier, why: &str) -> Option<TestCluster> {
+    let how = format!(
+        "run ./tests/run.sh, or: sudo tests/cluster/kcluster up {} && eval \"$(tests/cluster/kcluster env)\"",
+        want.name()
+    );
+    if in_ci() {
+        panic!("this test needs the {} tier of the test cluster: {why}. CI never skips cluster tests; {how}", want.name());
+    }
+    eprintln!(
+        "SKIPPED: needs the {} tier of the test cluster: {why}; {how}",
+        want.name()
+    );
+    None
+}
+
+/// The running cluster if it offers at least `tier`; see the module docs for what happens if not.
+pub fn require(tier: Tier) -> Option<TestCluster> {
+    let Some(kubeconfig) = var("KREG_TEST_KUBECONFIG").map(PathBuf::from) else {
+        return not_available(tier, "KREG_TEST_KUBECONFIG is not set");
+    };
+    let running = match var("KREG_TEST_TIER").as_deref().map(str::trim) {
+        Some("api") => Tier::Api,
+        Some("node") => Tier::Node,
+        Some(other) => panic!("KREG_TEST_TIER={other:?}: expected api or node"),
+        None => return not_available(tier, "KREG_TEST_TIER is not set"),
+    };
+    if running < tier {
+        return not_available(tier, &format!("the {} tier is running", running.name()));
+    }
+    if !kubeconfig.is_file() {
+        return not_available(
+            tier,
+            &format!(
+                "{} does not exist (is the cluster down?)",
+                kubeconfig.display()
+            ),
+        );
+    }
+    let kcluster = var("KREG_TEST_KCLUSTER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/kcluster"));
+    Some(TestCluster {
+        kubeconfig,
+        tier: running,
+        kcluster,
+        netns: var("KREG_TEST_NETNS"),
+        node_ip: var("KREG_TEST_NODE_IP"),
+        hello_image: var("KREG_TEST_HELLO_IMAGE").map(PathBuf::from),
+    })
+}
+
+/// Lossy UTF-8 of a process's output.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"))
+}
+
+fn ok(out: Output, what: &str) -> String {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\nstderr: {}\nstdout: {}",
+            out.status,
+            text(&out.stderr).trim_end(),
+            text(&out.stdout).trim_end()
+        );
+    }
+    text(&out.stdout)
+}
+
+impl TestCluster {
+    /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl 1.20; `kubectl` on PATH if
+    /// KUBECTL is unset).
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        let kubectl = var("KUBECTL").unwrap_or_else(|| "kubectl".to_string());
+        run(
+            Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args(args)
+                .env_remove("KUBECONFIG"),
+            &format!("{kubectl} {args:?}"),
+        )
+    }
+
+    /// Like [`TestCluster::kubectl`]; panics with its stderr unless it succeeds, returns stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        ok(self.kubectl(args), &format!("kubectl {args:?}"))
+    }
+
+    /// `kcluster ARGS...`.
+    pub fn kcluster(&self, args: &[&str]) -> Output {
+        run(
+            Command::new(&self.kcluster).args(args),
+            &format!("{} {args:?}", self.kcluster.display()),
+        )
+    }
+
+    /// Like [`TestCluster::kcluster`]; panics with its stderr unless it succeeds, returns stdout.
+    pub fn kcluster_ok(&self, args: &[&str]) -> String {
+        ok(self.kcluster(args), &format!("kcluster {args:?}"))
+    }
+
+    /// Runs a command in the node's network and mount namespaces (`kcluster exec-node`);
+    /// CONTAINERD_ADDRESS and CONTAINERD_NAMESPACE=k8s.io are set, so `ctr images ls` works as is.
+    pub fn exec_node(&self, args: &[&str]) -> Output {
+        let mut all = vec!["exec-node"];
+        all.extend_from_slice(args);
+        self.kcluster(&all)
+    }
+
+    /// The node's own /etc (node tier): `/etc/netns/<netns>`, bind-mounted over the node's /etc
+    /// entries. Edit files there in place (the node's hosts file is a bind mount of that inode).
+    pub fn node_etc(&self) -> Option<PathBuf> {
+        self.netns.as_ref().map(|n| Path::new("/etc/netns").join(n))
+    }
+}
