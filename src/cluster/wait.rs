@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams, LogParams};
-use kube::runtime::wait::await_condition;
+use kube::runtime::wait::{await_condition, conditions};
 use kube::ResourceExt;
 use serde::Serialize;
 use tokio::time::{timeout, Instant};
@@ -82,6 +82,31 @@ impl Cluster {
             .and_then(|p| p.node_port)
             .map(|p| p as u16);
         Ok((Address::Ip(self.node_address().await?), node_port))
+    }
+
+    /// If the namespace is being deleted (a `down --purge` just before), waits until it is gone:
+    /// nothing can be created in a terminating namespace.
+    pub async fn wait_namespace_not_terminating(&self, limit: Duration) -> Result<bool> {
+        let api: Api<Namespace> = Api::all(self.client());
+        let Some(ns) = api
+            .get_opt(&self.namespace)
+            .await
+            .map_err(|e| api_error(e, "reading the namespace"))?
+        else {
+            return Ok(false);
+        };
+        if ns.metadata.deletion_timestamp.is_none() {
+            return Ok(false);
+        }
+        let uid = ns.metadata.uid.clone().unwrap_or_default();
+        match timeout(limit, await_condition(api, &self.namespace, conditions::is_deleted(&uid))).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(e)) => Err(anyhow!("watching namespace {}: {e}", self.namespace)),
+            Err(_) => Err(hint(
+                format!("namespace {} is still being deleted after {}s", self.namespace, limit.as_secs()),
+                format!("see what holds it: kubectl get namespace {} -o yaml; or use another namespace with -n", self.namespace),
+            )),
+        }
     }
 
     /// The InternalIP of a Ready node (every node forwards a NodePort to the registry pod).
@@ -188,10 +213,13 @@ impl Cluster {
     pub async fn wait_node_trust(&self, limit: Duration) -> Result<NodeTrustReport> {
         let api: Api<DaemonSet> = self.ns_api();
         let deadline = Instant::now() + limit;
+        let mut rolled_out = false;
         loop {
             let report = self.node_trust_report().await?;
             let decided = report.trusted + report.untrusted.len();
-            if report.total > 0 && decided == report.total {
+            // Done when every node answered, or when the controller reports the rollout
+            // complete (which also covers a cluster with no schedulable node).
+            if rolled_out || (report.total > 0 && decided == report.total) {
                 return Ok(report);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -201,11 +229,14 @@ impl Cluster {
             // Wake on the next DaemonSet status change, or after a short slice to re-read the
             // verdicts of pods that are running but not ready (logs are not watchable).
             let slice = left.min(Duration::from_secs(2));
-            let _ = timeout(
-                slice,
-                await_condition(api.clone(), names::NODE_TRUST, ds_ready),
-            )
-            .await;
+            rolled_out = matches!(
+                timeout(
+                    slice,
+                    await_condition(api.clone(), names::NODE_TRUST, ds_ready)
+                )
+                .await,
+                Ok(Ok(Some(_)))
+            );
         }
     }
 

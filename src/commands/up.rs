@@ -179,6 +179,15 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         }
     };
 
+    if cluster
+        .wait_namespace_not_terminating(left(deadline))
+        .await?
+    {
+        r.done(&format!(
+            "namespace {} finished terminating",
+            plan.namespace
+        ));
+    }
     // 1. Namespace, CA, shared HTTP secret: the CA is created only if absent, so a concurrent
     //    `up` adopts the winner's.
     track(
