@@ -9,6 +9,7 @@ mod facts;
 mod wait;
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
@@ -16,6 +17,7 @@ use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource, ResourceExt};
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -30,6 +32,14 @@ use crate::settings::ClusterTarget;
 /// Annotation holding the hash of what kreg last applied, so an unchanged object costs one
 /// read and no write on the next `up`.
 pub const APPLIED_HASH: &str = "kreg.dev/applied-hash";
+
+/// API requests made by this process (watches count once).
+static REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many API requests this process has sent so far.
+pub fn requests_made() -> usize {
+    REQUESTS.load(Ordering::Relaxed)
+}
 
 /// How long connecting and the first request may take before kreg says the server is dead.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -104,7 +114,15 @@ impl Cluster {
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         config.read_timeout = Some(Duration::from_secs(30));
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).context("setting up the Kubernetes client")?;
+        // Every request passes through a counter: `up -o json` reports how many it made.
+        let count = tower::util::MapRequestLayer::new(|req: http::Request<kube::client::Body>| {
+            REQUESTS.fetch_add(1, Ordering::Relaxed);
+            req
+        });
+        let client = kube::client::ClientBuilder::try_from(config)
+            .context("setting up the Kubernetes client")?
+            .with_layer(&count)
+            .build();
         let cluster = Cluster {
             client,
             context,

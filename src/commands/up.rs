@@ -49,6 +49,39 @@ pub struct UpReport {
     pub nodes_total: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub untrusted_nodes: Vec<crate::cluster::NodeVerdict>,
+    /// API requests this run sent (a watch counts once).
+    pub api_requests: usize,
+    /// Where the time went: kreg's own work versus waiting on the cluster.
+    pub timings_ms: Timings,
+}
+
+/// Milliseconds per phase of `up`. `work_ms` is the total minus the waits.
+#[derive(Debug, Default, Serialize)]
+pub struct Timings {
+    pub total_ms: u128,
+    pub work_ms: u128,
+    pub wait_address_ms: u128,
+    pub wait_rollout_ms: u128,
+    pub probe_ms: u128,
+    pub wait_node_trust_ms: u128,
+}
+
+impl UpReport {
+    fn set_cost(&mut self, started: Instant, mut t: Timings) {
+        t.total_ms = started.elapsed().as_millis();
+        let waits = t.wait_address_ms + t.wait_rollout_ms + t.probe_ms + t.wait_node_trust_ms;
+        t.work_ms = t.total_ms.saturating_sub(waits);
+        self.timings_ms = t;
+        self.api_requests = crate::cluster::requests_made();
+    }
+}
+
+/// Runs a wait and adds its duration to `slot`.
+async fn timed<T>(slot: &mut u128, fut: impl std::future::Future<Output = T>) -> T {
+    let t = Instant::now();
+    let out = fut.await;
+    *slot += t.elapsed().as_millis();
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -244,14 +277,18 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         Expose::LoadBalancer => "waiting for the load balancer's address",
         _ => "reading the node address",
     });
-    let (address, node_port) = match plan.expose {
-        Expose::Ingress => (ingress_address(&cluster, &plan, deadline).await?, None),
-        e => {
-            cluster
-                .wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline))
-                .await?
+    let mut timings = Timings::default();
+    let (address, node_port) = timed(&mut timings.wait_address_ms, async {
+        match plan.expose {
+            Expose::Ingress => Ok((ingress_address(&cluster, &plan, deadline).await?, None)),
+            e => {
+                cluster
+                    .wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline))
+                    .await
+            }
         }
-    };
+    })
+    .await?;
     let endpoint = plan::endpoint(&plan, &address, node_port);
     r.done(&format!(
         "address {address}: registry {}",
@@ -324,24 +361,30 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         nodes_trusted: None,
         nodes_total: None,
         untrusted_nodes: vec![],
+        api_requests: 0,
+        timings_ms: Timings::default(),
     };
     if a.no_wait {
         r.warn("--no-wait: not waiting for the rollout, the health probe or node trust");
+        report.set_cost(started, timings);
         return finish(ctx, &report, None, EXIT_OK);
     }
 
     // 6. Wait for the rollout, prove TLS works, wait for every node to trust the CA.
     r.step("waiting for the registry to be ready");
-    cluster
-        .wait_rollout(names::REGISTRY, left(deadline))
-        .await?;
+    timed(
+        &mut timings.wait_rollout_ms,
+        cluster.wait_rollout(names::REGISTRY, left(deadline)),
+    )
+    .await?;
     r.done("registry ready");
     r.step(&format!(
         "probing https://{}/v2/ with kreg's CA",
         endpoint.registry()
     ));
     let connect_ip = probe_ip(&address, &endpoint);
-    let code = probe::probe_until(&endpoint, connect_ip, &ca.cert_pem, left(deadline).min(Duration::from_secs(60)))
+    let probe_limit = left(deadline).min(Duration::from_secs(60));
+    let code = timed(&mut timings.probe_ms, probe::probe_until(&endpoint, connect_ip, &ca.cert_pem, probe_limit))
         .await
         .map_err(|e| {
             hint(
@@ -356,7 +399,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     let mut trust_report = None;
     if plan.node_trust {
         r.step("waiting for every node to trust the CA");
-        let nt = cluster.wait_node_trust(left(deadline)).await?;
+        let nt = timed(
+            &mut timings.wait_node_trust_ms,
+            cluster.wait_node_trust(left(deadline)),
+        )
+        .await?;
         report.nodes_trusted = Some(nt.trusted);
         report.nodes_total = Some(nt.total);
         report.untrusted_nodes = nt.untrusted.clone();
@@ -372,6 +419,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         trust_report = Some(nt);
     }
     r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
+    report.set_cost(started, timings);
     let code = finish(ctx, &report, trust_report.as_ref(), exit)?;
     if a.trust_local {
         let local = crate::cli::TrustLocalArgs {
