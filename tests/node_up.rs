@@ -53,9 +53,48 @@ fn up_push_run_down() {
     assert_eq!(status["nodes_trusted"], 1);
     assert!(status["cert_not_after"].as_str().unwrap().starts_with('2'));
 
-    // 3. Workstation trust, then a push over TLS.
     ws.add_host(&node_ip, host_of(&registry));
     resolve_on_node(&tc, &node_ip, &registry);
+
+    // 3. The CA from `status -o json` is all a CI client needs: a push trusting only it.
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        certs.path().join("ca.crt"),
+        status["ca_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let hello = tc.hello_image.clone().unwrap();
+    let out = ws.sh(&format!(
+        "skopeo copy --quiet --dest-cert-dir {} oci-archive:{} docker://{registry}/hello:0",
+        certs.path().display(),
+        hello.display()
+    ));
+    assert!(
+        out.status.success(),
+        "push with the status CA failed: {}",
+        text(&out.stderr)
+    );
+
+    // 4. Node trust keeps itself: files deleted on the node come back when its pod restarts
+    //    (the pod also re-checks every 60 s).
+    std::fs::remove_file(node_dir.join("ca.crt")).unwrap();
+    std::fs::remove_file(node_dir.join("hosts.toml")).unwrap();
+    tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/name=kreg-node-trust",
+        "--wait=false",
+    ]);
+    let back = (0..90).any(|_| {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        node_dir.join("ca.crt").exists() && node_dir.join("hosts.toml").exists()
+    });
+    assert!(back, "node trust did not restore the deleted files");
+
+    // 5. Workstation trust, then a push over TLS.
     let kc = tc.kubeconfig.display().to_string();
     let out = ws.trust_and_push(&tc, &registry);
     assert!(
@@ -84,10 +123,10 @@ fn up_push_run_down() {
         text(&again.stderr)
     );
 
-    // 4. A Pod from the registry: the node's containerd pulls over TLS with kreg's CA.
+    // 6. A Pod from the registry: the node's containerd pulls over TLS with kreg's CA.
     run_hello(&tc, "hello", &format!("{registry}/hello:1"));
 
-    // 5. down: the node's trust files are gone; the CA and the images stay.
+    // 7. down: the node's trust files are gone; the CA and the images stay.
     let out = kreg(&tc, &["down", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -95,7 +134,7 @@ fn up_push_run_down() {
         "down must remove the node's trust"
     );
 
-    // 6. up again without node trust: the same CA, the image is still there...
+    // 8. up again without node trust: the same CA, the image is still there...
     let back = kreg_json(
         &tc,
         &[

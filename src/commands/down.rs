@@ -91,19 +91,11 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
                 r.warn(&format!("node {} was not cleaned: {}", v.node, v.reason));
             }
         }
-        del(
-            &cluster,
-            &ds_api,
-            "DaemonSet",
-            names::NODE_TRUST,
-            &mut report,
-        )
-        .await?;
+        del(&cluster, &ds_api, names::NODE_TRUST, &mut report).await?;
     }
     del(
         &cluster,
         &cluster.ns_api::<ConfigMap>(),
-        "ConfigMap",
         names::NODE_TRUST,
         &mut report,
     )
@@ -113,7 +105,6 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     del(
         &cluster,
         &cluster.ns_api::<Ingress>(),
-        "Ingress",
         names::REGISTRY,
         &mut report,
     )
@@ -121,7 +112,6 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     del(
         &cluster,
         &cluster.ns_api::<Deployment>(),
-        "Deployment",
         names::REGISTRY,
         &mut report,
     )
@@ -129,25 +119,16 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     del(
         &cluster,
         &cluster.ns_api::<Service>(),
-        "Service",
         names::REGISTRY,
         &mut report,
     )
     .await?;
     let secrets: Api<Secret> = cluster.ns_api();
-    del(&cluster, &secrets, "Secret", names::TLS_SECRET, &mut report).await?;
-    del(
-        &cluster,
-        &secrets,
-        "Secret",
-        names::HTTP_SECRET,
-        &mut report,
-    )
-    .await?;
+    del(&cluster, &secrets, names::TLS_SECRET, &mut report).await?;
+    del(&cluster, &secrets, names::HTTP_SECRET, &mut report).await?;
     del(
         &cluster,
         &cluster.ns_api::<ConfigMap>(),
-        "ConfigMap",
         names::STATE,
         &mut report,
     )
@@ -156,15 +137,8 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     // 3. User data: only with --purge.
     let pvcs: Api<PersistentVolumeClaim> = cluster.ns_api();
     if a.purge {
-        del(
-            &cluster,
-            &pvcs,
-            "PersistentVolumeClaim",
-            names::DATA_PVC,
-            &mut report,
-        )
-        .await?;
-        del(&cluster, &secrets, "Secret", names::CA_SECRET, &mut report).await?;
+        del(&cluster, &pvcs, names::DATA_PVC, &mut report).await?;
+        del(&cluster, &secrets, names::CA_SECRET, &mut report).await?;
         let ours = namespace
             .metadata
             .labels
@@ -173,7 +147,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             .map(String::as_str)
             == Some(names::MANAGED_BY.1);
         if ours {
-            del(&cluster, &namespaces, "Namespace", &ns, &mut report).await?;
+            del(&cluster, &namespaces, &ns, &mut report).await?;
         } else {
             report
                 .kept
@@ -220,18 +194,13 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     })
 }
 
-async fn del<K>(
-    cluster: &Cluster,
-    api: &Api<K>,
-    kind: &str,
-    name: &str,
-    report: &mut DownReport,
-) -> Result<()>
+/// Deletes one object if present and records it as `Kind/name`.
+async fn del<K>(cluster: &Cluster, api: &Api<K>, name: &str, report: &mut DownReport) -> Result<()>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     if cluster.delete(api, name).await? {
-        report.removed.push(format!("{kind}/{name}"));
+        report.removed.push(format!("{}/{name}", K::kind(&())));
     }
     Ok(())
 }
