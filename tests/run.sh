@@ -24,7 +24,7 @@ shellcheck tests/cluster/kcluster tests/run.sh .ci/run
 
 step "unit, snapshot and CLI tests"
 cargo build --locked --all-targets
-cargo test --locked --lib --bins --test cli --test completions
+cargo test --locked --lib --bins --test cli --test completions --test node_trust_script
 
 trap '"$KC" down >/dev/null 2>&1 || true' EXIT
 

@@ -685,6 +685,15 @@ fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) 
         for v in &nt.untrusted {
             ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
         }
+        if report.flavor == Flavor::Gke {
+            // COS nodes are not edited by hand on GKE; the cluster's own setting is the route.
+            ctx.printer.say(&format!(
+                "  on GKE, give nodes the CA through the cluster's private-CA registry access instead: store ca.crt in \
+Secret Manager, then `gcloud container clusters update CLUSTER --containerd-config-from-file=FILE` \
+with privateRegistryAccessConfig listing {} (see GKE's \"private registries with private CA\" guide)",
+                report.registry
+            ));
+        }
         for n in &nt.pending {
             ctx.printer.say(&format!(
                 "  {n}: no answer from its node-trust pod before the timeout"

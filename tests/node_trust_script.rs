@@ -1,0 +1,40 @@
+//! manifests/node-trust.sh refuses a registry name that is not a plain DNS name or IP (with an
+//! optional port) before it touches anything: the name becomes a directory on every node.
+//! Only invalid names are run here: a valid one would go on to configure this machine's runtime.
+
+use std::process::Command;
+
+fn verdict(registry: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/node-trust.sh");
+    // The script sleeps forever after a bad name (the pod stays unready); `timeout` ends it.
+    let out = Command::new("timeout")
+        .args(["1", "sh", script])
+        .env("KREG_REGISTRY", registry)
+        .env("KREG_MODE", "install")
+        .output()
+        .expect("sh runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn hostile_registry_names_are_refused() {
+    for bad in [
+        "",
+        "../../etc",
+        "reg/../../x",
+        "reg;rm -rf /",
+        "$(id).nip.io",
+        "registry.example.com:5000/x",
+        "-rf",
+        ".hidden",
+        "Registry.Example.com",
+        "a b",
+        "reg\"]\n[x",
+    ] {
+        let v = verdict(bad);
+        assert!(
+            v.contains("kreg-node-trust: untrusted: invalid registry name"),
+            "{bad:?} was not refused: {v}"
+        );
+    }
+}
