@@ -38,12 +38,14 @@ complete -c kreg -n "__fish_kreg_needs_command" -f -a "up" -d 'Install or update
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l flavor -d 'Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
 ingress\t'An Ingress of an existing IngressClass (needs --host)'
-nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'"
+nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
+localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
@@ -110,6 +112,16 @@ complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l user -d 'Only 
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -120,9 +132,10 @@ complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'Ho
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -42,7 +42,8 @@ _arguments "${_arguments_options[@]}" : \
 '--flavor=[Cluster flavour\: kind, k3s, minikube, eks, aks, gke, generic (default\: detected)]:FLAVOR:_default' \
 '--expose=[How the registry is exposed (default\: chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
 ingress\:"An Ingress of an existing IngressClass (needs --host)"
-nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"))' \
+nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
+localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"))' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
 '--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>]:SUFFIX:_default' \
 '--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
@@ -135,6 +136,23 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(port-forward)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -181,6 +199,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(port-forward)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -205,6 +227,7 @@ _kreg_commands() {
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
+'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -227,6 +250,7 @@ _kreg__subcmd__help_commands() {
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
+'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -247,6 +271,11 @@ _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__port-forward_commands] )) ||
+_kreg__subcmd__help__subcmd__port-forward_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help port-forward commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__status_commands] )) ||
 _kreg__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
@@ -261,6 +290,11 @@ _kreg__subcmd__help__subcmd__trust-local_commands() {
 _kreg__subcmd__help__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__port-forward_commands] )) ||
+_kreg__subcmd__port-forward_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg port-forward commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__status_commands] )) ||
 _kreg__subcmd__status_commands() {

@@ -80,9 +80,14 @@ pub enum Command {
     Down(DownArgs),
     /// Make this workstation's docker/podman/skopeo trust the registry's CA
     TrustLocal(TrustLocalArgs),
+    /// Forward localhost:<port> here to the registry, for pushes with --expose localhost
+    PortForward(PortForwardArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExposeArg {
@@ -92,6 +97,9 @@ pub enum ExposeArg {
     Ingress,
     /// A NodePort on a node address (kind, minikube, bare clusters)
     Nodeport,
+    /// Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP;
+    /// push through `kreg port-forward`
+    Localhost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

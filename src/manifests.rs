@@ -72,7 +72,7 @@ pub fn service(plan: &Plan) -> Service {
     match plan.expose {
         Expose::LoadBalancer => spec.type_ = Some("LoadBalancer".into()),
         Expose::Ingress => spec.type_ = Some("ClusterIP".into()),
-        Expose::NodePort => {
+        Expose::NodePort | Expose::Localhost => {
             spec.type_ = Some("NodePort".into());
             // Port 5000 inside the cluster; the node port itself is allocated by the API server
             // and kept across re-applies (server-side apply does not own the field).
@@ -107,6 +107,27 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         .expect("deployment.yaml has a pod spec");
     let c = &mut pod.containers[0];
     c.image = Some(plan.image.clone());
+    if plan.expose == Expose::Localhost {
+        // Zero-TLS mode: plain HTTP, no certificate volume.
+        c.env
+            .get_or_insert_with(Vec::new)
+            .retain(|e| !e.name.starts_with("REGISTRY_HTTP_TLS_"));
+        c.volume_mounts
+            .get_or_insert_with(Vec::new)
+            .retain(|m| m.name != "certs");
+        for probe in [c.readiness_probe.as_mut(), c.liveness_probe.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(get) = probe.http_get.as_mut() {
+                get.scheme = Some("HTTP".into());
+            }
+        }
+        pod.volumes
+            .get_or_insert_with(Vec::new)
+            .retain(|v| v.name != "certs");
+    }
+    let c = &mut pod.containers[0];
     let env = c.env.get_or_insert_with(Vec::new);
     let volumes = pod.volumes.get_or_insert_with(Vec::new);
     let data = volumes
@@ -249,15 +270,17 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
     let registries_yaml = crate::trust::registries_yaml_add(None, registry, K3S_CA_FILE)
         // Only a dry run passes a placeholder that is not a host; its file is then left empty.
         .unwrap_or_default();
+    let hosts_toml = if plan.expose == Expose::Localhost {
+        crate::trust::containerd_hosts_toml_http(registry)
+    } else {
+        crate::trust::containerd_hosts_toml(registry, "ca.crt")
+    };
     let cm = configmap(
         &plan.namespace,
         names::NODE_TRUST,
         BTreeMap::from([
             ("ca.crt".to_string(), ca_pem.to_string()),
-            (
-                "hosts.toml".to_string(),
-                crate::trust::containerd_hosts_toml(registry, "ca.crt"),
-            ),
+            ("hosts.toml".to_string(), hosts_toml),
             ("registries.yaml".to_string(), registries_yaml),
             ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
         ]),

@@ -34,6 +34,8 @@ pub enum Expose {
     LoadBalancer,
     Ingress,
     NodePort,
+    /// Plain HTTP on a NodePort that every node's runtime reaches as `localhost:<port>`.
+    Localhost,
 }
 
 impl fmt::Display for Expose {
@@ -42,6 +44,7 @@ impl fmt::Display for Expose {
             Expose::LoadBalancer => "loadbalancer",
             Expose::Ingress => "ingress",
             Expose::NodePort => "nodeport",
+            Expose::Localhost => "localhost",
         })
     }
 }
@@ -53,6 +56,7 @@ impl std::str::FromStr for Expose {
             "loadbalancer" => Ok(Expose::LoadBalancer),
             "ingress" => Ok(Expose::Ingress),
             "nodeport" => Ok(Expose::NodePort),
+            "localhost" => Ok(Expose::Localhost),
             other => {
                 bail!("unknown exposure {other:?}: expected loadbalancer, ingress or nodeport")
             }
@@ -312,13 +316,21 @@ impl Endpoint {
 /// `registry.<ip>.<suffix>` (nip.io/sslip.io resolve it back to the IP).
 pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpoint {
     let port = match plan.expose {
-        Expose::NodePort => node_port.unwrap_or(names::CONTAINER_PORT as u16),
+        Expose::NodePort | Expose::Localhost => node_port.unwrap_or(names::CONTAINER_PORT as u16),
         Expose::LoadBalancer | Expose::Ingress => 443,
     };
     let ips = match address {
         Address::Ip(ip) => vec![*ip],
         Address::Hostname(_) => vec![],
     };
+    if plan.expose == Expose::Localhost {
+        // Every node (and `kreg port-forward` here) reaches the NodePort on its own loopback.
+        return Endpoint {
+            host: "localhost".into(),
+            port,
+            ips: vec![],
+        };
+    }
     let host = match (&plan.host, address) {
         (Some(h), _) => h.clone(),
         (None, Address::Hostname(h)) => h.clone(),
@@ -507,6 +519,15 @@ mod tests {
         assert_eq!(
             wildcard_name("2001:db8::1".parse().unwrap(), "sslip.io"),
             "registry.2001-db8--1.sslip.io"
+        );
+
+        let mut r = req();
+        r.expose = Some(Expose::Localhost);
+        let p = make(&r, Flavor::Kind, &abilities()).unwrap();
+        let e = endpoint(&p, &Address::Ip(ip), Some(30500));
+        assert_eq!(
+            (e.registry(), e.ips.len()),
+            ("localhost:30500".to_string(), 0)
         );
     }
 }

@@ -16,6 +16,49 @@ pub async fn probe_once(
     connect_ip: Option<IpAddr>,
     ca_pem: &str,
 ) -> Result<u16> {
+    let (client, url) = if endpoint.host == "localhost" {
+        plain_http(endpoint, connect_ip)?
+    } else {
+        https(endpoint, connect_ip, ca_pem)?
+    };
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
+    let code = resp.status().as_u16();
+    if code == 200 || code == 401 {
+        Ok(code)
+    } else {
+        Err(anyhow!("GET {url} answered {code}, expected 200 or 401"))
+    }
+}
+
+/// `--expose localhost`: nodes reach the registry on their own loopback; this machine reaches
+/// the same NodePort on the node address, over plain HTTP (there is no certificate).
+fn plain_http(
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+) -> Result<(reqwest::Client, String)> {
+    let ip =
+        connect_ip.ok_or_else(|| anyhow!("no node address to probe the localhost registry on"))?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        .no_proxy()
+        .build()
+        .context("building the HTTP client")?;
+    Ok((
+        client,
+        format!("http://{}/v2/", SocketAddr::new(ip, endpoint.port)),
+    ))
+}
+
+fn https(
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+    ca_pem: &str,
+) -> Result<(reqwest::Client, String)> {
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
         .context("kreg's CA certificate is not valid PEM")?;
     let mut builder = reqwest::Client::builder()
@@ -31,18 +74,7 @@ pub async fn probe_once(
         builder = builder.resolve(&endpoint.host, SocketAddr::new(ip, endpoint.port));
     }
     let client = builder.build().context("building the HTTPS client")?;
-    let url = format!("https://{url_host}:{}/v2/", endpoint.port);
-    let resp = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
-    let code = resp.status().as_u16();
-    if code == 200 || code == 401 {
-        Ok(code)
-    } else {
-        Err(anyhow!("GET {url} answered {code}, expected 200 or 401"))
-    }
+    Ok((client, format!("https://{url_host}:{}/v2/", endpoint.port)))
 }
 
 /// Probes until it succeeds or `limit` passes (a fresh LoadBalancer or NodePort rule can take

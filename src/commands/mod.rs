@@ -4,6 +4,7 @@
 
 pub mod completions;
 mod down;
+mod port_forward;
 mod status;
 mod trust_local;
 mod up;
@@ -86,6 +87,8 @@ pub fn main() -> u8 {
             Command::Status(a) => interruptible(&ctx, status::run(&ctx, a)).await,
             Command::Down(a) => interruptible(&ctx, down::run(&ctx, a)).await,
             Command::TrustLocal(a) => interruptible(&ctx, trust_local::run(&ctx, a)).await,
+            // Ctrl-C is how a port-forward ends; kubectl gets it too.
+            Command::PortForward(a) => port_forward::run(&ctx, a).await,
             Command::Completions(_) => unreachable!("handled above"),
         }
     });

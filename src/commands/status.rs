@@ -179,31 +179,36 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         ips: ips.clone(),
     };
 
-    match tls
-        .as_ref()
-        .and_then(|s| s.data.as_ref()?.get("tls.crt").cloned())
-    {
-        None => r.problems.push(format!(
-            "Secret {} (the serving certificate) is missing",
-            names::TLS_SECRET
-        )),
-        Some(pem) => match pki::inspect(&String::from_utf8_lossy(&pem.0)) {
-            Ok(info) => {
-                r.cert_not_after = info
-                    .not_after
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .ok();
-                let now = time::OffsetDateTime::now_utc();
-                r.cert_matches_address =
-                    pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
-                if !r.cert_matches_address {
-                    r.problems.push("the serving certificate does not cover the current address or has expired: run `kreg up`".into());
+    // `--expose localhost` is plain HTTP by design: no certificate to check.
+    if expose == Some(Expose::Localhost) {
+        r.cert_matches_address = true;
+    } else {
+        match tls
+            .as_ref()
+            .and_then(|s| s.data.as_ref()?.get("tls.crt").cloned())
+        {
+            None => r.problems.push(format!(
+                "Secret {} (the serving certificate) is missing",
+                names::TLS_SECRET
+            )),
+            Some(pem) => match pki::inspect(&String::from_utf8_lossy(&pem.0)) {
+                Ok(info) => {
+                    r.cert_not_after = info
+                        .not_after
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok();
+                    let now = time::OffsetDateTime::now_utc();
+                    r.cert_matches_address =
+                        pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
+                    if !r.cert_matches_address {
+                        r.problems.push("the serving certificate does not cover the current address or has expired: run `kreg up`".into());
+                    }
                 }
-            }
-            Err(e) => r
-                .problems
-                .push(format!("the serving certificate cannot be read: {e}")),
-        },
+                Err(e) => r
+                    .problems
+                    .push(format!("the serving certificate cannot be read: {e}")),
+            },
+        }
     }
 
     r.storage = Some(match &pvc {

@@ -150,6 +150,7 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             ExposeArg::Loadbalancer => Expose::LoadBalancer,
             ExposeArg::Ingress => Expose::Ingress,
             ExposeArg::Nodeport => Expose::NodePort,
+            ExposeArg::Localhost => Expose::Localhost,
         }),
         host: a.host.clone(),
         dns_suffix: a.dns_suffix.clone(),
@@ -296,11 +297,16 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     ));
 
     // 4. Serving certificate: reused while it covers the address and has time left.
-    let (leaf, leaf_changed) = ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint).await?;
-    if leaf_changed {
-        track(format!("Secret/{}", names::TLS_SECRET), Applied::Updated);
-    }
-    let tls_sha = pki::cert_sha256(&leaf.cert_pem)?;
+    //    (`--expose localhost` is plain HTTP: no serving certificate.)
+    let tls_sha = if plan.expose == Expose::Localhost {
+        "plain-http".to_string()
+    } else {
+        let (leaf, leaf_changed) = ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint).await?;
+        if leaf_changed {
+            track(format!("Secret/{}", names::TLS_SECRET), Applied::Updated);
+        }
+        pki::cert_sha256(&leaf.cert_pem)?
+    };
 
     // 5. The registry, the Ingress, the state record, node trust.
     track(
@@ -711,6 +717,16 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
         if report.healthy { "ready" } else { "installed" }
     ));
     p.out(&format!("# Registry: {reg}"));
+    if report.expose == Expose::Localhost {
+        p.out("# Plain HTTP: every node pulls from its own localhost. Push from here through:");
+        p.out("kreg port-forward &");
+        p.out(&format!(
+            "docker push {reg}/myapp:latest    # skopeo/podman: --dest-tls-verify=false"
+        ));
+        p.out("# Use it in a Pod spec:");
+        p.out(&format!("#   image: {reg}/myapp:latest"));
+        return Ok(exit);
+    }
     p.out("# Trust it on this machine (docker, podman, skopeo):");
     p.out("kreg trust-local");
     p.out("# or by hand, for docker:");

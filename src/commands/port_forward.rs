@@ -1,0 +1,75 @@
+//! `kreg port-forward`: for `--expose localhost`, makes `localhost:<port>` on this machine reach
+//! the registry, so the references nodes pull (`localhost:<port>/name:tag`) work for pushes here
+//! too. It runs `kubectl port-forward` with the same kubeconfig and context until Ctrl-C:
+//! kubectl's forwarder is the one users already trust and debug.
+
+use anyhow::{anyhow, Context, Result};
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::Ctx;
+use crate::cli::PortForwardArgs;
+use crate::cluster::Cluster;
+use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::plan::{names, Expose};
+
+pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
+    let ns = &ctx.settings.namespace;
+    let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
+    let state = cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+        .and_then(|c| c.data)
+        .ok_or_else(|| {
+            hint(
+                format!("kreg is not installed in namespace {ns}"),
+                "run `kreg up --expose localhost` first",
+            )
+        })?;
+    let expose: Option<Expose> = state.get("expose").and_then(|e| e.parse().ok());
+    if expose != Some(Expose::Localhost) {
+        return Err(hint(
+            format!(
+                "the registry in namespace {ns} is exposed as {}, not localhost",
+                state.get("expose").map_or("?", |s| s.as_str())
+            ),
+            format!(
+                "push to {} directly; port-forward is for `kreg up --expose localhost`",
+                state.get("registry").map_or("?", |s| s.as_str())
+            ),
+        ));
+    }
+    let port: u16 = state
+        .get("port")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow!("ConfigMap {} has no port", names::STATE))?;
+    let mut cmd = tokio::process::Command::new("kubectl");
+    if !ctx.settings.target.kubeconfig.is_empty() {
+        cmd.env(
+            "KUBECONFIG",
+            std::env::join_paths(&ctx.settings.target.kubeconfig)?,
+        );
+    }
+    if let Some(c) = &ctx.settings.target.context {
+        cmd.args(["--context", c]);
+    }
+    cmd.args(["-n", ns, "port-forward", "--address", "127.0.0.1"])
+        .arg(format!("svc/{}", names::REGISTRY))
+        .arg(format!("{port}:{}", names::CONTAINER_PORT));
+    ctx.printer.out(&format!("localhost:{port}"));
+    ctx.reporter.info(&format!("forwarding localhost:{port} to the registry; push to localhost:{port}/NAME:TAG; Ctrl-C stops"));
+    let status = cmd
+        .status()
+        .await
+        .map_err(|e| {
+            hint(
+                format!("cannot run kubectl: {e}"),
+                "kreg port-forward uses kubectl: install it and put it on PATH",
+            )
+        })
+        .context("starting the port-forward")?;
+    Ok(if status.success() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
