@@ -240,13 +240,11 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         r.nodes_total = Some(trust.total);
         r.untrusted_nodes = trust.untrusted.clone();
         if !trust.complete() {
-            let mut names: Vec<String> = trust.untrusted.iter().map(|v| v.node.clone()).collect();
-            names.extend(trust.pending.iter().cloned());
             r.problems.push(format!(
                 "{} of {} nodes trust the CA (not: {})",
                 trust.trusted,
                 trust.total,
-                names.join(", ")
+                trust.untrusted_names(10)
             ));
         }
     }

@@ -688,7 +688,7 @@ fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) 
             "only {} of {} nodes trust the CA; pods on the others fail with x509 errors:",
             nt.trusted, nt.total
         ));
-        for v in &nt.untrusted {
+        for v in nt.untrusted.iter().take(20) {
             ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
         }
         if report.flavor == Flavor::Gke {
@@ -700,9 +700,20 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
                 report.registry
             ));
         }
-        for n in &nt.pending {
+        if nt.untrusted.len() > 20 {
             ctx.printer.say(&format!(
-                "  {n}: no answer from its node-trust pod before the timeout"
+                "  ... and {} more (kreg status -o json lists them)",
+                nt.untrusted.len() - 20
+            ));
+        }
+        if !nt.pending.is_empty() {
+            let pending = crate::cluster::NodeTrustReport {
+                pending: nt.pending.clone(),
+                ..Default::default()
+            };
+            ctx.printer.say(&format!(
+                "  no answer before the timeout: {}",
+                pending.untrusted_names(10)
             ));
         }
     }
