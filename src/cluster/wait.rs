@@ -127,6 +127,36 @@ impl Cluster {
         }
     }
 
+    /// Bytes the registry's data volume uses, from the kubelet's stats summary on the node that
+    /// runs the registry pod (via the API server's node proxy). `None` when that is not
+    /// readable (no `nodes/proxy` right, no running pod, or a volume type without stats).
+    pub async fn registry_storage_used(&self) -> Option<u64> {
+        let pods: Api<Pod> = self.ns_api();
+        let lp =
+            ListParams::default().labels(&format!("app.kubernetes.io/name={}", names::REGISTRY));
+        let pod = pods
+            .list(&lp)
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(pod_ready)?;
+        let node = pod.spec.as_ref()?.node_name.clone()?;
+        let req = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
+            .body(Vec::new())
+            .ok()?;
+        let summary: serde_json::Value =
+            serde_json::from_str(&self.client().request_text(req).await.ok()?).ok()?;
+        summary["pods"].as_array()?.iter().find(|p| {
+            p["podRef"]["name"] == pod.name_any().as_str()
+                && p["podRef"]["namespace"] == self.namespace.as_str()
+        })?["volume"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == "data")?["usedBytes"]
+            .as_u64()
+    }
+
     /// The InternalIP of a Ready node (every node forwards a NodePort to the registry pod).
     pub async fn node_address(&self) -> Result<IpAddr> {
         let nodes: Api<Node> = Api::all(self.client());

@@ -46,6 +46,9 @@ pub struct StatusReport {
     pub replicas_desired: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
+    /// Bytes the registry's volume uses (kubelet stats; absent when not readable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_used_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,13 +106,19 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         cluster.ns_api::<Secret>(),
         cluster.ns_api::<PersistentVolumeClaim>(),
     );
-    let (deploy, svc, tls, pvc, trust) = tokio::try_join!(
+    let (deploy, svc, tls, pvc, trust, used) = tokio::try_join!(
         cluster.get(&deploys, names::REGISTRY),
         cluster.get(&svcs, names::REGISTRY),
         cluster.get(&secrets, names::TLS_SECRET),
         cluster.get(&pvcs, names::DATA_PVC),
         cluster.node_trust_report(),
+        async { Ok(cluster.registry_storage_used().await) },
     )?;
+    r.storage_used_bytes = used;
+    let used_text = match used {
+        Some(b) => format!(", {:.1} MiB used", b as f64 / (1024.0 * 1024.0)),
+        None => ", usage not readable".to_string(),
+    };
 
     match &deploy {
         None => r.problems.push(format!(
@@ -227,12 +236,12 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
                     .push(format!("PVC {} is {phase}, not Bound", names::DATA_PVC));
             }
             format!(
-                "PVC {} {phase}{}",
+                "PVC {} {phase}{}{used_text}",
                 names::DATA_PVC,
                 cap.map(|c| format!(", {c}")).unwrap_or_default()
             )
         }
-        None => "no PVC (emptyDir or S3)".into(),
+        None => format!("no PVC (emptyDir or S3){used_text}"),
     });
 
     if field("nodeTrust").as_deref() == Some("true") {
