@@ -3,13 +3,13 @@
 //! too. It runs `kubectl port-forward` with the same kubeconfig and context until Ctrl-C:
 //! kubectl's forwarder is the one users already trust and debug.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::Ctx;
 use crate::cli::PortForwardArgs;
 use crate::cluster::Cluster;
-use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::error::hint;
 use crate::plan::{names, Expose};
 
 pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
@@ -42,7 +42,7 @@ pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
         .get("port")
         .and_then(|p| p.parse().ok())
         .ok_or_else(|| anyhow!("ConfigMap {} has no port", names::STATE))?;
-    let mut cmd = tokio::process::Command::new("kubectl");
+    let mut cmd = std::process::Command::new("kubectl");
     if !ctx.settings.target.kubeconfig.is_empty() {
         cmd.env(
             "KUBECONFIG",
@@ -54,19 +54,37 @@ pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
     }
     cmd.args(["-n", ns, "port-forward", "--address", "127.0.0.1"])
         .arg(format!("svc/{}", names::REGISTRY))
-        .arg(format!("{port}:{}", names::CONTAINER_PORT));
+        .arg(format!("{port}:{}", names::CONTAINER_PORT))
+        // stdout carries only the result (the address); kubectl's chatter goes to stderr.
+        .stdout(std::process::Stdio::from(std::io::stderr()));
     ctx.printer.out(&format!("localhost:{port}"));
-    ctx.reporter.info(&format!("forwarding localhost:{port} to the registry; push to localhost:{port}/NAME:TAG; Ctrl-C stops"));
-    let status = cmd
-        .status()
-        .await
-        .map_err(|e| {
-            hint(
-                format!("cannot run kubectl: {e}"),
-                "kreg port-forward uses kubectl: install it and put it on PATH",
-            )
-        })
-        .context("starting the port-forward")?;
+    ctx.reporter.info(&format!(
+        "forwarding localhost:{port} to the registry; push to localhost:{port}/NAME:TAG; Ctrl-C stops"
+    ));
+    exec(cmd)
+}
+
+/// Becomes kubectl (exec): signals, Ctrl-C and a kill reach the forwarder itself, so no
+/// orphaned port-forward outlives kreg.
+#[cfg(unix)]
+fn exec(mut cmd: std::process::Command) -> Result<u8> {
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(hint(
+        format!("cannot run kubectl: {err}"),
+        "kreg port-forward uses kubectl: install it and put it on PATH",
+    ))
+}
+
+#[cfg(not(unix))]
+fn exec(mut cmd: std::process::Command) -> Result<u8> {
+    use crate::error::{EXIT_ERROR, EXIT_OK};
+    let status = cmd.status().map_err(|e| {
+        hint(
+            format!("cannot run kubectl: {e}"),
+            "kreg port-forward uses kubectl: install it and put it on PATH",
+        )
+    })?;
     Ok(if status.success() {
         EXIT_OK
     } else {
