@@ -476,3 +476,47 @@ fn a_cluster_without_a_default_storage_class_is_told_before_anything_is_applied(
     );
     cleanup(&tc, ns);
 }
+
+#[test]
+fn rotate_ca_replaces_the_ca_and_reissues_the_leaf_under_it() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-rotate";
+    cleanup(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    let first = up(&tc, ns, &[]);
+    let again = up(&tc, ns, &[]);
+    assert_eq!(
+        again["ca_sha256"], first["ca_sha256"],
+        "without --rotate-ca the CA stays"
+    );
+
+    let rotated = up(&tc, ns, &["--rotate-ca"]);
+    assert_ne!(
+        rotated["ca_sha256"], first["ca_sha256"],
+        "--rotate-ca must replace the CA"
+    );
+    let changed = rotated["changed"].as_array().unwrap();
+    assert!(
+        changed.iter().any(|c| c == "Secret/kreg-ca")
+            && changed.iter().any(|c| c == "Secret/kreg-tls"),
+        "{changed:?}"
+    );
+    // The serving certificate now chains to the new CA, not the old one.
+    let leaf_pem = base64_decode(
+        tc.kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "secret",
+            "kreg-tls",
+            "-o",
+            "jsonpath={.data.tls\\.crt}",
+        ])
+        .trim(),
+    );
+    kreg::pki::verify_signed_by(&leaf_pem, rotated["ca_pem"].as_str().unwrap()).unwrap();
+    assert!(kreg::pki::verify_signed_by(&leaf_pem, first["ca_pem"].as_str().unwrap()).is_err());
+    // And the next plain `up` keeps the rotated CA.
+    assert_eq!(up(&tc, ns, &[])["ca_sha256"], rotated["ca_sha256"]);
+    cleanup(&tc, ns);
+}
