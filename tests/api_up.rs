@@ -520,3 +520,62 @@ fn rotate_ca_replaces_the_ca_and_reissues_the_leaf_under_it() {
     assert_eq!(up(&tc, ns, &[])["ca_sha256"], rotated["ca_sha256"]);
     cleanup(&tc, ns);
 }
+
+#[test]
+fn two_concurrent_ups_end_with_one_ca() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-race";
+    cleanup(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    let spawn = || {
+        std::process::Command::new(support::kreg::KREG)
+            .args([
+                "up",
+                "-n",
+                ns,
+                "--expose",
+                "loadbalancer",
+                "--no-wait",
+                "--yes",
+                "-o",
+                "json",
+                "--timeout",
+                "60s",
+                "--kubeconfig",
+            ])
+            .arg(&tc.kubeconfig)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    let (ja, jb): (Value, Value) = (
+        serde_json::from_slice(&a.stdout).unwrap(),
+        serde_json::from_slice(&b.stdout).unwrap(),
+    );
+    assert_eq!(
+        ja["ca_sha256"], jb["ca_sha256"],
+        "the loser must adopt the winner's CA"
+    );
+    // What is stored is that CA, and the serving certificate chains to it.
+    let stored = up(&tc, ns, &[]);
+    assert_eq!(stored["ca_sha256"], ja["ca_sha256"]);
+    let leaf_pem = base64_decode(
+        tc.kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "secret",
+            "kreg-tls",
+            "-o",
+            "jsonpath={.data.tls\\.crt}",
+        ])
+        .trim(),
+    );
+    kreg::pki::verify_signed_by(&leaf_pem, stored["ca_pem"].as_str().unwrap()).unwrap();
+    cleanup(&tc, ns);
+}

@@ -177,9 +177,17 @@ impl Cluster {
         let mut desired = obj.clone();
         desired.annotations_mut().insert(APPLIED_HASH.into(), hash);
         let pp = PatchParams::apply(names::FIELD_MANAGER).force();
-        api.patch(&name, &pp, &Patch::Apply(&desired))
-            .await
-            .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
+        // An apply that creates can lose a race with another creator (a second `kreg up`):
+        // the API server answers 409 AlreadyExists. Conflicts over fields are forced, so a 409
+        // only means "exists now"; applying again updates it.
+        let mut attempt = 0;
+        loop {
+            match api.patch(&name, &pp, &Patch::Apply(&desired)).await {
+                Ok(_) => break,
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < 3 => attempt += 1,
+                Err(e) => return Err(api_error(e, &format!("applying {kind} {name}"))),
+            }
+        }
         Ok(if existing.is_some() {
             Applied::Updated
         } else {
