@@ -5,13 +5,14 @@
 
 mod support;
 
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 use support::kreg::{kreg, kreg_json};
 use support::{require, text, TestCluster, Tier};
 
-fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
+/// The arguments of a `kreg up` on the API tier (no node: `--no-wait`).
+fn up_args<'a>(ns: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "up",
         "-n",
@@ -26,7 +27,11 @@ fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
         "60s",
     ];
     args.extend_from_slice(extra);
-    kreg_json(tc, &args)
+    args
+}
+
+fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
+    kreg_json(tc, &up_args(ns, extra))
 }
 
 fn cleanup(tc: &TestCluster, ns: &str) {
@@ -53,7 +58,8 @@ async fn client(tc: &TestCluster) -> kube::Client {
     kube::Client::try_from(cfg).unwrap()
 }
 
-fn leaf_of(tc: &TestCluster, ns: &str) -> kreg::pki::CertInfo {
+/// The serving certificate kreg stored, as PEM.
+fn leaf_pem(tc: &TestCluster, ns: &str) -> String {
     let b64 = tc.kubectl_ok(&[
         "-n",
         ns,
@@ -63,8 +69,11 @@ fn leaf_of(tc: &TestCluster, ns: &str) -> kreg::pki::CertInfo {
         "-o",
         "jsonpath={.data.tls\\.crt}",
     ]);
-    let pem = base64_decode(b64.trim());
-    kreg::pki::inspect(&pem).unwrap()
+    base64_decode(b64.trim())
+}
+
+fn leaf_of(tc: &TestCluster, ns: &str) -> kreg::pki::CertInfo {
+    kreg::pki::inspect(&leaf_pem(tc, ns)).unwrap()
 }
 
 fn base64_decode(s: &str) -> String {
@@ -214,13 +223,7 @@ fn an_address_change_reissues_the_leaf_under_the_same_ca() {
     assert!(!leaf.ips.contains(&old_ip.parse().unwrap()));
     // The leaf verifies against the CA the user already trusts.
     let ca_pem = moved["ca_pem"].as_str().unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let leaf_pem = rt.block_on(async {
-        let secrets: Api<Secret> = Api::namespaced(client(&tc).await, ns);
-        let s = secrets.get("kreg-tls").await.unwrap();
-        String::from_utf8(s.data.unwrap()["tls.crt"].0.clone()).unwrap()
-    });
-    kreg::pki::verify_signed_by(&leaf_pem, ca_pem).unwrap();
+    kreg::pki::verify_signed_by(&leaf_pem(&tc, ns), ca_pem).unwrap();
     cleanup(&tc, ns);
 }
 
@@ -502,20 +505,9 @@ fn rotate_ca_replaces_the_ca_and_reissues_the_leaf_under_it() {
         "{changed:?}"
     );
     // The serving certificate now chains to the new CA, not the old one.
-    let leaf_pem = base64_decode(
-        tc.kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "secret",
-            "kreg-tls",
-            "-o",
-            "jsonpath={.data.tls\\.crt}",
-        ])
-        .trim(),
-    );
-    kreg::pki::verify_signed_by(&leaf_pem, rotated["ca_pem"].as_str().unwrap()).unwrap();
-    assert!(kreg::pki::verify_signed_by(&leaf_pem, first["ca_pem"].as_str().unwrap()).is_err());
+    let pem = leaf_pem(&tc, ns);
+    kreg::pki::verify_signed_by(&pem, rotated["ca_pem"].as_str().unwrap()).unwrap();
+    assert!(kreg::pki::verify_signed_by(&pem, first["ca_pem"].as_str().unwrap()).is_err());
     // And the next plain `up` keeps the rotated CA.
     assert_eq!(up(&tc, ns, &[])["ca_sha256"], rotated["ca_sha256"]);
     cleanup(&tc, ns);
@@ -529,20 +521,7 @@ fn two_concurrent_ups_end_with_one_ca() {
     tc.kcluster_ok(&["lb", "ip"]);
     let spawn = || {
         std::process::Command::new(support::kreg::KREG)
-            .args([
-                "up",
-                "-n",
-                ns,
-                "--expose",
-                "loadbalancer",
-                "--no-wait",
-                "--yes",
-                "-o",
-                "json",
-                "--timeout",
-                "60s",
-                "--kubeconfig",
-            ])
+            .args(up_args(ns, &["--kubeconfig"]))
             .arg(&tc.kubeconfig)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -564,18 +543,7 @@ fn two_concurrent_ups_end_with_one_ca() {
     // What is stored is that CA, and the serving certificate chains to it.
     let stored = up(&tc, ns, &[]);
     assert_eq!(stored["ca_sha256"], ja["ca_sha256"]);
-    let leaf_pem = base64_decode(
-        tc.kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "secret",
-            "kreg-tls",
-            "-o",
-            "jsonpath={.data.tls\\.crt}",
-        ])
-        .trim(),
-    );
-    kreg::pki::verify_signed_by(&leaf_pem, stored["ca_pem"].as_str().unwrap()).unwrap();
+    let pem = leaf_pem(&tc, ns);
+    kreg::pki::verify_signed_by(&pem, stored["ca_pem"].as_str().unwrap()).unwrap();
     cleanup(&tc, ns);
 }
