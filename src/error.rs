@@ -36,6 +36,21 @@ pub fn hint(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Erro
     })
 }
 
+/// An error and its sources on one line, each source once (kube's and reqwest's errors nest
+/// several levels deep and often repeat their cause in their own text).
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
 /// The first hint in the chain, if any.
 pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
     err.chain()

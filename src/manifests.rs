@@ -252,6 +252,12 @@ pub fn secret(namespace: &str, name: &str, type_: &str, data: &[(&str, &[u8])]) 
     s
 }
 
+/// The text of one key of a Secret; `None` when absent or not UTF-8 (a PEM is always text).
+pub fn secret_text(s: &Secret, key: &str) -> Option<String> {
+    let bytes = s.data.as_ref()?.get(key)?;
+    String::from_utf8(bytes.0.clone()).ok()
+}
+
 pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) -> ConfigMap {
     let mut cm: ConfigMap = parse("configmap.yaml", CONFIGMAP);
     cm.metadata.name = Some(name.into());

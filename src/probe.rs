@@ -25,7 +25,7 @@ pub async fn probe_once(
         .get(&url)
         .send()
         .await
-        .map_err(|e| anyhow!("GET {url}: {}", chain(&e)))?;
+        .map_err(|e| anyhow!("GET {url}: {}", crate::error::one_line(&e)))?;
     let code = resp.status().as_u16();
     if code == 200 || code == 401 {
         Ok(code)
@@ -97,15 +97,4 @@ pub async fn probe_until(
             }
         }
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -32,7 +32,6 @@ pub struct Settings {
     pub timeout: Duration,
     /// Questions and spinners: only with a terminal on stdin and stderr, and without `--yes`.
     pub interactive: bool,
-    pub assume_yes: bool,
     pub color: bool,
     pub home: Option<PathBuf>,
 }
@@ -76,7 +75,6 @@ impl Settings {
             output: g.output,
             timeout,
             interactive: terminals && !g.yes,
-            assume_yes: g.yes,
             color: std::io::stderr().is_terminal() && !no_color,
             home: std::env::var_os("HOME").map(PathBuf::from),
         })

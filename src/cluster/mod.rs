@@ -22,9 +22,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
-pub use wait::{NodeTrustReport, NodeVerdict};
+pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
 
-use crate::error::hint;
+use crate::error::{hint, one_line};
 use crate::manifests::sha256_hex;
 use crate::plan::names;
 use crate::settings::ClusterTarget;
@@ -88,7 +88,7 @@ impl Cluster {
             for p in &target.kubeconfig {
                 let kc = Kubeconfig::read_from(p).map_err(|e| {
                     anyhow!(hint(
-                        format!("cannot read kubeconfig {}: {}", p.display(), flatten(&e)),
+                        format!("cannot read kubeconfig {}: {}", p.display(), one_line(&e)),
                         "check the path given with --kubeconfig or KUBECONFIG",
                     ))
                 })?;
@@ -290,22 +290,8 @@ async fn load(kc: Kubeconfig, options: &KubeConfigOptions, from: &str) -> Result
     }
     let config = Config::from_custom_kubeconfig(kc, options)
         .await
-        .map_err(|e| anyhow!("kubeconfig {from}, context {context:?}: {}", flatten(&e)))?;
+        .map_err(|e| anyhow!("kubeconfig {from}, context {context:?}: {}", one_line(&e)))?;
     Ok((config, context))
-}
-
-/// One line from an error and its sources (kube's errors nest several levels deep).
-fn flatten(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
 }
 
 fn unreachable(c: &Cluster, e: &kube::Error) -> anyhow::Error {
@@ -319,7 +305,7 @@ fn unreachable(c: &Cluster, e: &kube::Error) -> anyhow::Error {
             hint(format!("the API server refused to answer: {}", s.message), "check your RBAC rights")
         }
         other => hint(
-            format!("cannot reach the API server at {}: {}", c.server, flatten(other)),
+            format!("cannot reach the API server at {}: {}", c.server, one_line(other)),
             format!("check that the cluster of context {:?} is running and reachable: kubectl cluster-info", c.context),
         ),
     }
@@ -333,6 +319,6 @@ pub fn api_error(e: kube::Error, action: &str) -> anyhow::Error {
             "ask a cluster admin for this permission, or use a context that has it",
         ),
         kube::Error::Api(s) => anyhow!("{action}: {} ({})", s.message, s.code),
-        other => anyhow!("{action}: {}", flatten(&other)),
+        other => anyhow!("{action}: {}", one_line(&other)),
     }
 }

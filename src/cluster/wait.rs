@@ -372,7 +372,8 @@ impl Cluster {
     }
 }
 
-fn lb_address(s: Option<&Service>) -> Option<Address> {
+/// The address a LoadBalancer Service was given: its first ingress IP, else its hostname.
+pub fn lb_address(s: Option<&Service>) -> Option<Address> {
     let ing = s?
         .status
         .as_ref()?

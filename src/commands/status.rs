@@ -150,22 +150,7 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
             ));
             None
         }
-        (Some(Expose::LoadBalancer), Some(s)) => s
-            .status
-            .as_ref()
-            .and_then(|st| {
-                st.load_balancer
-                    .as_ref()?
-                    .ingress
-                    .as_ref()?
-                    .first()
-                    .cloned()
-            })
-            .and_then(|i| {
-                i.ip.and_then(|ip| ip.parse().ok())
-                    .map(Address::Ip)
-                    .or(i.hostname.map(Address::Hostname))
-            }),
+        (Some(Expose::LoadBalancer), Some(s)) => crate::cluster::lb_address(Some(s)),
         (_, Some(_)) => r.address.as_deref().map(|a| {
             a.parse::<IpAddr>()
                 .map(Address::Ip)
@@ -194,13 +179,13 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
     } else {
         match tls
             .as_ref()
-            .and_then(|s| s.data.as_ref()?.get("tls.crt").cloned())
+            .and_then(|s| crate::manifests::secret_text(s, "tls.crt"))
         {
             None => r.problems.push(format!(
                 "Secret {} (the serving certificate) is missing",
                 names::TLS_SECRET
             )),
-            Some(pem) => match pki::inspect(&String::from_utf8_lossy(&pem.0)) {
+            Some(pem) => match pki::inspect(&pem) {
                 Ok(info) => {
                     r.cert_not_after = info
                         .not_after

@@ -503,13 +503,8 @@ async fn ensure_ca(
 
 fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
     let get = |k: &str| -> Result<String> {
-        let v = s
-            .data
-            .as_ref()
-            .and_then(|d| d.get(k))
-            .ok_or_else(|| anyhow!("Secret {} has no {k}", names::CA_SECRET))?;
-        String::from_utf8(v.0.clone())
-            .map_err(|_| anyhow!("Secret {}: {k} is not PEM text", names::CA_SECRET))
+        manifests::secret_text(s, k)
+            .ok_or_else(|| anyhow!("Secret {} has no PEM text under {k}", names::CA_SECRET))
     };
     let ca = KeyPairPem {
         cert_pem: get("ca.crt")?,
@@ -533,13 +528,11 @@ async fn ensure_leaf(
 ) -> Result<(KeyPairPem, bool)> {
     let now = time::OffsetDateTime::now_utc();
     if let Some(s) = cluster.get(secrets, names::TLS_SECRET).await? {
-        let get = |k: &str| {
-            s.data
-                .as_ref()
-                .and_then(|d| d.get(k))
-                .and_then(|v| String::from_utf8(v.0.clone()).ok())
-        };
-        if let (Some(cert_pem), Some(key_pem)) = (get("tls.crt"), get("tls.key")) {
+        let (cert, key) = (
+            manifests::secret_text(&s, "tls.crt"),
+            manifests::secret_text(&s, "tls.key"),
+        );
+        if let (Some(cert_pem), Some(key_pem)) = (cert, key) {
             let usable = pki::inspect(&cert_pem)
                 .map(|info| {
                     pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE)
