@@ -22,6 +22,9 @@ _kreg() {
             kreg,down)
                 cmd="kreg__subcmd__down"
                 ;;
+            kreg,gc)
+                cmd="kreg__subcmd__gc"
+                ;;
             kreg,help)
                 cmd="kreg__subcmd__help"
                 ;;
@@ -42,6 +45,9 @@ _kreg() {
                 ;;
             kreg__subcmd__help,down)
                 cmd="kreg__subcmd__help__subcmd__down"
+                ;;
+            kreg__subcmd__help,gc)
+                cmd="kreg__subcmd__help__subcmd__gc"
                 ;;
             kreg__subcmd__help,help)
                 cmd="kreg__subcmd__help__subcmd__help"
@@ -65,7 +71,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down trust-local port-forward completions help"
+            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,8 +196,50 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__gc)
+            opts="-n -o -y -h -V --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__help)
-            opts="up status down trust-local port-forward completions help"
+            opts="up status down gc trust-local port-forward completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,6 +267,20 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -345,7 +407,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__status)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --show-password --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,7 +491,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -488,6 +550,10 @@ _kreg() {
                     return 0
                     ;;
                 --ingress-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret-namespaces)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

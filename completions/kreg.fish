@@ -37,6 +37,7 @@ complete -c kreg -n "__fish_kreg_needs_command" -s V -l version -d 'Print versio
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -60,6 +61,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-endpoint -d 'S3-comp
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -72,6 +74,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l auth -d 'Require a user and password (htpasswd); generated once, kept in Secret kreg-auth'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dry-run -d 'Print the plan and the objects that would be applied; change nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -83,6 +86,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand status" -s o -l output -d 'Out
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand status" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand status" -l show-password -d 'With --auth: also print the registry password (never printed otherwise)'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s V -l version -d 'Print version'
@@ -98,6 +102,17 @@ complete -c kreg -n "__fish_kreg_using_subcommand down" -l dry-run -d 'Print wha
 complete -c kreg -n "__fish_kreg_using_subcommand down" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand down" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand down" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -l dry-run -d 'Report what the garbage collector would delete; delete nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -132,10 +147,11 @@ complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'Ho
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down trust-local port-forward completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -58,6 +58,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
 '--replicas=[Registry replicas (more than 1 needs --storage s3)]:N:_default' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
+'*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec]:NS,...:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
@@ -70,6 +71,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
 '--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
 '--trust-local[Also run \`kreg trust-local\` at the end]' \
+'--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth]' \
 '--dry-run[Print the plan and the objects that would be applied; change nothing]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -88,6 +90,7 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--show-password[With --auth\: also print the registry password (never printed otherwise)]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -107,6 +110,24 @@ _arguments "${_arguments_options[@]}" : \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
 '--purge[Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA]' \
 '--dry-run[Print what would be deleted; change nothing]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(gc)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--dry-run[Report what the garbage collector would delete; delete nothing]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -195,6 +216,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(gc)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (trust-local)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -226,6 +251,7 @@ _kreg_commands() {
 'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
+'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'completions:Print a shell completion script' \
@@ -243,12 +269,18 @@ _kreg__subcmd__down_commands() {
     local commands; commands=()
     _describe -t commands 'kreg down commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__gc_commands] )) ||
+_kreg__subcmd__gc_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg gc commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help_commands] )) ||
 _kreg__subcmd__help_commands() {
     local commands; commands=(
 'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
+'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'completions:Print a shell completion script' \
@@ -265,6 +297,11 @@ _kreg__subcmd__help__subcmd__completions_commands() {
 _kreg__subcmd__help__subcmd__down_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help down commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__gc_commands] )) ||
+_kreg__subcmd__help__subcmd__gc_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help gc commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__help_commands] )) ||
 _kreg__subcmd__help__subcmd__help_commands() {

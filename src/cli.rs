@@ -78,6 +78,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove what `up` created; images and the CA stay unless --purge
     Down(DownArgs),
+    /// Reclaim the space of deleted images: the registry's garbage collector, run while the
+    /// registry is read-only (pulls keep working, pushes wait)
+    Gc(GcArgs),
     /// Make this workstation's docker/podman/skopeo trust the registry's CA
     TrustLocal(TrustLocalArgs),
     /// Forward localhost:<port> here to the registry, for pushes with --expose localhost
@@ -190,13 +193,33 @@ pub struct UpArgs {
     #[arg(long)]
     pub trust_local: bool,
 
+    /// Require a user and password (htpasswd); generated once, kept in Secret kreg-auth
+    #[arg(long)]
+    pub auth: bool,
+
+    /// With --auth: give these namespaces a pull Secret and add it to their default
+    /// ServiceAccount, so Pods there pull without imagePullSecrets in their spec
+    #[arg(long, value_name = "NS,...", value_delimiter = ',')]
+    pub pull_secret_namespaces: Vec<String>,
+
     /// Print the plan and the objects that would be applied; change nothing
     #[arg(long)]
     pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// With --auth: also print the registry password (never printed otherwise)
+    #[arg(long)]
+    pub show_password: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Report what the garbage collector would delete; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct DownArgs {

@@ -4,11 +4,13 @@
 //! tests can drive it without spawning a process.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod detect;
 pub mod error;
+pub mod gc;
 pub mod manifests;
 pub mod pki;
 pub mod plan;

@@ -26,6 +26,7 @@ const INGRESS: &str = include_str!("../manifests/ingress.yaml");
 const SECRET: &str = include_str!("../manifests/secret.yaml");
 const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
 const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
+const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
 /// The script the node-trust DaemonSet runs (shell-checked in the test suite).
 pub const NODE_TRUST_SCRIPT: &str = include_str!("../manifests/node-trust.sh");
 
@@ -336,6 +337,90 @@ pub fn redacted(mut s: Secret) -> Secret {
     s
 }
 
+/// Pod-template annotation carrying the htpasswd line's hash: the registry reads the file at
+/// start, so a new password must restart it.
+pub const AUTH_HASH_ANNOTATION: &str = "kreg.dev/auth-sha256";
+
+/// `--auth`: the registry checks every request against the htpasswd line in Secret
+/// `kreg-auth` (mounted read-only; only the `htpasswd` key, never the password).
+pub fn with_auth(d: &mut Deployment, htpasswd_sha256: &str) {
+    let template = &mut d.spec.template;
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(AUTH_HASH_ANNOTATION.into(), htpasswd_sha256.into());
+    let pod = template
+        .spec
+        .as_mut()
+        .expect("deployment.yaml has a pod spec");
+    pod.volumes.get_or_insert_with(Vec::new).push(Volume {
+        name: "auth".into(),
+        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
+            secret_name: Some(names::AUTH_SECRET.into()),
+            items: Some(vec![k8s_openapi::api::core::v1::KeyToPath {
+                key: "htpasswd".into(),
+                path: "htpasswd".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let c = &mut pod.containers[0];
+    c.volume_mounts
+        .get_or_insert_with(Vec::new)
+        .push(k8s_openapi::api::core::v1::VolumeMount {
+            name: "auth".into(),
+            mount_path: "/auth".into(),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    c.env.get_or_insert_with(Vec::new).extend([
+        plain("REGISTRY_AUTH", "htpasswd"),
+        plain("REGISTRY_AUTH_HTPASSWD_REALM", "kreg"),
+        plain("REGISTRY_AUTH_HTPASSWD_PATH", "/auth/htpasswd"),
+    ]);
+}
+
+/// The `kubernetes.io/dockerconfigjson` Secret `--pull-secret-namespaces` puts in `namespace`.
+pub fn pull_secret(namespace: &str, registry: &str, creds: &crate::auth::Credentials) -> Secret {
+    secret(
+        namespace,
+        names::PULL_SECRET,
+        "kubernetes.io/dockerconfigjson",
+        &[(
+            ".dockerconfigjson",
+            creds.dockerconfigjson(registry).as_bytes(),
+        )],
+    )
+}
+
+/// The content of KEP-1755's `localRegistryHosting.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hosting {
+    /// Where developers' tools push from outside the cluster.
+    pub host: String,
+    /// The name the nodes' container runtime pulls by.
+    pub host_from_container_runtime: String,
+    /// The name pods (in-cluster builders) reach it by.
+    pub host_from_cluster_network: String,
+    pub help: String,
+}
+
+/// `kube-public/local-registry-hosting`.
+pub fn local_registry_hosting(h: &Hosting) -> Result<ConfigMap> {
+    let mut cm: ConfigMap = parse("local-registry-hosting.yaml", HOSTING);
+    let text = serde_yaml::to_string(h).context("serializing localRegistryHosting.v1")?;
+    cm.data = Some(BTreeMap::from([(
+        "localRegistryHosting.v1".to_string(),
+        text,
+    )]));
+    Ok(cm)
+}
+
 /// Serializes objects as a kubectl-style multi-document YAML stream.
 pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String> {
     let mut out = String::new();
@@ -369,6 +454,8 @@ mod tests {
             dns_suffix: "nip.io".into(),
             node_trust: true,
             allow_runtime_restart: false,
+            auth: false,
+            pull_secret_namespaces: vec![],
         }
     }
 
@@ -510,5 +597,56 @@ mod tests {
         let s = redacted(secret("ns", "kreg-ca", "Opaque", &[("ca.key", b"PRIVATE")]));
         let y = serde_yaml::to_string(&s).unwrap();
         assert!(!y.contains("UFJJVkFURQ") && !y.contains("PRIVATE"), "{y}");
+    }
+
+    #[test]
+    fn auth_mounts_only_the_htpasswd_key_and_restarts_on_change() {
+        let mut d = deployment(&plan(Expose::LoadBalancer, pvc_storage()), "x");
+        with_auth(&mut d, "abc");
+        insta::assert_yaml_snapshot!("auth_deployment", d);
+        let pod = d.spec.template.spec.unwrap();
+        let auth = pod
+            .volumes
+            .unwrap()
+            .into_iter()
+            .find(|v| v.name == "auth")
+            .unwrap();
+        let items = auth.secret.unwrap().items.unwrap();
+        assert_eq!(items.len(), 1, "the password key is never mounted");
+        assert_eq!(items[0].key, "htpasswd");
+        let env = pod.containers[0].env.clone().unwrap();
+        assert!(env
+            .iter()
+            .any(|e| e.name == "REGISTRY_AUTH" && e.value.as_deref() == Some("htpasswd")));
+    }
+
+    #[test]
+    fn pull_secret_is_dockerconfigjson() {
+        let creds = crate::auth::Credentials {
+            username: "kreg".into(),
+            password: "pw".into(),
+        };
+        let s = pull_secret("team-a", "r.example:443", &creds);
+        assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
+        assert_eq!(s.metadata.namespace.as_deref(), Some("team-a"));
+        let json = secret_text(&s, ".dockerconfigjson").unwrap();
+        assert!(json.contains("r.example:443"), "{json}");
+    }
+
+    #[test]
+    fn local_registry_hosting_is_kep_1755() {
+        let h = Hosting {
+            host: "registry.10.0.0.9.nip.io".into(),
+            host_from_container_runtime: "registry.10.0.0.9.nip.io".into(),
+            host_from_cluster_network: "registry.10.0.0.9.nip.io".into(),
+            help: "help text".into(),
+        };
+        let cm = local_registry_hosting(&h).unwrap();
+        assert_eq!(cm.metadata.namespace.as_deref(), Some("kube-public"));
+        assert_eq!(cm.metadata.name.as_deref(), Some("local-registry-hosting"));
+        insta::assert_yaml_snapshot!("local_registry_hosting", cm);
+        let text = &cm.data.unwrap()["localRegistryHosting.v1"];
+        let back: Hosting = serde_yaml::from_str(text).unwrap();
+        assert_eq!(back, h);
     }
 }

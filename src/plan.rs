@@ -22,6 +22,16 @@ pub mod names {
     pub const HTTP_SECRET: &str = "kreg-http-secret";
     pub const STATE: &str = "kreg-state";
     pub const NODE_TRUST: &str = "kreg-node-trust";
+    /// `--auth`: the generated user, password and htpasswd line.
+    pub const AUTH_SECRET: &str = "kreg-auth";
+    /// `--pull-secret-namespaces`: the dockerconfigjson Secret in each of those namespaces.
+    pub const PULL_SECRET: &str = "kreg-pull";
+    /// The user name `--auth` generates a password for.
+    pub const AUTH_USER: &str = "kreg";
+    /// KEP-1755's discovery ConfigMap, read by Tilt, Skaffold and ctlptl.
+    pub const HOSTING: (&str, &str) = ("kube-public", "local-registry-hosting");
+    /// `kreg gc`: the Job that runs the registry's garbage collector.
+    pub const GC_JOB: &str = "kreg-gc";
     pub const FIELD_MANAGER: &str = "kreg";
     pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kreg");
     /// Port the registry listens on inside its pod.
@@ -94,6 +104,10 @@ pub struct Request {
     pub ingress_class: Option<String>,
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
+    /// `--auth`: htpasswd authentication with a generated user.
+    pub auth: bool,
+    /// `--pull-secret-namespaces`: namespaces whose default ServiceAccount gets a pull secret.
+    pub pull_secret_namespaces: Vec<String>,
 }
 
 /// What the cluster offers, read before anything is applied.
@@ -125,6 +139,8 @@ pub struct Plan {
     pub dns_suffix: String,
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
+    pub auth: bool,
+    pub pull_secret_namespaces: Vec<String>,
 }
 
 /// Decides exposure and storage. Errors here happen before anything is applied.
@@ -181,6 +197,22 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
             "replicas behind one Service must see the same blobs: use --storage s3, or --replicas 1",
         ));
     }
+    if !req.pull_secret_namespaces.is_empty() && !req.auth {
+        return Err(hint(
+            "--pull-secret-namespaces needs --auth: without authentication pods need no pull secret",
+            "add --auth, or drop --pull-secret-namespaces",
+        ));
+    }
+    if req.auth && expose == Expose::Localhost {
+        // Basic auth sends the password with every request; never over plain HTTP.
+        return Err(hint(
+            "--auth needs TLS, and --expose localhost is plain HTTP",
+            "use --expose loadbalancer, nodeport or ingress with --auth",
+        ));
+    }
+    let mut pull_secret_namespaces = req.pull_secret_namespaces.clone();
+    pull_secret_namespaces.sort();
+    pull_secret_namespaces.dedup();
     Ok(Plan {
         namespace: req.namespace.clone(),
         flavor,
@@ -194,6 +226,8 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         dns_suffix: req.dns_suffix.clone(),
         node_trust: req.node_trust,
         allow_runtime_restart: req.allow_runtime_restart,
+        auth: req.auth,
+        pull_secret_namespaces,
     })
 }
 
@@ -367,6 +401,8 @@ mod tests {
             ingress_class: None,
             node_trust: true,
             allow_runtime_restart: false,
+            auth: false,
+            pull_secret_namespaces: vec![],
         }
     }
 
@@ -376,6 +412,20 @@ mod tests {
             default_storage_class: Some("standard".into()),
             ingress_classes: vec![],
         }
+    }
+
+    #[test]
+    fn pull_secrets_need_auth_and_auth_needs_tls() {
+        let mut r = req();
+        r.pull_secret_namespaces = vec!["b".into(), "a".into(), "b".into()];
+        let e = make(&r, Flavor::Kind, &abilities()).unwrap_err();
+        assert!(format!("{e:#}").contains("needs --auth"), "{e:#}");
+        r.auth = true;
+        let p = make(&r, Flavor::Kind, &abilities()).unwrap();
+        assert_eq!(p.pull_secret_namespaces, ["a", "b"], "sorted, once each");
+        r.expose = Some(Expose::Localhost);
+        let e = make(&r, Flavor::Kind, &abilities()).unwrap_err();
+        assert!(format!("{e:#}").contains("plain HTTP"), "{e:#}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ step "test-cluster dependencies and binaries (cached in ${KREG_CACHE:-/var/cache
 "$KC" build
 
 step "static checks"
-shellcheck -s sh manifests/node-trust.sh
+shellcheck -s sh manifests/node-trust.sh manifests/gc.sh
 shellcheck tests/cluster/kcluster tests/run.sh .ci/run
 
 step "unit, snapshot and CLI tests"
@@ -39,7 +39,7 @@ step "node tier"
 "$KC" up node
 eval "$("$KC" env)"
 # node_runtime restarts the node without containerd's config_path: it goes last.
-for t in node_smoke node_up node_localhost node_runtime; do
+for t in node_smoke node_up node_localhost node_addons node_runtime; do
   cargo test --locked --test "$t" -- --test-threads=1
 done
 "$KC" down

@@ -5,7 +5,9 @@
 //! watches. Commands call it; it decides nothing about what to build.
 
 mod access;
+mod edit;
 mod facts;
+mod jobs;
 mod wait;
 
 use std::fmt::Debug;
@@ -22,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use jobs::JobRun;
 pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};

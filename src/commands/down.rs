@@ -101,7 +101,30 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     )
     .await?;
 
-    // 2. The registry and its exposure.
+    // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
+    let state = cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+        .and_then(|cm| cm.data)
+        .unwrap_or_default();
+    for pulled in
+        super::registry_auth::namespaces_in_state(state.get(super::up::PULL_NAMESPACES_KEY))
+    {
+        if super::registry_auth::revoke(&cluster, &pulled).await? {
+            report
+                .removed
+                .push(format!("Secret/{} -n {pulled}", names::PULL_SECRET));
+        }
+    }
+    if super::hosting::withdraw(&cluster).await? {
+        report.removed.push(format!(
+            "ConfigMap/{} -n {}",
+            names::HOSTING.1,
+            names::HOSTING.0
+        ));
+    }
+
+    // 3. The registry and its exposure.
     del(
         &cluster,
         &cluster.ns_api::<Ingress>(),
@@ -134,11 +157,12 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     )
     .await?;
 
-    // 3. User data: only with --purge.
+    // 4. User data: only with --purge.
     let pvcs: Api<PersistentVolumeClaim> = cluster.ns_api();
     if a.purge {
         del(&cluster, &pvcs, names::DATA_PVC, &mut report).await?;
         del(&cluster, &secrets, names::CA_SECRET, &mut report).await?;
+        del(&cluster, &secrets, names::AUTH_SECRET, &mut report).await?;
         let ours = namespace
             .metadata
             .labels
@@ -164,6 +188,12 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             report.kept.push(format!(
                 "Secret/{} (the CA your clients trust)",
                 names::CA_SECRET
+            ));
+        }
+        if cluster.get(&secrets, names::AUTH_SECRET).await?.is_some() {
+            report.kept.push(format!(
+                "Secret/{} (the password your clients log in with)",
+                names::AUTH_SECRET
             ));
         }
         report.kept.push(format!("Namespace/{ns}"));

@@ -4,7 +4,10 @@
 
 pub mod completions;
 mod down;
+mod gc;
+mod hosting;
 mod port_forward;
+mod registry_auth;
 mod status;
 mod trust_local;
 mod up;
@@ -86,6 +89,7 @@ pub fn main() -> u8 {
             Command::Up(a) => interruptible(&ctx, up::run(&ctx, a)).await,
             Command::Status(a) => interruptible(&ctx, status::run(&ctx, a)).await,
             Command::Down(a) => interruptible(&ctx, down::run(&ctx, a)).await,
+            Command::Gc(a) => gc::run(&ctx, a).await,
             Command::TrustLocal(a) => interruptible(&ctx, trust_local::run(&ctx, a)).await,
             // Ctrl-C is how a port-forward ends; kubectl gets it too.
             Command::PortForward(a) => port_forward::run(&ctx, a).await,

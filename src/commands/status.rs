@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use serde::Serialize;
 
+use super::registry_auth::{self, AuthReport};
 use super::Ctx;
 use crate::cli::StatusArgs;
 use crate::cluster::{Cluster, NodeVerdict};
@@ -57,12 +58,20 @@ pub struct StatusReport {
     pub nodes_total: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub untrusted_nodes: Vec<NodeVerdict>,
+    /// `--auth`: the user, the Secret, the login command; the password only with
+    /// `--show-password`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pull_secret_namespaces: Vec<String>,
+    /// Pushes are refused: a `kreg gc` is running or was interrupted.
+    pub read_only: bool,
 }
 
-pub async fn run(ctx: &Ctx, _a: &StatusArgs) -> Result<u8> {
+pub async fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let ns = &ctx.settings.namespace;
     let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
-    let report = collect(&cluster).await?;
+    let report = collect(&cluster, a.show_password).await?;
     print(ctx, &report)?;
     Ok(if report.healthy {
         EXIT_OK
@@ -71,7 +80,7 @@ pub async fn run(ctx: &Ctx, _a: &StatusArgs) -> Result<u8> {
     })
 }
 
-async fn collect(cluster: &Cluster) -> Result<StatusReport> {
+async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport> {
     let mut r = StatusReport {
         schema_version: super::up::SCHEMA_VERSION,
         namespace: cluster.namespace.clone(),
@@ -126,6 +135,10 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
             names::REGISTRY
         )),
         Some(d) => {
+            r.read_only = crate::gc::is_readonly(d);
+            if r.read_only {
+                r.problems.push("the registry is read-only: a `kreg gc` is running or was interrupted (run `kreg gc` again to finish it)".into());
+            }
             r.replicas_desired = d.spec.replicas.unwrap_or(1);
             r.replicas_ready = d
                 .status
@@ -229,6 +242,26 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
         None => format!("no PVC (emptyDir or S3){used_text}"),
     });
 
+    if field("auth").as_deref() == Some("true") {
+        match registry_auth::read(cluster).await {
+            Ok(Some((creds, _))) => {
+                r.auth = Some(AuthReport::new(
+                    &cluster.namespace,
+                    r.registry.as_deref().unwrap_or_default(),
+                    &creds,
+                    show_password,
+                ))
+            }
+            Ok(None) => r.problems.push(format!(
+                "--auth is on but Secret {} is missing or damaged: run `kreg up --auth` to generate a new password",
+                names::AUTH_SECRET
+            )),
+            Err(e) => r.problems.push(format!("cannot read the credentials: {e:#}")),
+        }
+        r.pull_secret_namespaces =
+            registry_auth::namespaces_in_state(data.get(super::up::PULL_NAMESPACES_KEY));
+    }
+
     if field("nodeTrust").as_deref() == Some("true") {
         r.nodes_trusted = Some(trust.trusted);
         r.nodes_total = Some(trust.total);
@@ -290,6 +323,20 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
         p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
     }
     line("ca sha256", &r.ca_sha256);
+    if let Some(a) = &r.auth {
+        p.out(&format!(
+            "{:<14}{} (password in Secret {})",
+            "auth", a.username, a.secret
+        ));
+        line("password", &a.password);
+        if !r.pull_secret_namespaces.is_empty() {
+            p.out(&format!(
+                "{:<14}{}",
+                "pull secrets",
+                r.pull_secret_namespaces.join(", ")
+            ));
+        }
+    }
     for v in &r.untrusted_nodes {
         p.out(&format!("untrusted     {}: {}", v.node, v.reason));
     }

@@ -12,6 +12,8 @@ use kube::api::Api;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::hosting::{self, Published};
+use super::registry_auth::{self, AuthReport};
 use super::Ctx;
 use crate::cli::{ExposeArg, StorageArg, UpArgs};
 use crate::cluster::{Applied, Cluster, NodeTrustReport};
@@ -49,6 +51,14 @@ pub struct UpReport {
     pub nodes_total: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub untrusted_nodes: Vec<crate::cluster::NodeVerdict>,
+    /// `--auth`: who logs in and how (never the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthReport>,
+    /// Namespaces whose default ServiceAccount pulls with kreg's credentials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pull_secret_namespaces: Vec<String>,
+    /// KEP-1755 discovery: `published`, or why `kube-public/local-registry-hosting` was not.
+    pub discovery: String,
     /// API requests this run sent (a watch counts once).
     pub api_requests: usize,
     /// Where the time went: kreg's own work versus waiting on the cluster.
@@ -143,6 +153,9 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
     if let Some(c) = &a.ingress_class {
         validate::secret_name(c).context("invalid --ingress-class")?;
     }
+    for ns in &a.pull_secret_namespaces {
+        validate::namespace(ns).context("invalid --pull-secret-namespaces")?;
+    }
     Ok(Request {
         namespace: ctx.settings.namespace.clone(),
         flavor,
@@ -160,6 +173,8 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
         ingress_class: a.ingress_class.clone(),
         node_trust: !a.no_node_trust,
         allow_runtime_restart: a.allow_runtime_restart,
+        auth: a.auth,
+        pull_secret_namespaces: a.pull_secret_namespaces.clone(),
     })
 }
 
@@ -308,16 +323,52 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         pki::cert_sha256(&leaf.cert_pem)?
     };
 
-    // 5. The registry, the Ingress, the state record, node trust.
+    // 5. The registry (with its credentials), the Ingress, the state record, node trust.
+    let mut deployment = manifests::deployment(&plan, &tls_sha);
+    let creds = if plan.auth {
+        let (creds, htpasswd_sha, created) =
+            registry_auth::ensure(&cluster, &plan.namespace).await?;
+        if created {
+            track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
+        }
+        manifests::with_auth(&mut deployment, &htpasswd_sha);
+        Some(creds)
+    } else {
+        None
+    };
     track(
         format!("Deployment/{}", names::REGISTRY),
         cluster
-            .apply(
-                &cluster.ns_api::<Deployment>(),
-                &manifests::deployment(&plan, &tls_sha),
-            )
+            .apply(&cluster.ns_api::<Deployment>(), &deployment)
             .await?,
     );
+    let previous_state = cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+        .and_then(|cm| cm.data)
+        .unwrap_or_default();
+    let pulled_before = registry_auth::namespaces_in_state(previous_state.get(PULL_NAMESPACES_KEY));
+    for ns in pulled_before
+        .iter()
+        .filter(|ns| !plan.pull_secret_namespaces.contains(ns))
+    {
+        if registry_auth::revoke(&cluster, ns).await? {
+            track(
+                format!("ServiceAccount/default -n {ns} (pull secret removed)"),
+                Applied::Updated,
+            );
+        }
+    }
+    if let Some(creds) = &creds {
+        for ns in &plan.pull_secret_namespaces {
+            if registry_auth::grant(&cluster, ns, &endpoint.registry(), creds).await? {
+                track(
+                    format!("Secret/{} -n {ns}", names::PULL_SECRET),
+                    Applied::Updated,
+                );
+            }
+        }
+    }
     if let Some(ing) = manifests::ingress(&plan, &endpoint.host) {
         track(
             format!("Ingress/{}", names::REGISTRY),
@@ -326,6 +377,36 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     }
     let ca_sha = pki::cert_sha256(&ca.cert_pem)?;
     let state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
+    let discovery = match hosting::publish(
+        &cluster,
+        &hosting::hosting(plan.expose, &endpoint, &plan.namespace),
+    )
+    .await
+    {
+        Published::Applied(how) => {
+            track(
+                format!("ConfigMap/{} -n {}", names::HOSTING.1, names::HOSTING.0),
+                how,
+            );
+            "published".to_string()
+        }
+        Published::Foreign => {
+            r.warn(&format!(
+                "{}/{} exists and was not created by kreg: left alone, so Tilt/Skaffold/ctlptl keep finding the registry it names",
+                names::HOSTING.0,
+                names::HOSTING.1
+            ));
+            "left alone: another tool owns it".to_string()
+        }
+        Published::Failed(why) => {
+            r.warn(&format!(
+                "could not publish {}/{} for Tilt/Skaffold/ctlptl ({why}); the registry works without it",
+                names::HOSTING.0,
+                names::HOSTING.1
+            ));
+            format!("not published: {why}")
+        }
+    };
     track(
         format!("ConfigMap/{}", names::STATE),
         cluster
@@ -367,6 +448,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         nodes_trusted: None,
         nodes_total: None,
         untrusted_nodes: vec![],
+        auth: creds
+            .as_ref()
+            .map(|c| AuthReport::new(&plan.namespace, &endpoint.registry(), c, false)),
+        pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
+        discovery,
         api_requests: 0,
         timings_ms: Timings::default(),
     };
@@ -587,8 +673,16 @@ fn state_data(
             plan.allow_runtime_restart.to_string(),
         ),
         ("ca.crt".into(), ca_pem.to_string()),
+        ("auth".into(), plan.auth.to_string()),
+        (
+            PULL_NAMESPACES_KEY.into(),
+            plan.pull_secret_namespaces.join(","),
+        ),
     ])
 }
+
+/// The state key listing `--pull-secret-namespaces`, so a later `up` or `down` can undo them.
+pub const PULL_NAMESPACES_KEY: &str = "pullSecretNamespaces";
 
 fn describe_plan(ctx: &Ctx, plan: &Plan) {
     let r = &ctx.reporter;
@@ -647,10 +741,43 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
             &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")],
         ),
     ))?);
-    objects.push(serde_json::to_value(manifests::deployment(plan, pending))?);
+    let mut deployment = manifests::deployment(plan, pending);
+    if plan.auth {
+        objects.push(serde_json::to_value(manifests::redacted(
+            manifests::secret(
+                &plan.namespace,
+                names::AUTH_SECRET,
+                "Opaque",
+                &[("username", b""), ("password", b""), ("htpasswd", b"")],
+            ),
+        ))?);
+        manifests::with_auth(&mut deployment, pending);
+    }
+    objects.push(serde_json::to_value(deployment)?);
+    for ns in &plan.pull_secret_namespaces {
+        let placeholder = crate::auth::Credentials {
+            username: names::AUTH_USER.into(),
+            password: String::new(),
+        };
+        objects.push(serde_json::to_value(manifests::redacted(
+            manifests::pull_secret(ns, "<registry address>", &placeholder),
+        ))?);
+        ctx.reporter.info(&format!(
+            "would add {} to the imagePullSecrets of ServiceAccount default in namespace {ns}",
+            names::PULL_SECRET
+        ));
+    }
     if let Some(i) = manifests::ingress(plan, plan.host.as_deref().unwrap_or(pending)) {
         objects.push(serde_json::to_value(i)?);
     }
+    let pending_address = Endpoint {
+        host: "<registry address>".into(),
+        port: 443,
+        ips: vec![],
+    };
+    objects.push(serde_json::to_value(manifests::local_registry_hosting(
+        &hosting::hosting(plan.expose, &pending_address, &plan.namespace),
+    )?)?);
     if plan.node_trust {
         let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install");
         objects.push(serde_json::to_value(cm)?);
@@ -740,6 +867,13 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
         report.namespace,
         names::STATE
     ));
+    if let Some(auth) = &report.auth {
+        p.out(&format!(
+            "# Log in as {} (the password is in Secret {}; `kreg status --show-password` prints it):",
+            auth.username, auth.secret
+        ));
+        p.out(&auth.login);
+    }
     p.out("# Push an image:");
     p.out(&format!("docker tag myapp:latest {reg}/myapp:latest"));
     p.out(&format!("docker push {reg}/myapp:latest"));

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod kreg;
+pub mod oci;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,118 @@
+//! `kreg gc`'s edge: switch the registry's read-only mode under its own field manager, run a
+//! Job to completion and read its log.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::ResourceExt;
+use tokio::time::{sleep, Instant};
+
+use super::{api_error, Cluster};
+use crate::error::hint;
+use crate::plan::names;
+
+/// How a Job ended.
+#[derive(Debug)]
+pub struct JobRun {
+    pub succeeded: bool,
+    /// The log of its (last) pod.
+    pub log: String,
+}
+
+impl Cluster {
+    /// Server-side applies `body` to the registry Deployment as `manager` (not `kreg`, so the
+    /// fields it sets are neither removed by `up` nor able to remove `up`'s).
+    pub async fn apply_registry_patch(
+        &self,
+        manager: &str,
+        body: &serde_json::Value,
+    ) -> Result<()> {
+        let api: Api<Deployment> = self.ns_api();
+        api.patch(
+            names::REGISTRY,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(body),
+        )
+        .await
+        .map_err(|e| api_error(e, &format!("patching Deployment {}", names::REGISTRY)))?;
+        Ok(())
+    }
+
+    /// Deletes every Job labelled `app.kubernetes.io/name=<label>` (leftovers of an
+    /// interrupted run), with their pods.
+    pub async fn delete_jobs(&self, label: &str) -> Result<usize> {
+        let api: Api<Job> = self.ns_api();
+        let jobs = api
+            .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={label}")))
+            .await
+            .map_err(|e| api_error(e, "listing Jobs"))?;
+        let mut n = 0;
+        for j in jobs.items {
+            if self.delete(&api, &j.name_any()).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Creates `job`, waits until it succeeds or fails (or `limit` passes), returns its pod's
+    /// log, and deletes it.
+    pub async fn run_job(&self, job: &Job, limit: Duration) -> Result<JobRun> {
+        let api: Api<Job> = self.ns_api();
+        let name = job.name_any();
+        api.create(&PostParams::default(), job)
+            .await
+            .map_err(|e| api_error(e, &format!("creating Job {name}")))?;
+        let deadline = Instant::now() + limit;
+        let finished = loop {
+            let j = api
+                .get(&name)
+                .await
+                .map_err(|e| api_error(e, &format!("reading Job {name}")))?;
+            let s = j.status.unwrap_or_default();
+            if s.succeeded.unwrap_or(0) > 0 {
+                break Some(true);
+            }
+            if s.failed.unwrap_or(0) > 0 {
+                break Some(false);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            sleep(Duration::from_secs(1)).await;
+        };
+        let log = self.job_log(&name).await.unwrap_or_default();
+        self.delete(&api, &name).await?;
+        match finished {
+            Some(succeeded) => Ok(JobRun { succeeded, log }),
+            None => Err(hint(
+                format!("Job {name} did not finish within {}s", limit.as_secs()),
+                format!(
+                    "pass a longer --timeout; the Job was deleted. Its last log lines:\n{}",
+                    last_lines(&log, 10)
+                ),
+            )),
+        }
+    }
+
+    async fn job_log(&self, job: &str) -> Result<String> {
+        let pods: Api<Pod> = self.ns_api();
+        let list = pods
+            .list(&ListParams::default().labels(&format!("job-name={job}")))
+            .await?;
+        let pod = list
+            .items
+            .last()
+            .ok_or_else(|| anyhow!("Job {job} has no pod"))?;
+        Ok(pods.logs(&pod.name_any(), &LogParams::default()).await?)
+    }
+}
+
+fn last_lines(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

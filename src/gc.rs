@@ -1,0 +1,282 @@
+//! `kreg gc`, the pure part: the garbage-collection Job built from the registry's live pod
+//! template, the read-only switch, and reading the Job's output. No I/O.
+//!
+//! Why a copy of the live pod: the collector must read exactly the storage and configuration
+//! the registry serves (PVC, S3 settings, image), whatever flags the last `up` used.
+
+use anyhow::{bail, Result};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Affinity, EnvVar, PodAffinity, PodAffinityTerm, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::hint;
+use crate::plan::names;
+
+const JOB: &str = include_str!("../manifests/gc-job.yaml");
+/// The script the Job runs (shell-checked in the test suite).
+pub const SCRIPT: &str = include_str!("../manifests/gc.sh");
+/// Field manager of the read-only switch: kept apart from `kreg` so `up` never removes it
+/// and removing it never touches what `up` owns.
+pub const FIELD_MANAGER: &str = "kreg-gc";
+/// Distribution's read-only mode, set as the whole `maintenance` map: the leaf form
+/// (`..._READONLY_ENABLED`) makes Distribution panic at start.
+pub const READONLY_ENV: (&str, &str) = (
+    "REGISTRY_STORAGE_MAINTENANCE",
+    "readonly:\n  enabled: true\n",
+);
+
+/// The server-side-apply body that makes the registry read-only (`on`) or gives the field
+/// back (`!on`: kreg-gc then owns nothing and the variable disappears).
+pub fn readonly_patch(namespace: &str, on: bool) -> serde_json::Value {
+    let spec = if on {
+        json!({"template": {"spec": {"containers": [{
+            "name": "registry",
+            "env": [{"name": READONLY_ENV.0, "value": READONLY_ENV.1}],
+        }]}}})
+    } else {
+        json!({})
+    };
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": names::REGISTRY, "namespace": namespace},
+        "spec": spec,
+    })
+}
+
+/// Whether the live Deployment is in read-only mode (a `kreg gc` running or interrupted).
+pub fn is_readonly(d: &Deployment) -> bool {
+    d.spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|p| p.containers.first())
+        .and_then(|c| c.env.as_ref())
+        .is_some_and(|env| env.iter().any(|e| e.name == READONLY_ENV.0))
+}
+
+/// The Job that collects garbage, from the registry's live Deployment.
+pub fn job(registry: &Deployment, name: &str, dry_run: bool) -> Result<Job> {
+    let spec = &registry.spec;
+    let mut pod_spec = spec
+        .template
+        .spec
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("Deployment {} has no pod spec", names::REGISTRY))?;
+    let volumes = pod_spec.volumes.clone().unwrap_or_default();
+    let data = volumes.iter().find(|v| v.name == "data");
+    if data.is_some_and(|v| v.empty_dir.is_some()) {
+        return Err(hint(
+            "the registry stores images in an emptyDir, which only its own pod can see",
+            "garbage collection needs --storage pvc or s3; with emptyDir, restarting the pod empties it anyway",
+        ));
+    }
+    let pvc = data.is_some_and(|v| v.persistent_volume_claim.is_some());
+    let Some(c) = pod_spec.containers.first_mut() else {
+        bail!("Deployment {} has no container", names::REGISTRY);
+    };
+    c.name = "gc".into();
+    c.command = Some(vec!["/bin/sh".into(), "-c".into(), SCRIPT.into()]);
+    c.args = None;
+    c.ports = None;
+    c.readiness_probe = None;
+    c.liveness_probe = None;
+    let env = c.env.get_or_insert_with(Vec::new);
+    env.retain(|e| e.name != READONLY_ENV.0);
+    env.push(EnvVar {
+        name: "KREG_GC_DRY_RUN".into(),
+        value: Some(dry_run.to_string()),
+        value_from: None,
+    });
+    pod_spec.restart_policy = Some("Never".into());
+    if pvc {
+        // A ReadWriteOnce volume attaches to one node: run beside the registry pod.
+        pod_spec.affinity = Some(Affinity {
+            pod_affinity: Some(PodAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                    label_selector: Some(LabelSelector {
+                        match_labels: Some(
+                            [(
+                                "app.kubernetes.io/name".to_string(),
+                                names::REGISTRY.to_string(),
+                            )]
+                            .into(),
+                        ),
+                        ..Default::default()
+                    }),
+                    topology_key: "kubernetes.io/hostname".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let mut job: Job = serde_yaml::from_str(JOB).expect("gc-job.yaml is valid (tested)");
+    job.metadata.name = Some(name.into());
+    job.metadata.namespace = registry.metadata.namespace.clone();
+    let job_spec = job.spec.as_mut().expect("gc-job.yaml has a spec");
+    let labels = job_spec.template.metadata.clone();
+    job_spec.template = PodTemplateSpec {
+        metadata: labels,
+        spec: Some(pod_spec),
+    };
+    Ok(job)
+}
+
+/// What the collector did, read from the Job's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Storage size before and after, when the storage is a filesystem (not S3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimed_bytes: Option<u64>,
+    /// From Distribution's summary line: blobs and manifests deleted (or, dry run, eligible).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blobs_deleted: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifests_deleted: Option<u64>,
+}
+
+/// Reads `kreg-gc: before_kib=N after_kib=M` and Distribution's
+/// `N blobs marked, M blobs and K manifests eligible for deletion`.
+pub fn parse(log: &str) -> Outcome {
+    let mut o = Outcome::default();
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("kreg-gc: ") {
+            for kv in rest.split_whitespace() {
+                let kib = |v: &str| v.parse::<u64>().ok().map(|k| k * 1024);
+                match kv.split_once('=') {
+                    Some(("before_kib", v)) => o.before_bytes = kib(v),
+                    Some(("after_kib", v)) => o.after_bytes = kib(v),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(idx) = line.find(" blobs marked, ") {
+            let tail = &line[idx + " blobs marked, ".len()..];
+            let words: Vec<&str> = tail.split_whitespace().collect();
+            // "M blobs and K manifests eligible for deletion"
+            if words.len() >= 5 && words[1] == "blobs" && words[4] == "manifests" {
+                o.blobs_deleted = words[0].parse().ok();
+                o.manifests_deleted = words[3].parse().ok();
+            }
+        }
+    }
+    if let (Some(b), Some(a)) = (o.before_bytes, o.after_bytes) {
+        o.reclaimed_bytes = Some(b.saturating_sub(a));
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Expose, Plan, Storage};
+
+    fn registry(storage: Storage) -> Deployment {
+        let plan = Plan {
+            namespace: "kreg-system".into(),
+            flavor: crate::detect::Flavor::Generic,
+            expose: Expose::LoadBalancer,
+            expose_reason: String::new(),
+            image: "registry:2".into(),
+            storage,
+            replicas: 1,
+            ingress: None,
+            host: None,
+            dns_suffix: "nip.io".into(),
+            node_trust: true,
+            allow_runtime_restart: false,
+            auth: false,
+            pull_secret_namespaces: vec![],
+        };
+        crate::manifests::deployment(&plan, "x")
+    }
+
+    fn pvc() -> Storage {
+        Storage::Pvc {
+            size: "1Gi".into(),
+            class: None,
+        }
+    }
+
+    #[test]
+    fn job_copies_the_registry_pod_but_not_its_labels_probes_or_readonly_switch() {
+        let mut d = registry(pvc());
+        let env = &mut d.spec.template.spec.as_mut().unwrap().containers[0];
+        env.env.as_mut().unwrap().push(EnvVar {
+            name: READONLY_ENV.0.into(),
+            value: Some(READONLY_ENV.1.into()),
+            value_from: None,
+        });
+        assert!(is_readonly(&d));
+        let j = job(&d, "kreg-gc-1", false).unwrap();
+        insta::assert_yaml_snapshot!("gc_job_pvc", j);
+        let t = j.spec.unwrap().template;
+        let labels = t.metadata.unwrap().labels.unwrap();
+        assert_eq!(
+            labels["app.kubernetes.io/name"], "kreg-gc",
+            "the registry Service must not select it"
+        );
+        let pod = t.spec.unwrap();
+        assert!(
+            pod.affinity.is_some(),
+            "RWO volume: beside the registry pod"
+        );
+        let c = &pod.containers[0];
+        assert!(c.readiness_probe.is_none() && c.ports.is_none());
+        let env = c.env.as_ref().unwrap();
+        assert!(!env.iter().any(|e| e.name == READONLY_ENV.0));
+        assert!(
+            env.iter().any(|e| e.name == "REGISTRY_HTTP_SECRET"),
+            "same configuration"
+        );
+    }
+
+    #[test]
+    fn s3_needs_no_affinity_and_emptydir_is_refused() {
+        let s3 = registry(Storage::S3 {
+            bucket: "b".into(),
+            region: "r".into(),
+            endpoint: None,
+            secret: "s".into(),
+        });
+        let j = job(&s3, "kreg-gc-1", true).unwrap();
+        assert!(j.spec.unwrap().template.spec.unwrap().affinity.is_none());
+        let e = job(&registry(Storage::EmptyDir), "kreg-gc-1", false).unwrap_err();
+        assert!(format!("{e:#}").contains("emptyDir"), "{e:#}");
+    }
+
+    #[test]
+    fn readonly_patch_sets_and_releases_the_whole_maintenance_map() {
+        let on = readonly_patch("ns", true);
+        assert_eq!(
+            on["spec"]["template"]["spec"]["containers"][0]["env"][0]["name"],
+            "REGISTRY_STORAGE_MAINTENANCE"
+        );
+        assert_eq!(readonly_patch("ns", false)["spec"], json!({}));
+        assert_eq!(on["metadata"]["name"], names::REGISTRY);
+    }
+
+    #[test]
+    fn parses_sizes_and_distribution_summary() {
+        let log = "blob eligible for deletion: sha256:aa\n\
+                   12 blobs marked, 3 blobs and 1 manifests eligible for deletion\n\
+                   kreg-gc: before_kib=2048 after_kib=1024\n";
+        let o = parse(log);
+        assert_eq!(o.before_bytes, Some(2 << 20));
+        assert_eq!(o.reclaimed_bytes, Some(1 << 20));
+        assert_eq!(o.blobs_deleted, Some(3));
+        assert_eq!(o.manifests_deleted, Some(1));
+        let s3 = parse("kreg-gc: before_kib=unknown after_kib=unknown\n");
+        assert_eq!(s3.reclaimed_bytes, None);
+        assert_eq!(parse(""), Outcome::default());
+    }
+}

@@ -1,0 +1,276 @@
+//! `--auth` with pull secrets, and `kreg gc`, on the node tier: a real registry, a real
+//! kubelet pulling with (or without) the generated credentials, a real garbage collector.
+
+mod support;
+
+use serde_json::Value;
+use support::kreg::{
+    host_of, kreg, kreg_json, pull_error, resolve_on_node, wait_ready, Workstation,
+};
+use support::{require, text, TestCluster, Tier};
+
+fn up(tc: &TestCluster, extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["up", "--yes", "-o", "json", "--timeout", "4m"];
+    args.extend_from_slice(extra);
+    let out = kreg(tc, &args);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "kreg up failed:\n{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+/// The workstation and node resolve the registry's nip.io name; the workstation trusts the CA.
+fn reach(tc: &TestCluster, ws: &Workstation, up: &Value) -> String {
+    let registry = up["registry"].as_str().unwrap().to_string();
+    let ip = up["address"].as_str().unwrap();
+    ws.add_host(ip, host_of(&registry));
+    resolve_on_node(tc, ip, &registry);
+    let out = ws.sh(&format!(
+        "{} trust-local --yes --kubeconfig {}",
+        support::kreg::KREG,
+        tc.kubeconfig.display()
+    ));
+    assert!(out.status.success(), "trust-local: {}", text(&out.stderr));
+    registry
+}
+
+fn run_in(tc: &TestCluster, ns: &str, pod: &str, image: &str) {
+    let _ = tc.kubectl(&[
+        "-n",
+        ns,
+        "delete",
+        "pod",
+        pod,
+        "--ignore-not-found",
+        "--wait",
+    ]);
+    tc.kubectl_ok(&["-n", ns, "run", pod, "--image", image, "--restart=Never"]);
+}
+
+#[test]
+fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+    for ns in ["team-a", "team-b"] {
+        let _ = tc.kubectl(&["delete", "namespace", ns, "--ignore-not-found", "--wait"]);
+        tc.kubectl_ok(&["create", "namespace", ns]);
+    }
+    let ws = Workstation::new();
+
+    let (up1, up_err) = up(&tc, &["--auth", "--pull-secret-namespaces", "team-a"]);
+    assert_eq!(up1["healthy"], true, "{up1}");
+    assert_eq!(up1["auth"]["username"], "kreg");
+    assert_eq!(up1["pull_secret_namespaces"], serde_json::json!(["team-a"]));
+    let registry = reach(&tc, &ws, &up1);
+
+    // The password is printed only when asked for.
+    let plain = kreg(&tc, &["status"]);
+    let shown = kreg_json(&tc, &["status", "--show-password", "-o", "json"]);
+    let password = shown["auth"]["password"].as_str().unwrap().to_string();
+    assert_eq!(password.len(), 32);
+    for (what, s) in [
+        ("up stdout", up1.to_string()),
+        ("up stderr", up_err),
+        ("status", text(&plain.stdout) + &text(&plain.stderr)),
+    ] {
+        assert!(!s.contains(&password), "{what} printed the password");
+    }
+    let shown_text = text(&kreg(&tc, &["status", "--show-password"]).stdout);
+    assert!(shown_text.contains(&password), "{shown_text}");
+
+    // A push without credentials is refused; with them it lands.
+    let hello = tc.hello_image.clone().unwrap();
+    let anon = ws.sh(&format!(
+        "skopeo copy --quiet oci-archive:{} docker://{registry}/hello:1",
+        hello.display()
+    ));
+    assert!(!anon.status.success(), "anonymous push was accepted");
+    let err = text(&anon.stderr).to_lowercase();
+    assert!(
+        err.contains("unauthorized") || err.contains("authentication required"),
+        "{err}"
+    );
+    let authed = ws.sh(&format!(
+        "skopeo copy --quiet --dest-creds kreg:{password} oci-archive:{} docker://{registry}/hello:1",
+        hello.display()
+    ));
+    assert!(
+        authed.status.success(),
+        "push with credentials: {}",
+        text(&authed.stderr)
+    );
+
+    // team-b has no pull secret: the kubelet's pull is refused. team-a's default
+    // ServiceAccount carries kreg's: the same image runs without imagePullSecrets in the spec.
+    let image = format!("{registry}/hello:1");
+    run_in(&tc, "team-b", "hello", &image);
+    let refused = pull_error(&tc_in(&tc, "team-b"), "hello").to_lowercase();
+    assert!(
+        refused.contains("401")
+            || refused.contains("unauthorized")
+            || refused.contains("authorization"),
+        "{refused}"
+    );
+    let sa = tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "sa",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ]);
+    assert_eq!(sa.trim(), "kreg-pull");
+    run_in(&tc, "team-a", "hello", &image);
+    wait_ready(&tc_in(&tc, "team-a"), "hello");
+    let logs = tc.kubectl_ok(&["-n", "team-a", "logs", "hello"]);
+    assert!(logs.contains("hello from kreg"), "{logs}");
+
+    // Dropping the namespace from the list takes kreg's entry back; others' entries stay.
+    tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "patch",
+        "sa",
+        "default",
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"someone-elses"}}]"#,
+    ]);
+    let both = tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "sa",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ]);
+    assert_eq!(both.trim(), "kreg-pull someone-elses");
+    let (up2, _) = up(&tc, &["--auth"]);
+    assert_eq!(up2["healthy"], true, "{up2}");
+    let sa = tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "sa",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ]);
+    assert_eq!(
+        sa.trim(),
+        "someone-elses",
+        "kreg's entry removed, the other kept"
+    );
+    assert!(!tc
+        .kubectl(&["-n", "team-a", "get", "secret", "kreg-pull"])
+        .status
+        .success());
+    let again = kreg_json(&tc, &["status", "--show-password", "-o", "json"]);
+    assert_eq!(
+        again["auth"]["password"],
+        password.as_str(),
+        "re-runs keep the password"
+    );
+
+    // down keeps the credentials (clients stay logged in across down/up); --purge removes them.
+    let (_, _) = up(&tc, &["--auth", "--pull-secret-namespaces", "team-a"]);
+    let down = kreg_json(&tc, &["down", "--yes", "-o", "json"]);
+    assert!(down["kept"].to_string().contains("kreg-auth"), "{down}");
+    let sa = tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "sa",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ]);
+    assert_eq!(sa.trim(), "someone-elses");
+    let purge = kreg_json(&tc, &["down", "--purge", "--yes", "-o", "json"]);
+    assert!(
+        purge["removed"].to_string().contains("kreg-auth"),
+        "{purge}"
+    );
+    for ns in ["team-a", "team-b"] {
+        let _ = tc.kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    }
+}
+
+/// The same cluster, addressed in another namespace (pull_error and wait_ready use the
+/// kubeconfig's default namespace).
+fn tc_in(tc: &TestCluster, ns: &str) -> TestCluster {
+    let kc = tempfile::NamedTempFile::new()
+        .unwrap()
+        .into_temp_path()
+        .keep()
+        .unwrap();
+    std::fs::copy(&tc.kubeconfig, &kc).unwrap();
+    let set = std::process::Command::new(std::env::var("KUBECTL").unwrap_or("kubectl".into()))
+        .args(["--kubeconfig"])
+        .arg(&kc)
+        .args(["config", "set-context", "--current", "--namespace", ns])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    TestCluster {
+        kubeconfig: kc,
+        tier: tc.tier,
+        kcluster: tc.kcluster.clone(),
+        netns: tc.netns.clone(),
+        node_ip: tc.node_ip.clone(),
+        hello_image: tc.hello_image.clone(),
+    }
+}
+
+#[test]
+fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+    let ws = Workstation::new();
+    let (up1, _) = up(&tc, &[]);
+    let registry = reach(&tc, &ws, &up1);
+
+    let work = tempfile::tempdir().unwrap();
+    let big = support::oci::random_image(work.path(), "big", 8 << 20);
+    let hello = tc.hello_image.clone().unwrap();
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo copy --quiet oci-archive:{} docker://{registry}/hello:1",
+        big.display(),
+        hello.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+
+    // Nothing deleted yet: a dry run finds nothing to collect.
+    let dry = kreg_json(&tc, &["gc", "--dry-run", "-o", "json"]);
+    assert_eq!(dry["blobs_deleted"], 0, "{dry}");
+
+    let del = ws.sh(&format!("skopeo delete docker://{registry}/big:1"));
+    assert!(del.status.success(), "delete: {}", text(&del.stderr));
+    let gc = kreg_json(&tc, &["gc", "--yes", "-o", "json", "--timeout", "3m"]);
+    let reclaimed = gc["reclaimed_bytes"].as_u64().unwrap_or(0);
+    assert!(reclaimed >= 7 << 20, "expected the 8 MiB layer back: {gc}");
+    assert!(
+        gc["blobs_deleted"].as_u64().unwrap() >= 2,
+        "layer and config: {gc}"
+    );
+
+    // The registry is writable again and still serves what was not deleted.
+    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    assert_eq!(status["read_only"], false, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    let after = ws.sh(&format!(
+        "skopeo copy --quiet docker://{registry}/hello:1 dir:{d}/pulled && skopeo copy --quiet oci:{}:big docker://{registry}/big:2",
+        big.display(),
+        d = work.path().display()
+    ));
+    assert!(after.status.success(), "after gc: {}", text(&after.stderr));
+    let gone = ws.sh(&format!("skopeo inspect docker://{registry}/big:1"));
+    assert!(!gone.status.success(), "the deleted tag is still served");
+
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+}

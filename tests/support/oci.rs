@@ -1,0 +1,76 @@
+//! Generated test images: an OCI layout directory holding one layer of random bytes, for
+//! `skopeo copy oci:DIR:TAG ...`. Distinct content means distinct blobs, so a test can tell
+//! what a garbage collector or a push did with them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+fn put_blob(dir: &Path, bytes: &[u8]) -> String {
+    let d = digest(bytes);
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(d.trim_start_matches("sha256:")), bytes).unwrap();
+    d
+}
+
+/// Writes an OCI layout under `dir` (tag `tag`) whose single uncompressed layer holds
+/// `size` random bytes in `/data.bin`. Returns the layout directory.
+pub fn random_image(dir: &Path, tag: &str, size: usize) -> PathBuf {
+    use rand::RngCore;
+    let layout = dir.join(format!("oci-{tag}"));
+    let staging = dir.join(format!("rootfs-{tag}"));
+    std::fs::create_dir_all(&staging).unwrap();
+    let mut data = vec![0u8; size];
+    rand::rng().fill_bytes(&mut data);
+    std::fs::write(staging.join("data.bin"), &data).unwrap();
+    let tar = dir.join(format!("layer-{tag}.tar"));
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&staging)
+        .arg("data.bin")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let layer = std::fs::read(&tar).unwrap();
+    std::fs::create_dir_all(&layout).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let layer_digest = put_blob(&layout, &layer);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    })
+    .to_string();
+    let config_digest = put_blob(&layout, config.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer.len()}],
+    })
+    .to_string();
+    let manifest_digest = put_blob(&layout, manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": manifest_digest, "size": manifest.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": tag}}],
+    });
+    std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+    layout
+}
