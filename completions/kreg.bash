@@ -491,7 +491,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +554,14 @@ _kreg() {
                     return 0
                     ;;
                 --pull-secret-namespaces)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gc-schedule)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gc-image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -62,6 +62,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-secret -d 'Secret in
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` without it removes the CronJob' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r

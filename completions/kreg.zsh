@@ -59,6 +59,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--replicas=[Registry replicas (more than 1 needs --storage s3)]:N:_default' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
 '*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec]:NS,...:_default' \
+'--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` without it removes the CronJob]:CRON:_default' \
+'--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \

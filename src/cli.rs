@@ -202,6 +202,16 @@ pub struct UpArgs {
     #[arg(long, value_name = "NS,...", value_delimiter = ',')]
     pub pull_secret_namespaces: Vec<String>,
 
+    /// Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up`
+    /// without it removes the CronJob
+    #[arg(long, value_name = "CRON", requires = "gc_image")]
+    pub gc_schedule: Option<String>,
+
+    /// With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror
+    /// of bitnami/kubectl)
+    #[arg(long, value_name = "IMAGE", requires = "gc_schedule")]
+    pub gc_image: Option<String>,
+
     /// Print the plan and the objects that would be applied; change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -16,6 +16,12 @@ use crate::error::hint;
 use crate::plan::names;
 
 const JOB: &str = include_str!("../manifests/gc-job.yaml");
+const CRONJOB: &str = include_str!("../manifests/gc-cronjob.yaml");
+const RBAC: &str = include_str!("../manifests/gc-rbac.yaml");
+/// The script the `--gc-schedule` CronJob runs (shell-checked in the test suite).
+pub const CRON_SCRIPT: &str = include_str!("../manifests/gc-cron.sh");
+/// The collector Job the CronJob's script creates (gc-cron.sh uses this name).
+pub const SCHEDULED_JOB: &str = "kreg-gc-scheduled";
 /// The script the Job runs (shell-checked in the test suite).
 pub const SCRIPT: &str = include_str!("../manifests/gc.sh");
 /// Field manager of the read-only switch: kept apart from `kreg` so `up` never removes it
@@ -127,6 +133,105 @@ pub fn job(registry: &Deployment, name: &str, dry_run: bool) -> Result<Job> {
     Ok(job)
 }
 
+/// Everything `--gc-schedule` applies, all named `kreg-gc`.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub service_account: k8s_openapi::api::core::v1::ServiceAccount,
+    pub role: k8s_openapi::api::rbac::v1::Role,
+    pub binding: k8s_openapi::api::rbac::v1::RoleBinding,
+    /// The script and the three objects it applies.
+    pub config: k8s_openapi::api::core::v1::ConfigMap,
+    /// A CronJob of `cronjob_api` (batch/v1, or batch/v1beta1 before Kubernetes 1.21), as JSON
+    /// because the typed crate knows only one of them.
+    pub cronjob: serde_json::Value,
+}
+
+/// The `--gc-schedule` objects for `registry` (the Deployment `up` applies).
+pub fn schedule(
+    registry: &Deployment,
+    schedule: &str,
+    image: &str,
+    cronjob_api: &str,
+) -> Result<Schedule> {
+    use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+    let namespace = registry
+        .metadata
+        .namespace
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the registry Deployment has no namespace"))?;
+    let json =
+        |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialize");
+    let collector = serde_json::to_value(job(registry, SCHEDULED_JOB, false)?)?;
+    let labels = || {
+        Some(
+            [(
+                names::MANAGED_BY.0.to_string(),
+                names::MANAGED_BY.1.to_string(),
+            )]
+            .into(),
+        )
+    };
+    let meta = || k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(names::GC_JOB.into()),
+        namespace: Some(namespace.clone()),
+        labels: labels(),
+        ..Default::default()
+    };
+    let config = crate::manifests::configmap(
+        &namespace,
+        names::GC_JOB,
+        [
+            ("gc-cron.sh".to_string(), CRON_SCRIPT.to_string()),
+            ("job.json".to_string(), json(&collector)),
+            (
+                "readonly.json".to_string(),
+                json(&readonly_patch(&namespace, true)),
+            ),
+            (
+                "writable.json".to_string(),
+                json(&readonly_patch(&namespace, false)),
+            ),
+        ]
+        .into(),
+    );
+    let mut role: k8s_openapi::api::rbac::v1::Role =
+        serde_yaml::from_str(RBAC).expect("gc-rbac.yaml is valid (tested)");
+    role.metadata.namespace = Some(namespace.clone());
+    let binding = RoleBinding {
+        metadata: meta(),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: names::GC_JOB.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: names::GC_JOB.into(),
+            namespace: Some(namespace.clone()),
+            ..Default::default()
+        }]),
+    };
+    let service_account = k8s_openapi::api::core::v1::ServiceAccount {
+        metadata: meta(),
+        ..Default::default()
+    };
+    let mut cronjob: serde_json::Value =
+        serde_yaml::from_str(CRONJOB).expect("gc-cronjob.yaml is valid (tested)");
+    cronjob["apiVersion"] = cronjob_api.into();
+    cronjob["metadata"]["namespace"] = namespace.clone().into();
+    cronjob["spec"]["schedule"] = schedule.into();
+    cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        image.into();
+    // The script's content is in the ConfigMap, which the pod reads at start: restart nothing.
+    Ok(Schedule {
+        service_account,
+        role,
+        binding,
+        config,
+        cronjob,
+    })
+}
+
 /// What the collector did, read from the Job's log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outcome {
@@ -196,6 +301,7 @@ mod tests {
             allow_runtime_restart: false,
             auth: false,
             pull_secret_namespaces: vec![],
+            gc_schedule: None,
         };
         crate::manifests::deployment(&plan, "x")
     }
@@ -263,6 +369,36 @@ mod tests {
         );
         assert_eq!(readonly_patch("ns", false)["spec"], json!({}));
         assert_eq!(on["metadata"]["name"], names::REGISTRY);
+    }
+
+    #[test]
+    fn schedule_renders_the_cronjob_rbac_and_the_scripts_inputs() {
+        let d = registry(pvc());
+        let s = schedule(
+            &d,
+            "0 3 * * 0",
+            "mirror.example/kubectl:1.30",
+            "batch/v1beta1",
+        )
+        .unwrap();
+        insta::assert_yaml_snapshot!("gc_cronjob", s.cronjob);
+        assert_eq!(s.cronjob["apiVersion"], "batch/v1beta1");
+        let data = s.config.data.unwrap();
+        let collector: Job = serde_json::from_str(&data["job.json"]).unwrap();
+        assert_eq!(collector.metadata.name.as_deref(), Some(SCHEDULED_JOB));
+        assert!(
+            CRON_SCRIPT.contains(SCHEDULED_JOB),
+            "the script waits for that name"
+        );
+        let ro: serde_json::Value = serde_json::from_str(&data["readonly.json"]).unwrap();
+        assert_eq!(ro, readonly_patch("kreg-system", true));
+        assert_eq!(s.binding.subjects.unwrap()[0].name, names::GC_JOB);
+        assert_eq!(s.role.metadata.namespace.as_deref(), Some("kreg-system"));
+        // The CronJob's own pods must not match the label the script deletes leftovers by.
+        assert_ne!(
+            s.cronjob["spec"]["jobTemplate"]["metadata"]["labels"]["app.kubernetes.io/name"],
+            "kreg-gc"
+        );
     }
 
     #[test]

@@ -456,6 +456,7 @@ mod tests {
             allow_runtime_restart: false,
             auth: false,
             pull_secret_namespaces: vec![],
+            gc_schedule: None,
         }
     }
 

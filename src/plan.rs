@@ -108,6 +108,15 @@ pub struct Request {
     pub auth: bool,
     /// `--pull-secret-namespaces`: namespaces whose default ServiceAccount gets a pull secret.
     pub pull_secret_namespaces: Vec<String>,
+    /// `--gc-schedule` with `--gc-image`.
+    pub gc_schedule: Option<GcSchedule>,
+}
+
+/// When and with which kubectl image the garbage-collection CronJob runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GcSchedule {
+    pub cron: String,
+    pub image: String,
 }
 
 /// What the cluster offers, read before anything is applied.
@@ -141,6 +150,7 @@ pub struct Plan {
     pub allow_runtime_restart: bool,
     pub auth: bool,
     pub pull_secret_namespaces: Vec<String>,
+    pub gc_schedule: Option<GcSchedule>,
 }
 
 /// Decides exposure and storage. Errors here happen before anything is applied.
@@ -210,6 +220,12 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
             "use --expose loadbalancer, nodeport or ingress with --auth",
         ));
     }
+    if req.gc_schedule.is_some() && storage_is_emptydir(&req.storage) {
+        return Err(hint(
+            "--gc-schedule needs --storage pvc or s3: no other pod can see an emptyDir",
+            "drop --gc-schedule (an emptyDir empties itself when the pod restarts)",
+        ));
+    }
     let mut pull_secret_namespaces = req.pull_secret_namespaces.clone();
     pull_secret_namespaces.sort();
     pull_secret_namespaces.dedup();
@@ -228,7 +244,12 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         allow_runtime_restart: req.allow_runtime_restart,
         auth: req.auth,
         pull_secret_namespaces,
+        gc_schedule: req.gc_schedule.clone(),
     })
+}
+
+fn storage_is_emptydir(s: &Storage) -> bool {
+    matches!(s, Storage::EmptyDir)
 }
 
 fn default_expose(flavor: Flavor) -> (Expose, String) {
@@ -403,6 +424,7 @@ mod tests {
             allow_runtime_restart: false,
             auth: false,
             pull_secret_namespaces: vec![],
+            gc_schedule: None,
         }
     }
 

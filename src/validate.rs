@@ -502,6 +502,41 @@ fn path_component(c: &str) -> std::result::Result<(), String> {
 /// Only the suffixes that make sense for bytes are accepted (no milli `m`, no exponents), and
 /// the number is capped, so a typo is caught here rather than by the API server after half the
 /// objects were applied.
+/// `--gc-schedule`: a five-field cron expression (`0 3 * * 0`) or one of the macros CronJob
+/// accepts (`@daily` ...). Only the characters cron uses: nothing a shell or YAML could read.
+pub fn cron(s: &str) -> Result<()> {
+    const RULE: &str = "use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 3 * * 0\", or @hourly, @daily, @weekly, @monthly, @yearly";
+    const MACROS: [&str; 6] = [
+        "@hourly",
+        "@daily",
+        "@midnight",
+        "@weekly",
+        "@monthly",
+        "@yearly",
+    ];
+    if MACROS.contains(&s) {
+        return Ok(());
+    }
+    let fail = |why: &str| anyhow::anyhow!("invalid --gc-schedule {}: {why}; {RULE}", shown(s));
+    if s.len() > 100 {
+        return Err(fail("it is too long"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ' ' | '*' | '/' | ',' | '-' | '?')))
+    {
+        return Err(fail(&format!("it contains {c:?}")));
+    }
+    let fields = s.split(' ').collect::<Vec<_>>();
+    if fields.iter().any(|f| f.is_empty()) || fields.len() != 5 {
+        return Err(fail(&format!(
+            "it has {} fields separated by single spaces",
+            s.split_whitespace().count()
+        )));
+    }
+    Ok(())
+}
+
 pub fn size(s: &str) -> Result<()> {
     const RULE: &str = "use a positive Kubernetes quantity such as 10Gi, 500Mi, 1Ti or 1G: a \
 number (optionally with a fraction) followed by Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E or nothing (bytes)";
@@ -643,6 +678,25 @@ https://minio.example.com:9000 (host: a lowercase DNS name, an IPv4 address or a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_schedules() {
+        for ok in ["0 3 * * 0", "*/15 * * * *", "0 0 1,15 * MON-FRI", "@weekly"] {
+            cron(ok).unwrap_or_else(|e| panic!("{ok}: {e:#}"));
+        }
+        for bad in [
+            "",
+            "* * * *",
+            "0 3 * * 0 *",
+            "0  3 * * 0",
+            "0 3 * * 0; rm -rf /",
+            "$(id) * * * *",
+            "@sometimes",
+        ] {
+            let e = cron(bad).expect_err(bad);
+            assert!(format!("{e:#}").contains("--gc-schedule"), "{e:#}");
+        }
+    }
 
     /// Strings no validator may accept: shell injection, traversal, unicode look-alikes,
     /// control characters, empties and floods.

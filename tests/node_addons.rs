@@ -274,3 +274,108 @@ fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
 
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
 }
+
+#[test]
+fn gc_schedule_runs_the_collector_from_a_cronjob() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+    let ws = Workstation::new();
+    let (up1, _) = up(&tc, &[]);
+    let registry = reach(&tc, &ws, &up1);
+
+    // The CronJob needs an image with a shell and kubectl: built from the harness's kubectl
+    // and pushed into kreg's registry, as an air-gapped user would.
+    let work = tempfile::tempdir().unwrap();
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "/usr/bin/kubectl".into());
+    let kubectl_image = support::oci::kubectl_image(work.path(), std::path::Path::new(&kubectl));
+    let big = support::oci::random_image(work.path(), "big", 8 << 20);
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:kubectl docker://{registry}/kreg-test/kubectl:1 && skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
+        kubectl_image.display(),
+        big.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+
+    let gc_image = format!("{registry}/kreg-test/kubectl:1");
+    let (up2, _) = up(
+        &tc,
+        &["--gc-schedule", "0 3 * * 0", "--gc-image", &gc_image],
+    );
+    assert!(
+        up2["changed"].to_string().contains("CronJob/kreg-gc"),
+        "{up2}"
+    );
+    let schedule = tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "get",
+        "cronjob",
+        "kreg-gc",
+        "-o",
+        "jsonpath={.spec.schedule}",
+    ]);
+    assert_eq!(schedule, "0 3 * * 0");
+
+    // Run the CronJob's template now rather than waiting for Sunday 03:00.
+    tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "create",
+        "job",
+        "kreg-gc-now",
+        "--from=cronjob/kreg-gc",
+    ]);
+    let mut state = String::new();
+    for _ in 0..120 {
+        state = tc.kubectl_ok(&[
+            "-n",
+            "kreg-system",
+            "get",
+            "job",
+            "kreg-gc-now",
+            "-o",
+            "jsonpath={.status.succeeded}/{.status.failed}",
+        ]);
+        if state.starts_with('1') || state.ends_with('1') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    let log = text(
+        &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-now"])
+            .stdout,
+    );
+    assert!(
+        state.starts_with('1'),
+        "the scheduled gc did not succeed ({state}):\n{log}"
+    );
+    let outcome = kreg::gc::parse(&log);
+    assert!(
+        outcome.reclaimed_bytes.unwrap_or(0) >= 7 << 20,
+        "{outcome:?}\n{log}"
+    );
+
+    // Switched back to read-write, and reported.
+    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    assert_eq!(status["read_only"], false, "{status}");
+    assert_eq!(status["gc_schedule"], "0 3 * * 0");
+    assert_eq!(status["healthy"], true, "{status}");
+
+    // An `up` without --gc-schedule removes the CronJob and its rights.
+    let (up3, _) = up(&tc, &[]);
+    assert!(
+        up3["changed"].to_string().contains("CronJob/kreg-gc"),
+        "{up3}"
+    );
+    assert!(!tc
+        .kubectl(&["-n", "kreg-system", "get", "cronjob", "kreg-gc"])
+        .status
+        .success());
+    assert!(!tc
+        .kubectl(&["-n", "kreg-system", "get", "role", "kreg-gc"])
+        .status
+        .success());
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+}

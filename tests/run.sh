@@ -19,7 +19,7 @@ step "test-cluster dependencies and binaries (cached in ${KREG_CACHE:-/var/cache
 "$KC" build
 
 step "static checks"
-shellcheck -s sh manifests/node-trust.sh manifests/gc.sh
+shellcheck -s sh manifests/node-trust.sh manifests/gc.sh manifests/gc-cron.sh
 shellcheck tests/cluster/kcluster tests/run.sh .ci/run
 
 step "unit, snapshot and CLI tests"

@@ -7,11 +7,13 @@ use anyhow::{anyhow, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams,
+};
 use kube::ResourceExt;
 use tokio::time::{sleep, Instant};
 
-use super::{api_error, Cluster};
+use super::{api_error, Applied, Cluster, APPLIED_HASH};
 use crate::error::hint;
 use crate::plan::names;
 
@@ -24,6 +26,78 @@ pub struct JobRun {
 }
 
 impl Cluster {
+    /// `batch/v1` where the server serves CronJobs there (Kubernetes 1.21+), else
+    /// `batch/v1beta1`.
+    pub async fn cronjob_api_version(&self) -> Result<&'static str> {
+        match self.client.list_api_group_resources("batch/v1").await {
+            Ok(list) if list.resources.iter().any(|r| r.name == "cronjobs") => Ok("batch/v1"),
+            Ok(_) => Ok("batch/v1beta1"),
+            Err(e) => Err(api_error(e, "discovering the CronJob API")),
+        }
+    }
+
+    fn cronjobs(&self, api_version: &str) -> Api<DynamicObject> {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let ar = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: api_version.into(),
+            kind: "CronJob".into(),
+            plural: "cronjobs".into(),
+        };
+        Api::namespaced_with(self.client.clone(), &self.namespace, &ar)
+    }
+
+    /// Server-side applies a CronJob given as JSON (its apiVersion depends on the server),
+    /// skipped like [`Cluster::apply`] when unchanged.
+    pub async fn apply_cronjob(&self, obj: &serde_json::Value) -> Result<Applied> {
+        let api = self.cronjobs(obj["apiVersion"].as_str().unwrap_or("batch/v1"));
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let hash = crate::manifests::sha256_hex(&serde_json::to_vec(obj)?);
+        let existing = api
+            .get_opt(&name)
+            .await
+            .map_err(|e| api_error(e, &format!("reading CronJob {name}")))?;
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
+        {
+            return Ok(Applied::Unchanged);
+        }
+        let mut desired = obj.clone();
+        desired["metadata"]["annotations"][APPLIED_HASH] = hash.into();
+        api.patch(
+            &name,
+            &PatchParams::apply(names::FIELD_MANAGER).force(),
+            &Patch::Apply(&desired),
+        )
+        .await
+        .map_err(|e| api_error(e, &format!("applying CronJob {name}")))?;
+        Ok(if existing.is_some() {
+            Applied::Updated
+        } else {
+            Applied::Created
+        })
+    }
+
+    /// Deletes the CronJob `name` if present.
+    pub async fn delete_cronjob(&self, name: &str) -> Result<bool> {
+        let api = self.cronjobs(self.cronjob_api_version().await?);
+        let dp = kube::api::DeleteParams {
+            // Its Jobs and their pods go with it.
+            propagation_policy: Some(kube::api::PropagationPolicy::Background),
+            ..Default::default()
+        };
+        match api.delete(name, &dp).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(api_error(e, &format!("deleting CronJob {name}"))),
+        }
+    }
+
     /// Server-side applies `body` to the registry Deployment as `manager` (not `kreg`, so the
     /// fields it sets are neither removed by `up` nor able to remove `up`'s).
     pub async fn apply_registry_patch(

@@ -116,6 +116,9 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
                 .push(format!("Secret/{} -n {pulled}", names::PULL_SECRET));
         }
     }
+    report
+        .removed
+        .extend(super::gc::unschedule(&cluster).await?);
     if super::hosting::withdraw(&cluster).await? {
         report.removed.push(format!(
             "ConfigMap/{} -n {}",

@@ -66,6 +66,9 @@ pub struct StatusReport {
     pub pull_secret_namespaces: Vec<String>,
     /// Pushes are refused: a `kreg gc` is running or was interrupted.
     pub read_only: bool,
+    /// `--gc-schedule`: when the garbage-collection CronJob runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gc_schedule: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
@@ -105,6 +108,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     r.host = field("host");
     r.registry = field("registry");
     r.ca_pem = field("ca.crt");
+    r.gc_schedule = field(super::up::GC_SCHEDULE_KEY).filter(|s| !s.is_empty());
     r.ca_sha256 = r.ca_pem.as_deref().and_then(|p| pki::cert_sha256(p).ok());
     let port: u16 = field("port").and_then(|p| p.parse().ok()).unwrap_or(443);
     let expose: Option<Expose> = r.expose.as_deref().and_then(|e| e.parse().ok());
@@ -319,6 +323,7 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
     line("cert expires", &r.cert_not_after);
     line("storage", &r.storage);
     line("probe", &r.probe);
+    line("gc schedule", &r.gc_schedule);
     if let (Some(t), Some(n)) = (r.nodes_trusted, r.nodes_total) {
         p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
     }

@@ -175,6 +175,17 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
         allow_runtime_restart: a.allow_runtime_restart,
         auth: a.auth,
         pull_secret_namespaces: a.pull_secret_namespaces.clone(),
+        gc_schedule: match (&a.gc_schedule, &a.gc_image) {
+            (Some(cron), Some(image)) => {
+                validate::cron(cron)?;
+                validate::image(image).context("invalid --gc-image")?;
+                Some(plan::GcSchedule {
+                    cron: cron.clone(),
+                    image: image.clone(),
+                })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -355,6 +366,47 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         if registry_auth::revoke(&cluster, ns).await? {
             track(
                 format!("ServiceAccount/default -n {ns} (pull secret removed)"),
+                Applied::Updated,
+            );
+        }
+    }
+    if let Some(g) = &plan.gc_schedule {
+        let objects = crate::gc::schedule(
+            &deployment,
+            &g.cron,
+            &g.image,
+            cluster.cronjob_api_version().await?,
+        )?;
+        let gc_name = names::GC_JOB;
+        track(
+            format!("ServiceAccount/{gc_name}"),
+            cluster
+                .apply(&cluster.ns_api(), &objects.service_account)
+                .await?,
+        );
+        track(
+            format!("Role/{gc_name}"),
+            cluster.apply(&cluster.ns_api(), &objects.role).await?,
+        );
+        track(
+            format!("RoleBinding/{gc_name}"),
+            cluster.apply(&cluster.ns_api(), &objects.binding).await?,
+        );
+        track(
+            format!("ConfigMap/{gc_name}"),
+            cluster.apply(&cluster.ns_api(), &objects.config).await?,
+        );
+        track(
+            format!("CronJob/{gc_name}"),
+            cluster.apply_cronjob(&objects.cronjob).await?,
+        );
+    } else if previous_state
+        .get(GC_SCHEDULE_KEY)
+        .is_some_and(|v| !v.is_empty())
+    {
+        for removed in super::gc::unschedule(&cluster).await? {
+            track(
+                format!("{removed} (deleted: no --gc-schedule)"),
                 Applied::Updated,
             );
         }
@@ -678,8 +730,19 @@ fn state_data(
             PULL_NAMESPACES_KEY.into(),
             plan.pull_secret_namespaces.join(","),
         ),
+        (
+            GC_SCHEDULE_KEY.into(),
+            plan.gc_schedule
+                .as_ref()
+                .map(|g| g.cron.clone())
+                .unwrap_or_default(),
+        ),
     ])
 }
+
+/// The state key holding `--gc-schedule` (empty without), so a later `up` can remove the
+/// CronJob it no longer asks for.
+pub const GC_SCHEDULE_KEY: &str = "gcSchedule";
 
 /// The state key listing `--pull-secret-namespaces`, so a later `up` or `down` can undo them.
 pub const PULL_NAMESPACES_KEY: &str = "pullSecretNamespaces";
@@ -752,6 +815,15 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
             ),
         ))?);
         manifests::with_auth(&mut deployment, pending);
+    }
+    if let Some(g) = &plan.gc_schedule {
+        // The CronJob's apiVersion is chosen against the server during `up`.
+        let sched = crate::gc::schedule(&deployment, &g.cron, &g.image, "batch/v1")?;
+        objects.push(serde_json::to_value(&sched.service_account)?);
+        objects.push(serde_json::to_value(&sched.role)?);
+        objects.push(serde_json::to_value(&sched.binding)?);
+        objects.push(serde_json::to_value(&sched.config)?);
+        objects.push(sched.cronjob);
     }
     objects.push(serde_json::to_value(deployment)?);
     for ns in &plan.pull_secret_namespaces {

@@ -23,19 +23,40 @@ fn put_blob(dir: &Path, bytes: &[u8]) -> String {
 /// `size` random bytes in `/data.bin`. Returns the layout directory.
 pub fn random_image(dir: &Path, tag: &str, size: usize) -> PathBuf {
     use rand::RngCore;
-    let layout = dir.join(format!("oci-{tag}"));
     let staging = dir.join(format!("rootfs-{tag}"));
     std::fs::create_dir_all(&staging).unwrap();
     let mut data = vec![0u8; size];
     rand::rng().fill_bytes(&mut data);
     std::fs::write(staging.join("data.bin"), &data).unwrap();
+    image_of(dir, &staging, tag)
+}
+
+/// A shell-and-kubectl image: busybox (every applet) and the harness's kubectl, for
+/// `--gc-image`.
+pub fn kubectl_image(dir: &Path, kubectl: &Path) -> PathBuf {
+    let root = dir.join("rootfs-kubectl");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
+    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+    }
+    std::fs::copy(kubectl, bin.join("kubectl")).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    image_of(dir, &root, "kubectl")
+}
+
+/// An OCI layout `dir/oci-<tag>` of one uncompressed layer made of `rootfs`.
+pub fn image_of(dir: &Path, rootfs: &Path, tag: &str) -> PathBuf {
+    let layout = dir.join(format!("oci-{tag}"));
     let tar = dir.join(format!("layer-{tag}.tar"));
     let st = Command::new("tar")
         .arg("-cf")
         .arg(&tar)
         .arg("-C")
-        .arg(&staging)
-        .arg("data.bin")
+        .arg(rootfs)
+        .arg(".")
         .status()
         .unwrap();
     assert!(st.success());
@@ -50,7 +71,7 @@ pub fn random_image(dir: &Path, tag: &str, size: usize) -> PathBuf {
     let config = serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
-        "config": {},
+        "config": {"Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
     })
     .to_string();
