@@ -225,18 +225,26 @@ fn tc_in(tc: &TestCluster, ns: &str) -> TestCluster {
     }
 }
 
+/// A fresh registry (nothing left from earlier tests) reachable from the workstation, and an
+/// image with one 8 MiB layer of random bytes to push and delete.
+fn fresh_registry_with_big_image(
+    tc: &TestCluster,
+) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
+    let _ = kreg(tc, &["down", "--purge", "--yes"]);
+    let ws = Workstation::new();
+    let (up1, _) = up(tc, &[]);
+    let registry = reach(tc, &ws, &up1);
+    let work = tempfile::tempdir().unwrap();
+    let big = support::oci::random_image(work.path(), "big", 8 << 20);
+    (ws, registry, work, big)
+}
+
 #[test]
 fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let ws = Workstation::new();
-    let (up1, _) = up(&tc, &[]);
-    let registry = reach(&tc, &ws, &up1);
-
-    let work = tempfile::tempdir().unwrap();
-    let big = support::oci::random_image(work.path(), "big", 8 << 20);
+    let (ws, registry, work, big) = fresh_registry_with_big_image(&tc);
     let hello = tc.hello_image.clone().unwrap();
     let push = ws.sh(&format!(
         "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo copy --quiet oci-archive:{} docker://{registry}/hello:1",
@@ -280,17 +288,11 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let ws = Workstation::new();
-    let (up1, _) = up(&tc, &[]);
-    let registry = reach(&tc, &ws, &up1);
-
+    let (ws, registry, work, big) = fresh_registry_with_big_image(&tc);
     // The CronJob needs an image with a shell and kubectl: built from the harness's kubectl
     // and pushed into kreg's registry, as an air-gapped user would.
-    let work = tempfile::tempdir().unwrap();
     let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "/usr/bin/kubectl".into());
     let kubectl_image = support::oci::kubectl_image(work.path(), std::path::Path::new(&kubectl));
-    let big = support::oci::random_image(work.path(), "big", 8 << 20);
     let push = ws.sh(&format!(
         "skopeo copy --quiet oci:{}:kubectl docker://{registry}/kreg-test/kubectl:1 && skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
         kubectl_image.display(),
