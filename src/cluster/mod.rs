@@ -6,6 +6,7 @@
 
 mod access;
 mod facts;
+mod forward;
 mod wait;
 
 use std::fmt::Debug;
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use forward::Forward;
 pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};
