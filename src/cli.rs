@@ -82,7 +82,7 @@ pub enum Command {
     TrustLocal(TrustLocalArgs),
     /// Forward localhost:<port> here to the registry, for pushes with --expose localhost
     PortForward(PortForwardArgs),
-    /// Copy an image from a file (docker save, OCI archive or layout) into the registry; no docker needed
+    /// Push an image from a file (docker save or OCI) to the registry, without docker
     Push(PushArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),

@@ -220,9 +220,16 @@ impl Files {
         }
         f.seek(SeekFrom::Start(0))?;
         let not_tar = |e: std::io::Error| {
+            use std::io::ErrorKind::{InvalidData, Other, UnexpectedEof};
+            // The tar reader's parse errors quote header bytes, i.e. the file's content: not
+            // something to echo to a terminal.
+            let why = match e.kind() {
+                InvalidData | Other | UnexpectedEof => String::new(),
+                _ => format!(": {e}"),
+            };
             hint(
                 format!(
-                    "{} is not a tar archive or an image directory: {e}",
+                    "{} is not a tar archive or an image directory{why}",
                     path.display()
                 ),
                 "give a docker-save tarball, an OCI archive or an OCI layout directory",

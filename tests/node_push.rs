@@ -253,6 +253,49 @@ fn an_unreachable_address_is_pushed_to_through_a_port_forward() {
     let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
 }
 
+/// `--expose localhost`: the registry is the nodes' own loopback, never this machine's, so the
+/// push always goes through the port-forward, over plain HTTP as the nodes pull.
+#[test]
+fn a_localhost_registry_is_pushed_to_through_a_port_forward() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let hello = tc.hello_image.clone().unwrap();
+    let ns = "push-localhost";
+    let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
+    let up = kreg_json(
+        &tc,
+        &[
+            "-n",
+            ns,
+            "up",
+            "--yes",
+            "-o",
+            "json",
+            "--expose",
+            "localhost",
+        ],
+    );
+    assert_eq!(up["healthy"], true, "{up}");
+    let r = push_json(
+        &tc,
+        &[
+            "-n",
+            ns,
+            hello.to_str().unwrap(),
+            "--name",
+            "kreg-test/lo:1",
+        ],
+    );
+    assert_eq!(r["port_forward"], true, "{r}");
+    assert!(
+        r["registry"].as_str().unwrap().starts_with("localhost:"),
+        "{r}"
+    );
+    run_hello(&tc, "push-localhost", r["reference"].as_str().unwrap());
+    let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
+}
+
 /// Puts the harness's load balancer back into IP mode, also when the test fails.
 struct LbReset<'a>(&'a TestCluster);
 
