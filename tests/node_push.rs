@@ -206,24 +206,10 @@ fn an_unreachable_address_is_pushed_to_through_a_port_forward() {
     };
     let hello = tc.hello_image.clone().unwrap();
     let ns = "push-elb";
-    let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
     let _lb = LbReset(&tc);
     tc.kcluster_ok(&["lb", "hostname"]);
     // `up` itself probes from here, which cannot work: --no-wait, and wait with kubectl.
-    let up = kreg_json(
-        &tc,
-        &[
-            "-n",
-            ns,
-            "up",
-            "--yes",
-            "-o",
-            "json",
-            "--expose",
-            "loadbalancer",
-            "--no-wait",
-        ],
-    );
+    let up = up_in(&tc, ns, &["--expose", "loadbalancer", "--no-wait"]);
     let registry = up["registry"].as_str().unwrap().to_string();
     assert!(registry.ends_with(".amazonaws.com"), "{up}");
     for what in ["deploy/kreg-registry", "ds/kreg-node-trust"] {
@@ -262,20 +248,7 @@ fn a_localhost_registry_is_pushed_to_through_a_port_forward() {
     };
     let hello = tc.hello_image.clone().unwrap();
     let ns = "push-localhost";
-    let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
-    let up = kreg_json(
-        &tc,
-        &[
-            "-n",
-            ns,
-            "up",
-            "--yes",
-            "-o",
-            "json",
-            "--expose",
-            "localhost",
-        ],
-    );
+    let up = up_in(&tc, ns, &["--expose", "localhost"]);
     assert_eq!(up["healthy"], true, "{up}");
     let r = push_json(
         &tc,
@@ -294,6 +267,14 @@ fn a_localhost_registry_is_pushed_to_through_a_port_forward() {
     );
     run_hello(&tc, "push-localhost", r["reference"].as_str().unwrap());
     let _ = kreg(&tc, &["-n", ns, "down", "--purge", "--yes"]);
+}
+
+/// `kreg -n NS up --yes -o json EXTRA...` on a clean namespace.
+fn up_in(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
+    let _ = kreg(tc, &["-n", ns, "down", "--purge", "--yes"]);
+    let mut args = vec!["-n", ns, "up", "--yes", "-o", "json"];
+    args.extend_from_slice(extra);
+    kreg_json(tc, &args)
 }
 
 /// Puts the harness's load balancer back into IP mode, also when the test fails.

@@ -16,10 +16,10 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::PushArgs;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Forward};
 use crate::error::{hint, EXIT_OK};
 use crate::image::{self, Format, Image};
-use crate::plan::Expose;
+use crate::plan::{names, Expose};
 use crate::registry::{Credentials, Failure, Registry, Target};
 
 /// Blobs uploaded at once: enough to overlap round trips, few enough for a small registry.
@@ -78,10 +78,12 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
     let state = super::installed_state(&cluster).await?;
     let field = |k: &str| {
-        state
-            .get(k)
-            .cloned()
-            .ok_or_else(|| anyhow!("ConfigMap kreg-state has no {k}; run `kreg up` to repair it"))
+        state.get(k).cloned().ok_or_else(|| {
+            anyhow!(
+                "ConfigMap {} has no {k}; run `kreg up` to repair it",
+                names::STATE
+            )
+        })
     };
     let registry_name = field("registry")?;
     crate::validate::host_port(&registry_name)
@@ -91,11 +93,10 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
         .parse()
         .context("the port stored in the cluster is not a number")?;
     let expose: Option<Expose> = state.get("expose").and_then(|e| e.parse().ok());
-    let plain_http = expose == Some(Expose::Localhost);
-    let mut target = Target {
+    let target = Target {
         host: field("host")?,
         port,
-        plain_http,
+        plain_http: expose == Some(Expose::Localhost),
         // Reach the address the cluster recorded, as `kreg status` does: nip.io names carry
         // it anyway, and this keeps the push independent of this machine's DNS.
         connect: state
@@ -103,52 +104,15 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
             .and_then(|a| a.parse::<IpAddr>().ok())
             .map(|ip| SocketAddr::new(ip, port)),
     };
-    let creds = credentials();
-
-    let mut forward = None;
-    let direct = if a.port_forward {
-        None
-    } else if plain_http {
-        r.info(&format!(
-            "{registry_name} is the nodes' own loopback (--expose localhost): pushing through a port-forward"
-        ));
-        None
-    } else {
-        r.step(&format!("connecting to {registry_name}"));
-        let client = Registry::new(&target, &ca_pem, creds.clone())?;
-        match client.ping().await {
-            Ok(()) => Some(client),
-            Err(Failure::Unreachable(why)) => {
-                r.warn(&format!(
-                    "{registry_name} is not reachable from this machine ({why}): pushing through a port-forward to the registry pod"
-                ));
-                None
-            }
-            Err(Failure::Other(e)) => return Err(e),
-        }
-    };
-    let client = match direct {
-        Some(c) => c,
-        None => {
-            r.step("port-forwarding to the registry pod");
-            let f = cluster.forward_registry().await?;
-            r.done(&format!(
-                "port-forward 127.0.0.1:{} → pod {}",
-                f.local.port(),
-                f.pod
-            ));
-            target.connect = Some(f.local);
-            forward = Some(f);
-            let client = Registry::new(&target, &ca_pem, creds)?;
-            client.ping().await.map_err(|e| match e {
-                Failure::Unreachable(why) => {
-                    anyhow!("the registry did not answer through the port-forward: {why}")
-                }
-                Failure::Other(e) => e,
-            })?;
-            client
-        }
-    };
+    let (client, forward) = reach(
+        ctx,
+        &cluster,
+        target,
+        &ca_pem,
+        &registry_name,
+        a.port_forward,
+    )
+    .await?;
 
     let (uploaded, present, bytes) = upload(ctx, &client, &repo, &img).await?;
     let (children, top) = img.manifests.split_at(img.manifests.len() - 1);
@@ -188,6 +152,53 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
         ctx.printer.document(&report)?;
     }
     Ok(EXIT_OK)
+}
+
+/// A client for the registry: at its address when this machine reaches it, else (or when
+/// forced, or for `--expose localhost`) through a port-forward to a registry pod, which the
+/// caller keeps alive for as long as it uses the client.
+async fn reach(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    mut target: Target,
+    ca_pem: &str,
+    registry: &str,
+    force_forward: bool,
+) -> Result<(Registry, Option<Forward>)> {
+    let r = &ctx.reporter;
+    let creds = credentials();
+    if target.plain_http {
+        r.info(&format!(
+            "{registry} is the nodes' own loopback (--expose localhost): pushing through a port-forward"
+        ));
+    } else if !force_forward {
+        r.step(&format!("connecting to {registry}"));
+        let client = Registry::new(&target, ca_pem, creds.clone())?;
+        match client.ping().await {
+            Ok(()) => return Ok((client, None)),
+            Err(Failure::Unreachable(why)) => r.warn(&format!(
+                "{registry} is not reachable from this machine ({why}): pushing through a port-forward to the registry pod"
+            )),
+            // A registry that answers wrongly (TLS, auth) is not fixed by another route.
+            Err(Failure::Other(e)) => return Err(e),
+        }
+    }
+    r.step("port-forwarding to the registry pod");
+    let forward = cluster.forward_registry().await?;
+    r.done(&format!(
+        "port-forward 127.0.0.1:{} → pod {}",
+        forward.local.port(),
+        forward.pod
+    ));
+    target.connect = Some(forward.local);
+    let client = Registry::new(&target, ca_pem, creds)?;
+    client.ping().await.map_err(|e| match e {
+        Failure::Unreachable(why) => {
+            anyhow!("the registry did not answer through the port-forward: {why}")
+        }
+        Failure::Other(e) => e,
+    })?;
+    Ok((client, Some(forward)))
 }
 
 /// Uploads the blobs the registry lacks, a few at a time. Returns (uploaded, present, bytes).
