@@ -184,7 +184,9 @@ pub fn open(path: &Path) -> Result<Image> {
             "make one with `docker save IMAGE -o image.tar`, `skopeo copy ... oci-archive:image.tar` or `skopeo copy ... oci:DIR`",
         ));
     };
-    for b in &image.blobs {
+    // A docker-save image's digests were just computed from the bytes; layouts state theirs.
+    let stated = image.format != Format::DockerArchive;
+    for b in image.blobs.iter().filter(|_| stated) {
         let got =
             b.at.sha256()
                 .with_context(|| format!("reading blob {}", b.digest))?;
@@ -754,6 +756,75 @@ mod tests {
         assert_eq!(layers[0]["digest"], sha256_digest(&layer));
         assert_eq!(layers[1]["mediaType"], OCI_LAYER_GZIP);
         assert_eq!(layers[1]["size"], gz.len());
+    }
+
+    #[test]
+    fn a_newer_docker_save_is_read_through_its_oci_layout() {
+        let t = tempfile::tempdir().unwrap();
+        let (mut files, md) = layout(r#"{"io.containerd.image.name":"docker.io/library/app:7"}"#);
+        files.push(("manifest.json".into(), b"[]".to_vec()));
+        let tarball = t.path().join("docker25.tar");
+        tar_of(&tarball, &as_refs(&files));
+        let img = open(&tarball).unwrap();
+        assert_eq!(img.top().digest, md, "docker's own manifest is pushed");
+        assert_eq!(img.name, Some(("app".into(), "7".into())));
+    }
+
+    /// Puts an index over the layout's manifest and a second platform's manifest (same blobs)
+    /// at the top of the layout; the second manifest is written only if `both`. Returns the
+    /// digests of the second manifest and of the index.
+    fn with_index(files: &mut Vec<(String, Vec<u8>)>, md: &str, both: bool) -> (String, String) {
+        let first = files[2].1.clone();
+        let mut other: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        other["annotations"] = serde_json::json!({"platform": "arm64"});
+        let other = serde_json::to_vec(&other).unwrap();
+        let od = sha256_digest(&other);
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{md}","size":{}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{od}","size":{}}}]}}"#,
+            first.len(),
+            other.len()
+        )
+        .into_bytes();
+        let id = sha256_digest(&index);
+        files[1].1 = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_INDEX}","digest":"{id}","size":{}}}]}}"#,
+            index.len()
+        )
+        .into_bytes();
+        files.push((format!("blobs/sha256/{}", hex(&id)), index));
+        if both {
+            files.push((format!("blobs/sha256/{}", hex(&od)), other));
+        }
+        (od, id)
+    }
+
+    #[test]
+    fn an_index_with_one_platform_in_the_file_pushes_that_platform() {
+        let t = tempfile::tempdir().unwrap();
+        let (mut files, md) = layout("{}");
+        with_index(&mut files, &md, false);
+        write_dir(t.path(), &files);
+        let img = open(t.path()).unwrap();
+        assert_eq!(img.top().digest, md);
+        assert_eq!(img.manifests.len(), 1);
+        assert!(
+            img.notes[0].contains("1 of the 2 platforms"),
+            "{:?}",
+            img.notes
+        );
+    }
+
+    #[test]
+    fn a_complete_index_is_pushed_after_its_manifests() {
+        let t = tempfile::tempdir().unwrap();
+        let (mut files, md) = layout("{}");
+        let (od, id) = with_index(&mut files, &md, true);
+        write_dir(t.path(), &files);
+        let img = open(t.path()).unwrap();
+        let order: Vec<&str> = img.manifests.iter().map(|m| m.digest.as_str()).collect();
+        assert_eq!(order, [md.as_str(), od.as_str(), id.as_str()]);
+        assert_eq!(img.top().media_type, OCI_INDEX);
+        assert_eq!(img.blobs.len(), 2, "shared blobs are uploaded once");
     }
 
     #[test]

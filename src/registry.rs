@@ -285,6 +285,28 @@ mod tests {
         assert!(Registry::new(&ip, &ca, None).is_err());
     }
 
+    #[tokio::test]
+    async fn a_401_says_credentials_are_needed() {
+        let resp = http::Response::builder()
+            .status(401)
+            .body(r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#)
+            .unwrap();
+        let e = check(Response::from(resp), "GET /v2/").await.unwrap_err();
+        assert!(e.to_string().contains("requires credentials"), "{e}");
+        assert!(crate::error::hint_of(&e).unwrap().contains("--auth"));
+        let resp = http::Response::builder()
+            .status(400)
+            .body(r#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#)
+            .unwrap();
+        let e = check(Response::from(resp), "storing manifest")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("MANIFEST_BLOB_UNKNOWN blob unknown"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn credentials_never_show_the_password() {
         let c = Credentials {
