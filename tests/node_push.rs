@@ -73,8 +73,13 @@ fn files_are_pushed_and_run_as_pods() {
     ]);
     let out = kreg(&tc, &["push", &path("save.tar")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let reference = text(&out.stdout);
-    let reference = reference.trim_end();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "stdout must be only the reference: {stdout:?}"
+    );
+    let reference = stdout.trim_end();
     assert!(
         reference.starts_with(&format!("{registry}/kreg-test/hello:docker@sha256:")),
         "stdout must be only the reference: {reference:?}"
