@@ -1,10 +1,12 @@
-# make install  builds and installs kreg into ~/.cargo/bin
+# make install  builds and installs kreg into ~/.cargo/bin, with the kubectl plugin link
+#               kubectl-kreg -> kreg beside it (so `kubectl kreg ...` works too)
 # make demo     with a kubeconfig: kreg up. Without one: starts the project's own test
 #               cluster (root needed), runs kreg up, pushes an image and runs a Pod from it.
 # make test     the whole test suite (same as ./tests/run.sh and CI)
 .PHONY: install demo test completions
 install:
 	cargo install --locked --path .
+	ln -sf kreg "$${CARGO_HOME:-$$HOME/.cargo}/bin/kubectl-kreg"
 demo: install
 	./tests/demo.sh
 test:

@@ -31,6 +31,9 @@ _kreg() {
             kreg,port-forward)
                 cmd="kreg__subcmd__port__subcmd__forward"
                 ;;
+            kreg,push)
+                cmd="kreg__subcmd__push"
+                ;;
             kreg,status)
                 cmd="kreg__subcmd__status"
                 ;;
@@ -55,6 +58,9 @@ _kreg() {
             kreg__subcmd__help,port-forward)
                 cmd="kreg__subcmd__help__subcmd__port__subcmd__forward"
                 ;;
+            kreg__subcmd__help,push)
+                cmd="kreg__subcmd__help__subcmd__push"
+                ;;
             kreg__subcmd__help,status)
                 cmd="kreg__subcmd__help__subcmd__status"
                 ;;
@@ -71,7 +77,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward completions help"
+            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,7 +245,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up status down gc trust-local port-forward completions help"
+            opts="up status down gc trust-local port-forward push completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +328,20 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -371,6 +391,52 @@ _kreg() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__push)
+            opts="-n -o -y -h -V --name --port-forward --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -176,6 +176,26 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(push)
+_arguments "${_arguments_options[@]}" : \
+'--name=[Repository and tag in the registry (default\: the name stored in SOURCE)]:REPO[:TAG]:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--port-forward[Push through a port-forward to the registry pod even if its address is reachable]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':source -- The image file or OCI layout directory:_files' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -230,6 +250,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(push)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -256,6 +280,7 @@ _kreg_commands() {
 'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
+'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -285,6 +310,7 @@ _kreg__subcmd__help_commands() {
 'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
+'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -315,6 +341,11 @@ _kreg__subcmd__help__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help port-forward commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__push_commands] )) ||
+_kreg__subcmd__help__subcmd__push_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help push commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__status_commands] )) ||
 _kreg__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
@@ -334,6 +365,11 @@ _kreg__subcmd__help__subcmd__up_commands() {
 _kreg__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg port-forward commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__push_commands] )) ||
+_kreg__subcmd__push_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg push commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__status_commands] )) ||
 _kreg__subcmd__status_commands() {

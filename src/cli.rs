@@ -85,12 +85,38 @@ pub enum Command {
     TrustLocal(TrustLocalArgs),
     /// Forward localhost:<port> here to the registry, for pushes with --expose localhost
     PortForward(PortForwardArgs),
+    /// Push an image from a file (docker save or OCI) to the registry, without docker
+    Push(PushArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct PortForwardArgs {}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+SOURCE is one of:
+  a docker-save tarball      docker save IMAGE -o image.tar
+  an OCI archive             skopeo copy docker://IMAGE oci-archive:image.tar
+  an OCI layout directory    skopeo copy docker://IMAGE oci:DIR
+
+The registry's address comes from the cluster; when this machine cannot reach it, the push
+goes through a port-forward to the registry pod (TLS is still verified against kreg's CA).
+stdout is the pushed reference, HOST/REPOSITORY:TAG@sha256:...")]
+pub struct PushArgs {
+    /// The image file or OCI layout directory
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+
+    /// Repository and tag in the registry (default: the name stored in SOURCE)
+    #[arg(long, value_name = "REPO[:TAG]")]
+    pub name: Option<String>,
+
+    /// Push through a port-forward to the registry pod even if its address is reachable
+    #[arg(long)]
+    pub port_forward: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExposeArg {
@@ -261,9 +287,48 @@ pub struct TrustLocalArgs {
     pub user: bool,
 }
 
+/// The name to show in usage and messages: `kubectl kreg` when this binary was started as the
+/// kubectl plugin `kubectl-kreg` (kubectl runs plugins by that file name), else `kreg`.
+pub fn program_name(argv0: &std::ffi::OsStr) -> &'static str {
+    let file = std::path::Path::new(argv0)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or("");
+    let file = file.strip_suffix(".exe").unwrap_or(file);
+    if file == "kubectl-kreg" {
+        "kubectl kreg"
+    } else {
+        "kreg"
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn started_as_kubectl_kreg_it_says_kubectl_kreg() {
+        for (argv0, want) in [
+            ("kreg", "kreg"),
+            ("/usr/local/bin/kreg", "kreg"),
+            ("/home/me/bin/kubectl-kreg", "kubectl kreg"),
+            ("kubectl-kreg.exe", "kubectl kreg"),
+            ("kubectl-kregx", "kreg"),
+        ] {
+            assert_eq!(program_name(std::ffi::OsStr::new(argv0)), want, "{argv0}");
+        }
+        let help = Cli::command()
+            .bin_name("kubectl kreg")
+            .render_usage()
+            .to_string();
+        assert!(help.contains("Usage: kubectl kreg "), "{help}");
+    }
 }

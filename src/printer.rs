@@ -6,11 +6,30 @@
 //! `clippy::print_stdout`/`print_stderr` everywhere else.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
+
+/// Started as the kubectl plugin: commands suggested in messages read `kubectl kreg ...`.
+static AS_KUBECTL_PLUGIN: AtomicBool = AtomicBool::new(false);
+
+/// Sets the program name messages use (`kreg` or `kubectl kreg`, see `cli::program_name`).
+pub fn set_program_name(name: &str) {
+    AS_KUBECTL_PLUGIN.store(name == "kubectl kreg", Ordering::Relaxed);
+}
+
+/// A message with its suggested commands (`` `kreg up` ``) spelled the way the user runs kreg.
+fn as_invoked(line: &str) -> Cow<'_, str> {
+    if AS_KUBECTL_PLUGIN.load(Ordering::Relaxed) && line.contains("`kreg ") {
+        Cow::Owned(line.replace("`kreg ", "`kubectl kreg "))
+    } else {
+        Cow::Borrowed(line)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
@@ -47,23 +66,25 @@ impl Printer {
 
     /// A line for a person, on stderr.
     pub fn say(&self, line: &str) {
-        eprintln!("{line}");
+        eprintln!("{}", as_invoked(line));
     }
 
     pub fn warn(&self, line: &str) {
-        eprintln!("{} {line}", self.paint("warning:", "33"));
+        eprintln!("{} {}", self.paint("warning:", "33"), as_invoked(line));
     }
 
     pub fn error(&self, err: &anyhow::Error) {
         let mut chain = err.chain();
         if let Some(top) = chain.next() {
-            eprintln!("{} {top}", self.paint("error:", "31"));
+            let top = top.to_string();
+            eprintln!("{} {}", self.paint("error:", "31"), as_invoked(&top));
         }
         for cause in chain {
-            eprintln!("  {} {cause}", self.paint("Caused by:", "2"));
+            let cause = cause.to_string();
+            eprintln!("  {} {}", self.paint("Caused by:", "2"), as_invoked(&cause));
         }
         if let Some(hint) = crate::error::hint_of(err) {
-            eprintln!("{} {hint}", self.paint("hint:", "36"));
+            eprintln!("{} {}", self.paint("hint:", "36"), as_invoked(hint));
         }
     }
 

@@ -298,22 +298,35 @@ pub fn image(s: &str) -> Result<()> {
     const RULE: &str = "use an image reference such as registry:2, \
 mirror.example.com:5000/library/registry:2.8.3 or name@sha256:<64 hex digits> \
 (lowercase path components of letters, digits and single '.', '_', '__' or '-' separators)";
-    let fail = |why: &str| -> anyhow::Error {
-        anyhow::anyhow!("invalid --image {}: {why}; {RULE}", shown(s))
-    };
+    image_parts(s)
+        .map(|_| ())
+        .map_err(|why| anyhow::anyhow!("invalid --image {}: {why}; {RULE}", shown(s)))
+}
+
+/// The parts of an image reference `[domain/]path[:tag][@digest]`, each already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageParts<'a> {
+    pub domain: Option<&'a str>,
+    pub path: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+/// Splits and checks an image reference; the error says why it is not one.
+pub fn image_parts(s: &str) -> std::result::Result<ImageParts<'_>, String> {
     if s.is_empty() {
-        return Err(fail("it is empty"));
+        return Err("it is empty".into());
     }
     if let Some(c) = s
         .chars()
         .find(|c| !c.is_ascii() || c.is_ascii_whitespace() || c.is_ascii_control())
     {
-        return Err(fail(&format!("it contains {c:?}")));
+        return Err(format!("it contains {c:?}"));
     }
     if let Some(c) = s.chars().find(|c| {
         !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@' | '[' | ']'))
     }) {
-        return Err(fail(&format!("it contains {c:?}")));
+        return Err(format!("it contains {c:?}"));
     }
 
     // Split off the digest first: it is the only part that may contain ':' after the last '/'.
@@ -322,7 +335,7 @@ mirror.example.com:5000/library/registry:2.8.3 or name@sha256:<64 hex digits> \
         None => (s, None),
     };
     if let Some(d) = digest {
-        image_digest(d).map_err(|why| fail(&why))?;
+        image_digest(d)?;
     }
     // A tag is a ':' after the last '/'; a ':' before it belongs to the registry's port.
     let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
@@ -331,16 +344,16 @@ mirror.example.com:5000/library/registry:2.8.3 or name@sha256:<64 hex digits> \
         None => (rest, None),
     };
     if let Some(t) = tag {
-        image_tag(t).map_err(|why| fail(&why))?;
+        image_tag(t)?;
     }
     if name.is_empty() {
-        return Err(fail("the repository name is empty"));
+        return Err("the repository name is empty".into());
     }
     if name.len() > IMAGE_NAME_MAX {
-        return Err(fail(&format!(
+        return Err(format!(
             "the repository name is {} characters long ({IMAGE_NAME_MAX} at most)",
             name.len()
-        )));
+        ));
     }
     // Same rule as docker/containerd: the first component is a registry when it has a '.' or
     // ':', is "localhost" or has an uppercase letter; otherwise the whole name is a path.
@@ -355,15 +368,45 @@ mirror.example.com:5000/library/registry:2.8.3 or name@sha256:<64 hex digits> \
         _ => (None, name),
     };
     if let Some(d) = domain {
-        image_domain(d).map_err(|why| fail(&why))?;
+        image_domain(d)?;
     }
     if path.is_empty() {
-        return Err(fail("the repository path is empty"));
+        return Err("the repository path is empty".into());
     }
     for component in path.split('/') {
-        path_component(component).map_err(|why| fail(&why))?;
+        path_component(component)?;
     }
-    Ok(())
+    Ok(ImageParts {
+        domain,
+        path,
+        tag,
+        digest,
+    })
+}
+
+/// `kreg push --name`: `repository[:tag]` inside kreg's registry. No registry host (the image
+/// goes to kreg's registry, whatever the name says) and no digest (the content decides it).
+/// Returns the repository and the tag (`latest` when none is given, as docker does).
+pub fn push_name(s: &str) -> Result<(String, String)> {
+    const RULE: &str = "use REPOSITORY[:TAG], e.g. team/app:1.2 (lowercase path components of \
+letters, digits and single '.', '_', '__' or '-' separators; a tag of letters, digits, '_', '.', '-')";
+    let fail = |why: &str| anyhow::anyhow!("invalid --name {}: {why}; {RULE}", shown(s));
+    let parts = image_parts(s).map_err(|why| fail(&why))?;
+    if let Some(d) = parts.domain {
+        return Err(fail(&format!(
+            "it starts with the registry {}: kreg pushes to its own registry, so leave the host out",
+            shown(d)
+        )));
+    }
+    if parts.digest.is_some() {
+        return Err(fail(
+            "a digest cannot be chosen: it is computed from the image",
+        ));
+    }
+    Ok((
+        parts.path.to_string(),
+        parts.tag.unwrap_or("latest").to_string(),
+    ))
 }
 
 fn image_digest(d: &str) -> std::result::Result<(), String> {
@@ -755,6 +798,7 @@ mod tests {
         assert_all_rejected("namespace", namespace, &h);
         assert_all_rejected("secret_name", secret_name, &h);
         assert_all_rejected("image", image, &h);
+        assert_all_rejected("push_name", |s| push_name(s).map(|_| ()), &h);
         assert_all_rejected("size", size, &h);
         assert_all_rejected("s3_bucket", s3_bucket, &h);
         assert_all_rejected("s3_region", s3_region, &h);
@@ -960,6 +1004,35 @@ mod tests {
             format!("{}:2", "a".repeat(256)),
         ] {
             assert!(image(&bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn push_names() {
+        for (given, repo, tag) in [
+            ("hello", "hello", "latest"),
+            ("kreg-test/hello:1", "kreg-test/hello", "1"),
+            ("a__b/c-d/e.f:TAG_1.0-x", "a__b/c-d/e.f", "TAG_1.0-x"),
+        ] {
+            assert_eq!(
+                push_name(given).unwrap(),
+                (repo.to_string(), tag.to_string())
+            );
+        }
+        for (bad, why) in [
+            ("registry.example.com/app:1", "leave the host out"),
+            ("localhost:5000/app", "leave the host out"),
+            (
+                "app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "digest",
+            ),
+            ("App:1", "--name"),
+            ("app:", "tag"),
+            ("", "empty"),
+            ("a/../b", "not allowed"),
+        ] {
+            let e = push_name(bad).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("--name"), "{bad:?}: {e}");
         }
     }
 

@@ -7,6 +7,7 @@
 mod access;
 mod edit;
 mod facts;
+mod forward;
 mod jobs;
 mod wait;
 
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use forward::Forward;
 pub use jobs::JobRun;
 pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
 

@@ -7,6 +7,7 @@ mod down;
 mod gc;
 mod hosting;
 mod port_forward;
+mod push;
 mod registry_auth;
 mod status;
 mod trust_local;
@@ -14,7 +15,7 @@ mod up;
 
 use std::future::Future;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::error::{EXIT_ERROR, EXIT_OK};
@@ -49,7 +50,14 @@ impl Ctx {
 
 /// Parses the command line, runs the command, prints errors; returns the exit code.
 pub fn main() -> u8 {
-    let cli = match Cli::try_parse() {
+    // Installed as `kubectl-kreg`, kubectl runs it as a plugin: usage and hints say so.
+    let program = crate::cli::program_name(&std::env::args_os().next().unwrap_or_default());
+    crate::printer::set_program_name(program);
+    let cli = match Cli::command()
+        .bin_name(program)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -93,6 +101,8 @@ pub fn main() -> u8 {
             Command::TrustLocal(a) => interruptible(&ctx, trust_local::run(&ctx, a)).await,
             // Ctrl-C is how a port-forward ends; kubectl gets it too.
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
+            // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
+            Command::Push(a) => push::run(&ctx, a).await,
             Command::Completions(_) => unreachable!("handled above"),
         }
     });
@@ -104,6 +114,25 @@ pub fn main() -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+/// The record `up` left (ConfigMap `kreg-state`: address, host, port, CA certificate...); an
+/// error that says to run `kreg up` when kreg is not installed in the namespace.
+async fn installed_state(
+    cluster: &crate::cluster::Cluster,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    use crate::plan::names;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    cluster
+        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .await?
+        .map(|c| c.data.unwrap_or_default())
+        .ok_or_else(|| {
+            crate::error::hint(
+                format!("kreg is not installed in namespace {}", cluster.namespace),
+                "run `kreg up` first",
+            )
+        })
 }
 
 /// Runs a command until it ends or Ctrl-C. Every step kreg takes is idempotent, so stopping

@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::TrustLocalArgs;
 use crate::cluster::Cluster;
-use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::error::{EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::trust::{self, Distro, LocalTarget, Os};
 
@@ -29,16 +28,7 @@ pub struct TrustLocalReport {
 
 pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
-    let state = cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
-        .await?
-        .ok_or_else(|| {
-            hint(
-                format!("kreg is not installed in namespace {}", cluster.namespace),
-                "run `kreg up` first",
-            )
-        })?;
-    let data = state.data.unwrap_or_default();
+    let data = super::installed_state(&cluster).await?;
     let registry = data
         .get("registry")
         .cloned()

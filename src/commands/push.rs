@@ -1,0 +1,242 @@
+//! `kreg push SOURCE [--name REPO:TAG]`: copies an image from a file into kreg's registry
+//! without docker — for air-gapped CI that gets images as files.
+//!
+//! Order: check `--name`, read and verify the whole file (so bad input exits 2 having pushed
+//! nothing), read the registry's address and CA from the cluster (ConfigMap `kreg-state`, as
+//! `trust-local` does), reach the registry at its address — or, when this machine cannot,
+//! through a port-forward to the registry pod — then upload missing blobs and PUT the
+//! manifests, the tagged one last.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use anyhow::{anyhow, Context, Result};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::PushArgs;
+use crate::cluster::{Cluster, Forward};
+use crate::error::{hint, EXIT_OK};
+use crate::image::{self, Format, Image};
+use crate::plan::{names, Expose};
+use crate::registry::{Credentials, Failure, Registry, Target};
+
+/// Blobs uploaded at once: enough to overlap round trips, few enough for a small registry.
+const PARALLEL_UPLOADS: usize = 3;
+
+#[derive(Debug, Serialize)]
+pub struct PushReport {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    /// `HOST/REPOSITORY:TAG@sha256:...`, what a Pod spec can use.
+    reference: String,
+    registry: String,
+    repository: String,
+    tag: String,
+    digest: String,
+    format: Format,
+    blobs_uploaded: usize,
+    blobs_present: usize,
+    bytes_uploaded: u64,
+    /// Whether the push went through a port-forward to the registry pod.
+    port_forward: bool,
+    seconds: f64,
+}
+
+pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
+    let started = Instant::now();
+    let r = &ctx.reporter;
+    let named = a
+        .name
+        .as_deref()
+        .map(crate::validate::push_name)
+        .transpose()?;
+
+    r.step(&format!("reading {}", a.source.display()));
+    let source = a.source.clone();
+    let img = tokio::task::spawn_blocking(move || image::open(&source))
+        .await
+        .context("reading the image")??;
+    let (repo, tag) = named.or_else(|| img.name.clone()).ok_or_else(|| {
+        hint(
+            format!("{} does not name its image", a.source.display()),
+            "give the name it gets in the registry: --name REPO:TAG",
+        )
+    })?;
+    r.done(&format!(
+        "read {} {}: {} blob(s), {}, digests verified",
+        img.format,
+        a.source.display(),
+        img.blobs.len(),
+        mib(img.blob_bytes())
+    ));
+    for note in &img.notes {
+        r.info(note);
+    }
+
+    let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
+    let state = super::installed_state(&cluster).await?;
+    let field = |k: &str| {
+        state.get(k).cloned().ok_or_else(|| {
+            anyhow!(
+                "ConfigMap {} has no {k}; run `kreg up` to repair it",
+                names::STATE
+            )
+        })
+    };
+    let registry_name = field("registry")?;
+    crate::validate::host_port(&registry_name)
+        .context("the registry address stored in the cluster is not valid")?;
+    let ca_pem = field("ca.crt")?;
+    let port: u16 = field("port")?
+        .parse()
+        .context("the port stored in the cluster is not a number")?;
+    let expose: Option<Expose> = state.get("expose").and_then(|e| e.parse().ok());
+    let target = Target {
+        host: field("host")?,
+        port,
+        plain_http: expose == Some(Expose::Localhost),
+        // Reach the address the cluster recorded, as `kreg status` does: nip.io names carry
+        // it anyway, and this keeps the push independent of this machine's DNS.
+        connect: state
+            .get("address")
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, port)),
+    };
+    let (client, forward) = reach(
+        ctx,
+        &cluster,
+        target,
+        &ca_pem,
+        &registry_name,
+        a.port_forward,
+    )
+    .await?;
+
+    let (uploaded, present, bytes) = upload(ctx, &client, &repo, &img).await?;
+    let (children, top) = img.manifests.split_at(img.manifests.len() - 1);
+    for m in children {
+        client.put_manifest(&repo, &m.digest, m).await?;
+    }
+    client.put_manifest(&repo, &tag, &top[0]).await?;
+    let forwarded = forward.is_some();
+    drop(forward);
+
+    let digest = img.top().digest.clone();
+    let report = PushReport {
+        schema_version: super::up::SCHEMA_VERSION,
+        reference: format!("{registry_name}/{repo}:{tag}@{digest}"),
+        registry: registry_name,
+        repository: repo,
+        tag,
+        digest,
+        format: img.format,
+        blobs_uploaded: uploaded,
+        blobs_present: present,
+        bytes_uploaded: bytes,
+        port_forward: forwarded,
+        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    };
+    r.done(&format!(
+        "pushed {}:{} ({uploaded} blob(s) uploaded, {}; {present} already there) in {:.1}s",
+        report.repository,
+        report.tag,
+        mib(bytes),
+        report.seconds
+    ));
+    r.finish();
+    if ctx.printer.is_text() {
+        ctx.printer.out(&report.reference);
+    } else {
+        ctx.printer.document(&report)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// A client for the registry: at its address when this machine reaches it, else (or when
+/// forced, or for `--expose localhost`) through a port-forward to a registry pod, which the
+/// caller keeps alive for as long as it uses the client.
+async fn reach(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    mut target: Target,
+    ca_pem: &str,
+    registry: &str,
+    force_forward: bool,
+) -> Result<(Registry, Option<Forward>)> {
+    let r = &ctx.reporter;
+    let creds = credentials();
+    if target.plain_http {
+        r.info(&format!(
+            "{registry} is the nodes' own loopback (--expose localhost): pushing through a port-forward"
+        ));
+    } else if !force_forward {
+        r.step(&format!("connecting to {registry}"));
+        let client = Registry::new(&target, ca_pem, creds.clone())?;
+        match client.ping().await {
+            Ok(()) => return Ok((client, None)),
+            Err(Failure::Unreachable(why)) => r.warn(&format!(
+                "{registry} is not reachable from this machine ({why}): pushing through a port-forward to the registry pod"
+            )),
+            // A registry that answers wrongly (TLS, auth) is not fixed by another route.
+            Err(Failure::Other(e)) => return Err(e),
+        }
+    }
+    r.step("port-forwarding to the registry pod");
+    let forward = cluster.forward_registry().await?;
+    r.done(&format!(
+        "port-forward 127.0.0.1:{} → pod {}",
+        forward.local.port(),
+        forward.pod
+    ));
+    target.connect = Some(forward.local);
+    let client = Registry::new(&target, ca_pem, creds)?;
+    client.ping().await.map_err(|e| match e {
+        Failure::Unreachable(why) => {
+            anyhow!("the registry did not answer through the port-forward: {why}")
+        }
+        Failure::Other(e) => e,
+    })?;
+    Ok((client, Some(forward)))
+}
+
+/// Uploads the blobs the registry lacks, a few at a time. Returns (uploaded, present, bytes).
+async fn upload(
+    ctx: &Ctx,
+    client: &Registry,
+    repo: &str,
+    img: &Image,
+) -> Result<(usize, usize, u64)> {
+    ctx.reporter
+        .step(&format!("uploading {} blob(s) to {repo}", img.blobs.len()));
+    let results: Vec<Option<u64>> = futures::stream::iter(&img.blobs)
+        .map(|b| async move {
+            if client.has_blob(repo, &b.digest).await? {
+                return Ok::<_, anyhow::Error>(None);
+            }
+            client.upload_blob(repo, b).await?;
+            ctx.reporter
+                .info(&format!("uploaded {} ({})", b.digest, mib(b.size)));
+            Ok(Some(b.size))
+        })
+        .buffer_unordered(PARALLEL_UPLOADS)
+        .try_collect()
+        .await?;
+    let uploaded: Vec<u64> = results.iter().flatten().copied().collect();
+    Ok((
+        uploaded.len(),
+        results.len() - uploaded.len(),
+        uploaded.iter().sum(),
+    ))
+}
+
+/// Basic-auth credentials for a registry installed with authentication; none until `up`
+/// installs one (then they come from the cluster, never from flags or logs).
+fn credentials() -> Option<Credentials> {
+    None
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
