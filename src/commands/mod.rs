@@ -4,6 +4,7 @@
 
 pub mod completions;
 mod down;
+mod mirrors;
 mod port_forward;
 mod status;
 mod trust_local;

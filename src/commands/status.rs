@@ -57,6 +57,8 @@ pub struct StatusReport {
     pub nodes_total: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub untrusted_nodes: Vec<NodeVerdict>,
+    /// Pull-through caches (`up --mirror`); an unhealthy one makes the whole status unhealthy.
+    pub mirrors: Vec<super::mirrors::MirrorStatus>,
 }
 
 pub async fn run(ctx: &Ctx, _a: &StatusArgs) -> Result<u8> {
@@ -253,8 +255,24 @@ async fn collect(cluster: &Cluster) -> Result<StatusReport> {
             }
         }
     }
+    collect_mirrors(cluster, &mut r, field(super::mirrors::STATE_KEY).as_deref()).await?;
     r.healthy = r.problems.is_empty();
     Ok(r)
+}
+
+/// The pull-through caches the last `up` recorded; each unhealthy one is a problem.
+async fn collect_mirrors(
+    cluster: &Cluster,
+    r: &mut StatusReport,
+    recorded: Option<&str>,
+) -> Result<()> {
+    r.mirrors = super::mirrors::status(cluster, recorded, r.ca_pem.as_deref()).await?;
+    for m in &r.mirrors {
+        for p in &m.problems {
+            r.problems.push(format!("mirror {}: {p}", m.upstream));
+        }
+    }
+    Ok(())
 }
 
 fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
@@ -290,6 +308,18 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
         p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
     }
     line("ca sha256", &r.ca_sha256);
+    for m in &r.mirrors {
+        p.out(&format!(
+            "{:<14}{} via https://{} ({}/{} ready, {}){}",
+            "mirror",
+            m.upstream,
+            m.address,
+            m.replicas_ready,
+            m.replicas_desired,
+            m.url,
+            if m.healthy { "" } else { ": UNHEALTHY" }
+        ));
+    }
     for v in &r.untrusted_nodes {
         p.out(&format!("untrusted     {}: {}", v.node, v.reason));
     }
