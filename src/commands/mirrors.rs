@@ -86,6 +86,50 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
     Ok(mirrors)
 }
 
+/// The plan's caches, for `up`'s plan summary.
+pub fn describe(ctx: &super::Ctx, plan: &Plan) {
+    for m in &plan.mirrors {
+        ctx.reporter.info(&format!(
+            "pull-through cache: {} from {}{} (Deployment {})",
+            m.upstream,
+            m.url,
+            m.credentials
+                .as_deref()
+                .map(|s| format!(", login from Secret {s}"))
+                .unwrap_or_default(),
+            m.name
+        ));
+    }
+    if !plan.mirrors.is_empty() && !plan.node_trust {
+        ctx.reporter.warn(
+            "--no-node-trust: the caches run, but no node is pointed at them; write <config_path>/<upstream>/hosts.toml yourself",
+        );
+    }
+}
+
+/// The caches' objects for `up --dry-run` (certificates are issued during `up`).
+pub fn dry_run_objects(plan: &Plan, pending: &str) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for m in &plan.mirrors {
+        if let Some(p) = manifests::mirror_pvc(plan, m) {
+            out.push(serde_json::to_value(p)?);
+        }
+        out.push(serde_json::to_value(manifests::mirror_service(plan, m))?);
+        out.push(serde_json::to_value(manifests::redacted(
+            manifests::secret(
+                &plan.namespace,
+                &m.tls_secret(),
+                "kubernetes.io/tls",
+                &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")],
+            ),
+        ))?);
+        out.push(serde_json::to_value(manifests::mirror_deployment(
+            plan, m, pending,
+        ))?);
+    }
+    Ok(out)
+}
+
 /// Every credentials Secret exists and has `username` and `password`: checked before anything
 /// is applied, so a missing Secret never leaves a cache crash-looping.
 pub async fn check_credentials(cluster: &Cluster, plan: &Plan) -> Result<()> {

@@ -198,6 +198,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         r.info(e);
     }
     describe_plan(ctx, &plan);
+    super::mirrors::describe(ctx, &plan);
     super::mirrors::check_credentials(&cluster, &plan).await?;
 
     if a.dry_run {
@@ -689,6 +690,7 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     if let Some(i) = manifests::ingress(plan, plan.host.as_deref().unwrap_or(pending)) {
         objects.push(serde_json::to_value(i)?);
     }
+    objects.extend(super::mirrors::dry_run_objects(plan, pending)?);
     if plan.node_trust {
         let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install", &[]);
         objects.push(serde_json::to_value(cm)?);
