@@ -53,6 +53,7 @@ fn get_tls(address: &str, path: &str, ca_file: &std::path::Path) -> String {
     let out = std::process::Command::new("curl")
         .args(["-fsS", "--max-time", "10", "--cacert"])
         .arg(ca_file)
+        .args(["-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
         .arg(format!("https://{address}/v2/{path}"))
         .output()
         .expect("curl runs");
@@ -193,6 +194,20 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     // 4. The upstream goes away; the node forgets the image; the Pod still starts, from the
     //    cache alone.
     tc.kcluster_ok(&["upstream", "stop"]);
+    // The cache alone serves the manifest by tag and every blob it names.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&get_tls(&address, "kreg-test/hello/manifests/1", ca.path())).unwrap();
+    let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
+    blobs.extend(
+        manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_string()),
+    );
+    for b in &blobs {
+        get_tls(&address, &format!("kreg-test/hello/blobs/{b}"), ca.path());
+    }
     forget_hello_on_node(&tc, &digest);
     assert_eq!(hello_digest(&tc, &image), None);
     let t = Instant::now();

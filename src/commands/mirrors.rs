@@ -137,7 +137,7 @@ pub async fn check_credentials(cluster: &Cluster, plan: &Plan) -> Result<()> {
     for m in &plan.mirrors {
         let Some(name) = &m.credentials else { continue };
         let create = format!(
-            "create it first: kubectl -n {ns} create secret generic {name} --from-literal=username=USER --from-literal=password=TOKEN",
+            "create it first (after `kubectl create namespace {ns}` if the namespace is new): kubectl -n {ns} create secret generic {name} --from-literal=username=USER --from-literal=password=TOKEN",
             ns = plan.namespace
         );
         let Some(s) = cluster.get(&secrets, name).await? else {
@@ -391,16 +391,43 @@ pub async fn status(
             };
             match probe::probe_until(&ep, Some(ip), ca, Duration::from_secs(3)).await {
                 Ok(code) => s.probe = Some(format!("GET /v2/ answered {code} over TLS")),
-                Err(e) => {
-                    s.probe = Some(format!("{e:#}"));
-                    s.problems.push(format!("probe failed: {e:#}"));
-                }
+                // A machine outside the cluster network cannot reach a ClusterIP at all (the
+                // nodes can): ask the cache through the API server's service proxy instead,
+                // which proves it serves, though not with which certificate.
+                Err(e) => match via_service_proxy(cluster, &rec.name).await {
+                    Some(()) => {
+                        s.probe = Some(format!(
+                            "GET /v2/ answered through the API server's service proxy \
+(this machine cannot reach {}: {e:#})",
+                            rec.address
+                        ))
+                    }
+                    None => {
+                        s.probe = Some(format!("{e:#}"));
+                        s.problems.push(format!("probe failed: {e:#}"));
+                    }
+                },
             }
         }
         s.healthy = s.problems.is_empty();
         out.push(s);
     }
     Ok(out)
+}
+
+/// `GET /v2/` of the cache through the API server (`services/https:<name>:https/proxy`);
+/// `Some` when it answered as a registry does (200, or 401 with an auth challenge).
+async fn via_service_proxy(cluster: &Cluster, name: &str) -> Option<()> {
+    let path = format!(
+        "/api/v1/namespaces/{}/services/https:{name}:https/proxy/v2/",
+        cluster.namespace
+    );
+    let req = http::Request::get(path).body(Vec::new()).ok()?;
+    let client = cluster.client();
+    match tokio::time::timeout(Duration::from_secs(5), client.request_text(req)).await {
+        Ok(Ok(_)) => Some(()),
+        _ => None,
+    }
 }
 
 /// `down`: deletes every cache object kreg made (found by label), the PVCs only with `purge`.
