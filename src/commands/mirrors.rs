@@ -464,3 +464,69 @@ pub async fn remove(cluster: &Cluster, purge: bool) -> Result<(Vec<String>, Vec<
     }
     Ok((removed, kept))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Vec<Mirror>> {
+        let cli = Cli::try_parse_from([&["kreg", "up"], args].concat()).unwrap();
+        let Command::Up(a) = cli.command else {
+            unreachable!()
+        };
+        requested(&a)
+    }
+
+    #[test]
+    fn credentials_attach_to_their_upstream() {
+        let m = parse(&[
+            "--mirror",
+            "docker.io",
+            "--mirror",
+            "ghcr.io=https://ghcr.example",
+            "--mirror-credentials",
+            "docker.io=hub",
+        ])
+        .unwrap();
+        assert_eq!(m[0].credentials.as_deref(), Some("hub"));
+        assert_eq!(m[0].url, "https://registry-1.docker.io");
+        assert_eq!(
+            (m[1].credentials.as_deref(), m[1].url.as_str()),
+            (None, "https://ghcr.example")
+        );
+        assert!(parse(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stray_or_repeated_credentials_are_refused() {
+        let e = parse(&["--mirror", "docker.io", "--mirror-credentials", "quay.io=q"]).unwrap_err();
+        assert!(
+            e.to_string().contains("there is no --mirror quay.io"),
+            "{e}"
+        );
+        let e = parse(&[
+            "--mirror",
+            "docker.io",
+            "--mirror-credentials",
+            "docker.io=a",
+            "--mirror-credentials",
+            "docker.io=b",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn recorded_mirrors_round_trip_through_the_state() {
+        let nm = NodeMirror {
+            mirror: Mirror::new("docker.io", "https://registry-1.docker.io", None),
+            address: "10.96.0.50".into(),
+        };
+        let text = state_value(std::slice::from_ref(&nm));
+        let back: Vec<MirrorRecord> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, records(&[nm]));
+    }
+}
