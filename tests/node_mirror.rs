@@ -77,55 +77,58 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         "kcluster upstream start prints its address"
     );
     let image = format!("{upstream}/kreg-test/hello:1");
-    let preloaded = "docker.io/kreg-test/hello:1";
-    let digest = hello_digest(&tc, preloaded).expect("the harness preloads the hello image");
+    let digest = hello_digest(&tc, "docker.io/kreg-test/hello:1")
+        .expect("the harness preloads the hello image");
+    let certs_d = tc.node_etc().unwrap().join("containerd/certs.d");
+    let dir = certs_d.join(&upstream);
 
-    // 1. up with a cache for the upstream, which speaks plain HTTP here.
+    // The node admin's own hosts.toml for quay.io: kreg must neither replace nor remove it.
+    let theirs = "# the node admin's own\nserver = \"https://quay.mirror.example\"\n";
+    std::fs::create_dir_all(certs_d.join("quay.io")).unwrap();
+    std::fs::write(certs_d.join("quay.io/hosts.toml"), theirs).unwrap();
+
+    // 1. up with a cache for the upstream (plain HTTP here) and one for quay.io.
     let mirror_flag = format!("{upstream}=http://{upstream}");
+    let up_args = |mirrors: &[&'static str], flag: &str| -> Vec<String> {
+        let mut a: Vec<String> = ["up", "-n", NS, "--yes", "-o", "json", "--timeout", "4m"]
+            .map(String::from)
+            .to_vec();
+        if !flag.is_empty() {
+            a.extend(["--mirror".to_string(), flag.to_string()]);
+        }
+        for m in mirrors {
+            a.extend(["--mirror".to_string(), m.to_string()]);
+        }
+        a
+    };
+    let both = up_args(&["quay.io"], &mirror_flag);
+    let both: Vec<&str> = both.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let up = kreg_json(
-        &tc,
-        &[
-            "up",
-            "-n",
-            NS,
-            "--mirror",
-            &mirror_flag,
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "4m",
-        ],
-    );
+    let up = kreg_json(&tc, &both);
     eprintln!(
-        "up with one mirror: {:.1}s",
+        "up with two mirrors: {:.1}s",
         started.elapsed().as_secs_f64()
     );
     assert_eq!(up["healthy"], true, "{up}");
     assert_eq!(up["nodes_trusted"], 1, "{up}");
     let mirrors = up["mirrors"].as_array().expect("up -o json lists mirrors");
-    assert_eq!(mirrors.len(), 1, "{up}");
+    assert_eq!(mirrors.len(), 2, "{up}");
     assert_eq!(mirrors[0]["upstream"], upstream.as_str());
     assert_eq!(mirrors[0]["url"], format!("http://{upstream}"));
+    let name = mirrors[0]["name"].as_str().unwrap().to_string();
     let address = mirrors[0]["address"].as_str().unwrap().to_string();
     let cluster_ip = tc.kubectl_ok(&[
         "-n",
         NS,
         "get",
         "service",
-        mirrors[0]["name"].as_str().unwrap(),
+        &name,
         "-o",
         "jsonpath={.spec.clusterIP}",
     ]);
     assert_eq!(address, cluster_ip, "nodes pull from the cache's ClusterIP");
 
     // The node's containerd tries the cache first and falls back to the upstream.
-    let dir = tc
-        .node_etc()
-        .unwrap()
-        .join("containerd/certs.d")
-        .join(&upstream);
     let hosts =
         std::fs::read_to_string(dir.join("hosts.toml")).expect("node trust wrote hosts.toml");
     assert!(
@@ -139,6 +142,11 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     assert_eq!(
         std::fs::read_to_string(dir.join("kreg-ca.crt")).unwrap(),
         up["ca_pem"].as_str().unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(certs_d.join("quay.io/hosts.toml")).unwrap(),
+        theirs,
+        "a hosts.toml kreg did not write is left alone"
     );
 
     // 2. A Pod of the upstream's image: every byte comes through the cache.
@@ -161,7 +169,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     let catalog = get_tls(&address, "_catalog", ca.path());
     assert!(catalog.contains("\"kreg-test/hello\""), "{catalog}");
 
-    // 3. status: the cache is listed and healthy (pods ready, /v2/ over TLS with kreg's CA).
+    // 3. status: both caches listed and healthy (pods ready, /v2/ over TLS with kreg's CA).
     let status = kreg_json(&tc, &["status", "-n", NS, "-o", "json"]);
     assert_eq!(status["healthy"], true, "{status}");
     let sm = &status["mirrors"][0];
@@ -172,29 +180,15 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         sm["probe"].as_str().unwrap().contains("over TLS"),
         "{status}"
     );
+    assert_eq!(status["mirrors"][1]["upstream"], "quay.io", "{status}");
 
     // A re-run of up with the same flags changes nothing.
-    let again = kreg_json(
-        &tc,
-        &[
-            "up",
-            "-n",
-            NS,
-            "--mirror",
-            &mirror_flag,
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "2m",
-        ],
-    );
+    let again = kreg_json(&tc, &both);
     assert_eq!(again["changed"], serde_json::json!([]), "{again}");
 
     // 4. The upstream goes away; the node forgets the image; the Pod still starts, from the
-    //    cache alone.
+    //    cache alone, which serves the manifest by tag and every blob it names.
     tc.kcluster_ok(&["upstream", "stop"]);
-    // The cache alone serves the manifest by tag and every blob it names.
     let manifest: serde_json::Value =
         serde_json::from_str(&get_tls(&address, "kreg-test/hello/manifests/1", ca.path())).unwrap();
     let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
@@ -217,14 +211,30 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         t.elapsed().as_secs_f64()
     );
 
-    // 5. down: the cache's objects and the node's hosts.toml for the upstream are gone.
+    // 5. up without the upstream's --mirror: its cache goes, and so does the node's hosts.toml.
+    let quay_only = up_args(&["quay.io"], "");
+    let quay_only: Vec<&str> = quay_only.iter().map(String::as_str).collect();
+    let up = kreg_json(&tc, &quay_only);
+    assert_eq!(up["mirrors"].as_array().unwrap().len(), 1, "{up}");
+    assert!(
+        !tc.kubectl(&["-n", NS, "get", "deployment", &name])
+            .status
+            .success(),
+        "the cache of an upstream no longer listed is removed"
+    );
+    assert!(
+        !dir.exists(),
+        "the node drops the hosts.toml of a removed cache"
+    );
+
+    // 6. down: every cache object and kreg's node files are gone; the admin's file stays.
     let out = kreg(&tc, &["down", "-n", NS, "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let left = tc.kubectl_ok(&[
         "-n",
         NS,
         "get",
-        "deployments,services,secrets",
+        "deployments,services",
         "-l",
         "kreg.dev/role=mirror",
         "-o",
@@ -232,32 +242,25 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     ]);
     assert_eq!(left.trim(), "", "down leaves no cache objects");
     assert!(
-        !tc.kubectl(&[
-            "-n",
-            NS,
-            "get",
-            "secret",
-            &format!("{}-tls", mirrors[0]["name"].as_str().unwrap())
-        ])
-        .status
-        .success(),
+        !tc.kubectl(&["-n", NS, "get", "secret", "kreg-mirror-quay-io-tls"])
+            .status
+            .success(),
         "down removes the cache's certificate"
     );
-    assert!(
-        !dir.join("hosts.toml").exists(),
-        "down removes the node's hosts.toml"
+    assert_eq!(
+        std::fs::read_to_string(certs_d.join("quay.io/hosts.toml")).unwrap(),
+        theirs
     );
-    assert!(!dir.exists(), "down removes the directory it created");
-    // The cache's PVC is data: kept without --purge, gone with it.
-    let pvc = tc.kubectl(&["-n", NS, "get", "pvc", mirrors[0]["name"].as_str().unwrap()]);
-    assert!(
-        pvc.status.success(),
-        "the cache's PVC stays without --purge"
-    );
+    // The caches' PVCs are data: kept without --purge, gone with it.
+    assert!(tc
+        .kubectl(&["-n", NS, "get", "pvc", &name])
+        .status
+        .success());
     let out = kreg(&tc, &["down", "-n", NS, "--yes", "--purge"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // Leave the node as the harness made it for the tests that follow.
+    std::fs::remove_dir_all(certs_d.join("quay.io")).unwrap();
     let hello = tc.hello_image.clone().unwrap();
     let out = tc.exec_node(&[
         "ctr",
