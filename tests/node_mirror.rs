@@ -82,26 +82,27 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     let certs_d = tc.node_etc().unwrap().join("containerd/certs.d");
     let dir = certs_d.join(&upstream);
 
-    // The node admin's own hosts.toml for quay.io: kreg must neither replace nor remove it.
-    let theirs = "# the node admin's own\nserver = \"https://quay.mirror.example\"\n";
-    std::fs::create_dir_all(certs_d.join("quay.io")).unwrap();
-    std::fs::write(certs_d.join("quay.io/hosts.toml"), theirs).unwrap();
+    // A second cache, `other.kreg.test` (the same upstream under another name: Distribution
+    // 2.8 does not start a cache whose upstream is unreachable), for which the node admin has
+    // a hosts.toml of their own: kreg must neither replace nor remove it.
+    let other = "other.kreg.test";
+    let other_flag = format!("{other}=http://{upstream}");
+    let theirs = "# the node admin's own\nserver = \"https://other.mirror.example\"\n";
+    std::fs::create_dir_all(certs_d.join(other)).unwrap();
+    std::fs::write(certs_d.join(other).join("hosts.toml"), theirs).unwrap();
 
-    // 1. up with a cache for the upstream (plain HTTP here) and one for quay.io.
+    // 1. up with a cache for the upstream (plain HTTP here) and the second one.
     let mirror_flag = format!("{upstream}=http://{upstream}");
-    let up_args = |mirrors: &[&'static str], flag: &str| -> Vec<String> {
+    let up_args = |mirrors: &[&str]| -> Vec<String> {
         let mut a: Vec<String> = ["up", "-n", NS, "--yes", "-o", "json", "--timeout", "4m"]
             .map(String::from)
             .to_vec();
-        if !flag.is_empty() {
-            a.extend(["--mirror".to_string(), flag.to_string()]);
-        }
         for m in mirrors {
             a.extend(["--mirror".to_string(), m.to_string()]);
         }
         a
     };
-    let both = up_args(&["quay.io"], &mirror_flag);
+    let both = up_args(&[&mirror_flag, &other_flag]);
     let both: Vec<&str> = both.iter().map(String::as_str).collect();
     let started = Instant::now();
     let up = kreg_json(&tc, &both);
@@ -144,7 +145,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         up["ca_pem"].as_str().unwrap()
     );
     assert_eq!(
-        std::fs::read_to_string(certs_d.join("quay.io/hosts.toml")).unwrap(),
+        std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
         theirs,
         "a hosts.toml kreg did not write is left alone"
     );
@@ -180,7 +181,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         sm["probe"].as_str().unwrap().contains("over TLS"),
         "{status}"
     );
-    assert_eq!(status["mirrors"][1]["upstream"], "quay.io", "{status}");
+    assert_eq!(status["mirrors"][1]["upstream"], other, "{status}");
 
     // A re-run of up with the same flags changes nothing.
     let again = kreg_json(&tc, &both);
@@ -212,9 +213,9 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     );
 
     // 5. up without the upstream's --mirror: its cache goes, and so does the node's hosts.toml.
-    let quay_only = up_args(&["quay.io"], "");
-    let quay_only: Vec<&str> = quay_only.iter().map(String::as_str).collect();
-    let up = kreg_json(&tc, &quay_only);
+    let other_only = up_args(&[&other_flag]);
+    let other_only: Vec<&str> = other_only.iter().map(String::as_str).collect();
+    let up = kreg_json(&tc, &other_only);
     assert_eq!(up["mirrors"].as_array().unwrap().len(), 1, "{up}");
     assert!(
         !tc.kubectl(&["-n", NS, "get", "deployment", &name])
@@ -242,13 +243,13 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     ]);
     assert_eq!(left.trim(), "", "down leaves no cache objects");
     assert!(
-        !tc.kubectl(&["-n", NS, "get", "secret", "kreg-mirror-quay-io-tls"])
+        !tc.kubectl(&["-n", NS, "get", "secret", "kreg-mirror-other-kreg-test-tls"])
             .status
             .success(),
         "down removes the cache's certificate"
     );
     assert_eq!(
-        std::fs::read_to_string(certs_d.join("quay.io/hosts.toml")).unwrap(),
+        std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
         theirs
     );
     // The caches' PVCs are data: kept without --purge, gone with it.
@@ -260,7 +261,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // Leave the node as the harness made it for the tests that follow.
-    std::fs::remove_dir_all(certs_d.join("quay.io")).unwrap();
+    std::fs::remove_dir_all(certs_d.join(other)).unwrap();
     let hello = tc.hello_image.clone().unwrap();
     let out = tc.exec_node(&[
         "ctr",
