@@ -215,7 +215,13 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     // 5. up without the upstream's --mirror: its cache goes, and so does the node's hosts.toml.
     let other_only = up_args(&[&other_flag]);
     let other_only: Vec<&str> = other_only.iter().map(String::as_str).collect();
+    let t = Instant::now();
     let up = kreg_json(&tc, &other_only);
+    eprintln!(
+        "up dropping a mirror: {:.1}s ({})",
+        t.elapsed().as_secs_f64(),
+        up["timings_ms"]
+    );
     assert_eq!(up["mirrors"].as_array().unwrap().len(), 1, "{up}");
     assert!(
         !tc.kubectl(&["-n", NS, "get", "deployment", &name])
@@ -229,8 +235,10 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     );
 
     // 6. down: every cache object and kreg's node files are gone; the admin's file stays.
+    let t = Instant::now();
     let out = kreg(&tc, &["down", "-n", NS, "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    eprintln!("down: {:.1}s", t.elapsed().as_secs_f64());
     let left = tc.kubectl_ok(&[
         "-n",
         NS,
