@@ -557,7 +557,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --mirror-credentials --rotate-ca --allow-runtime-restart --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,6 +616,14 @@ _kreg() {
                     return 0
                     ;;
                 --ingress-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror-credentials)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,7 +6,9 @@
 #               KREG_MODE           install | remove
 #               KREG_ALLOW_RESTART  true: may set containerd's config_path and restart it
 #               KREG_PERIOD         seconds between re-checks (files deleted by hand come back)
-# Input (files, rendered by kreg in Rust): /kreg/ca.crt, /kreg/hosts.toml, /kreg/registries.yaml
+#               KREG_MIRRORS        pull-through caches, "UPSTREAM=FILE ..." (may be empty)
+# Input (files, rendered by kreg in Rust): /kreg/ca.crt, /kreg/hosts.toml, /kreg/registries.yaml,
+#               and per cache /kreg/FILE, the hosts.toml for <config_path>/UPSTREAM/
 # Output: a verdict line per check, read by `kreg up`, `kreg status` and `kreg down`:
 #   kreg-node-trust: trusted: <what was written>
 #   kreg-node-trust: untrusted: <reason> | remedy: <what to do>
@@ -21,6 +23,7 @@ REG=${KREG_REGISTRY:-}
 MODE=${KREG_MODE:-install}
 PERIOD=${KREG_PERIOD:-60}
 ALLOW_RESTART=${KREG_ALLOW_RESTART:-false}
+MIRRORS=${KREG_MIRRORS:-}
 SRC=/kreg
 DONE=/tmp/kreg-done
 CERTS_D=/etc/containerd/certs.d
@@ -38,6 +41,51 @@ valid_registry() {
   case "$1" in "" | *..* | */* | .* | -*) return 1 ;; esac
   [ "${#1}" -le 260 ] || return 1
   printf '%s\n' "$1" | grep -Eq '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:]+\])(:[0-9]{1,5})?$'
+}
+
+# Every cache entry is UPSTREAM=FILE: UPSTREAM a registry name as above, FILE one of kreg's
+# ConfigMap keys (kreg-mirror-<name>.toml).
+valid_mirrors() {
+  for pair in $MIRRORS; do
+    case "$pair" in *=*) ;; *) return 1 ;; esac
+    valid_registry "${pair%%=*}" || return 1
+    printf '%s\n' "${pair#*=}" | grep -Eq '^kreg-mirror-[a-z0-9-]{1,60}\.toml$' || return 1
+  done
+}
+
+# Is upstream $1 one of the caches this pod was given?
+listed() {
+  for pair in $MIRRORS; do [ "${pair%%=*}" = "$1" ] && return 0; done
+  return 1
+}
+
+# Pull-through caches: <root>/<upstream>/hosts.toml makes containerd try kreg's cache first and
+# the upstream last. .kreg-mirror, a copy of the hosts.toml kreg wrote, marks the directory as
+# kreg's: a hosts.toml kreg did not write is never replaced or removed. $1 is the root as the
+# runtime sees it (/proc/<pid>/root<root>), $2 the root for messages. Sets MIRRORED.
+mirrors_trust() {
+  MIRRORED=""
+  # Caches no longer listed (every cache in remove mode): take kreg's files back.
+  for mark in "$1"/*/.kreg-mirror; do
+    [ -f "$mark" ] || continue
+    d=${mark%/.kreg-mirror}
+    if [ "$MODE" != remove ] && listed "${d##*/}"; then continue; fi
+    if cmp -s "$mark" "$d/hosts.toml"; then rm -f "$d/hosts.toml"; fi
+    rm -f "$d/kreg-ca.crt" "$mark"
+    rmdir "$d" 2>/dev/null
+  done
+  [ "$MODE" = remove ] && return
+  for pair in $MIRRORS; do
+    up=${pair%%=*} file=$SRC/${pair#*=} d=$1/${pair%%=*}
+    if [ -e "$d/hosts.toml" ] && ! cmp -s "$d/.kreg-mirror" "$d/hosts.toml" && ! cmp -s "$file" "$d/hosts.toml"; then
+      say "note: $2/$up/hosts.toml is not kreg's; left as it is, so this node does not use the cache for $up"
+      continue
+    fi
+    put "$SRC/ca.crt" "$d/kreg-ca.crt" >/dev/null
+    put "$file" "$d/.kreg-mirror" >/dev/null
+    put "$file" "$d/hosts.toml" >/dev/null
+    MIRRORED="$MIRRORED $up"
+  done
 }
 
 # pid of the first process whose comm is $1
@@ -147,6 +195,7 @@ containerd_trust() {
     take "$SRC/hosts.toml" "$dir/hosts.toml"
     take "$SRC/ca.crt" "$dir/ca.crt"
     rmdir "$dir" 2>/dev/null
+    mirrors_trust "/proc/$pid/root$root" "$root"
     k3s_registries remove
     if [ -e "$dir/hosts.toml" ] || [ -e "$dir/ca.crt" ]; then
       bad "files in $root/$REG are not kreg's; left in place" "remove $root/$REG by hand if it is stale"
@@ -162,8 +211,9 @@ containerd_trust() {
   fi
   rm -f "$dir.kreg-probe"
   wrote="$(put "$SRC/ca.crt" "$dir/ca.crt")$(put "$SRC/hosts.toml" "$dir/hosts.toml")"
+  mirrors_trust "/proc/$pid/root$root" "$root"
   k3s_registries install
-  good "containerd: $root/$REG/hosts.toml and ca.crt${wrote:+ (written)}"
+  good "containerd: $root/$REG/hosts.toml and ca.crt${wrote:+ (written)}${MIRRORED:+; pull-through caches for$MIRRORED}"
 }
 
 # k3s and rke2 rebuild their containerd hosts folder from registries.yaml at every start:
@@ -213,6 +263,10 @@ certs_d_trust() {
 
 if ! valid_registry "$REG"; then
   bad "invalid registry name '$REG'" "run kreg up again; do not edit kreg's DaemonSet"
+  exec sleep 2147483647
+fi
+if ! valid_mirrors; then
+  bad "invalid pull-through cache list '$MIRRORS'" "run kreg up again; do not edit kreg's DaemonSet"
   exec sleep 2147483647
 fi
 trap 'exit 0' TERM INT

@@ -199,6 +199,17 @@ pub struct UpArgs {
     #[arg(long, value_name = "NAME")]
     pub ingress_class: Option<String>,
 
+    /// Pull-through cache for an upstream registry; nodes pull through it first and fall back
+    /// to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port).
+    /// URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)
+    #[arg(long = "mirror", value_name = "UPSTREAM[=URL]")]
+    pub mirrors: Vec<String>,
+
+    /// Credentials for a --mirror upstream: a Secret in the namespace with keys username and
+    /// password (repeatable)
+    #[arg(long = "mirror-credentials", value_name = "UPSTREAM=SECRET")]
+    pub mirror_credentials: Vec<String>,
+
     /// Replace the CA (every client must trust the new one afterwards)
     #[arg(long)]
     pub rotate_ca: bool,

@@ -283,27 +283,10 @@ pub fn parse(log: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Expose, Plan, Storage};
+    use crate::plan::{Expose, Storage};
 
     fn registry(storage: Storage) -> Deployment {
-        let plan = Plan {
-            namespace: "kreg-system".into(),
-            flavor: crate::detect::Flavor::Generic,
-            expose: Expose::LoadBalancer,
-            expose_reason: String::new(),
-            image: "registry:2".into(),
-            storage,
-            replicas: 1,
-            ingress: None,
-            host: None,
-            dns_suffix: "nip.io".into(),
-            node_trust: true,
-            allow_runtime_restart: false,
-            auth: false,
-            pull_secret_namespaces: vec![],
-            gc_schedule: None,
-        };
-        crate::manifests::deployment(&plan, "x")
+        crate::manifests::deployment(&crate::plan::sample(Expose::LoadBalancer, storage), "x")
     }
 
     fn pvc() -> Storage {
@@ -391,9 +374,9 @@ mod tests {
             "the script waits for that name"
         );
         let ro: serde_json::Value = serde_json::from_str(&data["readonly.json"]).unwrap();
-        assert_eq!(ro, readonly_patch("kreg-system", true));
+        assert_eq!(ro, readonly_patch("kreg-test", true));
         assert_eq!(s.binding.subjects.unwrap()[0].name, names::GC_JOB);
-        assert_eq!(s.role.metadata.namespace.as_deref(), Some("kreg-system"));
+        assert_eq!(s.role.metadata.namespace.as_deref(), Some("kreg-test"));
         // The CronJob's own pods must not match the label the script deletes leftovers by.
         assert_ne!(
             s.cronjob["spec"]["jobTemplate"]["metadata"]["labels"]["app.kubernetes.io/name"],

@@ -11,12 +11,13 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::detect::IngressController;
-use crate::plan::{names, Expose, Plan, Storage};
+use crate::plan::{names, Expose, Mirror, Plan, Storage};
 
 const NAMESPACE: &str = include_str!("../manifests/namespace.yaml");
 const PVC: &str = include_str!("../manifests/pvc.yaml");
@@ -175,6 +176,112 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
     d
 }
 
+/// Marks an object as part of `m`'s pull-through cache: `app.kubernetes.io/name` is the
+/// cache's own (so the main registry's Service never selects it), the role label lets `down`
+/// find every cache, the annotation names the upstream.
+fn mark_mirror(meta: &mut ObjectMeta, namespace: &str, m: &Mirror) {
+    meta.name = Some(m.name.clone());
+    meta.namespace = Some(namespace.into());
+    let labels = meta.labels.get_or_insert_with(Default::default);
+    labels.insert("app.kubernetes.io/name".into(), m.name.clone());
+    labels.insert(names::MIRROR_LABEL.0.into(), names::MIRROR_LABEL.1.into());
+    meta.annotations
+        .get_or_insert_with(Default::default)
+        .insert(names::UPSTREAM_ANNOTATION.into(), m.upstream.clone());
+}
+
+fn mirror_selector(m: &Mirror) -> BTreeMap<String, String> {
+    BTreeMap::from([("app.kubernetes.io/name".to_string(), m.name.clone())])
+}
+
+/// The cache's PVC when the registry's storage is a PVC (same class and size): a cache on a
+/// volume stays warm across restarts. `None` for emptyDir and S3.
+pub fn mirror_pvc(plan: &Plan, m: &Mirror) -> Option<PersistentVolumeClaim> {
+    let mut pvc = pvc(plan)?;
+    mark_mirror(&mut pvc.metadata, &plan.namespace, m);
+    Some(pvc)
+}
+
+/// The cache's Service: ClusterIP, port 443. Nodes reach it on its ClusterIP (kube-proxy, or
+/// what replaces it, serves ClusterIPs to the host network of every node), so it needs no
+/// load balancer, node port or DNS.
+pub fn mirror_service(plan: &Plan, m: &Mirror) -> Service {
+    let mut svc: Service = parse("service.yaml", SERVICE);
+    mark_mirror(&mut svc.metadata, &plan.namespace, m);
+    let spec = svc.spec.as_mut().expect("service.yaml has a spec");
+    spec.type_ = Some("ClusterIP".into());
+    spec.selector = Some(mirror_selector(m));
+    svc
+}
+
+/// The cache: the registry's own Deployment (same image, storage choice, probes) in proxy mode
+/// (`REGISTRY_PROXY_REMOTEURL`), always serving TLS with its own certificate, one replica.
+pub fn mirror_deployment(plan: &Plan, m: &Mirror, tls_sha256: &str) -> Deployment {
+    // Built from the registry's Deployment so the two never drift. The cache is always TLS
+    // (nodes reach it by ClusterIP, never by localhost), and one replica: in proxy mode each
+    // replica would fetch from the upstream on its own.
+    let mut base = plan.clone();
+    if base.expose == Expose::Localhost {
+        base.expose = Expose::NodePort;
+    }
+    base.replicas = 1;
+    let mut d = deployment(&base, tls_sha256);
+    mark_mirror(&mut d.metadata, &plan.namespace, m);
+    d.spec.selector.match_labels = Some(mirror_selector(m));
+    let template = &mut d.spec.template;
+    let tmeta = template.metadata.get_or_insert_with(Default::default);
+    let labels = tmeta.labels.get_or_insert_with(Default::default);
+    labels.insert("app.kubernetes.io/name".into(), m.name.clone());
+    labels.insert(names::MIRROR_LABEL.0.into(), names::MIRROR_LABEL.1.into());
+    let pod = template
+        .spec
+        .as_mut()
+        .expect("deployment.yaml has a pod spec");
+    for v in pod.volumes.get_or_insert_with(Vec::new) {
+        if let Some(s) = v.secret.as_mut() {
+            s.secret_name = Some(m.tls_secret());
+        }
+        if let Some(c) = v.persistent_volume_claim.as_mut() {
+            c.claim_name = m.name.clone();
+        }
+    }
+    let env = pod.containers[0].env.get_or_insert_with(Vec::new);
+    // A cache accepts no deletes from clients; its own expiry does the cleaning.
+    env.retain(|e| e.name != "REGISTRY_STORAGE_DELETE_ENABLED");
+    env.push(plain("REGISTRY_PROXY_REMOTEURL", &m.url));
+    if let Some(secret) = &m.credentials {
+        env.push(from_secret("REGISTRY_PROXY_USERNAME", secret, "username"));
+        env.push(from_secret("REGISTRY_PROXY_PASSWORD", secret, "password"));
+    }
+    if matches!(plan.storage, Storage::S3 { .. }) {
+        // Same bucket as the registry, under a directory of its own.
+        env.push(plain(
+            "REGISTRY_STORAGE_S3_ROOTDIRECTORY",
+            &format!("/kreg-mirrors/{}", m.name),
+        ));
+    }
+    d
+}
+
+/// What the node-trust DaemonSet needs to point a node at one cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeMirror {
+    pub mirror: Mirror,
+    /// `host[:port]` nodes reach the cache on (its ClusterIP).
+    pub address: String,
+}
+
+impl NodeMirror {
+    /// The node-trust ConfigMap key holding this cache's hosts.toml.
+    pub fn key(&self) -> String {
+        format!("{}.toml", self.mirror.name)
+    }
+}
+
+/// Where node-trust.sh puts kreg's CA next to a mirror's hosts.toml (not `ca.crt`: the
+/// upstream's directory may hold the user's own files).
+pub const MIRROR_CA_FILE: &str = "kreg-ca.crt";
+
 fn plain(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
@@ -270,11 +377,28 @@ pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) ->
 /// Where node-trust.sh puts the CA for k3s/rke2's registries.yaml (`ca_file`).
 pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
 
-/// The node-trust ConfigMap (registry, CA, script) and DaemonSet.
-pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (ConfigMap, DaemonSet) {
+/// The node-trust ConfigMap (registry, CA, script, one hosts.toml per pull-through cache) and
+/// DaemonSet.
+pub fn node_trust(
+    plan: &Plan,
+    registry: &str,
+    ca_pem: &str,
+    mode: &str,
+    mirrors: &[NodeMirror],
+) -> (ConfigMap, DaemonSet) {
     // Every file the script installs is rendered here, from `trust`; the script only finds
     // where each goes and copies it.
     let registries_yaml = crate::trust::registries_yaml_add(None, registry, K3S_CA_FILE)
+        .and_then(|base| {
+            mirrors.iter().try_fold(base, |text, m| {
+                crate::trust::registries_yaml_add_mirror(
+                    &text,
+                    &m.mirror.upstream,
+                    &m.address,
+                    K3S_CA_FILE,
+                )
+            })
+        })
         // Only a dry run passes a placeholder that is not a host; its file is then left empty.
         .unwrap_or_default();
     let hosts_toml = if plan.expose == Expose::Localhost {
@@ -282,16 +406,25 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
     } else {
         crate::trust::containerd_hosts_toml(registry, "ca.crt")
     };
-    let cm = configmap(
-        &plan.namespace,
-        names::NODE_TRUST,
-        BTreeMap::from([
-            ("ca.crt".to_string(), ca_pem.to_string()),
-            ("hosts.toml".to_string(), hosts_toml),
-            ("registries.yaml".to_string(), registries_yaml),
-            ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
-        ]),
-    );
+    let mut data = BTreeMap::from([
+        ("ca.crt".to_string(), ca_pem.to_string()),
+        ("hosts.toml".to_string(), hosts_toml),
+        ("registries.yaml".to_string(), registries_yaml),
+        ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
+    ]);
+    for m in mirrors {
+        data.insert(
+            m.key(),
+            crate::trust::containerd_hosts_toml_mirror(&m.mirror.url, &m.address, MIRROR_CA_FILE),
+        );
+    }
+    // `upstream=key` pairs: the upstream names the directory, the key the file to copy there.
+    let mirror_list = mirrors
+        .iter()
+        .map(|m| format!("{}={}", m.mirror.upstream, m.key()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cm = configmap(&plan.namespace, names::NODE_TRUST, data);
     let mut ds: DaemonSet = parse("node-trust-daemonset.yaml", NODE_TRUST_DS);
     ds.metadata.namespace = Some(plan.namespace.clone());
     let pod = ds.spec.template.spec.as_mut().expect("pod spec");
@@ -302,6 +435,7 @@ pub fn node_trust(plan: &Plan, registry: &str, ca_pem: &str, mode: &str) -> (Con
             "KREG_REGISTRY" => e.value = Some(registry.into()),
             "KREG_MODE" => e.value = Some(mode.into()),
             "KREG_ALLOW_RESTART" => e.value = Some(plan.allow_runtime_restart.to_string()),
+            "KREG_MIRRORS" => e.value = Some(mirror_list.clone()),
             _ => {}
         }
     }
@@ -434,30 +568,93 @@ pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Flavor;
-    use crate::plan::IngressChoice;
 
     fn plan(expose: Expose, storage: Storage) -> Plan {
-        Plan {
-            namespace: "kreg-test".into(),
-            flavor: Flavor::Kind,
-            expose,
-            expose_reason: String::new(),
-            image: "mirror.example/registry:2.8".into(),
-            storage,
-            replicas: 1,
-            ingress: Some(IngressChoice {
-                class: "nginx".into(),
-                controller: IngressController::Nginx,
-            }),
-            host: None,
-            dns_suffix: "nip.io".into(),
-            node_trust: true,
-            allow_runtime_restart: false,
-            auth: false,
-            pull_secret_namespaces: vec![],
-            gc_schedule: None,
+        crate::plan::sample(expose, storage)
+    }
+
+    fn hub() -> Mirror {
+        Mirror::new(
+            "docker.io",
+            "https://registry-1.docker.io",
+            Some("hub-login".into()),
+        )
+    }
+
+    #[test]
+    fn mirror_snapshot() {
+        let p = plan(Expose::NodePort, pvc_storage());
+        let m = NodeMirror {
+            mirror: hub(),
+            address: "10.96.0.50".into(),
+        };
+        let (mut cm, ds) = node_trust(
+            &p,
+            "registry.10.0.0.2.nip.io:31000",
+            "-----CA-----",
+            "install",
+            &[m],
+        );
+        cm.data
+            .as_mut()
+            .unwrap()
+            .insert("node-trust.sh".into(), "<script>".into());
+        let docs = [
+            serde_json::to_value(mirror_pvc(&p, &hub()).unwrap()).unwrap(),
+            serde_json::to_value(mirror_service(&p, &hub())).unwrap(),
+            serde_json::to_value(mirror_deployment(&p, &hub(), "abc123")).unwrap(),
+            serde_json::to_value(cm).unwrap(),
+            serde_json::to_value(ds).unwrap(),
+        ];
+        insta::assert_yaml_snapshot!("mirror_docker_io", docs);
+    }
+
+    #[test]
+    fn a_mirror_never_selects_or_shares_the_registry() {
+        for expose in [Expose::NodePort, Expose::Localhost] {
+            let p = plan(expose, pvc_storage());
+            let d = mirror_deployment(&p, &hub(), "x");
+            let sel = d.spec.selector.match_labels.clone().unwrap();
+            assert_eq!(sel["app.kubernetes.io/name"], "kreg-mirror-docker-io");
+            assert_eq!(
+                mirror_service(&p, &hub()).spec.unwrap().selector.unwrap(),
+                sel
+            );
+            let pod = d.spec.template.spec.unwrap();
+            let env = pod.containers[0].env.clone().unwrap();
+            let get = |n: &str| env.iter().find(|e| e.name == n).cloned();
+            assert_eq!(
+                get("REGISTRY_PROXY_REMOTEURL").unwrap().value.as_deref(),
+                Some("https://registry-1.docker.io")
+            );
+            // Always TLS, even when the registry itself is plain HTTP on localhost.
+            assert!(get("REGISTRY_HTTP_TLS_CERTIFICATE").is_some(), "{expose}");
+            let pw = get("REGISTRY_PROXY_PASSWORD").unwrap();
+            assert!(
+                pw.value.is_none(),
+                "a credential must never be a literal value"
+            );
+            let vols = pod.volumes.unwrap();
+            let names: Vec<String> = vols
+                .iter()
+                .filter_map(|v| {
+                    v.secret
+                        .as_ref()
+                        .and_then(|s| s.secret_name.clone())
+                        .or_else(|| {
+                            v.persistent_volume_claim
+                                .as_ref()
+                                .map(|c| c.claim_name.clone())
+                        })
+                })
+                .collect();
+            assert_eq!(
+                names,
+                ["kreg-mirror-docker-io-tls", "kreg-mirror-docker-io"]
+            );
         }
+        let empty = plan(Expose::NodePort, Storage::EmptyDir);
+        assert!(mirror_pvc(&empty, &hub()).is_none());
     }
 
     fn pvc_storage() -> Storage {
@@ -477,7 +674,13 @@ mod tests {
             deployment(&p, "x").metadata.labels,
             ingress(&p, "r.example").unwrap().metadata.labels,
             secret("ns", "s", "Opaque", &[]).metadata.labels,
-            node_trust(&p, "r:443", "CA", "install").1.metadata.labels,
+            node_trust(&p, "r:443", "CA", "install", &[])
+                .1
+                .metadata
+                .labels,
+            mirror_service(&p, &hub()).metadata.labels,
+            mirror_deployment(&p, &hub(), "x").metadata.labels,
+            mirror_pvc(&p, &hub()).unwrap().metadata.labels,
         ];
         for l in labels {
             assert_eq!(
@@ -497,6 +700,7 @@ mod tests {
             "registry.10.0.0.2.nip.io:31000",
             "-----CA-----",
             "install",
+            &[],
         );
         let mut cm = cm;
         // The script has its own test; keep the snapshot about the objects.

@@ -36,6 +36,84 @@ pub mod names {
     pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kreg");
     /// Port the registry listens on inside its pod.
     pub const CONTAINER_PORT: i32 = 5000;
+    /// Label on every object of a pull-through cache (`--mirror`), so `down` finds them all,
+    /// including those of upstreams a later `up` no longer lists.
+    pub const MIRROR_LABEL: (&str, &str) = ("kreg.dev/role", "mirror");
+    /// Annotation naming the upstream a cache's objects belong to (a label cannot hold ':').
+    pub const UPSTREAM_ANNOTATION: &str = "kreg.dev/upstream";
+    /// Prefix of every pull-through cache's object names.
+    pub const MIRROR_PREFIX: &str = "kreg-mirror-";
+}
+
+/// One pull-through cache (`--mirror UPSTREAM[=URL]`): a registry in proxy mode that nodes try
+/// before the upstream itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mirror {
+    /// The registry name as in image references (`docker.io`, `ghcr.io`, `host:port`).
+    pub upstream: String,
+    /// What the cache pulls from (`https://registry-1.docker.io`).
+    pub url: String,
+    /// Secret in kreg's namespace with `username` and `password` for the upstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
+    /// The Deployment, Service and PVC name ([`mirror_name`]).
+    pub name: String,
+}
+
+impl Mirror {
+    pub fn new(upstream: &str, url: &str, credentials: Option<String>) -> Mirror {
+        Mirror {
+            upstream: upstream.into(),
+            url: url.into(),
+            credentials,
+            name: mirror_name(upstream),
+        }
+    }
+
+    /// The Secret holding the cache's serving certificate.
+    pub fn tls_secret(&self) -> String {
+        format!("{}-tls", self.name)
+    }
+
+    /// The name the cache's certificate carries besides its ClusterIP: the Service's DNS name.
+    pub fn service_host(&self, namespace: &str) -> String {
+        format!("{}.{namespace}.svc", self.name)
+    }
+}
+
+/// The object name of the cache for `upstream`: `kreg-mirror-` and the upstream in DNS-1123
+/// form (`docker.io` -> `kreg-mirror-docker-io`, `host:5000` -> `kreg-mirror-host-5000`).
+///
+/// Two upstreams can fold to the same form (`a.b` and `a-b`), and a long one must be cut to
+/// stay a valid Service name (63 characters, with room for the `-tls` suffix): then the name
+/// ends in 8 hex digits of the upstream's SHA-256, so it stays unique and the same every run.
+pub fn mirror_name(upstream: &str) -> String {
+    // 63 (a Service name is a DNS label) - "-tls" - the prefix.
+    const MAX_SLUG: usize = 63 - 4 - names::MIRROR_PREFIX.len();
+    let mut slug = String::new();
+    for c in upstream.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-').to_string();
+    // Lossless when only '.' and ':' became '-' once each and nothing was cut.
+    let lossless = upstream
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == ':')
+        && !upstream.contains("..")
+        && slug.len() == upstream.len()
+        && !upstream.contains('-');
+    if lossless && slug.len() <= MAX_SLUG {
+        return format!("{}{slug}", names::MIRROR_PREFIX);
+    }
+    let hash = &crate::manifests::sha256_hex(upstream.as_bytes())[..8];
+    let keep = MAX_SLUG - 9;
+    let head = slug[..slug.len().min(keep)].trim_end_matches('-');
+    format!("{}{head}-{hash}", names::MIRROR_PREFIX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,6 +188,7 @@ pub struct Request {
     pub pull_secret_namespaces: Vec<String>,
     /// `--gc-schedule` with `--gc-image`.
     pub gc_schedule: Option<GcSchedule>,
+    pub mirrors: Vec<Mirror>,
 }
 
 /// When and with which kubectl image the garbage-collection CronJob runs.
@@ -151,6 +230,7 @@ pub struct Plan {
     pub auth: bool,
     pub pull_secret_namespaces: Vec<String>,
     pub gc_schedule: Option<GcSchedule>,
+    pub mirrors: Vec<Mirror>,
 }
 
 /// Decides exposure and storage. Errors here happen before anything is applied.
@@ -229,6 +309,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
     let mut pull_secret_namespaces = req.pull_secret_namespaces.clone();
     pull_secret_namespaces.sort();
     pull_secret_namespaces.dedup();
+    check_mirrors(&req.mirrors)?;
     Ok(Plan {
         namespace: req.namespace.clone(),
         flavor,
@@ -245,11 +326,35 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         auth: req.auth,
         pull_secret_namespaces,
         gc_schedule: req.gc_schedule.clone(),
+        mirrors: req.mirrors.clone(),
     })
 }
 
 fn storage_is_emptydir(s: &Storage) -> bool {
     matches!(s, Storage::EmptyDir)
+}
+
+/// Each upstream once; names unique (guaranteed by [`mirror_name`], checked anyway because a
+/// clash would make two caches share one Deployment).
+fn check_mirrors(mirrors: &[Mirror]) -> Result<()> {
+    for (i, m) in mirrors.iter().enumerate() {
+        if let Some(other) = mirrors[..i].iter().find(|o| o.upstream == m.upstream) {
+            bail!(
+                "--mirror {} is given twice ({} and {}): one cache per upstream",
+                m.upstream,
+                other.url,
+                m.url
+            );
+        }
+        if mirrors[..i].iter().any(|o| o.name == m.name) {
+            bail!(
+                "--mirror {}: its object name {} clashes with another mirror's",
+                m.upstream,
+                m.name
+            );
+        }
+    }
+    Ok(())
 }
 
 fn default_expose(flavor: Flavor) -> (Expose, String) {
@@ -402,6 +507,33 @@ pub fn wildcard_name(ip: IpAddr, suffix: &str) -> String {
     }
 }
 
+/// A plan for the tests of the modules that render one (manifests, gc): a kind cluster with an
+/// nginx IngressClass and a mirrored registry image.
+#[cfg(test)]
+pub fn sample(expose: Expose, storage: Storage) -> Plan {
+    Plan {
+        namespace: "kreg-test".into(),
+        flavor: Flavor::Kind,
+        expose,
+        expose_reason: String::new(),
+        image: "mirror.example/registry:2.8".into(),
+        storage,
+        replicas: 1,
+        ingress: Some(IngressChoice {
+            class: "nginx".into(),
+            controller: IngressController::Nginx,
+        }),
+        host: None,
+        dns_suffix: "nip.io".into(),
+        node_trust: true,
+        allow_runtime_restart: false,
+        auth: false,
+        pull_secret_namespaces: vec![],
+        gc_schedule: None,
+        mirrors: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +557,7 @@ mod tests {
             auth: false,
             pull_secret_namespaces: vec![],
             gc_schedule: None,
+            mirrors: vec![],
         }
     }
 
@@ -601,5 +734,66 @@ mod tests {
             (e.registry(), e.ips.len()),
             ("localhost:30500".to_string(), 0)
         );
+    }
+
+    #[test]
+    fn mirror_names_are_dns_labels_stable_and_unique() {
+        assert_eq!(mirror_name("docker.io"), "kreg-mirror-docker-io");
+        assert_eq!(
+            mirror_name("registry.k8s.io"),
+            "kreg-mirror-registry-k8s-io"
+        );
+        assert_eq!(
+            mirror_name("10.213.0.2:5001"),
+            "kreg-mirror-10-213-0-2-5001"
+        );
+        // Folding would clash: '-' in the upstream, brackets: a hash keeps them apart.
+        let a = mirror_name("a-b.io");
+        let b = mirror_name("a.b.io");
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with("kreg-mirror-a-b-io-") && a.len() == "kreg-mirror-a-b-io-".len() + 8,
+            "{a}"
+        );
+        assert_eq!(mirror_name("a-b.io"), a, "stable across runs");
+        let v6 = mirror_name("[fd00::1]:5000");
+        let long = mirror_name(&format!("{}.example.com", "x".repeat(60)));
+        for n in [&a, &b, &v6, &long, &mirror_name("docker.io")] {
+            let tls = format!("{n}-tls");
+            assert!(tls.len() <= 63, "{tls}");
+            assert!(
+                tls.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !n.ends_with('-')
+                    && n.starts_with("kreg-"),
+                "{n}"
+            );
+        }
+        assert_ne!(
+            long,
+            mirror_name(&format!("{}.example.org", "x".repeat(60)))
+        );
+    }
+
+    #[test]
+    fn one_mirror_per_upstream() {
+        let mut r = req();
+        r.mirrors = vec![
+            Mirror::new("docker.io", "https://registry-1.docker.io", None),
+            Mirror::new("ghcr.io", "https://ghcr.io", Some("gh".into())),
+        ];
+        let p = make(&r, Flavor::Kind, &abilities()).unwrap();
+        assert_eq!(p.mirrors.len(), 2);
+        assert_eq!(p.mirrors[1].tls_secret(), "kreg-mirror-ghcr-io-tls");
+        assert_eq!(
+            p.mirrors[0].service_host("kreg-system"),
+            "kreg-mirror-docker-io.kreg-system.svc"
+        );
+        r.mirrors
+            .push(Mirror::new("docker.io", "https://hub.example", None));
+        let e = make(&r, Flavor::Kind, &abilities())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("given twice"), "{e}");
     }
 }

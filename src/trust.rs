@@ -58,6 +58,27 @@ pub fn containerd_hosts_toml_http(host_port: &str) -> String {
     )
 }
 
+/// The containerd `hosts.toml` that puts a pull-through cache in front of an upstream
+/// registry (`--mirror`), written to `<config_path>/<upstream>/hosts.toml`.
+///
+/// containerd tries the `[host]` entries in order and falls back to `server` when they fail:
+/// the cache at `https://<mirror_host_port>` (trusted through kreg's CA at `ca_path`) comes
+/// first, the upstream itself last, so a cache that is down costs a failed connection, never
+/// a failed pull. Pull and resolve only: pushes go to the upstream.
+pub fn containerd_hosts_toml_mirror(
+    upstream_url: &str,
+    mirror_host_port: &str,
+    ca_path: &str,
+) -> String {
+    let mirror = format!("https://{mirror_host_port}");
+    format!(
+        "server = {server}\n\n[host.{mirror_q}]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = {ca}\n",
+        server = toml_str(upstream_url),
+        mirror_q = toml_str(&mirror),
+        ca = toml_str(ca_path),
+    )
+}
+
 /// Splits containerd's CRI `config_path` (a `:`-separated list, like `$PATH`) into its
 /// directories, in order, dropping empty entries, surrounding whitespace, trailing slashes and
 /// repeats. containerd reads the first directory holding a host's `hosts.toml`, so kreg writes
@@ -123,6 +144,34 @@ pub fn registries_yaml_add(
     tls.insert(Value::from("ca_file"), Value::from(ca_path));
 
     render(existing.unwrap_or(""), root)
+}
+
+/// Adds a pull-through cache to a k3s/rke2 `registries.yaml` (as rendered by
+/// [`registries_yaml_add`]): `mirrors."UPSTREAM".endpoint` lists the cache, and
+/// `configs."MIRROR".tls.ca_file` trusts kreg's CA for it. k3s falls back to the upstream
+/// itself after the listed endpoints, as containerd does. A mirror the user already defined for
+/// the upstream is kept as it is (theirs wins; kreg only notes it on the node).
+pub fn registries_yaml_add_mirror(
+    existing: &str,
+    upstream: &str,
+    mirror_host_port: &str,
+    ca_path: &str,
+) -> Result<String> {
+    let mut root = parse_registries(existing)?;
+    let mirrors = child_mapping(&mut root, "mirrors")?;
+    if !mirrors.contains_key(upstream) {
+        let mut m = Mapping::new();
+        m.insert(
+            Value::from("endpoint"),
+            Value::Sequence(vec![Value::from(format!("https://{mirror_host_port}"))]),
+        );
+        mirrors.insert(Value::from(upstream), Value::Mapping(m));
+    }
+    let configs = child_mapping(&mut root, "configs")?;
+    let entry = child_mapping(configs, mirror_host_port)?;
+    let tls = child_mapping(entry, "tls")?;
+    tls.insert(Value::from("ca_file"), Value::from(ca_path));
+    render(existing, root)
 }
 
 /// Serializes `root`, keeping the comment block at the top of `original` (typically a note
@@ -443,6 +492,51 @@ mod tests {
         assert_eq!(
             containerd_hosts_toml_http("localhost:5000"),
             include_str!("../tests/golden/hosts-http.toml")
+        );
+    }
+
+    #[test]
+    fn hosts_toml_mirror_golden() {
+        assert_eq!(
+            containerd_hosts_toml_mirror(
+                "https://registry-1.docker.io",
+                "10.96.0.50",
+                "kreg-ca.crt"
+            ),
+            include_str!("../tests/golden/hosts-mirror.toml")
+        );
+        // A plain-HTTP upstream (the test harness's) is the fallback as written.
+        let t = containerd_hosts_toml_mirror("http://10.213.0.2:5001", "10.96.0.50", "kreg-ca.crt");
+        assert!(
+            t.starts_with("server = \"http://10.213.0.2:5001\"\n"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn registries_mirror_golden() {
+        let base = registries_yaml_add(None, HP, "/etc/rancher/kreg/ca.crt").unwrap();
+        let y = registries_yaml_add_mirror(
+            &base,
+            "docker.io",
+            "10.96.0.50",
+            "/etc/rancher/kreg/ca.crt",
+        )
+        .unwrap();
+        assert_eq!(y, include_str!("../tests/golden/registries-mirror.yaml"));
+        assert_eq!(
+            registries_yaml_add_mirror(&y, "docker.io", "10.96.0.50", "/etc/rancher/kreg/ca.crt")
+                .unwrap(),
+            y,
+            "idempotent"
+        );
+        // The user's own docker.io mirror wins.
+        let theirs = "mirrors:\n  docker.io:\n    endpoint:\n    - https://corp.example\n";
+        let y = registries_yaml_add_mirror(theirs, "docker.io", "10.96.0.50", "/c").unwrap();
+        let v: Value = serde_yaml::from_str(&y).unwrap();
+        assert_eq!(
+            v["mirrors"]["docker.io"]["endpoint"][0],
+            Value::from("https://corp.example")
         );
     }
 

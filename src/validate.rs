@@ -718,6 +718,88 @@ https://minio.example.com:9000 (host: a lowercase DNS name, an IPv4 address or a
     host_port(rest).map_err(|_| fail("the host or port is invalid"))
 }
 
+/// The base URL of a registry (`--mirror UPSTREAM=URL`): `http://` or `https://`, then
+/// `host[:port]`, nothing else. Distribution appends `/v2/...` itself, and credentials belong
+/// in a Secret (`--mirror-credentials`), not in a flag that shows up in `ps`.
+fn registry_url(flag: &str, s: &str) -> Result<()> {
+    const RULE: &str = "use http(s)://host[:port] with nothing after it, e.g. \
+https://registry-1.docker.io (host: a lowercase DNS name, an IPv4 address or a bracketed IPv6 address)";
+    let fail = |why: &str| -> anyhow::Error {
+        anyhow::anyhow!("invalid {flag} {}: {why}; {RULE}", shown(s))
+    };
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return Err(fail("the URL must start with https:// or http://"));
+    };
+    if rest.contains('@') {
+        // Not `fail`: echoing the value would print the credentials into logs.
+        bail!(
+            "invalid {flag} URL: it contains credentials (user:password@), which kreg never \
+takes in a flag; put them in a Secret and pass --mirror-credentials UPSTREAM=SECRET"
+        );
+    }
+    if let Some(c) = rest.chars().find(|c| matches!(c, '/' | '?' | '#')) {
+        return Err(fail(&format!("it has a path, query or fragment ({c:?})")));
+    }
+    host_port(rest).map_err(|_| fail("the host or port is invalid"))
+}
+
+/// The upstream URL kreg assumes when `--mirror` names only the registry: Docker Hub's
+/// registry API lives on `registry-1.docker.io`, every other registry on its own name.
+pub fn default_upstream_url(upstream: &str) -> String {
+    match upstream {
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" => {
+            "https://registry-1.docker.io".into()
+        }
+        other => format!("https://{other}"),
+    }
+}
+
+/// `--mirror UPSTREAM[=URL]`: the registry name as it appears in image references
+/// (`docker.io`, `ghcr.io`, `registry.example.com:5000`) and the URL the cache pulls from.
+/// The name becomes a directory on every node and a key in registries.yaml, so it follows the
+/// same rule as a registry address.
+pub fn mirror(spec: &str) -> Result<(String, String)> {
+    let (upstream, url) = match spec.split_once('=') {
+        Some((u, url)) => (u, Some(url)),
+        None => (spec, None),
+    };
+    host_port(upstream).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid --mirror {}: the upstream must be a registry name as in image references \
+(docker.io, ghcr.io, registry.example.com:5000): {e}",
+            shown(spec)
+        )
+    })?;
+    let url = match url {
+        Some(u) => {
+            registry_url("--mirror", u)?;
+            u.to_string()
+        }
+        None => default_upstream_url(upstream),
+    };
+    Ok((upstream.to_string(), url))
+}
+
+/// `--mirror-credentials UPSTREAM=SECRET`: a Secret in kreg's namespace with `username` and
+/// `password`, passed to the cache as environment variables from the Secret (never literal).
+pub fn mirror_credentials(spec: &str) -> Result<(String, String)> {
+    let Some((upstream, secret)) = spec.split_once('=') else {
+        bail!(
+            "invalid --mirror-credentials {}: use UPSTREAM=SECRET, e.g. docker.io=dockerhub-login \
+(a Secret in kreg's namespace with keys username and password)",
+            shown(spec)
+        );
+    };
+    host_port(upstream)
+        .map_err(|e| anyhow::anyhow!("invalid --mirror-credentials {}: {e}", shown(spec)))?;
+    secret_name(secret)
+        .map_err(|e| anyhow::anyhow!("invalid --mirror-credentials {}: {e}", shown(spec)))?;
+    Ok((upstream.to_string(), secret.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,6 +885,95 @@ mod tests {
         assert_all_rejected("s3_bucket", s3_bucket, &h);
         assert_all_rejected("s3_region", s3_region, &h);
         assert_all_rejected("s3_endpoint", s3_endpoint, &h);
+        assert_all_rejected("mirror", |s| mirror(s).map(drop), &h);
+        assert_all_rejected(
+            "mirror_credentials",
+            |s| mirror_credentials(s).map(drop),
+            &h,
+        );
+        // The same hostile strings as the URL half of a --mirror, and as the Secret half.
+        let as_url: Vec<String> = h.iter().map(|s| format!("docker.io={s}")).collect();
+        assert_all_rejected("mirror URL", |s| mirror(s).map(drop), &as_url);
+        let as_secret: Vec<String> = h.iter().map(|s| format!("docker.io={s}")).collect();
+        assert_all_rejected(
+            "mirror secret",
+            |s| mirror_credentials(s).map(drop),
+            &as_secret,
+        );
+    }
+
+    #[test]
+    fn mirrors() {
+        for (spec, upstream, url) in [
+            ("docker.io", "docker.io", "https://registry-1.docker.io"),
+            ("ghcr.io", "ghcr.io", "https://ghcr.io"),
+            (
+                "registry.k8s.io",
+                "registry.k8s.io",
+                "https://registry.k8s.io",
+            ),
+            (
+                "quay.io=https://quay.example:8443",
+                "quay.io",
+                "https://quay.example:8443",
+            ),
+            (
+                "10.213.0.2:5001=http://10.213.0.2:5001",
+                "10.213.0.2:5001",
+                "http://10.213.0.2:5001",
+            ),
+            ("[fd00::1]:5000", "[fd00::1]:5000", "https://[fd00::1]:5000"),
+        ] {
+            assert_eq!(
+                mirror(spec).unwrap(),
+                (upstream.to_string(), url.to_string()),
+                "{spec}"
+            );
+        }
+        for bad in [
+            "docker.io/library",
+            "https://docker.io",
+            "Docker.io",
+            "docker.io=",
+            "docker.io=registry-1.docker.io",
+            "docker.io=ftp://x",
+            "docker.io=https://u:p@x",
+            "docker.io=https://x/v2",
+            "docker.io=https://x?a=1",
+            "docker.io=https://x=y",
+            "=https://x",
+            "../x=https://x",
+        ] {
+            assert!(mirror(bad).is_err(), "accepted {bad:?}");
+        }
+        let e = mirror("docker.io=https://u:secret@x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--mirror-credentials"), "{e}");
+        assert!(!e.contains("secret@"), "credentials echoed: {e}");
+    }
+
+    #[test]
+    fn mirror_credential_specs() {
+        assert_eq!(
+            mirror_credentials("docker.io=hub-login").unwrap(),
+            ("docker.io".to_string(), "hub-login".to_string())
+        );
+        for bad in [
+            "docker.io",
+            "docker.io=",
+            "=x",
+            "docker.io=Hub",
+            "docker.io=a/b",
+            "a b=x",
+        ] {
+            assert!(mirror_credentials(bad).is_err(), "accepted {bad:?}");
+        }
+        let e = mirror_credentials("docker.io").unwrap_err().to_string();
+        assert!(
+            e.contains("UPSTREAM=SECRET") && e.contains("username"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,12 +5,17 @@
 use std::process::Command;
 
 fn verdict(registry: &str) -> String {
+    verdict_with(registry, "")
+}
+
+fn verdict_with(registry: &str, mirrors: &str) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/node-trust.sh");
     // The script sleeps forever after a bad name (the pod stays unready); `timeout` ends it.
     let out = Command::new("timeout")
         .args(["1", "sh", script])
         .env("KREG_REGISTRY", registry)
         .env("KREG_MODE", "install")
+        .env("KREG_MIRRORS", mirrors)
         .output()
         .expect("sh runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -34,6 +39,27 @@ fn hostile_registry_names_are_refused() {
         let v = verdict(bad);
         assert!(
             v.contains("kreg-node-trust: untrusted: invalid registry name"),
+            "{bad:?} was not refused: {v}"
+        );
+    }
+}
+
+#[test]
+fn hostile_mirror_lists_are_refused() {
+    // A valid registry, so only the cache list can be the reason.
+    for bad in [
+        "docker.io",
+        "docker.io=",
+        "../etc=kreg-mirror-x.toml",
+        "docker.io=../../etc/passwd",
+        "docker.io=kreg-mirror-x.toml.sh",
+        "docker.io=kreg-mirror-X.toml",
+        "$(id)=kreg-mirror-x.toml",
+        "docker.io=kreg-mirror-x.toml ghcr.io/x=kreg-mirror-y.toml",
+    ] {
+        let v = verdict_with("registry.10.0.0.5.nip.io:31000", bad);
+        assert!(
+            v.contains("kreg-node-trust: untrusted: invalid pull-through cache list"),
             "{bad:?} was not refused: {v}"
         );
     }

@@ -49,6 +49,8 @@ pub const UP: &[Permission] = &[
     p("patch", "apps", "deployments", true),
     p("patch", "apps", "daemonsets", true),
     p("list", "", "pods", true),
+    // Pull-through caches: `up` finds the ones it no longer lists by label.
+    p("list", "apps", "deployments", true),
 ];
 
 /// What `kreg down` does.
@@ -59,6 +61,10 @@ pub const DOWN: &[Permission] = &[
     p("delete", "apps", "deployments", true),
     p("delete", "apps", "daemonsets", true),
     p("patch", "apps", "daemonsets", true),
+    // Pull-through caches are found by label.
+    p("list", "apps", "deployments", true),
+    p("list", "", "services", true),
+    p("list", "", "persistentvolumeclaims", true),
 ];
 
 impl Cluster {

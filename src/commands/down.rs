@@ -149,6 +149,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         &mut report,
     )
     .await?;
+    remove_mirrors(&cluster, a.purge, &mut report).await?;
     let secrets: Api<Secret> = cluster.ns_api();
     del(&cluster, &secrets, names::TLS_SECRET, &mut report).await?;
     del(&cluster, &secrets, names::HTTP_SECRET, &mut report).await?;
@@ -225,6 +226,15 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     } else {
         EXIT_ERROR
     })
+}
+
+/// The pull-through caches (`up --mirror`): their nodes' hosts.toml went with the node-trust
+/// removal above; their cache PVCs stay unless `--purge`.
+async fn remove_mirrors(cluster: &Cluster, purge: bool, report: &mut DownReport) -> Result<()> {
+    let (removed, kept) = super::mirrors::remove(cluster, purge).await?;
+    report.removed.extend(removed);
+    report.kept.extend(kept);
+    Ok(())
 }
 
 /// Deletes one object if present and records it as `Kind/name`.

@@ -6,6 +6,7 @@ pub mod completions;
 mod down;
 mod gc;
 mod hosting;
+mod mirrors;
 mod port_forward;
 mod push;
 mod registry_auth;

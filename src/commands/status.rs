@@ -69,6 +69,8 @@ pub struct StatusReport {
     /// `--gc-schedule`: when the garbage-collection CronJob runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gc_schedule: Option<String>,
+    /// Pull-through caches (`up --mirror`); an unhealthy one makes the whole status unhealthy.
+    pub mirrors: Vec<super::mirrors::MirrorStatus>,
 }
 
 pub async fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
@@ -290,8 +292,24 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             }
         }
     }
+    collect_mirrors(cluster, &mut r, field(super::mirrors::STATE_KEY).as_deref()).await?;
     r.healthy = r.problems.is_empty();
     Ok(r)
+}
+
+/// The pull-through caches the last `up` recorded; each unhealthy one is a problem.
+async fn collect_mirrors(
+    cluster: &Cluster,
+    r: &mut StatusReport,
+    recorded: Option<&str>,
+) -> Result<()> {
+    r.mirrors = super::mirrors::status(cluster, recorded, r.ca_pem.as_deref()).await?;
+    for m in &r.mirrors {
+        for p in &m.problems {
+            r.problems.push(format!("mirror {}: {p}", m.upstream));
+        }
+    }
+    Ok(())
 }
 
 fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
@@ -341,6 +359,18 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
                 r.pull_secret_namespaces.join(", ")
             ));
         }
+    }
+    for m in &r.mirrors {
+        p.out(&format!(
+            "{:<14}{} via https://{} ({}/{} ready, {}){}",
+            "mirror",
+            m.upstream,
+            m.address,
+            m.replicas_ready,
+            m.replicas_desired,
+            m.url,
+            if m.healthy { "" } else { ": UNHEALTHY" }
+        ));
     }
     for v in &r.untrusted_nodes {
         p.out(&format!("untrusted     {}: {}", v.node, v.reason));

@@ -59,6 +59,8 @@ pub struct UpReport {
     pub pull_secret_namespaces: Vec<String>,
     /// KEP-1755 discovery: `published`, or why `kube-public/local-registry-hosting` was not.
     pub discovery: String,
+    /// Pull-through caches (`--mirror`) and the address nodes pull through.
+    pub mirrors: Vec<super::mirrors::MirrorRecord>,
     /// API requests this run sent (a watch counts once).
     pub api_requests: usize,
     /// Where the time went: kreg's own work versus waiting on the cluster.
@@ -186,6 +188,7 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             }
             _ => None,
         },
+        mirrors: super::mirrors::requested(a)?,
     })
 }
 
@@ -221,6 +224,8 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         r.info(e);
     }
     describe_plan(ctx, &plan);
+    super::mirrors::describe(ctx, &plan);
+    super::mirrors::check_credentials(&cluster, &plan).await?;
 
     if a.dry_run {
         return dry_run(ctx, &plan);
@@ -327,7 +332,8 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     let tls_sha = if plan.expose == Expose::Localhost {
         "plain-http".to_string()
     } else {
-        let (leaf, leaf_changed) = ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint).await?;
+        let (leaf, leaf_changed) =
+            ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint, names::TLS_SECRET).await?;
         if leaf_changed {
             track(format!("Secret/{}", names::TLS_SECRET), Applied::Updated);
         }
@@ -427,8 +433,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             cluster.apply(&cluster.ns_api::<Ingress>(), &ing).await?,
         );
     }
+    // Pull-through caches (--mirror), and the removal of those no longer asked for.
+    let mirrors = super::mirrors::apply(&cluster, &plan, &ca, &mut track).await?;
+    super::mirrors::prune(&cluster, &plan, &mut track).await?;
     let ca_sha = pki::cert_sha256(&ca.cert_pem)?;
-    let state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
     let discovery = match hosting::publish(
         &cluster,
         &hosting::hosting(plan.expose, &endpoint, &plan.namespace),
@@ -459,6 +467,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             format!("not published: {why}")
         }
     };
+    let mut state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
+    state.insert(
+        super::mirrors::STATE_KEY.into(),
+        super::mirrors::state_value(&mirrors),
+    );
     track(
         format!("ConfigMap/{}", names::STATE),
         cluster
@@ -469,7 +482,13 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             .await?,
     );
     if plan.node_trust {
-        let (cm, ds) = manifests::node_trust(&plan, &endpoint.registry(), &ca.cert_pem, "install");
+        let (cm, ds) = manifests::node_trust(
+            &plan,
+            &endpoint.registry(),
+            &ca.cert_pem,
+            "install",
+            &mirrors,
+        );
         track(
             format!("ConfigMap/{}", names::NODE_TRUST),
             cluster.apply(&cluster.ns_api::<ConfigMap>(), &cm).await?,
@@ -505,6 +524,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             .map(|c| AuthReport::new(&plan.namespace, &endpoint.registry(), c, false)),
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         discovery,
+        mirrors: super::mirrors::records(&mirrors),
         api_requests: 0,
         timings_ms: Timings::default(),
     };
@@ -522,6 +542,22 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     )
     .await?;
     r.done("registry ready");
+    if !mirrors.is_empty() {
+        r.step("waiting for the pull-through caches to be ready");
+        timed(
+            &mut timings.wait_rollout_ms,
+            super::mirrors::wait(&cluster, &mirrors, deadline),
+        )
+        .await?;
+        r.done(&format!(
+            "pull-through caches ready: {}",
+            mirrors
+                .iter()
+                .map(|m| format!("{} via {}", m.mirror.upstream, m.address))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     r.step(&format!(
         "probing https://{}/v2/ with kreg's CA",
         endpoint.registry()
@@ -657,15 +693,18 @@ fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
     Ok(ca)
 }
 
-async fn ensure_leaf(
+/// The serving certificate in Secret `secret_name` (the registry's, or a mirror's), reused
+/// while it covers `endpoint`, is signed by `ca` and has time left; issued anew otherwise.
+pub(super) async fn ensure_leaf(
     cluster: &Cluster,
     secrets: &Api<Secret>,
     plan: &Plan,
     ca: &KeyPairPem,
     endpoint: &Endpoint,
+    secret_name: &str,
 ) -> Result<(KeyPairPem, bool)> {
     let now = time::OffsetDateTime::now_utc();
-    if let Some(s) = cluster.get(secrets, names::TLS_SECRET).await? {
+    if let Some(s) = cluster.get(secrets, secret_name).await? {
         let (cert, key) = (
             manifests::secret_text(&s, "tls.crt"),
             manifests::secret_text(&s, "tls.key"),
@@ -686,7 +725,7 @@ async fn ensure_leaf(
     let leaf = pki::issue_leaf(ca, &endpoint.host, &endpoint.ips, now)?;
     let secret = manifests::secret(
         &plan.namespace,
-        names::TLS_SECRET,
+        secret_name,
         "kubernetes.io/tls",
         &[
             ("tls.crt", leaf.cert_pem.as_bytes()),
@@ -850,8 +889,9 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     objects.push(serde_json::to_value(manifests::local_registry_hosting(
         &hosting::hosting(plan.expose, &pending_address, &plan.namespace),
     )?)?);
+    objects.extend(super::mirrors::dry_run_objects(plan, pending)?);
     if plan.node_trust {
-        let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install");
+        let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install", &[]);
         objects.push(serde_json::to_value(cm)?);
         objects.push(serde_json::to_value(ds)?);
     }
