@@ -101,6 +101,23 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
         text(&authed.stderr)
     );
 
+    // `kreg push` reads the credentials from the cluster by itself.
+    let pushed = kreg(
+        &tc,
+        &[
+            "push",
+            &hello.display().to_string(),
+            "--name",
+            "pushed/hello:1",
+        ],
+    );
+    assert!(
+        pushed.status.success(),
+        "kreg push: {}",
+        text(&pushed.stderr)
+    );
+    assert!(text(&pushed.stdout).contains("/pushed/hello:1@sha256:"));
+
     // team-b has no pull secret: the kubelet's pull is refused. team-a's default
     // ServiceAccount carries kreg's: the same image runs without imagePullSecrets in the spec.
     let image = format!("{registry}/hello:1");

@@ -104,10 +104,12 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
             .and_then(|a| a.parse::<IpAddr>().ok())
             .map(|ip| SocketAddr::new(ip, port)),
     };
+    let creds = credentials(&cluster, state.get("auth")).await?;
     let (client, forward) = reach(
         ctx,
         &cluster,
         target,
+        creds,
         &ca_pem,
         &registry_name,
         a.port_forward,
@@ -161,12 +163,12 @@ async fn reach(
     ctx: &Ctx,
     cluster: &Cluster,
     mut target: Target,
+    creds: Option<Credentials>,
     ca_pem: &str,
     registry: &str,
     force_forward: bool,
 ) -> Result<(Registry, Option<Forward>)> {
     let r = &ctx.reporter;
-    let creds = credentials();
     if target.plain_http {
         r.info(&format!(
             "{registry} is the nodes' own loopback (--expose localhost): pushing through a port-forward"
@@ -231,10 +233,29 @@ async fn upload(
     ))
 }
 
-/// Basic-auth credentials for a registry installed with authentication; none until `up`
-/// installs one (then they come from the cluster, never from flags or logs).
-fn credentials() -> Option<Credentials> {
-    None
+/// Basic-auth credentials when `up --auth` installed the registry: read from Secret
+/// `kreg-auth` (never from flags, never logged).
+async fn credentials(cluster: &Cluster, auth: Option<&String>) -> Result<Option<Credentials>> {
+    if auth.map(String::as_str) != Some("true") {
+        return Ok(None);
+    }
+    match super::registry_auth::read(cluster).await {
+        Ok(Some((creds, _))) => Ok(Some(creds)),
+        Ok(None) => Err(hint(
+            format!(
+                "the registry requires a password (--auth) but Secret {} is missing or damaged",
+                names::AUTH_SECRET
+            ),
+            "run `kreg up --auth` to generate a new one",
+        )),
+        Err(e) => Err(hint(
+            format!(
+                "the registry requires a password (--auth), and reading Secret {} failed: {e:#}",
+                names::AUTH_SECRET
+            ),
+            "ask for `get` on that Secret, or push with docker/skopeo after `docker login`",
+        )),
+    }
 }
 
 fn mib(bytes: u64) -> String {
