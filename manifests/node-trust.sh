@@ -61,8 +61,10 @@ listed() {
 
 # Pull-through caches: <root>/<upstream>/hosts.toml makes containerd try kreg's cache first and
 # the upstream last. .kreg-mirror, a copy of the hosts.toml kreg wrote, marks the directory as
-# kreg's: a hosts.toml kreg did not write is never replaced or removed. $1 is the root as the
-# runtime sees it (/proc/<pid>/root<root>), $2 the root for messages. Sets MIRRORED.
+# kreg's: a hosts.toml kreg did not write is never replaced or removed. .kreg-owner names the
+# installation (its registry) that wrote it: another kreg on the same cluster, in another
+# namespace, never takes this one's caches away. $1 is the root as the runtime sees it
+# (/proc/<pid>/root<root>), $2 the root for messages. Sets MIRRORED.
 mirrors_trust() {
   MIRRORED=""
   # Caches no longer listed (every cache in remove mode): take kreg's files back.
@@ -70,8 +72,9 @@ mirrors_trust() {
     [ -f "$mark" ] || continue
     d=${mark%/.kreg-mirror}
     if [ "$MODE" != remove ] && listed "${d##*/}"; then continue; fi
+    if [ -f "$d/.kreg-owner" ] && [ "$(cat "$d/.kreg-owner")" != "$REG" ]; then continue; fi
     if cmp -s "$mark" "$d/hosts.toml"; then rm -f "$d/hosts.toml"; fi
-    rm -f "$d/kreg-ca.crt" "$mark"
+    rm -f "$d/kreg-ca.crt" "$d/.kreg-owner" "$mark"
     rmdir "$d" 2>/dev/null
   done
   [ "$MODE" = remove ] && return
@@ -82,6 +85,7 @@ mirrors_trust() {
       continue
     fi
     put "$SRC/ca.crt" "$d/kreg-ca.crt" >/dev/null
+    [ "$(cat "$d/.kreg-owner" 2>/dev/null)" = "$REG" ] || printf '%s\n' "$REG" >"$d/.kreg-owner"
     put "$file" "$d/.kreg-mirror" >/dev/null
     put "$file" "$d/hosts.toml" >/dev/null
     MIRRORED="$MIRRORED $up"
