@@ -167,13 +167,22 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
     eprintln!("SIGINT trials: seed {seed} (reproduce with KREG_FAULT_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    // How long an `up` from nothing takes here (namespace still terminating included): the
-    // interrupts are spread over that whole span and a quarter beyond (some land after it).
+    // How long an `up` takes here from nothing (namespace still terminating included) and
+    // after a cheap reset: each interrupt lands in the span of its kind of `up` or a quarter
+    // beyond (so some land after it finished).
+    let took =
+        |report: &Value| Duration::from_millis(report["timings_ms"]["total_ms"].as_u64().unwrap());
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let t = Instant::now();
-    let mut ca = converged(&tc)["ca_sha256"].clone();
-    let span = t.elapsed();
-    eprintln!("reference up from nothing: {:.1}s", span.as_secs_f64());
+    let fresh = converged(&tc);
+    let mut ca = fresh["ca_sha256"].clone();
+    reset(&tc, Reset::Objects);
+    let span_fresh = took(&fresh);
+    let span_objects = took(&converged(&tc));
+    eprintln!(
+        "reference ups: {:.1}s from nothing, {:.1}s after a reset",
+        span_fresh.as_secs_f64(),
+        span_objects.as_secs_f64()
+    );
 
     let (mut interrupted, mut finished) = (0, 0);
     for trial in 0..TRIALS {
@@ -184,9 +193,13 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
             _ => Reset::Objects,
         };
         reset(&tc, how);
+        let span = match how {
+            Reset::Purge => span_fresh,
+            Reset::Down | Reset::Objects => span_objects,
+        };
         let delay = Duration::from_millis(rng.random_range(0..=span.as_millis() as u64 * 5 / 4));
         let t = Instant::now();
-        let child = Command::new(KREG)
+        let mut child = Command::new(KREG)
             .args(["up", "--yes", "--timeout", "3m", "--kubeconfig"])
             .arg(&tc.kubeconfig)
             .env_remove("KUBECONFIG")
@@ -195,11 +208,17 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(delay);
-        // The child is not reaped before wait(): its pid cannot have been reused.
-        let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
+        // Signal at `delay` unless it finished before. try_wait() reaps only an exited child,
+        // so a pid still unreaped when `kill` runs cannot have been reused.
+        while child.try_wait().unwrap().is_none() {
+            if t.elapsed() >= delay {
+                let _ = Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let out = child.wait_with_output().unwrap();
         let err = text(&out.stderr);
         let outcome = match out.status.code() {
@@ -568,7 +587,16 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     let pull_time = t.elapsed();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let failed = std::fs::read_to_string(work.path().join("pull-failed")).unwrap_or_default();
-    assert!(failed.is_empty(), "pulls by digest failed: {failed:?}");
+    let why: Vec<String> = failed
+        .lines()
+        .map(|i| {
+            std::fs::read_to_string(work.path().join(format!("pull{i}.err"))).unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "pulls by digest failed: {failed:?} {why:?}"
+    );
     let mut layers = std::collections::BTreeSet::new();
     for (i, ((_, config, layer), digest)) in images.iter().zip(&digests).enumerate() {
         let dir = work.path().join(format!("pulled{i}"));
