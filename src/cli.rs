@@ -13,6 +13,7 @@ Exit status:
   0  success (for `status`: the registry is installed and healthy)
   1  `status` found the registry unhealthy or not installed
   2  error: bad input, no cluster, missing permission, timeout
+  130  interrupted (Ctrl-C); `kreg up` or `kreg down` again finishes the job
 
 Environment:
   KUBECONFIG      kubeconfig file(s), as for kubectl (--kubeconfig wins)

@@ -12,6 +12,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_UNHEALTHY: u8 = 1;
 /// Any error: bad input, unreachable cluster, missing permission, timeout.
 pub const EXIT_ERROR: u8 = 2;
+/// Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// An error that carries advice for the user. Attach with [`hint`].
 #[derive(Debug)]

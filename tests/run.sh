@@ -39,7 +39,7 @@ step "node tier"
 "$KC" up node
 eval "$("$KC" env)"
 # node_runtime restarts the node without containerd's config_path: it goes last.
-for t in node_smoke node_up node_localhost node_addons node_push node_mirror node_runtime; do
+for t in node_smoke node_up node_localhost node_addons node_push node_mirror node_faults node_runtime; do
   cargo test --locked --test "$t" -- --test-threads=1
 done
 "$KC" down

@@ -5,6 +5,7 @@
 //! watches. Commands call it; it decides nothing about what to build.
 
 mod access;
+mod drift;
 mod edit;
 mod facts;
 mod forward;
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;
 pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
@@ -35,7 +37,7 @@ use crate::plan::names;
 use crate::settings::ClusterTarget;
 
 /// Annotation holding the hash of what kreg last applied, so an unchanged object costs one
-/// read and no write on the next `up`.
+/// read and no write on the next `up` (unless its live fields drifted: see [`drifted`]).
 pub const APPLIED_HASH: &str = "kreg.dev/applied-hash";
 
 /// API requests made by this process (watches count once).
@@ -59,10 +61,13 @@ pub struct Cluster {
 }
 
 /// What an apply did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Created,
     Updated,
+    /// kreg's last apply was still recorded, but someone changed a field it sets (the first
+    /// one named here, e.g. `spec.replicas`); applying put it back.
+    Restored(String),
     Unchanged,
 }
 
@@ -162,7 +167,8 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    /// Server-side apply, skipped when the object carries the hash of exactly this content.
+    /// Server-side apply, skipped when the object carries the hash of exactly this content and
+    /// still holds every field of it (someone may have scaled or edited it since).
     pub async fn apply<K>(&self, api: &Api<K>, obj: &K) -> Result<Applied>
     where
         K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
@@ -174,9 +180,13 @@ impl Cluster {
             .get_opt(&name)
             .await
             .with_context(|| format!("reading {kind} {name}"))?;
+        let mut restored = None;
         if let Some(e) = &existing {
             if e.annotations().get(APPLIED_HASH) == Some(&hash) {
-                return Ok(Applied::Unchanged);
+                match drifted(&serde_json::to_value(obj)?, &serde_json::to_value(e)?) {
+                    None => return Ok(Applied::Unchanged),
+                    Some(field) => restored = Some(field),
+                }
             }
         }
         let mut desired = obj.clone();
@@ -193,10 +203,10 @@ impl Cluster {
                 Err(e) => return Err(api_error(e, &format!("applying {kind} {name}"))),
             }
         }
-        Ok(if existing.is_some() {
-            Applied::Updated
-        } else {
-            Applied::Created
+        Ok(match (restored, existing) {
+            (Some(field), _) => Applied::Restored(field),
+            (None, Some(_)) => Applied::Updated,
+            (None, None) => Applied::Created,
         })
     }
 

@@ -1,4 +1,9 @@
 //! Waiting, with watches (`await_condition`) bounded by the user's `--timeout`.
+//!
+//! A watch that breaks (the API server restarted, a load balancer in front of it dropped the
+//! connection) is opened again until the deadline: `up` rides out a short API outage instead
+//! of failing in the middle of a wait. Only when the API server is still unreachable at the
+//! deadline does the wait fail, naming the outage rather than the thing waited for.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -8,13 +13,14 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams, LogParams};
-use kube::runtime::wait::{await_condition, conditions};
-use kube::ResourceExt;
+use kube::runtime::wait::{await_condition, Condition};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::time::{timeout, Instant};
+use tokio::time::{sleep, timeout, Instant};
 
 use super::{api_error, Cluster};
-use crate::error::hint;
+use crate::error::{hint, one_line};
 use crate::plan::{names, Address};
 
 /// Pods whose logs a report reads for their verdict; the others count as pending.
@@ -62,6 +68,49 @@ impl NodeTrustReport {
 }
 
 impl Cluster {
+    /// Watches `name` until `cond` holds: `Some(object)` (`Some(None)` if it is gone), or
+    /// `None` when `limit` passes. A broken watch is re-opened every second until then; if the
+    /// API server is still unreachable at the deadline the error says so.
+    async fn watch_until<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        cond: impl Condition<K> + Copy,
+        limit: Duration,
+    ) -> Result<Option<Option<K>>>
+    where
+        K: Resource + Clone + std::fmt::Debug + Send + DeserializeOwned + 'static,
+    {
+        let deadline = Instant::now() + limit;
+        let mut failure = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let Some(failure) = failure else {
+                    return Ok(None);
+                };
+                return Err(hint(
+                    format!("lost the API server at {} while waiting for {name}: {failure}", self.server),
+                    format!(
+                        "check that the cluster of context {:?} is running (kubectl cluster-info), then run the command again",
+                        self.context
+                    ),
+                ));
+            }
+            match timeout(left, await_condition(api.clone(), name, cond)).await {
+                Ok(Ok(found)) => return Ok(Some(found)),
+                Ok(Err(e)) => failure = Some(one_line(&e)),
+                Err(_) => return Ok(None),
+            }
+            sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(1)),
+            )
+            .await;
+        }
+    }
+
     /// Waits until the Service has an address clients can use.
     pub async fn wait_address(
         &self,
@@ -72,11 +121,10 @@ impl Cluster {
         let api: Api<Service> = self.ns_api();
         if lb {
             let cond = |s: Option<&Service>| lb_address(s).is_some();
-            match timeout(limit, await_condition(api.clone(), svc_name, cond)).await {
-                Ok(Ok(Some(svc))) => return Ok((lb_address(Some(&svc)).expect("condition held"), None)),
-                Ok(Ok(None)) => return Err(anyhow!("Service {svc_name} was deleted while kreg waited for its address")),
-                Ok(Err(e)) => return Err(anyhow!("watching Service {svc_name}: {e}")),
-                Err(_) => {
+            match self.watch_until(&api, svc_name, cond, limit).await? {
+                Some(Some(svc)) => return Ok((lb_address(Some(&svc)).expect("condition held"), None)),
+                Some(None) => return Err(anyhow!("Service {svc_name} was deleted while kreg waited for its address")),
+                None => {
                     return Err(hint(
                         format!(
                             "the LoadBalancer Service {}/{svc_name} got no address within {}s",
@@ -116,11 +164,11 @@ impl Cluster {
         if ns.metadata.deletion_timestamp.is_none() {
             return Ok(false);
         }
-        let uid = ns.metadata.uid.clone().unwrap_or_default();
-        match timeout(limit, await_condition(api, &self.namespace, conditions::is_deleted(&uid))).await {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(e)) => Err(anyhow!("watching namespace {}: {e}", self.namespace)),
-            Err(_) => Err(hint(
+        let uid = ns.metadata.uid.clone();
+        let deleted = |n: Option<&Namespace>| n.is_none_or(|n| n.metadata.uid != uid);
+        match self.watch_until(&api, &self.namespace, deleted, limit).await? {
+            Some(_) => Ok(true),
+            None => Err(hint(
                 format!("namespace {} is still being deleted after {}s", self.namespace, limit.as_secs()),
                 format!("see what holds it: kubectl get namespace {} -o yaml; or use another namespace with -n", self.namespace),
             )),
@@ -216,10 +264,9 @@ impl Cluster {
     /// Waits until every replica of the Deployment runs the current template and is ready.
     pub async fn wait_rollout(&self, name: &str, limit: Duration) -> Result<()> {
         let api: Api<Deployment> = self.ns_api();
-        match timeout(limit, await_condition(api.clone(), name, rolled_out)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(anyhow!("watching Deployment {name}: {e}")),
-            Err(_) => {
+        match self.watch_until(&api, name, rolled_out, limit).await? {
+            Some(_) => Ok(()),
+            None => {
                 let why = self
                     .pod_problems(&format!("app.kubernetes.io/name={name}"))
                     .await;

@@ -19,7 +19,7 @@ use std::future::Future;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
-use crate::error::{EXIT_ERROR, EXIT_OK};
+use crate::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use crate::printer::Printer;
 use crate::reporter::{Reporter, StderrReporter};
 use crate::settings::Settings;
@@ -95,11 +95,13 @@ pub fn main() -> u8 {
     };
     let code = runtime.block_on(async {
         match &cli.command {
-            Command::Up(a) => interruptible(&ctx, up::run(&ctx, a)).await,
-            Command::Status(a) => interruptible(&ctx, status::run(&ctx, a)).await,
-            Command::Down(a) => interruptible(&ctx, down::run(&ctx, a)).await,
+            Command::Up(a) => interruptible(&ctx, "up", up::run(&ctx, a)).await,
+            Command::Status(a) => interruptible(&ctx, "status", status::run(&ctx, a)).await,
+            Command::Down(a) => interruptible(&ctx, "down", down::run(&ctx, a)).await,
             Command::Gc(a) => gc::run(&ctx, a).await,
-            Command::TrustLocal(a) => interruptible(&ctx, trust_local::run(&ctx, a)).await,
+            Command::TrustLocal(a) => {
+                interruptible(&ctx, "trust-local", trust_local::run(&ctx, a)).await
+            }
             // Ctrl-C is how a port-forward ends; kubectl gets it too.
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
@@ -136,20 +138,25 @@ async fn installed_state(
         })
 }
 
-/// Runs a command until it ends or Ctrl-C. Every step kreg takes is idempotent, so stopping
-/// between two requests leaves a state the next `up` completes and `down` removes.
+/// Runs a command until it ends or Ctrl-C, then says so in one line and exits 130. Every step
+/// kreg takes is idempotent and each API write is atomic, so stopping between two requests
+/// leaves a state the next `up` completes and `down` removes (tests/node_faults.rs interrupts
+/// `up` at random points to hold this).
 async fn interruptible(
     ctx: &Ctx,
+    verb: &str,
     fut: impl Future<Output = anyhow::Result<u8>>,
 ) -> anyhow::Result<u8> {
     tokio::select! {
         r = fut => r,
         _ = tokio::signal::ctrl_c() => {
             ctx.reporter.finish();
-            Err(crate::error::hint(
-                "interrupted",
-                "run `kreg up` again to finish the install, or `kreg down` to remove what was applied",
-            ))
+            ctx.printer.say(&match verb {
+                "up" => "kreg up: interrupted; run `kreg up` again to finish the install (or `kreg down` to remove what it applied)".to_string(),
+                "down" => "kreg down: interrupted; run `kreg down` again to finish the removal".to_string(),
+                other => format!("kreg {other}: interrupted"),
+            });
+            Ok(EXIT_INTERRUPTED)
         }
     }
 }

@@ -151,7 +151,13 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                 .as_ref()
                 .and_then(|s| s.ready_replicas)
                 .unwrap_or(0);
-            if r.replicas_ready < r.replicas_desired {
+            if r.replicas_desired == 0 {
+                // 0 of 0 ready is not healthy: nothing serves the registry.
+                r.problems.push(format!(
+                    "Deployment {} is scaled to 0 registry pods (run `kreg up` to restore it)",
+                    names::REGISTRY
+                ));
+            } else if r.replicas_ready < r.replicas_desired {
                 r.problems.push(format!(
                     "{} of {} registry pods ready",
                     r.replicas_ready, r.replicas_desired

@@ -239,6 +239,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     let mut changed = Vec::new();
     let mut track = |what: String, how: Applied| {
+        if let Applied::Restored(field) = &how {
+            r.warn(&format!(
+                "{what} had been changed ({field}); restored what kreg applies"
+            ));
+        }
         if how != Applied::Unchanged {
             changed.push(what);
         }
