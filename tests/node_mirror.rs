@@ -16,22 +16,34 @@ const NS: &str = "kt-mirror";
 /// Removes every image on the node that is the hello image (the harness preloads it as
 /// docker.io/kreg-test/hello:1 and other tests pull it under other names), and lets containerd's
 /// garbage collector drop its blobs: the next pull must fetch every byte.
+/// Makes the node forget the hello image's content, not only its name: every image but the
+/// harness's own (pause, registry) is removed, since earlier tests leave images on the node
+/// that share hello's blobs (a docker-archive copy, a `kreg push`), and containerd would then
+/// pull only the manifest and never ask the cache for a layer.
 fn forget_hello_on_node(tc: &TestCluster, digest: &str) {
     let list = text(
         &tc.exec_node(&["ctr", "-n", "k8s.io", "images", "ls"])
             .stdout,
     );
-    let refs: Vec<&str> = list
+    let rows: Vec<Vec<&str>> = list
         .lines()
         .skip(1)
-        .filter(|l| l.split_whitespace().nth(2) == Some(digest))
-        .filter_map(|l| l.split_whitespace().next())
+        .map(|l| l.split_whitespace().collect())
+        .filter(|r: &Vec<&str>| r.len() > 2)
         .collect();
-    for r in refs {
-        let out = tc.exec_node(&["ctr", "-n", "k8s.io", "images", "rm", "--sync", r]);
+    let harness = ["k8s.gcr.io/pause:", "docker.io/library/registry:"];
+    let keep: Vec<&str> = rows
+        .iter()
+        .filter(|r| harness.iter().any(|h| r[0].starts_with(h)))
+        .map(|r| r[2])
+        .collect();
+    assert!(!keep.contains(&digest), "hello must not be a harness image");
+    for r in rows.iter().filter(|r| !keep.contains(&r[2])) {
+        let out = tc.exec_node(&["ctr", "-n", "k8s.io", "images", "rm", "--sync", r[0]]);
         assert!(
             out.status.success(),
-            "ctr images rm {r}: {}",
+            "ctr images rm {}: {}",
+            r[0],
             text(&out.stderr)
         );
     }
