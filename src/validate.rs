@@ -696,10 +696,25 @@ us-east-1",
 /// and nothing else (no credentials, path, query or fragment), because the registry appends
 /// its own paths and credentials belong in the Secret, not in a flag that shows up in `ps`.
 pub fn s3_endpoint(s: &str) -> Result<()> {
-    const RULE: &str = "use http(s)://host[:port] with nothing after it, e.g. \
-https://minio.example.com:9000 (host: a lowercase DNS name, an IPv4 address or a bracketed IPv6 address)";
+    base_url(
+        "--s3-endpoint",
+        "https://minio.example.com:9000",
+        "put them in the Secret named by --s3-secret",
+        s,
+    )
+}
+
+/// The base URL of a service kreg's pods talk to (`--s3-endpoint`, `--mirror UPSTREAM=URL`):
+/// `http://` or `https://`, then `host[:port]`, nothing else (the client appends its own
+/// paths). Credentials belong in a Secret, not in a flag that shows up in `ps`, and a value
+/// that carries them is never echoed, so they do not reach logs either.
+fn base_url(flag: &str, example: &str, where_credentials_go: &str, s: &str) -> Result<()> {
+    let rule = format!(
+        "use http(s)://host[:port] with nothing after it, e.g. {example} \
+(host: a lowercase DNS name, an IPv4 address or a bracketed IPv6 address)"
+    );
     let fail = |why: &str| -> anyhow::Error {
-        anyhow::anyhow!("invalid --s3-endpoint {}: {why}; {RULE}", shown(s))
+        anyhow::anyhow!("invalid {flag} {}: {why}; {rule}", shown(s))
     };
     let Some(rest) = s
         .strip_prefix("https://")
@@ -708,36 +723,9 @@ https://minio.example.com:9000 (host: a lowercase DNS name, an IPv4 address or a
         return Err(fail("it must start with https:// or http://"));
     };
     if rest.contains('@') {
-        return Err(fail(
-            "it contains credentials (put them in the --s3-secret Secret)",
-        ));
-    }
-    if let Some(c) = rest.chars().find(|c| matches!(c, '/' | '?' | '#')) {
-        return Err(fail(&format!("it has a path, query or fragment ({c:?})")));
-    }
-    host_port(rest).map_err(|_| fail("the host or port is invalid"))
-}
-
-/// The base URL of a registry (`--mirror UPSTREAM=URL`): `http://` or `https://`, then
-/// `host[:port]`, nothing else. Distribution appends `/v2/...` itself, and credentials belong
-/// in a Secret (`--mirror-credentials`), not in a flag that shows up in `ps`.
-fn registry_url(flag: &str, s: &str) -> Result<()> {
-    const RULE: &str = "use http(s)://host[:port] with nothing after it, e.g. \
-https://registry-1.docker.io (host: a lowercase DNS name, an IPv4 address or a bracketed IPv6 address)";
-    let fail = |why: &str| -> anyhow::Error {
-        anyhow::anyhow!("invalid {flag} {}: {why}; {RULE}", shown(s))
-    };
-    let Some(rest) = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-    else {
-        return Err(fail("the URL must start with https:// or http://"));
-    };
-    if rest.contains('@') {
-        // Not `fail`: echoing the value would print the credentials into logs.
         bail!(
             "invalid {flag} URL: it contains credentials (user:password@), which kreg never \
-takes in a flag; put them in a Secret and pass --mirror-credentials UPSTREAM=SECRET"
+takes in a flag; {where_credentials_go}"
         );
     }
     if let Some(c) = rest.chars().find(|c| matches!(c, '/' | '?' | '#')) {
@@ -775,7 +763,12 @@ pub fn mirror(spec: &str) -> Result<(String, String)> {
     })?;
     let url = match url {
         Some(u) => {
-            registry_url("--mirror", u)?;
+            base_url(
+                "--mirror",
+                "https://registry-1.docker.io",
+                "put them in a Secret and pass --mirror-credentials UPSTREAM=SECRET",
+                u,
+            )?;
             u.to_string()
         }
         None => default_upstream_url(upstream),
@@ -1321,7 +1314,8 @@ mod tests {
         ] {
             assert!(s3_endpoint(bad).is_err(), "accepted {bad:?}");
         }
-        let e = s3_endpoint("https://u:p@minio").unwrap_err().to_string();
+        let e = s3_endpoint("https://u:pw0rd@minio").unwrap_err().to_string();
         assert!(e.contains("--s3-secret"), "{e}");
+        assert!(!e.contains("pw0rd"), "credentials echoed: {e}");
     }
 }
