@@ -1314,7 +1314,9 @@ mod tests {
         ] {
             assert!(s3_endpoint(bad).is_err(), "accepted {bad:?}");
         }
-        let e = s3_endpoint("https://u:pw0rd@minio").unwrap_err().to_string();
+        let e = s3_endpoint("https://u:pw0rd@minio")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--s3-secret"), "{e}");
         assert!(!e.contains("pw0rd"), "credentials echoed: {e}");
     }

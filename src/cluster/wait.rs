@@ -25,6 +25,11 @@ use crate::plan::{names, Address};
 
 /// Pods whose logs a report reads for their verdict; the others count as pending.
 const MAX_LOG_READS: usize = 20;
+/// Nodes a report names one by one when the DaemonSet's own counts are exact; the rest are
+/// counted in `unlisted` (a 5000-node cluster is not listed pod by pod to say "not ready").
+const MAX_LISTED: usize = 100;
+/// Pods per list request.
+const PAGE: u32 = 250;
 
 /// Prefix of the verdict lines node-trust.sh prints (see manifests/node-trust.sh).
 const VERDICT: &str = "kreg-node-trust: ";
@@ -44,6 +49,13 @@ pub struct NodeTrustReport {
     pub untrusted: Vec<NodeVerdict>,
     /// Nodes without a verdict yet (pod not scheduled, starting, image pulling).
     pub pending: Vec<String>,
+    /// Nodes that do not trust the CA (yet) beyond those named above.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unlisted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl NodeTrustReport {
@@ -60,8 +72,9 @@ impl NodeTrustReport {
             .chain(self.pending.iter().map(String::as_str))
             .collect();
         let mut out = all.iter().take(max).copied().collect::<Vec<_>>().join(", ");
-        if all.len() > max {
-            out.push_str(&format!(" and {} more", all.len() - max));
+        let more = all.len().saturating_sub(max) + self.unlisted;
+        if more > 0 {
+            out.push_str(&format!(" and {more} more"));
         }
         out
     }
@@ -368,51 +381,75 @@ impl Cluster {
             .get("deprecated.daemonset.template.generation")
             .cloned()
             .unwrap_or_else(|| d.metadata.generation.unwrap_or(0).to_string());
-        let list = pods
-            .list(
-                &ListParams::default()
-                    .labels(&format!("app.kubernetes.io/name={}", names::NODE_TRUST)),
-            )
-            .await
-            .map_err(|e| api_error(e, "listing node-trust pods"))?;
+        // When every pod runs the current template, the controller's ready count is exactly
+        // the trusted count, and only the pods to be named need reading: stop after
+        // MAX_LISTED. During a rollout, old pods' readiness says nothing about the new CA, so
+        // every pod is read (page by page).
+        let status = d.status.clone().unwrap_or_default();
+        let exact = status.updated_number_scheduled.unwrap_or(0) as usize == desired;
         let mut report = NodeTrustReport {
             total: desired,
+            trusted: if exact {
+                status.number_ready as usize
+            } else {
+                0
+            },
             ..Default::default()
         };
+        let mut lp = ListParams::default()
+            .labels(&format!("app.kubernetes.io/name={}", names::NODE_TRUST))
+            .limit(PAGE);
         let mut logs_read = 0;
-        for p in &list.items {
-            if p.metadata.deletion_timestamp.is_some() || !is_current(p, &generation) {
-                continue;
-            }
-            let node = p
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .unwrap_or_else(|| format!("(pod {} not scheduled)", p.name_any()));
-            if pod_ready(p) {
-                report.trusted += 1;
-                continue;
-            }
-            let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-            // Logs are one request per pod: read them for a bounded number of pods.
-            let verdict = if running && logs_read < MAX_LOG_READS {
-                logs_read += 1;
-                let lp = LogParams {
-                    tail_lines: Some(5),
-                    ..Default::default()
+        'pages: loop {
+            let page = pods
+                .list(&lp)
+                .await
+                .map_err(|e| api_error(e, "listing node-trust pods"))?;
+            for p in &page.items {
+                if exact && report.untrusted.len() + report.pending.len() >= MAX_LISTED {
+                    break 'pages;
+                }
+                if p.metadata.deletion_timestamp.is_some() || !is_current(p, &generation) {
+                    continue;
+                }
+                let node = p
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_else(|| format!("(pod {} not scheduled)", p.name_any()));
+                if pod_ready(p) {
+                    if !exact {
+                        report.trusted += 1;
+                    }
+                    continue;
+                }
+                let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+                // Logs are one request per pod: read them for a bounded number of pods.
+                let verdict = if running && logs_read < MAX_LOG_READS {
+                    logs_read += 1;
+                    let lp = LogParams {
+                        tail_lines: Some(5),
+                        ..Default::default()
+                    };
+                    pods.logs(&p.name_any(), &lp)
+                        .await
+                        .ok()
+                        .and_then(|l| last_verdict(&l))
+                } else {
+                    None
                 };
-                pods.logs(&p.name_any(), &lp)
-                    .await
-                    .ok()
-                    .and_then(|l| last_verdict(&l))
-            } else {
-                None
-            };
-            match verdict {
-                Some(reason) => report.untrusted.push(NodeVerdict { node, reason }),
-                None => report.pending.push(node),
+                match verdict {
+                    Some(reason) => report.untrusted.push(NodeVerdict { node, reason }),
+                    None => report.pending.push(node),
+                }
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => lp.continue_token = Some(token),
+                None => break,
             }
         }
+        report.unlisted =
+            desired.saturating_sub(report.trusted + report.untrusted.len() + report.pending.len());
         report.untrusted.sort_by(|a, b| a.node.cmp(&b.node));
         report.pending.sort();
         Ok(report)
@@ -485,6 +522,26 @@ pub fn last_verdict(log: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_capped_and_unlisted_nodes_counted() {
+        let r = NodeTrustReport {
+            total: 5000,
+            trusted: 10,
+            untrusted: vec![NodeVerdict {
+                node: "a".into(),
+                reason: "config_path unset".into(),
+            }],
+            pending: vec!["b".into(), "c".into()],
+            unlisted: 4987,
+        };
+        assert!(!r.complete());
+        assert_eq!(r.untrusted_names(2), "a, b and 4988 more");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["unlisted"], 4987);
+        let none = serde_json::to_value(NodeTrustReport::default()).unwrap();
+        assert!(none.get("unlisted").is_none());
+    }
 
     #[test]
     fn the_last_verdict_wins() {
