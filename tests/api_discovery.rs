@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::kreg::{kreg, kreg_json};
+use support::kreg::{api_tier_up, kreg, kreg_json};
 use support::{require, text, TestCluster, Tier};
 
 const NS: &str = "kt-discovery";
@@ -23,22 +23,7 @@ fn hosting(tc: &TestCluster) -> Option<String> {
 }
 
 fn up(tc: &TestCluster) -> (serde_json::Value, String) {
-    let out = kreg(
-        tc,
-        &[
-            "up",
-            "-n",
-            NS,
-            "--expose",
-            "loadbalancer",
-            "--no-wait",
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "60s",
-        ],
-    );
+    let out = kreg(tc, &api_tier_up(NS, "60s", &[]));
     assert!(out.status.success(), "up: {}", text(&out.stderr));
     (
         serde_json::from_slice(&out.stdout).unwrap(),

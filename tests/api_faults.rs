@@ -10,30 +10,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::kreg::{kreg, kreg_json, KREG};
+use support::kreg::{api_tier_up, kreg, kreg_json, KREG};
 use support::{require, text, TestCluster, Tier};
 
 const NS: &str = "kt-apifault";
 
-fn up_args(timeout: &str) -> Vec<&str> {
-    vec![
-        "up",
-        "-n",
-        NS,
-        "--expose",
-        "loadbalancer",
-        "--no-wait",
-        "--yes",
-        "-o",
-        "json",
-        "--timeout",
-        timeout,
-    ]
-}
-
 fn spawn_up(tc: &TestCluster, timeout: &str) -> Child {
     Command::new(KREG)
-        .args(up_args(timeout))
+        .args(api_tier_up(NS, timeout, &[]))
         .arg("--kubeconfig")
         .arg(&tc.kubeconfig)
         .env_remove("KUBECONFIG")
@@ -128,7 +112,7 @@ fn up_rides_out_an_api_server_restart_while_it_waits() {
         .is_ok());
 
     // The next `up` completes and changes nothing: the interrupted wait left nothing half done.
-    let again = kreg_json(&tc, &up_args("60s"));
+    let again = kreg_json(&tc, &api_tier_up(NS, "60s", &[]));
     assert_eq!(again["ca_sha256"], first["ca_sha256"]);
     assert_eq!(again["changed"], serde_json::json!([]), "{again}");
     cleanup(&tc);
@@ -151,7 +135,7 @@ fn an_api_server_that_stays_away_gives_one_clear_error_and_the_next_up_completes
         "the error names the outage and what kreg waited for: {line}"
     );
 
-    let done = kreg_json(&tc, &up_args("60s"));
+    let done = kreg_json(&tc, &api_tier_up(NS, "60s", &[]));
     assert!(done["address"].as_str().is_some_and(|a| !a.is_empty()));
     // One CA: the Secret and the state record agree with what `up` reports.
     let state = tc.kubectl_ok(&[

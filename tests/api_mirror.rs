@@ -6,28 +6,10 @@
 mod support;
 
 use serde_json::Value;
-use support::kreg::{kreg, kreg_json};
+use support::kreg::{api_tier_up, kreg, kreg_json};
 use support::{require, text, TestCluster, Tier};
 
 const NS: &str = "kt-apimirror";
-
-fn up_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "up",
-        "-n",
-        NS,
-        "--expose",
-        "loadbalancer",
-        "--no-wait",
-        "--yes",
-        "-o",
-        "json",
-        "--timeout",
-        "60s",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
 
 fn cleanup(tc: &TestCluster) {
     let _ = kreg(
@@ -78,7 +60,7 @@ fn mirrors_are_applied_pruned_and_removed() {
     ];
 
     // 1. A missing credentials Secret is refused before anything exists.
-    let out = kreg(&tc, &up_args(&hub));
+    let out = kreg(&tc, &api_tier_up(NS, "60s", &hub));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
@@ -102,7 +84,7 @@ fn mirrors_are_applied_pruned_and_removed() {
         "hub-login",
         "--from-literal=username=me",
     ]);
-    let out = kreg(&tc, &up_args(&hub));
+    let out = kreg(&tc, &api_tier_up(NS, "60s", &hub));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("has no password"),
@@ -125,7 +107,7 @@ fn mirrors_are_applied_pruned_and_removed() {
     // 2. Two caches.
     let mut args = hub.to_vec();
     args.extend_from_slice(&["--mirror", "ghcr.io"]);
-    let up = kreg_json(&tc, &up_args(&args));
+    let up = kreg_json(&tc, &api_tier_up(NS, "60s", &args));
     let mirrors = up["mirrors"].as_array().unwrap();
     assert_eq!(mirrors.len(), 2, "{up}");
     assert_eq!(mirrors[0]["name"], "kreg-mirror-docker-io");
@@ -186,11 +168,11 @@ fn mirrors_are_applied_pruned_and_removed() {
     );
 
     // 3. The same up again changes nothing.
-    let again = kreg_json(&tc, &up_args(&args));
+    let again = kreg_json(&tc, &api_tier_up(NS, "60s", &args));
     assert_eq!(again["changed"], serde_json::json!([]), "{again}");
 
     // 4. Without docker.io, its cache goes (its PVC, the cached data, stays).
-    let up = kreg_json(&tc, &up_args(&["--mirror", "ghcr.io"]));
+    let up = kreg_json(&tc, &api_tier_up(NS, "60s", &["--mirror", "ghcr.io"]));
     assert_eq!(up["mirrors"].as_array().unwrap().len(), 1, "{up}");
     for kind in ["deployment", "service", "secret"] {
         let name = if kind == "secret" {

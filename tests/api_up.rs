@@ -8,30 +8,11 @@ mod support;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
-use support::kreg::{kreg, kreg_json};
+use support::kreg::{api_tier_up, kreg, kreg_json};
 use support::{require, text, TestCluster, Tier};
 
-/// The arguments of a `kreg up` on the API tier (no node: `--no-wait`).
-fn up_args<'a>(ns: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "up",
-        "-n",
-        ns,
-        "--expose",
-        "loadbalancer",
-        "--no-wait",
-        "--yes",
-        "-o",
-        "json",
-        "--timeout",
-        "60s",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
-    kreg_json(tc, &up_args(ns, extra))
+    kreg_json(tc, &api_tier_up(ns, "60s", extra))
 }
 
 fn cleanup(tc: &TestCluster, ns: &str) {
@@ -521,7 +502,7 @@ fn two_concurrent_ups_end_with_one_ca() {
     tc.kcluster_ok(&["lb", "ip"]);
     let spawn = || {
         std::process::Command::new(support::kreg::KREG)
-            .args(up_args(ns, &["--kubeconfig"]))
+            .args(api_tier_up(ns, "60s", &["--kubeconfig"]))
             .arg(&tc.kubeconfig)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -11,6 +11,26 @@ use super::{text, TestCluster};
 
 pub const KREG: &str = env!("CARGO_BIN_EXE_kreg");
 
+/// The arguments of a `kreg up` on the API tier: a LoadBalancer (the harness's controller
+/// gives the address) and `--no-wait` (no node can run the registry there); JSON on stdout.
+pub fn api_tier_up<'a>(ns: &'a str, timeout: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "up",
+        "-n",
+        ns,
+        "--expose",
+        "loadbalancer",
+        "--no-wait",
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        timeout,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Runs kreg with the cluster's kubeconfig.
 pub fn kreg(tc: &TestCluster, args: &[&str]) -> Output {
     Command::new(KREG)
