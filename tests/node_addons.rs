@@ -33,6 +33,19 @@ fn reach(tc: &TestCluster, ws: &Workstation, up: &Value) -> String {
     registry
 }
 
+/// The names in `imagePullSecrets` of namespace `ns`'s default ServiceAccount.
+fn pull_secrets_of_default_sa(tc: &TestCluster, ns: &str) -> String {
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "sa",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ])
+}
+
 fn run_in(tc: &TestCluster, ns: &str, pod: &str, image: &str) {
     let _ = tc.kubectl(&[
         "-n",
@@ -129,15 +142,7 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
             || refused.contains("authorization"),
         "{refused}"
     );
-    let sa = tc.kubectl_ok(&[
-        "-n",
-        "team-a",
-        "get",
-        "sa",
-        "default",
-        "-o",
-        "jsonpath={.imagePullSecrets[*].name}",
-    ]);
+    let sa = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(sa.trim(), "kreg-pull");
     run_in(&tc, "team-a", "hello", &image);
     wait_ready(&tc_in(&tc, "team-a"), "hello");
@@ -155,27 +160,11 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
         "-p",
         r#"[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"someone-elses"}}]"#,
     ]);
-    let both = tc.kubectl_ok(&[
-        "-n",
-        "team-a",
-        "get",
-        "sa",
-        "default",
-        "-o",
-        "jsonpath={.imagePullSecrets[*].name}",
-    ]);
+    let both = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(both.trim(), "kreg-pull someone-elses");
     let (up2, _) = up(&tc, &["--auth"]);
     assert_eq!(up2["healthy"], true, "{up2}");
-    let sa = tc.kubectl_ok(&[
-        "-n",
-        "team-a",
-        "get",
-        "sa",
-        "default",
-        "-o",
-        "jsonpath={.imagePullSecrets[*].name}",
-    ]);
+    let sa = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(
         sa.trim(),
         "someone-elses",
@@ -196,15 +185,7 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
     let (_, _) = up(&tc, &["--auth", "--pull-secret-namespaces", "team-a"]);
     let down = kreg_json(&tc, &["down", "--yes", "-o", "json"]);
     assert!(down["kept"].to_string().contains("kreg-auth"), "{down}");
-    let sa = tc.kubectl_ok(&[
-        "-n",
-        "team-a",
-        "get",
-        "sa",
-        "default",
-        "-o",
-        "jsonpath={.imagePullSecrets[*].name}",
-    ]);
+    let sa = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(sa.trim(), "someone-elses");
     let purge = kreg_json(&tc, &["down", "--purge", "--yes", "-o", "json"]);
     assert!(
