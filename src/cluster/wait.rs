@@ -386,7 +386,7 @@ impl Cluster {
         // MAX_LISTED. During a rollout, old pods' readiness says nothing about the new CA, so
         // every pod is read (page by page).
         let status = d.status.clone().unwrap_or_default();
-        let exact = status.updated_number_scheduled.unwrap_or(0) as usize == desired;
+        let exact = counts_are_exact(&d);
         let mut report = NodeTrustReport {
             total: desired,
             trusted: if exact {
@@ -497,6 +497,17 @@ fn ds_ready(d: Option<&DaemonSet>) -> bool {
         && s.number_ready == s.desired_number_scheduled
 }
 
+/// Whether the DaemonSet's ready count is exactly the number of nodes that trust the current
+/// CA: the controller has seen the current template (a status written for the previous one,
+/// e.g. just after `down` switched to removal, still counts the old pods) and every node runs
+/// a pod of it.
+fn counts_are_exact(d: &DaemonSet) -> bool {
+    d.status.as_ref().is_some_and(|s| {
+        s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
+            && s.updated_number_scheduled.unwrap_or(0) == s.desired_number_scheduled
+    })
+}
+
 fn pod_ready(p: &Pod) -> bool {
     p.status
         .as_ref()
@@ -522,6 +533,32 @@ pub fn last_verdict(log: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ready_counts_are_trusted_only_for_the_current_template() {
+        use k8s_openapi::api::apps::v1::DaemonSetStatus;
+        let ds = |generation: i64, observed: i64, updated: i32| DaemonSet {
+            metadata: kube::api::ObjectMeta {
+                generation: Some(generation),
+                ..Default::default()
+            },
+            status: Some(DaemonSetStatus {
+                observed_generation: Some(observed),
+                desired_number_scheduled: 3,
+                updated_number_scheduled: Some(updated),
+                number_ready: 3,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(counts_are_exact(&ds(2, 2, 3)));
+        assert!(
+            !counts_are_exact(&ds(3, 2, 3)),
+            "status of the previous template"
+        );
+        assert!(!counts_are_exact(&ds(2, 2, 1)), "rollout in progress");
+        assert!(!counts_are_exact(&DaemonSet::default()));
+    }
 
     #[test]
     fn names_are_capped_and_unlisted_nodes_counted() {
