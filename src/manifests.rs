@@ -461,6 +461,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// What `--dry-run` shows of a Secret `up` would write: its name, type and keys, each value
+/// replaced by a marker (the contents are made during `up` and never printed).
+pub fn placeholder_secret(namespace: &str, name: &str, type_: &str, keys: &[&str]) -> Secret {
+    let data: Vec<(&str, &[u8])> = keys.iter().map(|k| (*k, &b""[..])).collect();
+    redacted(secret(namespace, name, type_, &data))
+}
+
 /// A Secret with its data replaced by a marker, for `--dry-run` output.
 pub fn redacted(mut s: Secret) -> Secret {
     if let Some(d) = s.data.as_mut() {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::kreg::{api_tier_up, kreg, kreg_json, KREG};
+use support::kreg::{api_tier_up, kreg_json, purge, KREG};
 use support::{require, text, TestCluster, Tier};
 
 const NS: &str = "kt-apifault";
@@ -31,17 +31,7 @@ fn spawn_up(tc: &TestCluster, timeout: &str) -> Child {
 fn cleanup(tc: &TestCluster) {
     tc.kcluster_ok(&["api", "start"]);
     tc.kcluster_ok(&["lb", "ip"]);
-    let _ = kreg(
-        tc,
-        &["down", "-n", NS, "--purge", "--yes", "--timeout", "30s"],
-    );
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
-        NS,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
+    purge(tc, NS);
 }
 
 /// Waits until `up` has created the registry Service: from then on it waits for the address.

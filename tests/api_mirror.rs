@@ -6,24 +6,10 @@
 mod support;
 
 use serde_json::Value;
-use support::kreg::{api_tier_up, kreg, kreg_json};
+use support::kreg::{api_tier_up, kreg, kreg_json, purge};
 use support::{require, text, TestCluster, Tier};
 
 const NS: &str = "kt-apimirror";
-
-fn cleanup(tc: &TestCluster) {
-    let _ = kreg(
-        tc,
-        &["down", "-n", NS, "--purge", "--yes", "--timeout", "20s"],
-    );
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
-        NS,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
-}
 
 fn get_json(tc: &TestCluster, what: &[&str]) -> Value {
     let mut args = vec!["-n", NS, "get"];
@@ -51,7 +37,7 @@ fn mirrors_are_applied_pruned_and_removed() {
     let Some(tc) = require(Tier::Api) else {
         return;
     };
-    cleanup(&tc);
+    purge(&tc, NS);
     let hub = [
         "--mirror",
         "docker.io",
@@ -248,5 +234,5 @@ fn mirrors_are_applied_pruned_and_removed() {
             .contains("PersistentVolumeClaim/kreg-mirror-ghcr-io"),
         "{report}"
     );
-    cleanup(&tc);
+    purge(&tc, NS);
 }

@@ -8,7 +8,7 @@ mod support;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
-use support::kreg::{api_tier_up, kreg, kreg_json};
+use support::kreg::{api_tier_up, kreg, kreg_json, purge};
 use support::{require, text, TestCluster, Tier};
 
 fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
@@ -16,19 +16,9 @@ fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
 }
 
 fn cleanup(tc: &TestCluster, ns: &str) {
-    let _ = kreg(
-        tc,
-        &["down", "-n", ns, "--purge", "--yes", "--timeout", "20s"],
-    );
+    purge(tc, ns);
     // Fake flavour nodes would hold DaemonSet pods (and so the namespace) forever.
     tc.kcluster_ok(&["flavor", "clear"]);
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
-        ns,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
 }
 
 async fn client(tc: &TestCluster) -> kube::Client {

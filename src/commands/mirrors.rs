@@ -115,13 +115,11 @@ pub fn dry_run_objects(plan: &Plan, pending: &str) -> Result<Vec<serde_json::Val
             out.push(serde_json::to_value(p)?);
         }
         out.push(serde_json::to_value(manifests::mirror_service(plan, m))?);
-        out.push(serde_json::to_value(manifests::redacted(
-            manifests::secret(
-                &plan.namespace,
-                &m.tls_secret(),
-                "kubernetes.io/tls",
-                &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")],
-            ),
+        out.push(serde_json::to_value(manifests::placeholder_secret(
+            &plan.namespace,
+            &m.tls_secret(),
+            "kubernetes.io/tls",
+            &["tls.crt", "tls.key", "ca.crt"],
         ))?);
         out.push(serde_json::to_value(manifests::mirror_deployment(
             plan, m, pending,

@@ -820,43 +820,35 @@ fn describe_plan(ctx: &Ctx, plan: &Plan) {
 fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     let pending = "<issued during up>";
     let mut objects = vec![serde_json::to_value(manifests::namespace(plan))?];
-    objects.push(serde_json::to_value(manifests::redacted(
-        manifests::secret(
-            &plan.namespace,
-            names::CA_SECRET,
-            "Opaque",
-            &[("ca.crt", b""), ("ca.key", b"")],
-        ),
+    objects.push(serde_json::to_value(manifests::placeholder_secret(
+        &plan.namespace,
+        names::CA_SECRET,
+        "Opaque",
+        &["ca.crt", "ca.key"],
     ))?);
-    objects.push(serde_json::to_value(manifests::redacted(
-        manifests::secret(
-            &plan.namespace,
-            names::HTTP_SECRET,
-            "Opaque",
-            &[("secret", b"")],
-        ),
+    objects.push(serde_json::to_value(manifests::placeholder_secret(
+        &plan.namespace,
+        names::HTTP_SECRET,
+        "Opaque",
+        &["secret"],
     ))?);
     if let Some(p) = manifests::pvc(plan) {
         objects.push(serde_json::to_value(p)?);
     }
     objects.push(serde_json::to_value(manifests::service(plan))?);
-    objects.push(serde_json::to_value(manifests::redacted(
-        manifests::secret(
-            &plan.namespace,
-            names::TLS_SECRET,
-            "kubernetes.io/tls",
-            &[("tls.crt", b""), ("tls.key", b""), ("ca.crt", b"")],
-        ),
+    objects.push(serde_json::to_value(manifests::placeholder_secret(
+        &plan.namespace,
+        names::TLS_SECRET,
+        "kubernetes.io/tls",
+        &["tls.crt", "tls.key", "ca.crt"],
     ))?);
     let mut deployment = manifests::deployment(plan, pending);
     if plan.auth {
-        objects.push(serde_json::to_value(manifests::redacted(
-            manifests::secret(
-                &plan.namespace,
-                names::AUTH_SECRET,
-                "Opaque",
-                &[("username", b""), ("password", b""), ("htpasswd", b"")],
-            ),
+        objects.push(serde_json::to_value(manifests::placeholder_secret(
+            &plan.namespace,
+            names::AUTH_SECRET,
+            "Opaque",
+            &["username", "password", "htpasswd"],
         ))?);
         manifests::with_auth(&mut deployment, pending);
     }

@@ -31,6 +31,22 @@ pub fn api_tier_up<'a>(ns: &'a str, timeout: &'a str, extra: &[&'a str]) -> Vec<
     args
 }
 
+/// Removes an installation in `ns` with everything it stored, then the namespace itself
+/// (whether kreg created it or not): a clean slate before and after a test.
+pub fn purge(tc: &TestCluster, ns: &str) {
+    let _ = kreg(
+        tc,
+        &["down", "-n", ns, "--purge", "--yes", "--timeout", "30s"],
+    );
+    let _ = tc.kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--timeout=90s",
+    ]);
+}
+
 /// Runs kreg with the cluster's kubeconfig.
 pub fn kreg(tc: &TestCluster, args: &[&str]) -> Output {
     Command::new(KREG)
