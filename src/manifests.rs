@@ -461,6 +461,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Whether an object carries kreg's `app.kubernetes.io/managed-by` label: kreg deletes only
+/// what it created (its namespace, the discovery ConfigMap), never a same-named object of
+/// someone else's.
+pub fn is_kreg_managed(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(names::MANAGED_BY.0))
+        .map(String::as_str)
+        == Some(names::MANAGED_BY.1)
+}
+
 /// What `--dry-run` shows of a Secret `up` would write: its name, type and keys, each value
 /// replaced by a marker (the contents are made during `up` and never printed).
 pub fn placeholder_secret(namespace: &str, name: &str, type_: &str, keys: &[&str]) -> Secret {
@@ -669,6 +680,20 @@ mod tests {
             size: "20Gi".into(),
             class: Some("standard".into()),
         }
+    }
+
+    #[test]
+    fn only_kreg_labelled_objects_count_as_kreg_managed() {
+        let p = plan(Expose::LoadBalancer, pvc_storage());
+        assert!(is_kreg_managed(&namespace(&p).metadata));
+        let mut foreign = namespace(&p).metadata;
+        foreign
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert(names::MANAGED_BY.0.into(), "helm".into());
+        assert!(!is_kreg_managed(&foreign));
+        assert!(!is_kreg_managed(&Default::default()));
     }
 
     #[test]

@@ -167,14 +167,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         del(&cluster, &pvcs, names::DATA_PVC, &mut report).await?;
         del(&cluster, &secrets, names::CA_SECRET, &mut report).await?;
         del(&cluster, &secrets, names::AUTH_SECRET, &mut report).await?;
-        let ours = namespace
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(names::MANAGED_BY.0))
-            .map(String::as_str)
-            == Some(names::MANAGED_BY.1);
-        if ours {
+        if crate::manifests::is_kreg_managed(&namespace.metadata) {
             del(&cluster, &namespaces, &ns, &mut report).await?;
         } else {
             report

@@ -37,16 +37,6 @@ pub fn hosting(expose: Expose, endpoint: &Endpoint, namespace: &str) -> Hosting 
     }
 }
 
-/// Whether an existing object carries kreg's managed-by label.
-fn ours(cm: &ConfigMap) -> bool {
-    cm.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(names::MANAGED_BY.0))
-        .map(String::as_str)
-        == Some(names::MANAGED_BY.1)
-}
-
 /// What publishing did, for `up`'s report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -64,7 +54,7 @@ pub async fn publish(cluster: &Cluster, h: &Hosting) -> Published {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
     let attempt = async {
         if let Some(existing) = cluster.get(&api, name).await? {
-            if !ours(&existing) {
+            if !manifests::is_kreg_managed(&existing.metadata) {
                 return Ok(Published::Foreign);
             }
         }
@@ -81,7 +71,7 @@ pub async fn withdraw(cluster: &Cluster) -> Result<bool> {
     let (ns, name) = names::HOSTING;
     let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
     match cluster.get(&api, name).await? {
-        Some(cm) if ours(&cm) => cluster.delete(&api, name).await,
+        Some(cm) if manifests::is_kreg_managed(&cm.metadata) => cluster.delete(&api, name).await,
         _ => Ok(false),
     }
 }
