@@ -47,30 +47,34 @@ impl AuthReport {
 /// The stored credentials, if Secret `kreg-auth` holds a user, a password and an htpasswd
 /// line that accepts them.
 pub async fn read(cluster: &Cluster) -> Result<Option<(Credentials, String)>> {
-    let Some(s) = cluster
+    Ok(cluster
         .get(&cluster.ns_api::<Secret>(), names::AUTH_SECRET)
         .await?
-    else {
-        return Ok(None);
-    };
-    let field = |k| manifests::secret_text(&s, k);
+        .as_ref()
+        .and_then(usable))
+}
+
+/// The credentials and htpasswd line of a `kreg-auth` Secret, if the line accepts them.
+fn usable(s: &Secret) -> Option<(Credentials, String)> {
+    let field = |k| manifests::secret_text(s, k);
     let (Some(username), Some(password), Some(line)) =
         (field("username"), field("password"), field("htpasswd"))
     else {
-        return Ok(None);
+        return None;
     };
     let creds = Credentials { username, password };
-    Ok(auth::htpasswd_accepts(&line, &creds).then_some((creds, line)))
+    auth::htpasswd_accepts(&line, &creds).then_some((creds, line))
 }
 
 /// Returns the credentials, generating them on the first `--auth` (or when the Secret was
 /// damaged), and the SHA-256 of the htpasswd line for the Deployment's restart annotation.
 /// The Secret is created only if absent, so two concurrent runs end with one password.
 pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Credentials, String, bool)> {
-    if let Some((creds, line)) = read(cluster).await? {
+    let secrets: Api<Secret> = cluster.ns_api();
+    let existing = cluster.get(&secrets, names::AUTH_SECRET).await?;
+    if let Some((creds, line)) = existing.as_ref().and_then(usable) {
         return Ok((creds, manifests::sha256_hex(line.as_bytes()), false));
     }
-    let secrets: Api<Secret> = cluster.ns_api();
     let creds = Credentials::generate(names::AUTH_USER);
     let line = creds.htpasswd_line()?;
     let secret = manifests::secret(
@@ -83,17 +87,17 @@ pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Credentials, 
             ("htpasswd", line.as_bytes()),
         ],
     );
-    if cluster.get(&secrets, names::AUTH_SECRET).await?.is_some() {
+    if existing.is_some() {
         // Present but unusable (edited by hand): replace it with a working pair.
         cluster.apply(&secrets, &secret).await?;
         return Ok((creds, manifests::sha256_hex(line.as_bytes()), true));
     }
-    let (_, created) = cluster.create_if_absent(&secrets, &secret).await?;
+    let (stored, created) = cluster.create_if_absent(&secrets, &secret).await?;
     if created {
         return Ok((creds, manifests::sha256_hex(line.as_bytes()), true));
     }
     // Another `up` won the race: adopt its credentials.
-    let (creds, line) = read(cluster).await?.ok_or_else(|| {
+    let (creds, line) = usable(&stored).ok_or_else(|| {
         anyhow!(
             "Secret {} changed while kreg read it; run `kreg up` again",
             names::AUTH_SECRET
