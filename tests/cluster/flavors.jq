@@ -85,7 +85,7 @@ def minikube($g): (if $g == 0 then "minikube" else "minikube-m\($g + 1 | tostrin
       cap("2"; "8025424Ki"; "110"; "102626232Ki"); cap("2"; "8025424Ki"; "110"; "102626232Ki"));
 
 def eks($g): (["us-east-1a", "us-east-1b", "us-east-1c"][$g % 3]) as $zone
-  | ip(192; 168; 10; 10; $g) as $ip | "203.0.113.\($g % 250 + 1)" as $ext
+  | ip(192; 168; 10; 10; $g) as $ip | "198.51.100.\($g % 250 + 1)" as $ext
   | "ip-\($ip | gsub("\\."; "-")).ec2.internal" as $n
   | node($g; $n;
       common($n) + {"node.kubernetes.io/instance-type": "m5.large", "beta.kubernetes.io/instance-type": "m5.large",
@@ -122,7 +122,7 @@ def aks($g): "aks-nodepool1-12345678-vmss\($g | b36 | lpad(6))" as $n
       cap("2"; "7097684Ki"; "110"; "129886128Ki"); cap("1900m"; "4652372Ki"; "110"; "119703055367"));
 
 def gke($g): "gke-kreg-default-pool-1a2b3c4d-\($g | b36 | lpad(4))" as $n
-  | ip(10; 128; 0; 2; $g) as $ip | "203.0.113.\($g % 250 + 1)" as $ext
+  | ip(10; 128; 0; 2; $g) as $ip | "198.51.100.\($g % 250 + 1)" as $ext
   | node($g; $n;
       common($n) + {"cloud.google.com/gke-boot-disk": "pd-balanced", "cloud.google.com/gke-container-runtime": "containerd",
         "cloud.google.com/gke-cpu-scaling-level": "2", "cloud.google.com/gke-logging-variant": "DEFAULT",
