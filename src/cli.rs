@@ -90,6 +90,16 @@ pub enum Command {
     Push(PushArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
+    #[command(hide = true)]
+    NodeAgent(NodeAgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeAgentArgs {
+    /// One pass, then exit (0 when the node trusts the registry, or kreg's files are removed)
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod gc;
 pub mod image;
 pub mod manifests;
+pub mod node;
 pub mod pki;
 pub mod plan;
 pub mod printer;

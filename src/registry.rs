@@ -124,21 +124,7 @@ impl Registry {
     /// Uploads a blob in one request, streaming it from its file. The registry recomputes the
     /// digest and refuses the upload if the bytes do not match.
     pub async fn upload_blob(&self, repo: &str, blob: &Blob) -> Result<()> {
-        let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
-        let resp = self
-            .send(
-                self.request(reqwest::Method::POST, &url)
-                    .header(header::CONTENT_LENGTH, 0),
-            )
-            .await?;
-        let resp = check(resp, "starting an upload").await?;
-        let location = resp
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| anyhow!("the registry started an upload without a Location"))?;
-        let mut put = self.absolute(location)?;
-        put.query_pairs_mut().append_pair("digest", &blob.digest);
+        let put = self.start_upload(repo, &blob.digest).await?;
         let file = tokio::fs::File::open(&blob.at.path)
             .await
             .with_context(|| format!("opening {}", blob.at.path.display()))?;
@@ -155,6 +141,43 @@ impl Registry {
             )
             .await?;
         check(resp, &format!("uploading blob {}", blob.digest)).await?;
+        Ok(())
+    }
+
+    /// Starts a monolithic upload: the URL to PUT the blob `digest` to.
+    async fn start_upload(&self, repo: &str, digest: &str) -> Result<reqwest::Url> {
+        let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
+        let resp = self
+            .send(
+                self.request(reqwest::Method::POST, &url)
+                    .header(header::CONTENT_LENGTH, 0),
+            )
+            .await?;
+        let resp = check(resp, "starting an upload").await?;
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| anyhow!("the registry started an upload without a Location"))?;
+        let mut put = self.absolute(location)?;
+        put.query_pairs_mut().append_pair("digest", digest);
+        Ok(put)
+    }
+
+    /// Uploads a small blob held in memory (the probe image's), unless the registry has it.
+    pub async fn upload_bytes(&self, repo: &str, digest: &str, bytes: &[u8]) -> Result<()> {
+        if self.has_blob(repo, digest).await? {
+            return Ok(());
+        }
+        let put = self.start_upload(repo, digest).await?;
+        let resp = self
+            .send(
+                self.request(reqwest::Method::PUT, put.as_str())
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes.to_vec()),
+            )
+            .await?;
+        check(resp, &format!("uploading blob {digest}")).await?;
         Ok(())
     }
 

@@ -29,7 +29,7 @@ pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
 pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;
-pub use wait::{lb_address, NodeTrustReport, NodeVerdict};
+pub use wait::{last_verdict, lb_address, NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};
 use crate::manifests::sha256_hex;

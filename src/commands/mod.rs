@@ -68,6 +68,18 @@ pub fn main() -> u8 {
     if let Command::Completions(args) = &cli.command {
         return completions::run(args);
     }
+    // The node agent has no kubeconfig, no printer and no terminal: only verdict lines.
+    if let Command::NodeAgent(args) = &cli.command {
+        return match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt
+                .block_on(crate::node::agent::run(args.once))
+                .unwrap_or(EXIT_ERROR),
+            Err(_) => EXIT_ERROR,
+        };
+    }
     let settings = match Settings::resolve(&cli.global) {
         Ok(s) => s,
         Err(e) => {
@@ -106,7 +118,7 @@ pub fn main() -> u8 {
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
             Command::Push(a) => push::run(&ctx, a).await,
-            Command::Completions(_) => unreachable!("handled above"),
+            Command::Completions(_) | Command::NodeAgent(_) => unreachable!("handled above"),
         }
     });
     ctx.reporter.finish();

@@ -8,6 +8,7 @@
 
 pub mod kreg;
 pub mod oci;
+pub mod rt;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
