@@ -42,6 +42,7 @@ complete -c kreg -n "__fish_kreg_needs_command" -f -a "trust-local" -d 'Make thi
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l flavor -d 'Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
@@ -64,6 +65,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'The node agent\'s image, pinned by digest (it runs privileged on every node)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` without it removes the CronJob' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
@@ -76,6 +78,7 @@ yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l rotate-ca -d 'Replace the CA (every client must trust the new one afterwards)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
@@ -164,12 +167,25 @@ complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'Ho
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l once -d 'One pass, then exit (0 when the node trusts the registry, or kreg\'s files are removed)'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l ready -d 'Exit 0 if the last pass\'s verdict was good (the DaemonSet\'s readiness probe)'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push completions node-agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -60,6 +60,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
+'--agent-image=[The node agent'\''s image, pinned by digest (it runs privileged on every node)]:IMAGE@sha256:DIGEST:_default' \
 '*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec]:NS,...:_default' \
 '--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` without it removes the CronJob]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
@@ -72,6 +73,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
 '--rotate-ca[Replace the CA (every client must trust the new one afterwards)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
+'--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
 '--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
 '--trust-local[Also run \`kreg trust-local\` at the end]' \
@@ -216,6 +218,25 @@ _arguments "${_arguments_options[@]}" : \
 ':shell -- The shell to generate completions for:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
+(node-agent)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'--once[One pass, then exit (0 when the node trusts the registry, or kreg'\''s files are removed)]' \
+'(--once)--ready[Exit 0 if the last pass'\''s verdict was good (the DaemonSet'\''s readiness probe)]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_kreg__subcmd__help_commands" \
@@ -260,6 +281,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(node-agent)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -284,6 +309,7 @@ _kreg_commands() {
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
+'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg commands' commands "$@"
@@ -314,6 +340,7 @@ _kreg__subcmd__help_commands() {
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
+'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg help commands' commands "$@"
@@ -337,6 +364,11 @@ _kreg__subcmd__help__subcmd__gc_commands() {
 _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__node-agent_commands] )) ||
+_kreg__subcmd__help__subcmd__node-agent_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help node-agent commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__port-forward_commands] )) ||
 _kreg__subcmd__help__subcmd__port-forward_commands() {
@@ -362,6 +394,11 @@ _kreg__subcmd__help__subcmd__trust-local_commands() {
 _kreg__subcmd__help__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__node-agent_commands] )) ||
+_kreg__subcmd__node-agent_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg node-agent commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__port-forward_commands] )) ||
 _kreg__subcmd__port-forward_commands() {

@@ -100,6 +100,10 @@ pub struct NodeAgentArgs {
     /// One pass, then exit (0 when the node trusts the registry, or kreg's files are removed)
     #[arg(long)]
     pub once: bool,
+
+    /// Exit 0 if the last pass's verdict was good (the DaemonSet's readiness probe)
+    #[arg(long, conflicts_with = "once")]
+    pub ready: bool,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +232,14 @@ pub struct UpArgs {
     /// Let node trust set containerd's config_path and restart containerd where it is unset
     #[arg(long)]
     pub allow_runtime_restart: bool,
+
+    /// With --allow-runtime-restart: restart control-plane nodes' runtimes too
+    #[arg(long, requires = "allow_runtime_restart")]
+    pub restart_control_plane: bool,
+
+    /// The node agent's image, pinned by digest (it runs privileged on every node)
+    #[arg(long, value_name = "IMAGE@sha256:DIGEST", env = "KREG_AGENT_IMAGE")]
+    pub agent_image: Option<String>,
 
     /// Skip node trust (no DaemonSet; you configure the nodes' runtimes yourself)
     #[arg(long)]

@@ -28,8 +28,6 @@ const SECRET: &str = include_str!("../manifests/secret.yaml");
 const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
 const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
 const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
-/// The script the node-trust DaemonSet runs (shell-checked in the test suite).
-pub const NODE_TRUST_SCRIPT: &str = include_str!("../manifests/node-trust.sh");
 
 /// Annotation on the Deployment's pod template: changes when the serving certificate does,
 /// so the registry restarts and loads it.
@@ -271,14 +269,7 @@ pub struct NodeMirror {
     pub address: String,
 }
 
-impl NodeMirror {
-    /// The node-trust ConfigMap key holding this cache's hosts.toml.
-    pub fn key(&self) -> String {
-        format!("{}.toml", self.mirror.name)
-    }
-}
-
-/// Where node-trust.sh puts kreg's CA next to a mirror's hosts.toml (not `ca.crt`: the
+/// Where the node agent puts kreg's CA next to a mirror's hosts.toml (not `ca.crt`: the
 /// upstream's directory may hold the user's own files).
 pub const MIRROR_CA_FILE: &str = "kreg-ca.crt";
 
@@ -374,82 +365,98 @@ pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) ->
     cm
 }
 
-/// Where node-trust.sh puts the CA for k3s/rke2's registries.yaml (`ca_file`).
+/// Where the node agent puts the CA for k3s/rke2's registries.yaml (`ca_file`).
 pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
 
-/// The node-trust ConfigMap (registry, CA, script, one hosts.toml per pull-through cache) and
-/// DaemonSet.
-pub fn node_trust(
-    plan: &Plan,
-    registry: &str,
-    ca_pem: &str,
-    mode: &str,
-    mirrors: &[NodeMirror],
-) -> (ConfigMap, DaemonSet) {
-    // Every file the script installs is rendered here, from `trust`; the script only finds
-    // where each goes and copies it.
-    let registries_yaml = crate::trust::registries_yaml_add(None, registry, K3S_CA_FILE)
-        .and_then(|base| {
-            mirrors.iter().try_fold(base, |text, m| {
-                crate::trust::registries_yaml_add_mirror(
-                    &text,
-                    &m.mirror.upstream,
-                    &m.address,
-                    K3S_CA_FILE,
-                )
-            })
-        })
-        // Only a dry run passes a placeholder that is not a host; its file is then left empty.
-        .unwrap_or_default();
-    let hosts_toml = if plan.expose == Expose::Localhost {
-        crate::trust::containerd_hosts_toml_http(registry)
-    } else {
-        crate::trust::containerd_hosts_toml(registry, "ca.crt")
-    };
-    let mut data = BTreeMap::from([
-        ("ca.crt".to_string(), ca_pem.to_string()),
-        ("hosts.toml".to_string(), hosts_toml),
-        ("registries.yaml".to_string(), registries_yaml),
-        ("node-trust.sh".to_string(), NODE_TRUST_SCRIPT.to_string()),
-    ]);
-    for m in mirrors {
-        data.insert(
-            m.key(),
-            crate::trust::containerd_hosts_toml_mirror(&m.mirror.url, &m.address, MIRROR_CA_FILE),
-        );
-    }
-    // `upstream=key` pairs: the upstream names the directory, the key the file to copy there.
-    let mirror_list = mirrors
+/// What the node agents are told; everything they write on nodes derives from it.
+#[derive(Debug, Clone)]
+pub struct NodeAgent<'a> {
+    /// `host[:port]` the images are tagged with.
+    pub registry: &'a str,
+    /// `IP:port` nodes connect to (no DNS needed), when the registry's address is an IP.
+    pub dial: Option<String>,
+    pub ca_pem: &'a str,
+    /// `install` or `remove`.
+    pub mode: &'a str,
+    pub mirrors: &'a [NodeMirror],
+    /// `REGISTRY/kreg/probe@sha256:…`, pulled by every node to prove trust.
+    pub probe_image: Option<String>,
+    /// Nodes whose runtime is never restarted (control-plane nodes, unless asked).
+    pub restart_skip: Vec<String>,
+    /// The Secret holding `username`/`password` for the probe pull (`--auth`).
+    pub pull_secret: Option<&'a str>,
+}
+
+/// The node-trust DaemonSet: the agent image pinned by digest, its whole input in env.
+pub fn node_trust(plan: &Plan, agent: &NodeAgent) -> DaemonSet {
+    let mirrors: Vec<crate::node::agent::MirrorSpec> = agent
+        .mirrors
         .iter()
-        .map(|m| format!("{}={}", m.mirror.upstream, m.key()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let cm = configmap(&plan.namespace, names::NODE_TRUST, data);
+        .map(|m| crate::node::agent::MirrorSpec {
+            upstream: m.mirror.upstream.clone(),
+            url: m.mirror.url.clone(),
+            address: m.address.clone(),
+        })
+        .collect();
     let mut ds: DaemonSet = parse("node-trust-daemonset.yaml", NODE_TRUST_DS);
     ds.metadata.namespace = Some(plan.namespace.clone());
     let pod = ds.spec.template.spec.as_mut().expect("pod spec");
     let c = &mut pod.containers[0];
-    c.image = Some(plan.image.clone());
-    for e in c.env.as_mut().expect("ds env") {
+    c.image = Some(plan.agent_image.clone());
+    let env = c.env.as_mut().expect("ds env");
+    for e in env.iter_mut() {
         match e.name.as_str() {
-            "KREG_REGISTRY" => e.value = Some(registry.into()),
-            "KREG_MODE" => e.value = Some(mode.into()),
+            "KREG_REGISTRY" => e.value = Some(agent.registry.into()),
+            "KREG_MODE" => e.value = Some(agent.mode.into()),
             "KREG_ALLOW_RESTART" => e.value = Some(plan.allow_runtime_restart.to_string()),
-            "KREG_MIRRORS" => e.value = Some(mirror_list.clone()),
             _ => {}
         }
     }
-    // The pods must restart when the CA or the script changes: ConfigMap volumes update in
-    // place, but the script only reads them at start.
-    let digest = sha256_hex(format!("{:?}", cm.data).as_bytes());
-    ds.spec
-        .template
-        .metadata
-        .get_or_insert_with(Default::default)
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert("kreg.dev/config-sha256".into(), digest);
-    (cm, ds)
+    env.push(plain("KREG_INSTALL", &plan.namespace));
+    env.push(plain("KREG_CA_PEM", agent.ca_pem));
+    if plan.expose == Expose::Localhost {
+        env.push(plain("KREG_SCHEME", "http"));
+    }
+    if let Some(d) = &agent.dial {
+        env.push(plain("KREG_DIAL", d));
+    }
+    if !mirrors.is_empty() {
+        env.push(plain(
+            "KREG_MIRRORS",
+            &serde_json::to_string(&mirrors).expect("json"),
+        ));
+    }
+    if let Some(p) = &agent.probe_image {
+        env.push(plain("KREG_PROBE_IMAGE", p));
+    }
+    if !agent.restart_skip.is_empty() {
+        env.push(plain("KREG_RESTART_SKIP", &agent.restart_skip.join(",")));
+    }
+    if let Some(secret) = agent.pull_secret {
+        env.push(from_secret("KREG_PULL_USERNAME", secret, "username"));
+        env.push(from_secret("KREG_PULL_PASSWORD", secret, "password"));
+    }
+    ds
+}
+
+/// The nodes whose runtime `--allow-runtime-restart` leaves alone: control-plane nodes
+/// (their runtime runs the API server), unless `--restart-control-plane`.
+pub fn restart_skip(
+    nodes: &[crate::detect::NodeFacts],
+    include_control_plane: bool,
+) -> Vec<String> {
+    if include_control_plane {
+        return vec![];
+    }
+    nodes
+        .iter()
+        .filter(|n| {
+            n.labels
+                .contains_key("node-role.kubernetes.io/control-plane")
+                || n.labels.contains_key("node-role.kubernetes.io/master")
+        })
+        .map(|n| n.name.clone())
+        .collect()
 }
 
 /// Lowercase hex SHA-256, for change-detection annotations.
@@ -591,6 +598,61 @@ mod tests {
         crate::plan::sample(expose, storage)
     }
 
+    fn sample_agent(mirrors: &[NodeMirror]) -> NodeAgent<'_> {
+        NodeAgent {
+            registry: "registry.10.0.0.2.nip.io:31000",
+            dial: Some("10.0.0.2:31000".into()),
+            ca_pem: "-----CA-----",
+            mode: "install",
+            mirrors,
+            probe_image: Some(format!(
+                "registry.10.0.0.2.nip.io:31000/kreg/probe@{}",
+                crate::node::probe::build().digest()
+            )),
+            restart_skip: vec!["cp-1".into()],
+            pull_secret: None,
+        }
+    }
+
+    #[test]
+    fn the_agent_runs_kreg_from_a_pinned_image_on_linux_nodes_with_no_configmap() {
+        let p = plan(Expose::NodePort, pvc_storage());
+        let ds = node_trust(&p, &sample_agent(&[]));
+        let pod = ds.spec.template.spec.unwrap();
+        let c = &pod.containers[0];
+        assert!(c.image.as_deref().unwrap().contains("@sha256:"));
+        assert_eq!(c.command.as_ref().unwrap()[1], "node-agent");
+        assert!(pod.volumes.is_none(), "nothing editable is mounted");
+        assert_eq!(pod.node_selector.unwrap()["kubernetes.io/os"], "linux");
+        let env = c.env.as_ref().unwrap();
+        let get = |n: &str| {
+            env.iter()
+                .find(|e| e.name == n)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(get("KREG_CA_PEM").as_deref(), Some("-----CA-----"));
+        assert_eq!(get("KREG_DIAL").as_deref(), Some("10.0.0.2:31000"));
+        assert_eq!(get("KREG_RESTART_SKIP").as_deref(), Some("cp-1"));
+    }
+
+    #[test]
+    fn control_plane_nodes_are_skipped_unless_asked() {
+        let node = |name: &str, role: Option<&str>| crate::detect::NodeFacts {
+            name: name.into(),
+            labels: role
+                .map(|r| [(format!("node-role.kubernetes.io/{r}"), String::new())].into())
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        let nodes = [
+            node("a", Some("control-plane")),
+            node("b", None),
+            node("c", Some("master")),
+        ];
+        assert_eq!(restart_skip(&nodes, false), ["a", "c"]);
+        assert!(restart_skip(&nodes, true).is_empty());
+    }
+
     fn hub() -> Mirror {
         Mirror::new(
             "docker.io",
@@ -606,22 +668,11 @@ mod tests {
             mirror: hub(),
             address: "10.96.0.50".into(),
         };
-        let (mut cm, ds) = node_trust(
-            &p,
-            "registry.10.0.0.2.nip.io:31000",
-            "-----CA-----",
-            "install",
-            &[m],
-        );
-        cm.data
-            .as_mut()
-            .unwrap()
-            .insert("node-trust.sh".into(), "<script>".into());
+        let ds = node_trust(&p, &sample_agent(std::slice::from_ref(&m)));
         let docs = [
             serde_json::to_value(mirror_pvc(&p, &hub()).unwrap()).unwrap(),
             serde_json::to_value(mirror_service(&p, &hub())).unwrap(),
             serde_json::to_value(mirror_deployment(&p, &hub(), "abc123")).unwrap(),
-            serde_json::to_value(cm).unwrap(),
             serde_json::to_value(ds).unwrap(),
         ];
         insta::assert_yaml_snapshot!("mirror_docker_io", docs);
@@ -706,10 +757,7 @@ mod tests {
             deployment(&p, "x").metadata.labels,
             ingress(&p, "r.example").unwrap().metadata.labels,
             secret("ns", "s", "Opaque", &[]).metadata.labels,
-            node_trust(&p, "r:443", "CA", "install", &[])
-                .1
-                .metadata
-                .labels,
+            node_trust(&p, &sample_agent(&[])).metadata.labels,
             mirror_service(&p, &hub()).metadata.labels,
             mirror_deployment(&p, &hub(), "x").metadata.labels,
             mirror_pvc(&p, &hub()).unwrap().metadata.labels,
@@ -727,25 +775,12 @@ mod tests {
     #[test]
     fn rendered_objects_snapshot() {
         let p = plan(Expose::NodePort, pvc_storage());
-        let (cm, ds) = node_trust(
-            &p,
-            "registry.10.0.0.2.nip.io:31000",
-            "-----CA-----",
-            "install",
-            &[],
-        );
-        let mut cm = cm;
-        // The script has its own test; keep the snapshot about the objects.
-        cm.data
-            .as_mut()
-            .unwrap()
-            .insert("node-trust.sh".into(), "<script>".into());
+        let ds = node_trust(&p, &sample_agent(&[]));
         let docs = [
             serde_json::to_value(namespace(&p)).unwrap(),
             serde_json::to_value(pvc(&p).unwrap()).unwrap(),
             serde_json::to_value(service(&p)).unwrap(),
             serde_json::to_value(deployment(&p, "abc123")).unwrap(),
-            serde_json::to_value(cm).unwrap(),
             serde_json::to_value(ds).unwrap(),
         ];
         insta::assert_yaml_snapshot!("nodeport_pvc", docs);

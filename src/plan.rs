@@ -182,6 +182,10 @@ pub struct Request {
     pub ingress_class: Option<String>,
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
+    /// Also restart control-plane nodes' runtimes (with `allow_runtime_restart`).
+    pub restart_control_plane: bool,
+    /// The node agent's image, pinned by digest.
+    pub agent_image: String,
     /// `--auth`: htpasswd authentication with a generated user.
     pub auth: bool,
     /// `--pull-secret-namespaces`: namespaces whose default ServiceAccount gets a pull secret.
@@ -227,6 +231,10 @@ pub struct Plan {
     pub dns_suffix: String,
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
+    /// Also restart control-plane nodes' runtimes (with `allow_runtime_restart`).
+    pub restart_control_plane: bool,
+    /// The node agent's image, pinned by digest.
+    pub agent_image: String,
     pub auth: bool,
     pub pull_secret_namespaces: Vec<String>,
     pub gc_schedule: Option<GcSchedule>,
@@ -323,6 +331,8 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         dns_suffix: req.dns_suffix.clone(),
         node_trust: req.node_trust,
         allow_runtime_restart: req.allow_runtime_restart,
+        restart_control_plane: req.restart_control_plane,
+        agent_image: req.agent_image.clone(),
         auth: req.auth,
         pull_secret_namespaces,
         gc_schedule: req.gc_schedule.clone(),
@@ -499,6 +509,18 @@ pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpo
     Endpoint { host, port, ips }
 }
 
+/// Where nodes connect to reach the registry (`IP:port`), so they need no DNS for its name:
+/// the address when it is an IP the registry's certificate carries (LoadBalancer, NodePort).
+/// None for names (ELB hostnames, Ingress hosts) and for `--expose localhost`.
+pub fn dial(plan: &Plan, address: &Address, endpoint: &Endpoint) -> Option<String> {
+    match (plan.expose, address) {
+        (Expose::LoadBalancer | Expose::NodePort, Address::Ip(ip)) if endpoint.ips.contains(ip) => {
+            Some(std::net::SocketAddr::new(*ip, endpoint.port).to_string())
+        }
+        _ => None,
+    }
+}
+
 /// `registry.10.1.2.3.nip.io`; IPv6 in sslip.io's dashed form (`registry.2001-db8--1.sslip.io`).
 pub fn wildcard_name(ip: IpAddr, suffix: &str) -> String {
     match ip {
@@ -527,6 +549,8 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         dns_suffix: "nip.io".into(),
         node_trust: true,
         allow_runtime_restart: false,
+        restart_control_plane: false,
+        agent_image: "kreg-test/kreg-agent@sha256:4242424242424242424242424242424242424242424242424242424242424242".into(),
         auth: false,
         pull_secret_namespaces: vec![],
         gc_schedule: None,
@@ -554,6 +578,8 @@ mod tests {
             ingress_class: None,
             node_trust: true,
             allow_runtime_restart: false,
+            restart_control_plane: false,
+            agent_image: "a@sha256:00".into(),
             auth: false,
             pull_secret_namespaces: vec![],
             gc_schedule: None,
@@ -795,5 +821,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn nodes_dial_an_ip_the_certificate_carries_and_never_a_name() {
+        let ip: IpAddr = "10.214.0.10".parse().unwrap();
+        for (expose, want) in [
+            (Expose::LoadBalancer, Some("10.214.0.10:443")),
+            (Expose::NodePort, Some("10.214.0.10:31000")),
+            (Expose::Localhost, None),
+        ] {
+            let p = sample(expose, Storage::EmptyDir);
+            let e = endpoint(&p, &Address::Ip(ip), Some(31000));
+            assert_eq!(dial(&p, &Address::Ip(ip), &e).as_deref(), want, "{expose}");
+        }
+        let p = sample(Expose::LoadBalancer, Storage::EmptyDir);
+        let name = Address::Hostname("a.elb.example".into());
+        assert_eq!(dial(&p, &name, &endpoint(&p, &name, None)), None);
     }
 }

@@ -35,15 +35,20 @@ fn toml_str(s: &str) -> String {
 /// at `ca_path` on the node; containerd resolves a relative `ca_path` (such as `ca.crt`)
 /// against the directory holding the hosts.toml.
 ///
-/// `server` and the `[host."…"]` table name the same endpoint: `server` replaces the default
-/// `https://<host>` endpoint and the host table gives that endpoint its CA and capabilities.
+/// `dial` (`IP:port`) is where the node connects: the registry's certificate carries that IP,
+/// so the node needs no DNS for the name in image references (`registry.<ip>.nip.io`), which
+/// air-gapped nodes and resolvers with rebinding protection cannot resolve. `server`, the
+/// name, stays as the fallback containerd tries after the host entries. Without `dial` the
+/// host entry is the name itself.
 /// Push is included so `docker push`-style clients going through the node (e.g. BuildKit in a
 /// pod using the node's containerd) work too.
-pub fn containerd_hosts_toml(host_port: &str, ca_path: &str) -> String {
+pub fn containerd_hosts_toml(host_port: &str, dial: Option<&str>, ca_path: &str) -> String {
     let url = format!("https://{host_port}");
+    let entry = dial.map_or_else(|| url.clone(), |d| format!("https://{d}"));
     format!(
-        "server = {url_q}\n\n[host.{url_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n  ca = {ca}\n",
+        "server = {url_q}\n\n[host.{entry_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n  ca = {ca}\n",
         url_q = toml_str(&url),
+        entry_q = toml_str(&entry),
         ca = toml_str(ca_path),
     )
 }
@@ -482,7 +487,7 @@ mod tests {
     #[test]
     fn hosts_toml_tls_golden() {
         assert_eq!(
-            containerd_hosts_toml(HP, CA),
+            containerd_hosts_toml(HP, None, CA),
             include_str!("../tests/golden/hosts.toml")
         );
     }
@@ -542,13 +547,13 @@ mod tests {
 
     #[test]
     fn hosts_toml_escapes_quotes() {
-        let t = containerd_hosts_toml("r:1", "/a\"b\\c");
+        let t = containerd_hosts_toml("r:1", None, "/a\"b\\c");
         assert!(t.contains(r#"ca = "/a\"b\\c""#), "{t}");
     }
 
     #[test]
     fn hosts_toml_ipv6() {
-        let t = containerd_hosts_toml("[fd00::1]:5000", "/x/ca.crt");
+        let t = containerd_hosts_toml("[fd00::1]:5000", None, "/x/ca.crt");
         assert!(
             t.starts_with("server = \"https://[fd00::1]:5000\"\n"),
             "{t}"

@@ -303,6 +303,20 @@ mirror.example.com:5000/library/registry:2.8.3 or name@sha256:<64 hex digits> \
         .map_err(|why| anyhow::anyhow!("invalid --image {}: {why}; {RULE}", shown(s)))
 }
 
+/// The node agent's image: a valid reference pinned by digest. It runs privileged on every
+/// node, so a tag someone can re-point is refused.
+pub fn agent_image(s: &str) -> Result<()> {
+    let parts = image_parts(s)
+        .map_err(|why| anyhow::anyhow!("invalid --agent-image {}: {why}", shown(s)))?;
+    if parts.digest.is_none() {
+        return Err(crate::error::hint(
+            format!("--agent-image {} is not pinned by digest", shown(s)),
+            "the agent runs privileged on every node: name it as IMAGE@sha256:<64 hex digits> (`crane digest IMAGE` or `skopeo inspect` tell the digest)",
+        ));
+    }
+    Ok(())
+}
+
 /// The parts of an image reference `[domain/]path[:tag][@digest]`, each already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageParts<'a> {

@@ -19,12 +19,12 @@ step "test-cluster dependencies and binaries (cached in ${KREG_CACHE:-/var/cache
 "$KC" build
 
 step "static checks"
-shellcheck -s sh manifests/node-trust.sh manifests/gc.sh manifests/gc-cron.sh
+shellcheck -s sh manifests/gc.sh manifests/gc-cron.sh
 shellcheck tests/cluster/kcluster tests/run.sh .ci/run
 
 step "unit, snapshot and CLI tests"
 cargo build --locked --all-targets
-cargo test --locked --lib --bins --test cli --test completions --test node_trust_script
+cargo test --locked --lib --bins --test cli --test completions
 
 trap '"$KC" down >/dev/null 2>&1 || true' EXIT
 

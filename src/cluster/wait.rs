@@ -31,7 +31,7 @@ const MAX_LISTED: usize = 100;
 /// Pods per list request.
 const PAGE: u32 = 250;
 
-/// Prefix of the verdict lines node-trust.sh prints (see manifests/node-trust.sh).
+/// Prefix of the verdict lines the node agent prints (src/node/agent.rs).
 const VERDICT: &str = "kreg-node-trust: ";
 
 /// One node's answer from the node-trust DaemonSet.

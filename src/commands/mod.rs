@@ -70,6 +70,9 @@ pub fn main() -> u8 {
     }
     // The node agent has no kubeconfig, no printer and no terminal: only verdict lines.
     if let Command::NodeAgent(args) = &cli.command {
+        if args.ready {
+            return crate::node::agent::ready();
+        }
         return match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -159,7 +159,7 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
 /// A client for the registry: at its address when this machine reaches it, else (or when
 /// forced, or for `--expose localhost`) through a port-forward to a registry pod, which the
 /// caller keeps alive for as long as it uses the client.
-async fn reach(
+pub(crate) async fn reach(
     ctx: &Ctx,
     cluster: &Cluster,
     mut target: Target,

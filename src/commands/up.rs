@@ -158,6 +158,9 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
     for ns in &a.pull_secret_namespaces {
         validate::namespace(ns).context("invalid --pull-secret-namespaces")?;
     }
+    let mirrors = super::mirrors::requested(a)?;
+    // Last: every other flag's error is more useful than a missing agent image.
+    let agent_image = agent_image(a)?;
     Ok(Request {
         namespace: ctx.settings.namespace.clone(),
         flavor,
@@ -175,6 +178,8 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
         ingress_class: a.ingress_class.clone(),
         node_trust: !a.no_node_trust,
         allow_runtime_restart: a.allow_runtime_restart,
+        restart_control_plane: a.restart_control_plane,
+        agent_image,
         auth: a.auth,
         pull_secret_namespaces: a.pull_secret_namespaces.clone(),
         gc_schedule: match (&a.gc_schedule, &a.gc_image) {
@@ -188,8 +193,28 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             }
             _ => None,
         },
-        mirrors: super::mirrors::requested(a)?,
+        mirrors,
     })
+}
+
+/// The node agent's image: `--agent-image` (or KREG_AGENT_IMAGE), else the one a release
+/// build was made with. Checked to be pinned by digest; not needed with `--no-node-trust`.
+fn agent_image(a: &UpArgs) -> Result<String> {
+    let image = a
+        .agent_image
+        .clone()
+        .or_else(|| option_env!("KREG_DEFAULT_AGENT_IMAGE").map(str::to_string));
+    match image {
+        Some(i) => {
+            validate::agent_image(&i)?;
+            Ok(i)
+        }
+        None if a.no_node_trust => Ok(String::new()),
+        None => Err(hint(
+            "node trust needs kreg's node-agent image, and this build of kreg names none",
+            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE); `make agent-image` builds one from this kreg; or use --no-node-trust and configure the nodes yourself",
+        )),
+    }
 }
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
@@ -486,22 +511,35 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             )
             .await?,
     );
+    let probe = crate::node::probe::build();
     if plan.node_trust {
-        let (cm, ds) = manifests::node_trust(
+        let ds = manifests::node_trust(
             &plan,
-            &endpoint.registry(),
-            &ca.cert_pem,
-            "install",
-            &mirrors,
-        );
-        track(
-            format!("ConfigMap/{}", names::NODE_TRUST),
-            cluster.apply(&cluster.ns_api::<ConfigMap>(), &cm).await?,
+            &manifests::NodeAgent {
+                registry: &endpoint.registry(),
+                dial: plan::dial(&plan, &address, &endpoint),
+                ca_pem: &ca.cert_pem,
+                mode: "install",
+                mirrors: &mirrors,
+                probe_image: Some(probe.reference(&endpoint.registry())),
+                restart_skip: manifests::restart_skip(&facts.nodes, plan.restart_control_plane),
+                pull_secret: creds.as_ref().map(|_| names::AUTH_SECRET),
+            },
         );
         track(
             format!("DaemonSet/{}", names::NODE_TRUST),
             cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?,
         );
+        // The ConfigMap the shell agent of kreg 0.1 read: nothing reads it any more.
+        if cluster
+            .delete(&cluster.ns_api::<ConfigMap>(), names::NODE_TRUST)
+            .await?
+        {
+            track(
+                format!("ConfigMap/{} (deleted)", names::NODE_TRUST),
+                Applied::Updated,
+            );
+        }
     }
     if changed.is_empty() {
         r.done("everything already as planned; nothing changed");
@@ -583,7 +621,20 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     let mut exit = EXIT_OK;
     let mut trust_report = None;
     if plan.node_trust {
-        r.step("waiting for every node to trust the CA");
+        // The image every node agent pulls through its runtime: "trusted" means that pull
+        // worked. Pushed only now, once the registry answers; the agents retry until then.
+        push_probe(
+            ctx,
+            &cluster,
+            &plan,
+            &endpoint,
+            connect_ip,
+            &ca.cert_pem,
+            creds.clone(),
+            &probe,
+        )
+        .await?;
+        r.step("waiting for every node to pull the probe image through its runtime");
         let nt = timed(
             &mut timings.wait_node_trust_ms,
             cluster.wait_node_trust(left(deadline)),
@@ -629,6 +680,49 @@ fn left(deadline: Instant) -> Duration {
 }
 
 /// The IP to pin the probe's connection to: the address when it is one (nip.io names carry it).
+/// Pushes the probe image (a few KiB) the node agents pull, directly or through a
+/// port-forward when this machine cannot reach the registry's address.
+#[allow(clippy::too_many_arguments)]
+async fn push_probe(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+    ca_pem: &str,
+    creds: Option<crate::auth::Credentials>,
+    probe: &crate::node::probe::ProbeImage,
+) -> Result<()> {
+    let target = crate::registry::Target {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        plain_http: plan.expose == Expose::Localhost,
+        connect: connect_ip.map(|ip| std::net::SocketAddr::new(ip, endpoint.port)),
+    };
+    let (client, _forward) = super::push::reach(
+        ctx,
+        cluster,
+        target,
+        creds,
+        ca_pem,
+        &endpoint.registry(),
+        false,
+    )
+    .await?;
+    let repo = crate::node::probe::REPO;
+    for (digest, bytes) in &probe.blobs {
+        client.upload_bytes(repo, digest, bytes).await?;
+    }
+    let (child, index) = (&probe.manifests[0], &probe.manifests[1]);
+    client.put_manifest(repo, &child.digest, child).await?;
+    client
+        .put_manifest(repo, crate::node::probe::TAG, index)
+        .await?;
+    ctx.reporter
+        .done(&format!("probe image {repo}@{} pushed", probe.digest()));
+    Ok(())
+}
+
 fn probe_ip(address: &Address, endpoint: &Endpoint) -> Option<IpAddr> {
     match address {
         Address::Ip(ip) => Some(*ip),
@@ -888,8 +982,19 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     )?)?);
     objects.extend(super::mirrors::dry_run_objects(plan, pending)?);
     if plan.node_trust {
-        let (cm, ds) = manifests::node_trust(plan, "<registry address>", pending, "install", &[]);
-        objects.push(serde_json::to_value(cm)?);
+        let ds = manifests::node_trust(
+            plan,
+            &manifests::NodeAgent {
+                registry: "<registry address>",
+                dial: None,
+                ca_pem: pending,
+                mode: "install",
+                mirrors: &[],
+                probe_image: None,
+                restart_skip: vec![],
+                pull_secret: None,
+            },
+        );
         objects.push(serde_json::to_value(ds)?);
     }
     if ctx.printer.is_text() {

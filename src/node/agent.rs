@@ -45,6 +45,8 @@ pub struct Config {
     pub node: String,
     /// `host[:port]` the images are tagged with.
     pub registry: String,
+    /// Where the node connects (`IP:port`), so it needs no DNS for the registry's name.
+    pub dial: Option<String>,
     /// The registry speaks plain HTTP (`--expose localhost`).
     pub http: bool,
     pub remove: bool,
@@ -119,12 +121,18 @@ impl Config {
                 bail!("invalid pull-through cache {m:?}");
             }
         }
+        let dial = env("KREG_DIAL");
+        if let Some(d) = &dial {
+            d.parse::<std::net::SocketAddr>()
+                .with_context(|| format!("KREG_DIAL {d:?} is not IP:port"))?;
+        }
         let node = env("NODE_NAME").unwrap_or_else(|| "node".into());
         let skip = env("KREG_RESTART_SKIP").unwrap_or_default();
         Ok(Config {
             restart_forbidden: skip.split(',').any(|n| n == node),
             node,
             registry,
+            dial,
             http: env("KREG_SCHEME").as_deref() == Some("http"),
             remove: env("KREG_MODE").as_deref() == Some("remove"),
             allow_restart: env("KREG_ALLOW_RESTART").as_deref() == Some("true"),
@@ -158,7 +166,7 @@ impl Config {
             v.push((format!("{}/ca.crt", self.registry), self.ca_pem.clone()));
             v.push((
                 format!("{}/hosts.toml", self.registry),
-                crate::trust::containerd_hosts_toml(&self.registry, "ca.crt"),
+                crate::trust::containerd_hosts_toml(&self.registry, self.dial.as_deref(), "ca.crt"),
             ));
         }
         for m in &self.mirrors {
@@ -775,6 +783,11 @@ async fn certs_d_pass(n: &mut Node<'_>, cri: &Cri, dir: &str, name: &str) -> Ver
     }
 }
 
+/// `kreg node-agent --ready`: the readiness probe (the agent image has no shell).
+pub fn ready() -> u8 {
+    u8::from(!Path::new(DONE).exists())
+}
+
 /// The agent's stdout is its protocol: the pod log `kreg up/status/down` read (no Printer, no
 /// reporter: there is no person at the other end).
 #[allow(clippy::print_stdout)]
@@ -874,6 +887,7 @@ mod tests {
         let cfg = Config {
             node: "n".into(),
             registry: "r.example:443".into(),
+            dial: None,
             http: false,
             remove: false,
             allow_restart: false,
