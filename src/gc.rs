@@ -153,7 +153,6 @@ pub fn schedule(
     image: &str,
     cronjob_api: &str,
 ) -> Result<Schedule> {
-    use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
     let namespace = registry
         .metadata
         .namespace
@@ -162,21 +161,6 @@ pub fn schedule(
     let json =
         |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialize");
     let collector = serde_json::to_value(job(registry, SCHEDULED_JOB, false)?)?;
-    let labels = || {
-        Some(
-            [(
-                names::MANAGED_BY.0.to_string(),
-                names::MANAGED_BY.1.to_string(),
-            )]
-            .into(),
-        )
-    };
-    let meta = || k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        name: Some(names::GC_JOB.into()),
-        namespace: Some(namespace.clone()),
-        labels: labels(),
-        ..Default::default()
-    };
     let config = crate::manifests::configmap(
         &namespace,
         names::GC_JOB,
@@ -194,27 +178,11 @@ pub fn schedule(
         ]
         .into(),
     );
-    let mut role: k8s_openapi::api::rbac::v1::Role =
-        serde_yaml::from_str(RBAC).expect("gc-rbac.yaml is valid (tested)");
-    role.metadata.namespace = Some(namespace.clone());
-    let binding = RoleBinding {
-        metadata: meta(),
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
-            name: names::GC_JOB.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: names::GC_JOB.into(),
-            namespace: Some(namespace.clone()),
-            ..Default::default()
-        }]),
-    };
-    let service_account = k8s_openapi::api::core::v1::ServiceAccount {
-        metadata: meta(),
-        ..Default::default()
-    };
+    let identity = crate::manifests::identity(
+        &namespace,
+        names::GC_JOB,
+        serde_yaml::from_str(RBAC).expect("gc-rbac.yaml is valid (tested)"),
+    );
     let mut cronjob: serde_json::Value =
         serde_yaml::from_str(CRONJOB).expect("gc-cronjob.yaml is valid (tested)");
     cronjob["apiVersion"] = cronjob_api.into();
@@ -224,9 +192,9 @@ pub fn schedule(
         image.into();
     // The script's content is in the ConfigMap, which the pod reads at start: restart nothing.
     Ok(Schedule {
-        service_account,
-        role,
-        binding,
+        service_account: identity.service_account,
+        role: identity.role,
+        binding: identity.binding,
         config,
         cronjob,
     })

@@ -27,6 +27,7 @@ const INGRESS: &str = include_str!("../manifests/ingress.yaml");
 const SECRET: &str = include_str!("../manifests/secret.yaml");
 const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
 const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
+const NODE_TRUST_RBAC: &str = include_str!("../manifests/node-trust-rbac.yaml");
 const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
 
 /// Annotation on the Deployment's pod template: changes when the serving certificate does,
@@ -436,7 +437,75 @@ pub fn node_trust(plan: &Plan, agent: &NodeAgent) -> DaemonSet {
         env.push(from_secret("KREG_PULL_USERNAME", secret, "username"));
         env.push(from_secret("KREG_PULL_PASSWORD", secret, "password"));
     }
+    if plan.allow_runtime_restart {
+        // Restarts take turns through a Lease: the only API access the agent ever has.
+        pod.service_account_name = Some(names::NODE_TRUST.into());
+        pod.automount_service_account_token = Some(true);
+        pod.containers[0]
+            .env
+            .get_or_insert_with(Vec::new)
+            .push(plain("KREG_RESTART_LEASE", "true"));
+    }
     ds
+}
+
+/// A ServiceAccount, its Role and the binding between them, all named `name`, in `namespace`.
+pub struct Identity {
+    pub service_account: k8s_openapi::api::core::v1::ServiceAccount,
+    pub role: k8s_openapi::api::rbac::v1::Role,
+    pub binding: k8s_openapi::api::rbac::v1::RoleBinding,
+}
+
+/// Binds `role` (rendered from an embedded manifest) to a ServiceAccount of the same name.
+pub fn identity(
+    namespace: &str,
+    name: &str,
+    mut role: k8s_openapi::api::rbac::v1::Role,
+) -> Identity {
+    use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+    let meta = || k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(namespace.into()),
+        labels: Some(
+            [(
+                names::MANAGED_BY.0.to_string(),
+                names::MANAGED_BY.1.to_string(),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    role.metadata.namespace = Some(namespace.into());
+    Identity {
+        service_account: k8s_openapi::api::core::v1::ServiceAccount {
+            metadata: meta(),
+            ..Default::default()
+        },
+        role,
+        binding: RoleBinding {
+            metadata: meta(),
+            role_ref: RoleRef {
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                kind: "Role".into(),
+                name: name.into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: name.into(),
+                namespace: Some(namespace.into()),
+                ..Default::default()
+            }]),
+        },
+    }
+}
+
+/// The node agents' identity with `--allow-runtime-restart`: the restart Lease and nothing else.
+pub fn node_trust_identity(plan: &Plan) -> Identity {
+    identity(
+        &plan.namespace,
+        names::NODE_TRUST,
+        parse("node-trust-rbac.yaml", NODE_TRUST_RBAC),
+    )
 }
 
 /// The nodes whose runtime `--allow-runtime-restart` leaves alone: control-plane nodes

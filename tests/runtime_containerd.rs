@@ -205,3 +205,52 @@ fn containerd_1_7() {
 fn containerd_2_1() {
     matrix("2.1");
 }
+
+/// `--allow-runtime-restart` never leaves a node without a runtime: when containerd does not
+/// answer in time after kreg's change, the original config goes back, and kreg never tries a
+/// second time on that node.
+#[test]
+fn a_runtime_that_does_not_come_back_is_rolled_back_and_not_tried_again() {
+    require_root();
+    let bin = runtime_bin("2.1");
+    let reg = TestRegistry::start();
+    let probe = reg.push_probe();
+    // The supervisor starts containerd again only after 8 s; kreg waits 3 s.
+    let sb = Sandbox::start_with_delay("rollback", &bin, "stock", "8");
+    let before = sb.read("/etc/containerd/config.toml").unwrap();
+    let env = vec![
+        ("NODE_NAME", "sandbox".to_string()),
+        ("KREG_REGISTRY", reg.host()),
+        ("KREG_CA_PEM", reg.ca_pem.clone()),
+        ("KREG_PROBE_IMAGE", probe),
+        ("KREG_ALLOW_RESTART", "true".to_string()),
+        ("KREG_RESTART_WAIT", "3".to_string()),
+    ];
+    let out = sb.exec(&env, &[KREG, "node-agent", "--once"]);
+    let v = text(&out.stdout);
+    assert!(!out.status.success(), "{v}");
+    assert!(
+        v.contains("did not come back") && v.contains("original"),
+        "{v}{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        sb.read("/etc/containerd/config.toml").as_deref(),
+        Some(before.as_str()),
+        "the original config is back"
+    );
+    // containerd is up again (its supervisor started it with the original config).
+    let t = Instant::now();
+    while !runtime_answers(&sb) {
+        assert!(t.elapsed().as_secs() < 30, "containerd did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // One attempt per node: the next pass reports instead of restarting again.
+    let out = sb.exec(&env, &[KREG, "node-agent", "--once"]);
+    let v = text(&out.stdout);
+    assert!(v.contains("does not try again"), "{v}");
+    assert_eq!(
+        sb.read("/etc/containerd/config.toml").as_deref(),
+        Some(before.as_str())
+    );
+}

@@ -10,6 +10,7 @@ mod edit;
 mod facts;
 mod forward;
 mod jobs;
+pub mod lease;
 mod wait;
 
 use std::fmt::Debug;

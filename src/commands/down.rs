@@ -93,6 +93,9 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         }
         del(&cluster, &ds_api, names::NODE_TRUST, &mut report).await?;
     }
+    report
+        .removed
+        .extend(remove_node_trust_identity(&cluster).await?);
     del(
         &cluster,
         &cluster.ns_api::<ConfigMap>(),
@@ -239,4 +242,39 @@ where
         report.removed.push(format!("{}/{name}", K::kind(&())));
     }
     Ok(())
+}
+
+/// Deletes the node agents' ServiceAccount, Role and RoleBinding (`--allow-runtime-restart`)
+/// and the restart Lease, when kreg's ServiceAccount is there; returns what was deleted.
+pub async fn remove_node_trust_identity(cluster: &Cluster) -> Result<Vec<String>> {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let name = names::NODE_TRUST;
+    let mut removed = vec![];
+    // One read in the common case (never allowed): nothing to delete, no delete rights needed.
+    match cluster.get(&cluster.ns_api::<ServiceAccount>(), name).await {
+        Ok(Some(sa)) if crate::manifests::is_kreg_managed(&sa.metadata) => {}
+        _ => return Ok(removed),
+    }
+    if cluster
+        .delete(&cluster.ns_api::<RoleBinding>(), name)
+        .await?
+    {
+        removed.push(format!("RoleBinding/{name}"));
+    }
+    if cluster.delete(&cluster.ns_api::<Role>(), name).await? {
+        removed.push(format!("Role/{name}"));
+    }
+    if cluster
+        .delete(&cluster.ns_api::<ServiceAccount>(), name)
+        .await?
+    {
+        removed.push(format!("ServiceAccount/{name}"));
+    }
+    let lease = crate::cluster::lease::NAME;
+    if cluster.delete(&cluster.ns_api::<Lease>(), lease).await? {
+        removed.push(format!("Lease/{lease}"));
+    }
+    Ok(removed)
 }

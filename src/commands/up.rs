@@ -512,6 +512,30 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             .await?,
     );
     let probe = crate::node::probe::build();
+    if plan.node_trust && plan.allow_runtime_restart {
+        let id = manifests::node_trust_identity(&plan);
+        track(
+            format!("ServiceAccount/{}", names::NODE_TRUST),
+            cluster
+                .apply(&cluster.ns_api(), &id.service_account)
+                .await?,
+        );
+        track(
+            format!("Role/{}", names::NODE_TRUST),
+            cluster.apply(&cluster.ns_api(), &id.role).await?,
+        );
+        track(
+            format!("RoleBinding/{}", names::NODE_TRUST),
+            cluster.apply(&cluster.ns_api(), &id.binding).await?,
+        );
+    } else {
+        for removed in super::down::remove_node_trust_identity(&cluster).await? {
+            track(
+                format!("{removed} (deleted: no --allow-runtime-restart)"),
+                Applied::Updated,
+            );
+        }
+    }
     if plan.node_trust {
         let ds = manifests::node_trust(
             &plan,

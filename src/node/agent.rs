@@ -62,6 +62,10 @@ pub struct Config {
     /// This node's runtime may not be restarted (a control-plane node), even when allowed.
     pub restart_forbidden: bool,
     pub endpoint: Option<String>,
+    /// Restarts take turns through the Lease (the DaemonSet gives the agent API access for it).
+    pub lease: bool,
+    /// How long a restarted runtime has to answer again before kreg rolls back.
+    pub restart_wait: Duration,
     /// Where records live, in the runtime's view of the disk.
     pub state_dir: String,
 }
@@ -150,6 +154,13 @@ impl Config {
                 .filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
                 .unwrap_or_else(|| "kreg".into()),
             endpoint: env("KREG_RUNTIME_ENDPOINT"),
+            lease: env("KREG_RESTART_LEASE").as_deref() == Some("true"),
+            restart_wait: Duration::from_secs(
+                env("KREG_RESTART_WAIT")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(60)
+                    .clamp(3, 600),
+            ),
             state_dir: env("KREG_STATE_DIR").unwrap_or_else(|| "/var/lib/kreg".into()),
         })
     }
@@ -595,6 +606,39 @@ async fn enable(
             remedy,
         ));
     }
+    // One node at a time: a change that stops containerd stops it on one node, not all.
+    let lease = if cfg.lease {
+        let lease = crate::cluster::lease::RestartLease::in_cluster(&cfg.install, &cfg.node)
+            .await
+            .map_err(|e| Verdict::untrusted(format!("{e:#}"), remedy))?;
+        match lease.try_acquire().await {
+            Ok(None) => Some(lease),
+            Ok(Some(other)) => {
+                return Err(Verdict::Waiting(format!(
+                    "{other} is restarting its container runtime; this node waits its turn"
+                )))
+            }
+            Err(e) => return Err(Verdict::untrusted(format!("{e:#}"), remedy)),
+        }
+    } else {
+        None
+    };
+    let result = change_and_restart(n, cri, remedy, edit).await;
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    result
+}
+
+/// [`enable`]'s work once this node has its turn.
+async fn change_and_restart(
+    n: &mut Node<'_>,
+    cri: &mut Cri,
+    remedy: &str,
+    edit: impl Fn(&str) -> Result<String>,
+) -> Result<(), Verdict> {
+    let cfg = n.cfg;
+    let file = n.rt.config_file.clone();
     n.rec.restart_attempted = Some(now());
     n.save()
         .map_err(|e| Verdict::untrusted(format!("cannot record the attempt: {e:#}"), remedy))?;
@@ -655,9 +699,9 @@ async fn enable(
     )))
 }
 
-/// Waits up to 60 s for a runtime (other than `old_pid`) that answers the CRI.
+/// Waits (`restart_wait`) for a runtime (other than `old_pid`) that answers the CRI.
 async fn wait_back(cfg: &Config, old_pid: u32) -> Option<Runtime> {
-    for _ in 0..60 {
+    for _ in 0..cfg.restart_wait.as_secs() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if let Ok(rt) = host::find_runtime(cfg.endpoint.as_deref()) {
             if rt.pid != old_pid && Cri::new(&rt.view(&rt.socket)).version().await.is_ok() {
@@ -903,6 +947,8 @@ mod tests {
             install: "kreg-system".into(),
             restart_forbidden: false,
             endpoint: None,
+            lease: false,
+            restart_wait: Duration::from_secs(60),
             state_dir: "/var/lib/kreg".into(),
         };
         let names: Vec<String> = cfg.certs_d_files().into_iter().map(|(p, _)| p).collect();

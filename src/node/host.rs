@@ -37,6 +37,9 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub pid: u32,
+    /// The runtime's root directory, held open: its files stay reachable while the runtime
+    /// restarts (its `/proc/<pid>/root` vanishes with the process), which the rollback needs.
+    root: std::sync::Arc<fs::File>,
     /// The CRI socket path in the runtime's own mount namespace.
     pub socket: String,
     /// `--config`/`-c` of the runtime (containerd), or the default file.
@@ -46,9 +49,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A path as the runtime sees it, reachable from the agent: `/proc/<pid>/root<path>`.
+    /// A path as the runtime sees it, reachable from the agent through the held root.
     pub fn view(&self, path: &str) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root{}", self.pid, path))
+        PathBuf::from(format!("/proc/self/fd/{}{}", self.root.as_raw_fd(), path))
     }
 }
 
@@ -277,8 +280,11 @@ pub fn find_runtime(endpoint: Option<&str>) -> Result<Runtime> {
             let config_file = flag_value(&cmdline, "--config")
                 .or_else(|| flag_value(&cmdline, "-c"))
                 .unwrap_or_else(|| "/etc/containerd/config.toml".into());
+            let root = fs::File::open(format!("/proc/{pid}/root"))
+                .with_context(|| format!("cannot open the root of pid {pid}"))?;
             return Ok(Runtime {
                 pid,
+                root: std::sync::Arc::new(root),
                 socket: path,
                 config_file,
                 found_by: found_by.clone(),

@@ -188,11 +188,17 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn start(name: &str, bin: &Path, layout: &str) -> Sandbox {
+        Sandbox::start_with_delay(name, bin, layout, "0.3")
+    }
+
+    /// A sandbox whose supervisor waits `delay` seconds before starting containerd again.
+    pub fn start_with_delay(name: &str, bin: &Path, layout: &str, delay: &str) -> Sandbox {
         let out = Command::new(rtbox())
             .args(["start", name])
             .arg(bin)
             .arg(layout)
             .arg(format!("127.0.0.1 {REGISTRY_NAME}"))
+            .arg(delay)
             .output()
             .unwrap();
         assert!(
