@@ -349,38 +349,6 @@ fn name_flavor(name: &str) -> Option<(Flavor, &'static str)> {
     }
 }
 
-/// The container runtime a node reports in `status.nodeInfo.containerRuntimeVersion`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Runtime {
-    Containerd {
-        version: String,
-    },
-    CriO {
-        version: String,
-    },
-    Docker {
-        version: String,
-    },
-    /// Anything else, with the string as reported.
-    Unknown(String),
-}
-
-/// Parses `containerd://1.7.13`, `cri-o://1.28.1`, `docker://24.0.7`.
-pub fn runtime(n: &NodeFacts) -> Runtime {
-    let raw = n.container_runtime_version.trim();
-    let Some((scheme, version)) = raw.split_once("://") else {
-        return Runtime::Unknown(raw.to_string());
-    };
-    let version = version.to_string();
-    match scheme.to_ascii_lowercase().as_str() {
-        "containerd" => Runtime::Containerd { version },
-        "cri-o" => Runtime::CriO { version },
-        "docker" => Runtime::Docker { version },
-        _ => Runtime::Unknown(raw.to_string()),
-    }
-}
-
 /// The family of ingress controller an IngressClass's `spec.controller` names, which decides
 /// the annotations kreg puts on its Ingress (e.g. the body-size limit image pushes need).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -566,12 +534,6 @@ mod tests {
                 "node minikube: label minikube.k8s.io/name=minikube",
                 "node minikube: name looks like a minikube node"
             ]
-        );
-        assert_eq!(
-            runtime(&c.nodes[0]),
-            Runtime::Docker {
-                version: "27.2.0".into()
-            }
         );
     }
 
@@ -773,38 +735,6 @@ mod tests {
             e.contains("\"openshift\"") && e.contains("minikube") && e.contains("kubeadm"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn runtimes() {
-        let rt = |s: &str| runtime(&node("n", None, &[], "", s));
-        assert_eq!(
-            rt("containerd://1.7.13"),
-            Runtime::Containerd {
-                version: "1.7.13".into()
-            }
-        );
-        assert_eq!(
-            rt("cri-o://1.28.1"),
-            Runtime::CriO {
-                version: "1.28.1".into()
-            }
-        );
-        assert_eq!(
-            rt("docker://24.0.7"),
-            Runtime::Docker {
-                version: "24.0.7".into()
-            }
-        );
-        assert_eq!(
-            rt("containerd://2.0.0-k3s1"),
-            Runtime::Containerd {
-                version: "2.0.0-k3s1".into()
-            }
-        );
-        assert_eq!(rt("remote://x"), Runtime::Unknown("remote://x".into()));
-        assert_eq!(rt(""), Runtime::Unknown(String::new()));
-        assert_eq!(rt("containerd"), Runtime::Unknown("containerd".into()));
     }
 
     #[test]

@@ -84,27 +84,6 @@ pub fn containerd_hosts_toml_mirror(
     )
 }
 
-/// Splits containerd's CRI `config_path` (a `:`-separated list, like `$PATH`) into its
-/// directories, in order, dropping empty entries, surrounding whitespace, trailing slashes and
-/// repeats. containerd reads the first directory holding a host's `hosts.toml`, so kreg writes
-/// into the first one.
-pub fn config_path_roots(config_path: &str) -> Vec<String> {
-    let mut roots: Vec<String> = Vec::new();
-    for part in config_path.split(':') {
-        let part = part.trim();
-        let trimmed = part.trim_end_matches('/');
-        let root = if trimmed.is_empty() && part.starts_with('/') {
-            "/"
-        } else {
-            trimmed
-        };
-        if !root.is_empty() && !roots.iter().any(|r| r == root) {
-            roots.push(root.to_string());
-        }
-    }
-    roots
-}
-
 /// The directory under a containerd `config_path` root that containerd looks up for the
 /// registry `host_port`: the `host[:port]` exactly as it appears in image references
 /// (`registry.example.com:5000`, `[fd00::1]:5000`), never `_default`, which would hijack
@@ -190,53 +169,6 @@ fn render(original: &str, root: Mapping) -> Result<String> {
     let body =
         serde_yaml::to_string(&Value::Mapping(root)).context("could not write registries.yaml")?;
     Ok(header + &body)
-}
-
-/// Takes kreg's entry out of `registries.yaml` again: `configs."HOST_PORT".tls.ca_file`, and the
-/// mirror entry if it is still exactly the one kreg adds. Whatever the user added next to them
-/// (auth, other TLS settings, other registries) stays.
-///
-/// Returns `None` when nothing is left, so the caller can delete a file it created, and the
-/// text unchanged when kreg's entry is not there.
-pub fn registries_yaml_remove(existing: &str, host_port: &str) -> Result<Option<String>> {
-    let mut root = parse_registries(existing)?;
-    let mut changed = false;
-
-    if let Some(Value::Mapping(configs)) = root.get_mut("configs") {
-        if let Some(Value::Mapping(entry)) = configs.get_mut(host_port) {
-            if let Some(Value::Mapping(tls)) = entry.get_mut("tls") {
-                changed |= tls.shift_remove("ca_file").is_some();
-                if tls.is_empty() {
-                    entry.shift_remove("tls");
-                }
-            }
-            if entry.is_empty() {
-                configs.shift_remove(host_port);
-            }
-        }
-        if configs.is_empty() {
-            root.shift_remove("configs");
-        }
-    }
-    if let Some(Value::Mapping(mirrors)) = root.get_mut("mirrors") {
-        if mirrors.get(host_port) == Some(&kreg_mirror(host_port)) {
-            mirrors.shift_remove(host_port);
-            changed = true;
-        }
-        if mirrors.is_empty() {
-            root.shift_remove("mirrors");
-        }
-    }
-
-    if !changed {
-        // Nothing of kreg's was there: hand the text back byte for byte (comments and all),
-        // and never report a user's comment-only file as deletable.
-        return Ok((!existing.trim().is_empty()).then(|| existing.to_string()));
-    }
-    if root.is_empty() {
-        return Ok(None);
-    }
-    render(existing, root).map(Some)
 }
 
 /// The mirror entry kreg adds: the registry as its own (TLS) endpoint.
@@ -562,21 +494,6 @@ mod tests {
     }
 
     #[test]
-    fn config_path_roots_split() {
-        assert_eq!(
-            config_path_roots("/etc/containerd/certs.d:/etc/docker/certs.d"),
-            ["/etc/containerd/certs.d", "/etc/docker/certs.d"]
-        );
-        assert_eq!(
-            config_path_roots(" :/etc/containerd/certs.d/::/etc/containerd/certs.d "),
-            ["/etc/containerd/certs.d"]
-        );
-        assert_eq!(config_path_roots("/"), ["/"]);
-        assert!(config_path_roots("").is_empty());
-        assert!(config_path_roots(" : ").is_empty());
-    }
-
-    #[test]
     fn hosts_dir_names() {
         assert_eq!(
             hosts_dir_name("reg.example.com:5000"),
@@ -633,30 +550,6 @@ mod tests {
             v["mirrors"][HP]["endpoint"][0],
             Value::from("https://mirror.internal")
         );
-        // Removing takes only kreg's key and leaves the user's mirror and auth.
-        let r = registries_yaml_remove(&y, HP).unwrap().unwrap();
-        let v: Value = serde_yaml::from_str(&r).unwrap();
-        assert!(v["configs"][HP]["tls"].get("ca_file").is_none());
-        assert_eq!(
-            v["configs"][HP]["tls"]["insecure_skip_verify"],
-            Value::from(false)
-        );
-        assert_eq!(
-            v["mirrors"][HP]["endpoint"][0],
-            Value::from("https://mirror.internal")
-        );
-    }
-
-    #[test]
-    fn registries_remove_leaving_others_golden() {
-        let merged = include_str!("../tests/golden/registries-merged.yaml");
-        let r = registries_yaml_remove(merged, HP).unwrap().unwrap();
-        assert_eq!(r, include_str!("../tests/golden/registries-removed.yaml"));
-        // Semantically the user's original file again.
-        let original: Value =
-            serde_yaml::from_str(include_str!("../tests/golden/registries-existing.yaml")).unwrap();
-        let after: Value = serde_yaml::from_str(&r).unwrap();
-        assert_eq!(after, original);
     }
 
     #[test]
@@ -665,31 +558,6 @@ mod tests {
         let y = registries_yaml_add(None, hp, "/c").unwrap();
         let v: Value = serde_yaml::from_str(&y).unwrap();
         assert_eq!(v["configs"][hp]["tls"]["ca_file"], Value::from("/c"), "{y}");
-        assert_eq!(registries_yaml_remove(&y, hp).unwrap(), None);
-    }
-
-    #[test]
-    fn registries_remove_leaving_nothing() {
-        let y = registries_yaml_add(None, HP, "/ca.crt").unwrap();
-        assert_eq!(registries_yaml_remove(&y, HP).unwrap(), None);
-        assert_eq!(registries_yaml_remove("", HP).unwrap(), None);
-        // A comment-only file the user keeps is not kreg's to delete.
-        assert_eq!(
-            registries_yaml_remove("# keep me\n", HP)
-                .unwrap()
-                .as_deref(),
-            Some("# keep me\n")
-        );
-    }
-
-    #[test]
-    fn registries_remove_without_kreg_entry_is_unchanged() {
-        let text = "# mine\nmirrors:\n  docker.io:\n    endpoint: [\"https://m\"]\n";
-        assert_eq!(
-            registries_yaml_remove(text, HP).unwrap().as_deref(),
-            Some(text),
-            "comments and formatting survive when there is nothing to remove"
-        );
     }
 
     #[test]
@@ -698,7 +566,6 @@ mod tests {
         assert!(registries_yaml_add(Some("configs: [1]\n"), HP, "/c").is_err());
         assert!(registries_yaml_add(Some("mirrors: 3\n"), HP, "/c").is_err());
         assert!(registries_yaml_add(Some("configs:\n  a: [\n"), HP, "/c").is_err());
-        assert!(registries_yaml_remove("just text", HP).is_err());
         // `configs:` with nothing under it is a null, and is filled in.
         let y = registries_yaml_add(Some("configs:\n"), HP, "/c").unwrap();
         assert!(y.contains("ca_file: /c"), "{y}");
