@@ -50,7 +50,10 @@ fn forget_hello_on_node(tc: &TestCluster, node: &str, digest: &str) {
         .collect();
     assert!(!keep.contains(&digest), "hello must not be a harness image");
     for r in rows.iter().filter(|r| !keep.contains(&r[2])) {
-        let out = tc.exec_node_on(node, &["ctr", "-n", "k8s.io", "images", "rm", "--sync", r[0]]);
+        let out = tc.exec_node_on(
+            node,
+            &["ctr", "-n", "k8s.io", "images", "rm", "--sync", r[0]],
+        );
         assert!(
             out.status.success(),
             "ctr images rm {} on {node}: {}",

@@ -54,7 +54,8 @@ fn unset_config_path_is_reported_and_fixed_only_with_allow_runtime_restart() {
     );
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("only 0 of {nodes} nodes trust the CA")) && err.contains("config_path"),
+        err.contains(&format!("only 0 of {nodes} nodes trust the CA"))
+            && err.contains("config_path"),
         "{err}"
     );
     for (config, before) in configs.iter().zip(&befores) {

@@ -199,7 +199,11 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
 
     // The pod runs on a real node, with a volume from the default StorageClass.
     let on = jsonpath(&tc, ns, "pods", ".items[0].spec.nodeName");
-    assert!(tc.nodes.iter().any(|n| n.name == on), "{on}: {:?}", tc.nodes);
+    assert!(
+        tc.nodes.iter().any(|n| n.name == on),
+        "{on}: {:?}",
+        tc.nodes
+    );
     assert_eq!(jsonpath(&tc, ns, "pvc/reg-data", ".status.phase"), "Bound");
     assert_eq!(
         jsonpath(&tc, ns, "pvc/reg-data", ".spec.storageClassName"),
@@ -228,11 +232,7 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
     );
     get_200(&tc, &format!("http://{node_ip}:{node_port}/v2/"), None);
     for node in &tc.nodes {
-        get_200(
-            &tc,
-            &format!("http://{}:{node_port}/v2/", node.ip),
-            None,
-        );
+        get_200(&tc, &format!("http://{}:{node_port}/v2/", node.ip), None);
     }
 
     // The harness's load balancer hands out an IP that kube-proxy serves.
@@ -267,8 +267,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
         .clone()
         .expect("the harness builds the hello image");
     for node in &tc.nodes {
-        let config =
-            std::fs::read_to_string(node.etc().join("containerd/config.toml")).unwrap();
+        let config = std::fs::read_to_string(node.etc().join("containerd/config.toml")).unwrap();
         assert!(
             config.contains("config_path = \"/etc/containerd/certs.d\""),
             "this test needs containerd's config_path on {}:\n{config}",
@@ -444,7 +443,11 @@ fn two_nodes_on_two_runtimes_reach_each_others_pods_and_services() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    assert!(tc.nodes.len() >= 2, "the node tier has two nodes: {:?}", tc.nodes);
+    assert!(
+        tc.nodes.len() >= 2,
+        "the node tier has two nodes: {:?}",
+        tc.nodes
+    );
     let ns = "smoke-nodes";
     let _cleanup = fresh_namespace(&tc, ns);
 
@@ -461,7 +464,10 @@ fn two_nodes_on_two_runtimes_reach_each_others_pods_and_services() {
             ])
             .trim()
             .to_string();
-        let want = node.runtime.clone().expect("kcluster env names each node's runtime");
+        let want = node
+            .runtime
+            .clone()
+            .expect("kcluster env names each node's runtime");
         assert!(
             version.starts_with(&format!("containerd://{want}.")),
             "{}: runs {version}, announced {want}",
@@ -470,10 +476,20 @@ fn two_nodes_on_two_runtimes_reach_each_others_pods_and_services() {
         runtimes.push(version);
         // Its own PID namespace: a hostPID pod on it sees exactly one containerd, its own.
         let out = tc.exec_node_on(&node.name, &["pgrep", "-c", "-x", "containerd"]);
-        assert_eq!(text(&out.stdout).trim(), "1", "{}: {}", node.name, text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "1",
+            "{}: {}",
+            node.name,
+            text(&out.stderr)
+        );
     }
     runtimes.dedup();
-    assert_eq!(runtimes.len(), tc.nodes.len(), "one runtime per node: {runtimes:?}");
+    assert_eq!(
+        runtimes.len(),
+        tc.nodes.len(),
+        "one runtime per node: {runtimes:?}"
+    );
 
     // A registry pod on every node, each behind its own ClusterIP Service.
     let mut yaml = String::new();

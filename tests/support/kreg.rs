@@ -155,13 +155,6 @@ pub fn resolve_on_node(tc: &TestCluster, ip: &str, registry: &str) {
     }
 }
 
-/// The node a Pod (in the default namespace unless `ns` says otherwise) was scheduled to.
-pub fn pod_node(tc: &TestCluster, ns: &str, pod: &str) -> String {
-    tc.kubectl_ok(&["-n", ns, "get", "pod", pod, "-o", "jsonpath={.spec.nodeName}"])
-        .trim()
-        .to_string()
-}
-
 /// Waits for a pod to be Ready; on failure shows its description.
 pub fn wait_ready(tc: &TestCluster, pod: &str) {
     let out = tc.kubectl(&[

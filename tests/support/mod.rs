@@ -86,7 +86,10 @@ fn nodes_from_env() -> Vec<TestNode> {
                     name: name.to_string(),
                     netns: v("NETNS").unwrap_or_else(|| name.to_string()),
                     ip: v("IP").unwrap_or_else(|| {
-                        panic!("KREG_TEST_NODES names {name} but KREG_TEST_NODE{}_IP is not set", i + 1)
+                        panic!(
+                            "KREG_TEST_NODES names {name} but KREG_TEST_NODE{}_IP is not set",
+                            i + 1
+                        )
                     }),
                     containerd_sock: v("CONTAINERD_SOCK").map(PathBuf::from),
                     runtime: v("RUNTIME"),
