@@ -547,6 +547,7 @@ spec:
                 let body = get_200(&tc, &format!("http://{ip}:5000/v2/"), Some(&node.name));
                 assert_eq!(body.trim(), "{}", "{} -> {ip}", node.name);
             }
+            // (No `wget -T`: Debian's busybox-static segfaults on it; the deadline bounds it.)
             let client = format!("client{i}from{j}");
             let pod = format!(
                 "apiVersion: v1
@@ -555,11 +556,12 @@ metadata: {{name: {client}, namespace: {ns}}}
 spec:
   nodeName: {node}
   restartPolicy: Never
+  activeDeadlineSeconds: 60
   containers:
   - name: wget
     image: docker.io/kreg-test/hello:1
     imagePullPolicy: IfNotPresent
-    command: [/bin/sh, -c, 'wget -q -T 5 -O - http://{pod_ip}:5000/v2/ && echo && wget -q -T 5 -O - http://{svc_ip}:5000/v2/']
+    command: [/bin/sh, -c, 'wget -q -O - http://{pod_ip}:5000/v2/ && echo && wget -q -O - http://{svc_ip}:5000/v2/']
 ",
                 node = node.name
             );
