@@ -15,6 +15,7 @@
 # restarts the node tier).
 # Fails closed: KREG_TEST_REQUIRE_CLUSTER=1 makes a cluster test without its cluster fail
 # instead of skipping (tests/support/mod.rs).
+# `tests/run.sh --list` prints the test files of each tier, in the order they run, and exits.
 # The test clusters need root (network namespaces, mounts); run it with sudo on a workstation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,24 @@ KC=$PWD/tests/cluster/kcluster
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 2; }
 now() { date +%s; }
+
+# The tiers' test files, by pattern.
+shopt -s nullglob
+unit=()
+for f in tests/*.rs; do
+  case "$(basename "$f")" in api_*|node_*|runtime_*) ;; *) unit+=("$f") ;; esac
+done
+runtime=(tests/runtime_*.rs)
+api=(tests/api_*.rs)
+first=() last=()
+for f in tests/node_*.rs; do
+  if grep -qx '// tests/run.sh: last' "$f"; then last+=("$f"); else first+=("$f"); fi
+done
+node=("${first[@]}" "${last[@]}")
+if [ "${1:-}" = --list ]; then
+  printf 'unit: %s\nruntime: %s\napi: %s\nnode: %s\n' "${unit[*]}" "${runtime[*]}" "${api[*]}" "${node[*]}"
+  exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
   echo "tests/run.sh: the test clusters need root; re-running with sudo" >&2
@@ -71,17 +90,11 @@ echo "shellcheck: ${scripts[*]}" >&2
 shellcheck "${scripts[@]}"
 
 step "unit, snapshot and CLI tests"
-shopt -s nullglob
-unit=()
-for f in tests/*.rs; do
-  case "$(basename "$f")" in api_*|node_*|runtime_*) ;; *) unit+=("$f") ;; esac
-done
 mapfile -t unit_args < <(tests_of "${unit[@]}")
 cargo build --locked --all-targets
 cargo test --locked --lib --bins "${unit_args[@]}"
 
 step "runtime tier (root, real containerd releases, no cluster)"
-runtime=(tests/runtime_*.rs)
 if [ ${#runtime[@]} -eq 0 ]; then
   echo "no tests/runtime_*.rs yet" >&2
 else
@@ -101,7 +114,6 @@ step "node-agent image from $target_dir/debug/kreg"
 trap '"$KC" down >/dev/null 2>&1 || true' EXIT
 
 step "API tier"
-api=(tests/api_*.rs)
 [ ${#api[@]} -gt 0 ] || die "no tests/api_*.rs: the API tier would pass without running anything"
 "$KC" down >/dev/null 2>&1 || true
 "$KC" up api
@@ -114,11 +126,6 @@ done
 "$KC" down
 
 step "node tier"
-first=() last=()
-for f in tests/node_*.rs; do
-  if grep -qx '// tests/run.sh: last' "$f"; then last+=("$f"); else first+=("$f"); fi
-done
-node=("${first[@]}" "${last[@]}")
 [ ${#node[@]} -gt 0 ] || die "no tests/node_*.rs: the node tier would pass without running anything"
 "$KC" up node
 eval "$("$KC" env)"
