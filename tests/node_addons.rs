@@ -220,6 +220,7 @@ fn tc_in(tc: &TestCluster, ns: &str) -> TestCluster {
         netns: tc.netns.clone(),
         node_ip: tc.node_ip.clone(),
         hello_image: tc.hello_image.clone(),
+        nodes: tc.nodes.clone(),
     }
 }
 

@@ -76,7 +76,7 @@ fn converged(tc: &TestCluster) -> Value {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["healthy"], true, "{report}");
-    assert_eq!(report["nodes_trusted"], 1, "{report}");
+    assert_eq!(report["nodes_trusted"], tc.node_count(), "{report}");
     let ca = report["ca_pem"].as_str().unwrap().to_string();
 
     let status = kreg(tc, &["status", "-o", "json"]);
@@ -97,17 +97,19 @@ fn converged(tc: &TestCluster) -> Value {
     let served = served_cert(registry, report["address"].as_str().unwrap());
     kreg::pki::verify_signed_by(&served, &ca)
         .unwrap_or_else(|e| panic!("the served certificate does not chain to the CA: {e}"));
-    let node_ca = tc
-        .node_etc()
-        .unwrap()
-        .join("containerd/certs.d")
-        .join(registry)
-        .join("ca.crt");
-    assert_eq!(
-        std::fs::read_to_string(&node_ca).unwrap_or_default(),
-        ca,
-        "the node trusts another CA"
-    );
+    for node in &tc.nodes {
+        let node_ca = node
+            .etc()
+            .join("containerd/certs.d")
+            .join(registry)
+            .join("ca.crt");
+        assert_eq!(
+            std::fs::read_to_string(&node_ca).unwrap_or_default(),
+            ca,
+            "node {} trusts another CA",
+            node.name
+        );
+    }
     report
 }
 
@@ -292,12 +294,14 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
         "jsonpath={range .items[*]}{.spec.claimRef.namespace}{\"\\n\"}{end}",
     ]);
     assert!(!pvs.lines().any(|l| l == NS), "a volume of {NS} is left");
-    let node_dir = tc
-        .node_etc()
-        .unwrap()
-        .join("containerd/certs.d")
-        .join(&registry);
-    assert!(!node_dir.exists(), "the node still trusts {registry}");
+    for node in &tc.nodes {
+        let node_dir = node.etc().join("containerd/certs.d").join(&registry);
+        assert!(
+            !node_dir.exists(),
+            "node {} still trusts {registry}",
+            node.name
+        );
+    }
     eprintln!(
         "sigint trials took {:.1}s in all",
         started.elapsed().as_secs_f64()
@@ -312,8 +316,10 @@ fn a_deleted_or_tampered_registry_is_reported_and_up_heals_it() {
     let started = Instant::now();
     let before = converged(&tc);
 
-    // The registry pod deleted while no replacement can start (node cordoned).
-    tc.kubectl_ok(&["cordon", "kreg-node"]);
+    // The registry pod deleted while no replacement can start (every node cordoned).
+    for node in &tc.nodes {
+        tc.kubectl_ok(&["cordon", &node.name]);
+    }
     tc.kubectl_ok(&[
         "-n",
         NS,
@@ -333,7 +339,9 @@ fn a_deleted_or_tampered_registry_is_reported_and_up_heals_it() {
         std::thread::sleep(Duration::from_millis(500));
         false
     });
-    tc.kubectl_ok(&["uncordon", "kreg-node"]);
+    for node in &tc.nodes {
+        tc.kubectl_ok(&["uncordon", &node.name]);
+    }
     assert!(reported, "status never reported the deleted pod: {status}");
     assert_eq!(status["healthy"], false);
     let problems = status["problems"].to_string();
@@ -497,7 +505,8 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     let registry = report["registry"].as_str().unwrap().to_string();
     let ca = report["ca_pem"].as_str().unwrap().to_string();
 
-    // 1. The node's trust files deleted by hand. The pod must notice on its own: no restart.
+    // 1. Every node's trust files deleted by hand. The pods must notice on their own: no
+    //    restart.
     let pod_state = || {
         tc.kubectl_ok(&[
             "-n",
@@ -512,13 +521,15 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     };
     let pod_before = pod_state();
     assert!(!pod_before.trim().is_empty(), "no node-trust pod");
-    let node_dir = tc
-        .node_etc()
-        .unwrap()
-        .join("containerd/certs.d")
-        .join(&registry);
-    std::fs::remove_file(node_dir.join("ca.crt")).unwrap();
-    std::fs::remove_file(node_dir.join("hosts.toml")).unwrap();
+    let node_dirs: Vec<_> = tc
+        .nodes
+        .iter()
+        .map(|n| n.etc().join("containerd/certs.d").join(&registry))
+        .collect();
+    for node_dir in &node_dirs {
+        std::fs::remove_file(node_dir.join("ca.crt")).unwrap();
+        std::fs::remove_file(node_dir.join("hosts.toml")).unwrap();
+    }
     let deleted_at = Instant::now();
 
     // 2. While node trust's period runs: 20 concurrent pushes of distinct images, some into
@@ -630,24 +641,30 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     // 4. The trust files are back within the period (plus a little for the write), and the
     //    same pod, never restarted, put them there.
     let limit = TRUST_PERIOD + Duration::from_secs(15);
-    while deleted_at.elapsed() < limit
-        && !(node_dir.join("ca.crt").exists() && node_dir.join("hosts.toml").exists())
-    {
+    let all_back = || {
+        node_dirs
+            .iter()
+            .all(|d| d.join("ca.crt").exists() && d.join("hosts.toml").exists())
+    };
+    while deleted_at.elapsed() < limit && !all_back() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let back_after = deleted_at.elapsed();
-    assert!(
-        node_dir.join("ca.crt").exists() && node_dir.join("hosts.toml").exists(),
-        "the node's trust files did not come back within {}s",
-        limit.as_secs()
-    );
-    assert_eq!(
-        std::fs::read_to_string(node_dir.join("ca.crt")).unwrap(),
-        ca
-    );
-    assert!(std::fs::read_to_string(node_dir.join("hosts.toml"))
-        .unwrap()
-        .contains(&format!("https://{registry}")));
+    for node_dir in &node_dirs {
+        assert!(
+            node_dir.join("ca.crt").exists() && node_dir.join("hosts.toml").exists(),
+            "the trust files in {} did not come back within {}s",
+            node_dir.display(),
+            limit.as_secs()
+        );
+        assert_eq!(
+            std::fs::read_to_string(node_dir.join("ca.crt")).unwrap(),
+            ca
+        );
+        assert!(std::fs::read_to_string(node_dir.join("hosts.toml"))
+            .unwrap()
+            .contains(&format!("https://{registry}")));
+    }
     assert_eq!(pod_state(), pod_before, "the node-trust pod restarted");
     eprintln!(
         "node trust files back after {:.1}s; test took {:.1}s",

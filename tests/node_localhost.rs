@@ -36,7 +36,7 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     );
     assert_eq!(up["expose"], "localhost");
     assert_eq!(up["healthy"], true, "{up}");
-    assert_eq!(up["nodes_trusted"], 1, "{up}");
+    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
     let registry = up["registry"].as_str().unwrap().to_string();
     let port: u16 = registry
         .strip_prefix("localhost:")
@@ -49,15 +49,16 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
             .success(),
         "no certificate in zero-TLS mode"
     );
-    let hosts = std::fs::read_to_string(
-        tc.node_etc()
-            .unwrap()
-            .join("containerd/certs.d")
-            .join(&registry)
-            .join("hosts.toml"),
-    )
-    .unwrap();
-    assert!(hosts.contains(&format!("http://{registry}")), "{hosts}");
+    for node in &tc.nodes {
+        let hosts = std::fs::read_to_string(
+            node.etc()
+                .join("containerd/certs.d")
+                .join(&registry)
+                .join("hosts.toml"),
+        )
+        .unwrap_or_else(|e| panic!("no hosts.toml on {}: {e}", node.name));
+        assert!(hosts.contains(&format!("http://{registry}")), "{hosts}");
+    }
 
     // trust-local has nothing to do and says so.
     let out = kreg(&tc, &["trust-local", "-n", ns]);

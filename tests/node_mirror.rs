@@ -20,9 +20,16 @@ const NS: &str = "kt-mirror";
 /// harness's own (pause, registry) is removed, since earlier tests leave images on the node
 /// that share hello's blobs (a docker-archive copy, a `kreg push`), and containerd would then
 /// pull only the manifest and never ask the cache for a layer.
-fn forget_hello_on_node(tc: &TestCluster, digest: &str) {
+/// On every node: the Pod may land on any of them.
+fn forget_hello_on_nodes(tc: &TestCluster, digest: &str) {
+    for node in &tc.nodes {
+        forget_hello_on_node(tc, &node.name, digest);
+    }
+}
+
+fn forget_hello_on_node(tc: &TestCluster, node: &str, digest: &str) {
     let list = text(
-        &tc.exec_node(&["ctr", "-n", "k8s.io", "images", "ls"])
+        &tc.exec_node_on(node, &["ctr", "-n", "k8s.io", "images", "ls"])
             .stdout,
     );
     let rows: Vec<Vec<&str>> = list
@@ -31,7 +38,11 @@ fn forget_hello_on_node(tc: &TestCluster, digest: &str) {
         .map(|l| l.split_whitespace().collect())
         .filter(|r: &Vec<&str>| r.len() > 2)
         .collect();
-    let harness = ["k8s.gcr.io/pause:", "docker.io/library/registry:"];
+    let harness = [
+        "k8s.gcr.io/pause:",
+        "docker.io/library/registry:",
+        "docker.io/kreg-test/kreg-agent",
+    ];
     let keep: Vec<&str> = rows
         .iter()
         .filter(|r| harness.iter().any(|h| r[0].starts_with(h)))
@@ -39,19 +50,23 @@ fn forget_hello_on_node(tc: &TestCluster, digest: &str) {
         .collect();
     assert!(!keep.contains(&digest), "hello must not be a harness image");
     for r in rows.iter().filter(|r| !keep.contains(&r[2])) {
-        let out = tc.exec_node(&["ctr", "-n", "k8s.io", "images", "rm", "--sync", r[0]]);
+        let out = tc.exec_node_on(
+            node,
+            &["ctr", "-n", "k8s.io", "images", "rm", "--sync", r[0]],
+        );
         assert!(
             out.status.success(),
-            "ctr images rm {}: {}",
+            "ctr images rm {} on {node}: {}",
             r[0],
             text(&out.stderr)
         );
     }
 }
 
-fn hello_digest(tc: &TestCluster, reference: &str) -> Option<String> {
+/// The digest of `reference` on `node`, if that node holds it.
+fn hello_digest(tc: &TestCluster, node: &str, reference: &str) -> Option<String> {
     let list = text(
-        &tc.exec_node(&["ctr", "-n", "k8s.io", "images", "ls"])
+        &tc.exec_node_on(node, &["ctr", "-n", "k8s.io", "images", "ls"])
             .stdout,
     );
     list.lines()
@@ -89,10 +104,23 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         "kcluster upstream start prints its address"
     );
     let image = format!("{upstream}/kreg-test/hello:1");
-    let digest = hello_digest(&tc, "docker.io/kreg-test/hello:1")
+    let digest = hello_digest(&tc, &tc.nodes[0].name, "docker.io/kreg-test/hello:1")
         .expect("the harness preloads the hello image");
-    let certs_d = tc.node_etc().unwrap().join("containerd/certs.d");
-    let dir = certs_d.join(&upstream);
+    let no_node_holds = |reference: &str| {
+        for node in &tc.nodes {
+            assert_eq!(
+                hello_digest(&tc, &node.name, reference),
+                None,
+                "node {} must not hold {reference} yet",
+                node.name
+            );
+        }
+    };
+    let certs_ds: Vec<_> = tc
+        .nodes
+        .iter()
+        .map(|n| n.etc().join("containerd/certs.d"))
+        .collect();
 
     // A second cache, `other.kreg.test` (the same upstream under another name: Distribution
     // 2.8 does not start a cache whose upstream is unreachable), for which the node admin has
@@ -100,8 +128,10 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     let other = "other.kreg.test";
     let other_flag = format!("{other}=http://{upstream}");
     let theirs = "# the node admin's own\nserver = \"https://other.mirror.example\"\n";
-    std::fs::create_dir_all(certs_d.join(other)).unwrap();
-    std::fs::write(certs_d.join(other).join("hosts.toml"), theirs).unwrap();
+    for certs_d in &certs_ds {
+        std::fs::create_dir_all(certs_d.join(other)).unwrap();
+        std::fs::write(certs_d.join(other).join("hosts.toml"), theirs).unwrap();
+    }
 
     // 1. up with a cache for the upstream (plain HTTP here) and the second one.
     let mirror_flag = format!("{upstream}=http://{upstream}");
@@ -123,7 +153,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(up["healthy"], true, "{up}");
-    assert_eq!(up["nodes_trusted"], 1, "{up}");
+    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
     let mirrors = up["mirrors"].as_array().expect("up -o json lists mirrors");
     assert_eq!(mirrors.len(), 2, "{up}");
     assert_eq!(mirrors[0]["upstream"], upstream.as_str());
@@ -141,34 +171,33 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     ]);
     assert_eq!(address, cluster_ip, "nodes pull from the cache's ClusterIP");
 
-    // The node's containerd tries the cache first and falls back to the upstream.
-    let hosts =
-        std::fs::read_to_string(dir.join("hosts.toml")).expect("node trust wrote hosts.toml");
-    assert!(
-        hosts.starts_with(&format!("server = \"http://{upstream}\"\n")),
-        "{hosts}"
-    );
-    assert!(
-        hosts.contains(&format!("[host.\"https://{address}\"]")),
-        "{hosts}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("kreg-ca.crt")).unwrap(),
-        up["ca_pem"].as_str().unwrap()
-    );
-    assert_eq!(
-        std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
-        theirs,
-        "a hosts.toml kreg did not write is left alone"
-    );
+    // Every node's containerd tries the cache first and falls back to the upstream.
+    for certs_d in &certs_ds {
+        let dir = certs_d.join(&upstream);
+        let hosts = std::fs::read_to_string(dir.join("hosts.toml"))
+            .unwrap_or_else(|e| panic!("node trust wrote {}/hosts.toml: {e}", dir.display()));
+        assert!(
+            hosts.starts_with(&format!("server = \"http://{upstream}\"\n")),
+            "{hosts}"
+        );
+        assert!(
+            hosts.contains(&format!("[host.\"https://{address}\"]")),
+            "{hosts}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("kreg-ca.crt")).unwrap(),
+            up["ca_pem"].as_str().unwrap()
+        );
+        assert_eq!(
+            std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
+            theirs,
+            "a hosts.toml kreg did not write is left alone"
+        );
+    }
 
     // 2. A Pod of the upstream's image: every byte comes through the cache.
-    forget_hello_on_node(&tc, &digest);
-    assert_eq!(
-        hello_digest(&tc, &image),
-        None,
-        "the node must not hold the image yet"
-    );
+    forget_hello_on_nodes(&tc, &digest);
+    no_node_holds(&image);
     let t = Instant::now();
     run_hello(&tc, "via-mirror", &image);
     eprintln!(
@@ -215,8 +244,8 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     for b in &blobs {
         get_tls(&address, &format!("kreg-test/hello/blobs/{b}"), ca.path());
     }
-    forget_hello_on_node(&tc, &digest);
-    assert_eq!(hello_digest(&tc, &image), None);
+    forget_hello_on_nodes(&tc, &digest);
+    no_node_holds(&image);
     let t = Instant::now();
     run_hello(&tc, "from-cache", &image);
     eprintln!(
@@ -241,10 +270,13 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
             .success(),
         "the cache of an upstream no longer listed is removed"
     );
-    assert!(
-        !dir.exists(),
-        "the node drops the hosts.toml of a removed cache"
-    );
+    for certs_d in &certs_ds {
+        assert!(
+            !certs_d.join(&upstream).exists(),
+            "every node drops the hosts.toml of a removed cache ({})",
+            certs_d.display()
+        );
+    }
 
     // 6. down: every cache object and kreg's node files are gone; the admin's file stays.
     let t = Instant::now();
@@ -268,10 +300,12 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
             .success(),
         "down removes the cache's certificate"
     );
-    assert_eq!(
-        std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
-        theirs
-    );
+    for certs_d in &certs_ds {
+        assert_eq!(
+            std::fs::read_to_string(certs_d.join(other).join("hosts.toml")).unwrap(),
+            theirs
+        );
+    }
     // The caches' PVCs are data: kept without --purge, gone with it.
     assert!(tc
         .kubectl(&["-n", NS, "get", "pvc", &name])
@@ -280,16 +314,21 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     let out = kreg(&tc, &["down", "-n", NS, "--yes", "--purge"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    // Leave the node as the harness made it for the tests that follow.
-    std::fs::remove_dir_all(certs_d.join(other)).unwrap();
+    // Leave the nodes as the harness made them for the tests that follow.
     let hello = tc.hello_image.clone().unwrap();
-    let out = tc.exec_node(&[
-        "ctr",
-        "-n",
-        "k8s.io",
-        "images",
-        "import",
-        hello.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (node, certs_d) in tc.nodes.iter().zip(&certs_ds) {
+        std::fs::remove_dir_all(certs_d.join(other)).unwrap();
+        let out = tc.exec_node_on(
+            &node.name,
+            &[
+                "ctr",
+                "-n",
+                "k8s.io",
+                "images",
+                "import",
+                hello.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
 }

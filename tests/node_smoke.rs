@@ -1,7 +1,9 @@
 //! Smoke tests of the test cluster itself (node tier): before kreg's own node tests can mean
-//! anything, a plain registry must run on the node and answer through a ClusterIP, a NodePort
-//! and a load-balancer IP; the storage provisioner must give it a volume; an image pushed into
-//! it must be pullable by the node's containerd. Run with `--test-threads=1`.
+//! anything, a plain registry must run on a node and answer through a ClusterIP, a NodePort
+//! and a load-balancer IP, from this machine and from every node; the storage provisioner must
+//! give it a volume; an image pushed into it must be pullable by the nodes' containerd. The two
+//! nodes run different containerd releases, each in its own PID namespace, and reach each
+//! other's pods; the agent image resolves by digest on both. Run with `--test-threads=1`.
 
 mod support;
 
@@ -137,13 +139,13 @@ fn jsonpath(tc: &TestCluster, ns: &str, what: &str, path: &str) -> String {
         .to_string()
 }
 
-/// `curl` from this machine (or, with `in_node`, from inside the node): (HTTP status, body).
-fn curl(tc: &TestCluster, url: &str, in_node: bool) -> (String, String) {
+/// `curl` from this machine (or, with `in_node`, from inside that node): (HTTP status, body).
+fn curl(tc: &TestCluster, url: &str, in_node: Option<&str>) -> (String, String) {
     let args = ["-sS", "--max-time", "5", "-w", "\n%{http_code}", url];
-    let out: Output = if in_node {
+    let out: Output = if let Some(node) = in_node {
         let mut all = vec!["curl"];
         all.extend_from_slice(&args);
-        tc.exec_node(&all)
+        tc.exec_node_on(node, &all)
     } else {
         Command::new("curl").args(args).output().expect("curl runs")
     };
@@ -153,7 +155,7 @@ fn curl(tc: &TestCluster, url: &str, in_node: bool) -> (String, String) {
 }
 
 /// GET url until it answers 200 (kube-proxy may need a moment after the endpoints appear).
-fn get_200(tc: &TestCluster, url: &str, in_node: bool) -> String {
+fn get_200(tc: &TestCluster, url: &str, in_node: Option<&str>) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (code, body) = curl(tc, url, in_node);
@@ -162,7 +164,7 @@ fn get_200(tc: &TestCluster, url: &str, in_node: bool) -> String {
         }
         assert!(
             Instant::now() < deadline,
-            "GET {url} (in node: {in_node}) never answered 200; last: {code} {body}"
+            "GET {url} (in node: {in_node:?}) never answered 200; last: {code} {body}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -195,10 +197,12 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
 
     deploy_registry(&tc, ns, &["ClusterIP", "NodePort", "LoadBalancer"], true);
 
-    // The pod runs on the real node, with a volume from the default StorageClass.
-    assert_eq!(
-        jsonpath(&tc, ns, "pods", ".items[0].spec.nodeName"),
-        "kreg-node"
+    // The pod runs on a real node, with a volume from the default StorageClass.
+    let on = jsonpath(&tc, ns, "pods", ".items[0].spec.nodeName");
+    assert!(
+        tc.nodes.iter().any(|n| n.name == on),
+        "{on}: {:?}",
+        tc.nodes
     );
     assert_eq!(jsonpath(&tc, ns, "pvc/reg-data", ".status.phase"), "Bound");
     assert_eq!(
@@ -208,8 +212,16 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
 
     let cluster_ip = jsonpath(&tc, ns, "svc/reg-clusterip", ".spec.clusterIP");
     assert!(cluster_ip.starts_with("10.96."), "{cluster_ip}");
-    let body = get_200(&tc, &format!("http://{cluster_ip}:5000/v2/"), false);
+    let body = get_200(&tc, &format!("http://{cluster_ip}:5000/v2/"), None);
     assert_eq!(body.trim(), "{}");
+    // From every node too (one of them reaches the pod on the other node).
+    for node in &tc.nodes {
+        get_200(
+            &tc,
+            &format!("http://{cluster_ip}:5000/v2/"),
+            Some(&node.name),
+        );
+    }
 
     let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
     assert!(
@@ -218,7 +230,10 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
             .is_ok_and(|p| (30000..=32767).contains(&p)),
         "{node_port}"
     );
-    get_200(&tc, &format!("http://{node_ip}:{node_port}/v2/"), false);
+    get_200(&tc, &format!("http://{node_ip}:{node_port}/v2/"), None);
+    for node in &tc.nodes {
+        get_200(&tc, &format!("http://{}:{node_port}/v2/", node.ip), None);
+    }
 
     // The harness's load balancer hands out an IP that kube-proxy serves.
     let lb_ip = wait_for("a load-balancer IP", 30, || {
@@ -231,11 +246,13 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
         (!ip.is_empty()).then_some(ip)
     });
     assert!(lb_ip.starts_with("10.214.0."), "{lb_ip}");
-    get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), false);
-    get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), true);
+    get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), None);
+    for node in &tc.nodes {
+        get_200(&tc, &format!("http://{lb_ip}:5000/v2/"), Some(&node.name));
+    }
 
     // Nothing listens on a port the Service does not have: the checks above can fail.
-    let (code, _) = curl(&tc, &format!("http://{cluster_ip}:5001/v2/"), false);
+    let (code, _) = curl(&tc, &format!("http://{cluster_ip}:5001/v2/"), None);
     assert_eq!(code, "000", "an unserved port must not answer");
 }
 
@@ -249,19 +266,21 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
         .hello_image
         .clone()
         .expect("the harness builds the hello image");
-    let node_etc = tc.node_etc().expect("the node tier has its own /etc");
-    let config = std::fs::read_to_string(node_etc.join("containerd/config.toml")).unwrap();
-    assert!(
-        config.contains("config_path = \"/etc/containerd/certs.d\""),
-        "this test needs containerd's config_path:\n{config}"
-    );
+    for node in &tc.nodes {
+        let config = std::fs::read_to_string(node.etc().join("containerd/config.toml")).unwrap();
+        assert!(
+            config.contains("config_path = \"/etc/containerd/certs.d\""),
+            "this test needs containerd's config_path on {}:\n{config}",
+            node.name
+        );
+    }
 
     let ns = "smoke-push";
     let mut cleanup = fresh_namespace(&tc, ns);
     deploy_registry(&tc, ns, &["NodePort"], false);
     let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
     let host = format!("{node_ip}:{node_port}");
-    get_200(&tc, &format!("http://{host}/v2/"), false);
+    get_200(&tc, &format!("http://{host}/v2/"), None);
 
     // Push over plain HTTP.
     let out = Command::new("skopeo")
@@ -275,13 +294,15 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
         "skopeo copy failed: {}",
         text(&out.stderr)
     );
-    let tags = get_200(&tc, &format!("http://{host}/v2/hello/tags/list"), false);
+    let tags = get_200(&tc, &format!("http://{host}/v2/hello/tags/list"), None);
     assert!(tags.contains("\"1\""), "{tags}");
 
     let image = format!("{host}/hello:1");
-    let _ = tc.exec_node(&["ctr", "images", "rm", &image]);
+    for node in &tc.nodes {
+        let _ = tc.exec_node_on(&node.name, &["ctr", "images", "rm", &image]);
+    }
 
-    // Without a hosts.toml the node's containerd speaks HTTPS to the registry and fails.
+    // Without a hosts.toml the nodes' containerd speaks HTTPS to the registry and fails.
     tc.kubectl_ok(&[
         "-n",
         ns,
@@ -303,15 +324,17 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
     assert!(err.contains("HTTP response to HTTPS client"), "{err}");
     tc.kubectl_ok(&["-n", ns, "delete", "pod", "no-hosts", "--wait=false"]);
 
-    // With one in the node's certs.d (config_path), the pull works over HTTP.
-    let dir = node_etc.join("containerd/certs.d").join(&host);
-    cleanup.dirs.push(dir.clone());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("hosts.toml"),
-        format!("server = \"http://{host}\"\n\n[host.\"http://{host}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"),
-    )
-    .unwrap();
+    // With one in the nodes' certs.d (config_path), the pull works over HTTP.
+    for node in &tc.nodes {
+        let dir = node.etc().join("containerd/certs.d").join(&host);
+        cleanup.dirs.push(dir.clone());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("hosts.toml"),
+            format!("server = \"http://{host}\"\n\n[host.\"http://{host}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"),
+        )
+        .unwrap();
+    }
     tc.kubectl_ok(&[
         "-n",
         ns,
@@ -343,8 +366,9 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
     });
     assert_eq!(logs.trim(), "hello from kreg");
 
-    // The node's containerd holds the image it pulled.
-    let images = tc.exec_node(&["ctr", "images", "ls", "-q"]);
+    // The containerd of the node the pod ran on holds the image it pulled.
+    let on = jsonpath(&tc, ns, "pod/hello", ".spec.nodeName");
+    let images = tc.exec_node_on(&on, &["ctr", "images", "ls", "-q"]);
     assert!(images.status.success(), "{}", text(&images.stderr));
     assert!(
         text(&images.stdout).lines().any(|l| l == image),
@@ -360,7 +384,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
         "--wait=true",
         "--timeout=60s",
     ]);
-    let _ = tc.exec_node(&["ctr", "images", "rm", &image]);
+    let _ = tc.exec_node_on(&on, &["ctr", "images", "rm", &image]);
 }
 
 #[test]
@@ -392,13 +416,226 @@ fn an_elb_hostname_resolves_and_answers_inside_the_node() {
         ),
         ""
     );
-    let hosts = std::fs::read_to_string(tc.node_etc().unwrap().join("hosts")).unwrap();
+    for node in &tc.nodes {
+        let hosts = std::fs::read_to_string(node.etc().join("hosts")).unwrap();
+        assert!(
+            hosts
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(host.as_str())),
+            "{}: {hosts}",
+            node.name
+        );
+        let body = get_200(&tc, &format!("http://{host}:5000/v2/"), Some(&node.name));
+        assert_eq!(body.trim(), "{}");
+    }
+}
+
+/// Waits for a Pod to end and returns its phase (Succeeded or Failed).
+fn finished_phase(tc: &TestCluster, ns: &str, pod: &str) -> String {
+    wait_for(&format!("pod {ns}/{pod} to finish"), 120, || {
+        let phase = jsonpath(tc, ns, &format!("pod/{pod}"), ".status.phase");
+        matches!(phase.as_str(), "Succeeded" | "Failed").then_some(phase)
+    })
+}
+
+#[test]
+fn two_nodes_on_two_runtimes_reach_each_others_pods_and_services() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
     assert!(
-        hosts
-            .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some(host.as_str())),
-        "{hosts}"
+        tc.nodes.len() >= 2,
+        "the node tier has two nodes: {:?}",
+        tc.nodes
     );
-    let body = get_200(&tc, &format!("http://{host}:5000/v2/"), true);
-    assert_eq!(body.trim(), "{}");
+    let ns = "smoke-nodes";
+    let _cleanup = fresh_namespace(&tc, ns);
+
+    // Each node runs the containerd it announces, and they differ (1.6 and 1.7).
+    let mut runtimes = Vec::new();
+    for node in &tc.nodes {
+        let version = tc
+            .kubectl_ok(&[
+                "get",
+                "node",
+                &node.name,
+                "-o",
+                "jsonpath={.status.nodeInfo.containerRuntimeVersion}",
+            ])
+            .trim()
+            .to_string();
+        let want = node
+            .runtime
+            .clone()
+            .expect("kcluster env names each node's runtime");
+        assert!(
+            version.starts_with(&format!("containerd://{want}.")),
+            "{}: runs {version}, announced {want}",
+            node.name
+        );
+        runtimes.push(version);
+        // Its own PID namespace: a hostPID pod on it sees exactly one containerd, its own.
+        let out = tc.exec_node_on(&node.name, &["pgrep", "-c", "-x", "containerd"]);
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "1",
+            "{}: {}",
+            node.name,
+            text(&out.stderr)
+        );
+    }
+    runtimes.dedup();
+    assert_eq!(
+        runtimes.len(),
+        tc.nodes.len(),
+        "one runtime per node: {runtimes:?}"
+    );
+
+    // A registry pod on every node, each behind its own ClusterIP Service.
+    let mut yaml = String::new();
+    for (i, node) in tc.nodes.iter().enumerate() {
+        yaml.push_str(&format!(
+            "---
+apiVersion: v1
+kind: Pod
+metadata: {{name: reg{i}, namespace: {ns}, labels: {{app: reg{i}}}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: registry
+    image: registry:2
+    imagePullPolicy: IfNotPresent
+    ports: [{{containerPort: 5000, protocol: TCP}}]
+    readinessProbe: {{httpGet: {{path: /v2/, port: 5000}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: reg{i}, namespace: {ns}}}
+spec:
+  selector: {{app: reg{i}}}
+  ports: [{{port: 5000, targetPort: 5000, protocol: TCP}}]
+",
+            node = node.name
+        ));
+    }
+    apply(&tc, &yaml);
+    let mut targets = Vec::new();
+    for i in 0..tc.nodes.len() {
+        let out = tc.kubectl(&[
+            "-n",
+            ns,
+            "wait",
+            "--for=condition=Ready",
+            &format!("pod/reg{i}"),
+            "--timeout=120s",
+        ]);
+        assert!(out.status.success(), "pod reg{i}: {}", text(&out.stderr));
+        let pod_ip = jsonpath(&tc, ns, &format!("pod/reg{i}"), ".status.podIP");
+        let svc_ip = jsonpath(&tc, ns, &format!("svc/reg{i}"), ".spec.clusterIP");
+        targets.push((i, pod_ip, svc_ip));
+    }
+
+    // From every other node's namespace, and from a pod on every other node: the pod IP and the
+    // ClusterIP of the registry on this node.
+    for (i, pod_ip, svc_ip) in &targets {
+        for (j, node) in tc.nodes.iter().enumerate() {
+            if j == *i {
+                continue;
+            }
+            for ip in [pod_ip, svc_ip] {
+                let body = get_200(&tc, &format!("http://{ip}:5000/v2/"), Some(&node.name));
+                assert_eq!(body.trim(), "{}", "{} -> {ip}", node.name);
+            }
+            // (No `wget -T`: Debian's busybox-static segfaults on it; the deadline bounds it.)
+            let client = format!("client{i}from{j}");
+            let pod = format!(
+                "apiVersion: v1
+kind: Pod
+metadata: {{name: {client}, namespace: {ns}}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  activeDeadlineSeconds: 60
+  containers:
+  - name: wget
+    image: docker.io/kreg-test/hello:1
+    imagePullPolicy: IfNotPresent
+    command: [/bin/sh, -c, 'wget -q -O - http://{pod_ip}:5000/v2/ && echo && wget -q -O - http://{svc_ip}:5000/v2/']
+",
+                node = node.name
+            );
+            apply(&tc, &pod);
+            let phase = finished_phase(&tc, ns, &client);
+            let logs = tc.kubectl_ok(&["-n", ns, "logs", &client]);
+            assert_eq!(phase, "Succeeded", "{client}: {logs}");
+            assert_eq!(logs.matches("{}").count(), 2, "{client}: {logs}");
+        }
+    }
+}
+
+#[test]
+fn the_agent_image_runs_by_digest_on_every_node() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let ns = "smoke-agent";
+    let _cleanup = fresh_namespace(&tc, ns);
+    let reference = tc
+        .kcluster_ok(&["agent-image", support::kreg::KREG])
+        .trim()
+        .to_string();
+    let digest = reference
+        .strip_prefix("docker.io/kreg-test/kreg-agent@sha256:")
+        .unwrap_or_else(|| panic!("not a digest reference: {reference}"));
+    assert!(
+        digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{reference}"
+    );
+    // kcluster env hands it to kreg (the default of --agent-image).
+    let env = tc.kcluster_ok(&["env"]);
+    assert!(
+        env.lines()
+            .any(|l| l == format!("export KREG_AGENT_IMAGE={reference}")),
+        "{env}"
+    );
+    // Present on every node under exactly that name: the kubelet finds it without a pull.
+    for (i, node) in tc.nodes.iter().enumerate() {
+        let out = tc.exec_node_on(&node.name, &["ctr", "images", "ls", "-q"]);
+        assert!(
+            text(&out.stdout).lines().any(|l| l == reference),
+            "{}: {}",
+            node.name,
+            text(&out.stdout)
+        );
+        let pod = format!("agent{i}");
+        apply(
+            &tc,
+            &format!(
+                "apiVersion: v1
+kind: Pod
+metadata: {{name: {pod}, namespace: {ns}}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  containers:
+  - name: agent
+    image: {reference}
+    imagePullPolicy: IfNotPresent
+    command: [/usr/local/bin/kreg, --version]
+",
+                node = node.name
+            ),
+        );
+        let phase = finished_phase(&tc, ns, &pod);
+        let logs = tc.kubectl_ok(&["-n", ns, "logs", &pod]);
+        assert_eq!(
+            phase,
+            "Succeeded",
+            "{}: {logs}\n{}",
+            node.name,
+            tc.kubectl_ok(&["-n", ns, "describe", "pod", &pod])
+        );
+        assert!(logs.starts_with("kreg "), "{}: {logs}", node.name);
+    }
 }

@@ -21,36 +21,41 @@ fn up_push_run_down() {
     let ws = Workstation::new();
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
 
-    // 1. up: healthy, every node trusts the CA.
+    // 1. up: healthy, every node (two, on containerd 1.6 and 1.7) trusts the CA.
+    let nodes = tc.node_count();
+    assert!(nodes >= 2, "the node tier has two nodes: {:?}", tc.nodes);
     let up = kreg_json(&tc, &["up", "--yes", "-o", "json", "--timeout", "4m"]);
     assert_eq!(up["healthy"], true, "{up}");
     assert_eq!(up["expose"], "nodeport");
-    assert_eq!(up["nodes_total"], 1);
-    assert_eq!(up["nodes_trusted"], 1);
+    assert_eq!(up["nodes_total"], nodes, "{up}");
+    assert_eq!(up["nodes_trusted"], nodes, "{up}");
     let registry = up["registry"].as_str().unwrap().to_string();
     let node_ip = up["address"].as_str().unwrap().to_string();
     assert_eq!(host_of(&registry), format!("registry.{node_ip}.nip.io"));
 
-    // The node's containerd got hosts.toml and ca.crt in its config_path.
-    let node_dir = tc
-        .node_etc()
-        .unwrap()
-        .join("containerd/certs.d")
-        .join(&registry);
-    let node_ca =
-        std::fs::read_to_string(node_dir.join("ca.crt")).expect("node trust wrote ca.crt");
-    assert_eq!(node_ca, up["ca_pem"].as_str().unwrap());
-    let hosts_toml = std::fs::read_to_string(node_dir.join("hosts.toml")).unwrap();
-    assert!(
-        hosts_toml.contains(&format!("https://{registry}")),
-        "{hosts_toml}"
-    );
+    // Every node's containerd got hosts.toml and ca.crt in its own config_path.
+    let node_dirs: Vec<_> = tc
+        .nodes
+        .iter()
+        .map(|n| n.etc().join("containerd/certs.d").join(&registry))
+        .collect();
+    for dir in &node_dirs {
+        let node_ca = std::fs::read_to_string(dir.join("ca.crt"))
+            .unwrap_or_else(|e| panic!("node trust wrote {}/ca.crt: {e}", dir.display()));
+        assert_eq!(node_ca, up["ca_pem"].as_str().unwrap());
+        let hosts_toml = std::fs::read_to_string(dir.join("hosts.toml")).unwrap();
+        assert!(
+            hosts_toml.contains(&format!("https://{registry}")),
+            "{hosts_toml}"
+        );
+    }
+    let node_dir = node_dirs[0].clone();
 
     // 2. status agrees and exits 0.
     let status = kreg_json(&tc, &["status", "-o", "json"]);
     assert_eq!(status["healthy"], true, "{status}");
     assert_eq!(status["ca_sha256"], up["ca_sha256"]);
-    assert_eq!(status["nodes_trusted"], 1);
+    assert_eq!(status["nodes_trusted"], nodes, "{status}");
     assert!(status["cert_not_after"].as_str().unwrap().starts_with('2'));
 
     ws.add_host(&node_ip, host_of(&registry));
@@ -126,13 +131,16 @@ fn up_push_run_down() {
     // 6. A Pod from the registry: the node's containerd pulls over TLS with kreg's CA.
     run_hello(&tc, "hello", &format!("{registry}/hello:1"));
 
-    // 7. down: the node's trust files are gone; the CA and the images stay.
+    // 7. down: every node's trust files are gone; the CA and the images stay.
     let out = kreg(&tc, &["down", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        !node_dir.join("hosts.toml").exists() && !node_dir.join("ca.crt").exists(),
-        "down must remove the node's trust"
-    );
+    for dir in &node_dirs {
+        assert!(
+            !dir.join("hosts.toml").exists() && !dir.join("ca.crt").exists(),
+            "down must remove the trust of every node: {} is left",
+            dir.display()
+        );
+    }
 
     // 8. up again without node trust: the same CA, the image is still there...
     let back = kreg_json(
@@ -156,16 +164,21 @@ fn up_push_run_down() {
         text(&out.stderr)
     );
 
-    // ...and the node, which no longer trusts the CA, fails to pull with an x509 error:
+    // ...and the nodes, which no longer trust the CA, fail to pull with an x509 error:
     // the trust kreg installed was what made the pull work.
-    let _ = tc.exec_node(&[
-        "ctr",
-        "-n",
-        "k8s.io",
-        "images",
-        "rm",
-        &format!("{registry2}/hello:1"),
-    ]);
+    for node in &tc.nodes {
+        let _ = tc.exec_node_on(
+            &node.name,
+            &[
+                "ctr",
+                "-n",
+                "k8s.io",
+                "images",
+                "rm",
+                &format!("{registry2}/hello:1"),
+            ],
+        );
+    }
     let _ = tc.kubectl(&["delete", "pod", "hello2", "--ignore-not-found", "--wait"]);
     tc.kubectl_ok(&[
         "run",

@@ -143,11 +143,16 @@ pub fn host_of(registry: &str) -> &str {
         .unwrap_or(registry)
 }
 
-/// There is no DNS here: the nip.io name goes into the node's hosts file (and the
-/// workstation's), as real DNS would answer.
+/// There is no DNS here: the nip.io name goes into every node's hosts file (a Pod may land on
+/// any node; the workstation's is separate), as real DNS would answer.
 pub fn resolve_on_node(tc: &TestCluster, ip: &str, registry: &str) {
-    let hosts = tc.node_etc().expect("node tier").join("hosts");
-    append_line(&hosts, &format!("{ip} {}", host_of(registry)));
+    assert!(!tc.nodes.is_empty(), "node tier");
+    for node in &tc.nodes {
+        append_line(
+            &node.etc().join("hosts"),
+            &format!("{ip} {}", host_of(registry)),
+        );
+    }
 }
 
 /// Waits for a pod to be Ready; on failure shows its description.

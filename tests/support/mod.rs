@@ -3,7 +3,8 @@
 //! `eval "$(tests/cluster/kcluster env)"` exports.
 //!
 //! Without a cluster a test is skipped with a visible `SKIPPED:` line on a workstation, and
-//! fails in CI (`CI` set): cluster tests never skip silently there.
+//! fails when `CI` or `KREG_TEST_REQUIRE_CLUSTER` is set (tests/run.sh sets the latter): cluster
+//! tests never skip silently there.
 #![allow(dead_code)]
 
 pub mod kreg;
@@ -19,8 +20,8 @@ pub enum Tier {
     /// etcd + kube-apiserver + controller-manager + scheduler, the harness's load balancer and
     /// storage provisioner; no node can run a pod.
     Api,
-    /// The API tier plus one real node (containerd, kubelet, kube-proxy) in its own network
-    /// namespace.
+    /// The API tier plus real nodes (containerd, kubelet, kube-proxy), each in its own network
+    /// and PID namespace, on different containerd releases (see [`TestCluster::nodes`]).
     Node,
 }
 
@@ -47,14 +48,79 @@ pub struct TestCluster {
     pub node_ip: Option<String>,
     /// `kreg-test/hello:1` as an OCI archive, for `skopeo copy oci-archive:...`.
     pub hello_image: Option<PathBuf>,
+    /// Every real node (node tier), in the harness's order; the first is the one `netns` and
+    /// `node_ip` name. Empty on the API tier. A Pod may land on any of them.
+    pub nodes: Vec<TestNode>,
+}
+
+/// One real node of the node tier (`KREG_TEST_NODES`, `KREG_TEST_NODE<i>_*` from `kcluster env`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestNode {
+    /// The Node's name (also its hostname).
+    pub name: String,
+    /// Its network namespace: its /etc lives in /etc/netns/<netns>.
+    pub netns: String,
+    /// Its InternalIP.
+    pub ip: String,
+    /// Its containerd socket, as seen from this machine.
+    pub containerd_sock: Option<PathBuf>,
+    /// The containerd line it runs: "1.6" (Debian bookworm) or "1.7" (Debian trixie).
+    pub runtime: Option<String>,
+}
+
+impl TestNode {
+    /// The node's own /etc: `/etc/netns/<netns>` (edit files there in place).
+    pub fn etc(&self) -> PathBuf {
+        Path::new("/etc/netns").join(&self.netns)
+    }
+}
+
+/// The nodes `kcluster env` announced; a cluster from before KREG_TEST_NODES has one node.
+fn nodes_from_env() -> Vec<TestNode> {
+    match var("KREG_TEST_NODES") {
+        Some(names) => names
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, name)| {
+                let v = |what: &str| var(&format!("KREG_TEST_NODE{}_{what}", i + 1));
+                TestNode {
+                    name: name.to_string(),
+                    netns: v("NETNS").unwrap_or_else(|| name.to_string()),
+                    ip: v("IP").unwrap_or_else(|| {
+                        panic!(
+                            "KREG_TEST_NODES names {name} but KREG_TEST_NODE{}_IP is not set",
+                            i + 1
+                        )
+                    }),
+                    containerd_sock: v("CONTAINERD_SOCK").map(PathBuf::from),
+                    runtime: v("RUNTIME"),
+                }
+            })
+            .collect(),
+        None => match (var("KREG_TEST_NETNS"), var("KREG_TEST_NODE_IP")) {
+            (Some(netns), Some(ip)) => vec![TestNode {
+                name: netns.clone(),
+                netns,
+                ip,
+                containerd_sock: var("KREG_TEST_CONTAINERD_SOCK").map(PathBuf::from),
+                runtime: None,
+            }],
+            _ => Vec::new(),
+        },
+    }
 }
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn in_ci() -> bool {
-    var("CI").is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"))
+fn set_and_true(name: &str) -> bool {
+    var(name).is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"))
+}
+
+/// CI, or tests/run.sh (`KREG_TEST_REQUIRE_CLUSTER=1`): a missing cluster is a failure.
+fn cluster_required() -> bool {
+    set_and_true("CI") || set_and_true("KREG_TEST_REQUIRE_CLUSTER")
 }
 
 fn not_available(want: Tier, why: &str) -> Option<TestCluster> {
@@ -62,8 +128,8 @@ fn not_available(want: Tier, why: &str) -> Option<TestCluster> {
         "run ./tests/run.sh, or: sudo tests/cluster/kcluster up {} && eval \"$(tests/cluster/kcluster env)\"",
         want.name()
     );
-    if in_ci() {
-        panic!("this test needs the {} tier of the test cluster: {why}. CI never skips cluster tests; {how}", want.name());
+    if cluster_required() {
+        panic!("this test needs the {} tier of the test cluster: {why}. CI and tests/run.sh (KREG_TEST_REQUIRE_CLUSTER) never skip cluster tests; {how}", want.name());
     }
     eprintln!(
         "SKIPPED: needs the {} tier of the test cluster: {why}; {how}",
@@ -105,6 +171,11 @@ pub fn require(tier: Tier) -> Option<TestCluster> {
         netns: var("KREG_TEST_NETNS"),
         node_ip: var("KREG_TEST_NODE_IP"),
         hello_image: var("KREG_TEST_HELLO_IMAGE").map(PathBuf::from),
+        nodes: if running == Tier::Node {
+            nodes_from_env()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -163,12 +234,25 @@ impl TestCluster {
         ok(self.kcluster(args), &format!("kcluster {args:?}"))
     }
 
-    /// Runs a command in the node's network and mount namespaces (`kcluster exec-node`);
-    /// CONTAINERD_ADDRESS and CONTAINERD_NAMESPACE=k8s.io are set, so `ctr images ls` works as is.
+    /// Runs a command in the first node's network, mount and PID namespaces (`kcluster
+    /// exec-node`); CONTAINERD_ADDRESS and CONTAINERD_NAMESPACE=k8s.io are set and the node's
+    /// runtime comes first on PATH, so `ctr images ls` works as is.
     pub fn exec_node(&self, args: &[&str]) -> Output {
         let mut all = vec!["exec-node"];
         all.extend_from_slice(args);
         self.kcluster(&all)
+    }
+
+    /// Like [`TestCluster::exec_node`], on the node named `node`.
+    pub fn exec_node_on(&self, node: &str, args: &[&str]) -> Output {
+        let mut all = vec!["exec-node", "--node", node];
+        all.extend_from_slice(args);
+        self.kcluster(&all)
+    }
+
+    /// How many real nodes the cluster has (node tier): what "every node" means in a report.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// The node's own /etc (node tier): `/etc/netns/<netns>`, bind-mounted over the node's /etc
