@@ -548,6 +548,24 @@ pub fn is_kreg_managed(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Ob
         == Some(names::MANAGED_BY.1)
 }
 
+/// Why a namespace's Pod Security labels would reject the privileged node agent, if they do:
+/// `enforce` set to `baseline` or `restricted` (no label: the cluster's default applies, which
+/// kreg cannot read; the DaemonSet's events then say so).
+pub fn pod_security_blocks_agent(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<String> {
+    let level = meta
+        .labels
+        .as_ref()?
+        .get("pod-security.kubernetes.io/enforce")?;
+    matches!(level.as_str(), "baseline" | "restricted").then(|| {
+        format!(
+            "namespace {} enforces Pod Security `{level}`, which rejects kreg's privileged node agent",
+            meta.name.as_deref().unwrap_or("?")
+        )
+    })
+}
+
 /// What `--dry-run` shows of a Secret `up` would write: its name, type and keys, each value
 /// replaced by a marker (the contents are made during `up` and never printed).
 pub fn placeholder_secret(namespace: &str, name: &str, type_: &str, keys: &[&str]) -> Secret {
@@ -989,5 +1007,29 @@ mod tests {
         let text = &cm.data.unwrap()["localRegistryHosting.v1"];
         let back: Hosting = serde_yaml::from_str(text).unwrap();
         assert_eq!(back, h);
+    }
+
+    #[test]
+    fn pod_security_that_rejects_the_agent_is_named() {
+        let ns = |level: Option<&str>| ObjectMeta {
+            name: Some("team".into()),
+            labels: level.map(|l| {
+                [(
+                    "pod-security.kubernetes.io/enforce".to_string(),
+                    l.to_string(),
+                )]
+                .into()
+            }),
+            ..Default::default()
+        };
+        assert!(pod_security_blocks_agent(&ns(Some("baseline")))
+            .unwrap()
+            .contains("baseline"));
+        assert!(pod_security_blocks_agent(&ns(Some("restricted"))).is_some());
+        assert!(pod_security_blocks_agent(&ns(Some("privileged"))).is_none());
+        assert!(pod_security_blocks_agent(&ns(None)).is_none());
+        // kreg's own namespace admits it.
+        let p = crate::plan::sample(Expose::NodePort, Storage::EmptyDir);
+        assert!(pod_security_blocks_agent(&namespace(&p).metadata).is_none());
     }
 }

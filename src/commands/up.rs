@@ -294,6 +294,16 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             )
             .await?,
     );
+    if plan.node_trust {
+        let namespaces = Api::<Namespace>::all(cluster.client());
+        if let Some(ns) = cluster.get(&namespaces, &plan.namespace).await? {
+            if let Some(why) = manifests::pod_security_blocks_agent(&ns.metadata) {
+                r.warn(&format!(
+                    "{why}: label it pod-security.kubernetes.io/enforce=privileged, or let kreg create a namespace of its own (-n)"
+                ));
+            }
+        }
+    }
     let secrets: Api<Secret> = cluster.ns_api();
     let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
     if ca_created {
