@@ -212,7 +212,7 @@ fn agent_image(a: &UpArgs) -> Result<String> {
         None if a.no_node_trust => Ok(String::new()),
         None => Err(hint(
             "node trust needs kreg's node-agent image, and this build of kreg names none",
-            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE); `make agent-image` builds one from this kreg; or use --no-node-trust and configure the nodes yourself",
+            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE), kreg's node-agent image in a registry the nodes can pull from (the README says how to build one); or use --no-node-trust and configure the nodes yourself",
         )),
     }
 }
