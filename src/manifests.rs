@@ -508,6 +508,29 @@ pub fn node_trust_identity(plan: &Plan) -> Identity {
     )
 }
 
+/// Nodes the node-trust DaemonSet does not run on (its nodeSelector and affinity), named with
+/// why: virtual-kubelet nodes (no container runtime) and non-Linux nodes. From the nodes kreg
+/// read (the first page on big clusters).
+pub fn nodes_without_agent(nodes: &[crate::detect::NodeFacts]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let label = |k: &str| n.labels.get(k).map(String::as_str);
+            if label("type") == Some("virtual-kubelet") {
+                Some(format!("{} (virtual-kubelet)", n.name))
+            } else if label("kubernetes.io/os").is_some_and(|os| os != "linux") {
+                Some(format!(
+                    "{} ({})",
+                    n.name,
+                    label("kubernetes.io/os").unwrap_or("")
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// The nodes whose runtime `--allow-runtime-restart` leaves alone: control-plane nodes
 /// (their runtime runs the API server), unless `--restart-control-plane`.
 pub fn restart_skip(
@@ -738,6 +761,19 @@ mod tests {
         ];
         assert_eq!(restart_skip(&nodes, false), ["a", "c"]);
         assert!(restart_skip(&nodes, true).is_empty());
+        let with = |name: &str, k: &str, v: &str| crate::detect::NodeFacts {
+            name: name.into(),
+            labels: [(k.to_string(), v.to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            nodes_without_agent(&[
+                with("vk", "type", "virtual-kubelet"),
+                with("win", "kubernetes.io/os", "windows"),
+                with("lin", "kubernetes.io/os", "linux"),
+            ]),
+            ["vk (virtual-kubelet)", "win (windows)"]
+        );
     }
 
     fn hub() -> Mirror {

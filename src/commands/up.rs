@@ -679,7 +679,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         report.untrusted_nodes = nt.untrusted.clone();
         if nt.complete() {
             r.done(&format!(
-                "{} of {} nodes trust the CA",
+                "{} of {} nodes trust the CA (each pulled the probe image through its runtime)",
                 nt.trusted, nt.total
             ));
         } else {
@@ -687,6 +687,13 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             exit = EXIT_ERROR;
         }
         trust_report = Some(nt);
+        let skipped = manifests::nodes_without_agent(&facts.nodes);
+        if !skipped.is_empty() {
+            r.info(&format!(
+                "not counted (no node agent runs there): {}",
+                skipped.join(", ")
+            ));
+        }
     }
     r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
     report.set_cost(started, timings);
