@@ -135,18 +135,13 @@ fn mirrors_are_applied_pruned_and_removed() {
     assert_eq!(info.dns_names, [format!("kreg-mirror-docker-io.{NS}.svc")]);
     kreg::pki::verify_signed_by(&pem, up["ca_pem"].as_str().unwrap()).unwrap();
 
-    // Node trust carries one hosts.toml per cache and the list in its environment.
-    let cm = get_json(&tc, &["configmap", "kreg-node-trust"]);
-    let hosts = cm["data"]["kreg-mirror-docker-io.toml"].as_str().unwrap();
-    assert!(
-        hosts.contains(&format!("[host.\"https://{ip}\"]")),
-        "{hosts}"
-    );
+    // Node trust carries the caches in its agents' environment (no ConfigMap).
     let ds = get_json(&tc, &["daemonset", "kreg-node-trust"]);
-    assert_eq!(
-        env_of(&ds, "KREG_MIRRORS")["value"],
-        "docker.io=kreg-mirror-docker-io.toml ghcr.io=kreg-mirror-ghcr-io.toml"
-    );
+    let mirrors_env: Value =
+        serde_json::from_str(env_of(&ds, "KREG_MIRRORS")["value"].as_str().unwrap()).unwrap();
+    assert_eq!(mirrors_env[0]["upstream"], "docker.io", "{mirrors_env}");
+    assert_eq!(mirrors_env[0]["address"], format!("{ip}"), "{mirrors_env}");
+    assert_eq!(mirrors_env[1]["upstream"], "ghcr.io", "{mirrors_env}");
     assert!(
         !tc.kubectl_ok(&["-n", NS, "get", "all,secrets,configmaps", "-o", "yaml"])
             .contains("not-printed-anywhere"),
