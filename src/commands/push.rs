@@ -261,3 +261,28 @@ async fn credentials(cluster: &Cluster, auth: Option<&String>) -> Result<Option<
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-o json` contract of `kreg push`: field names and shapes scripts read.
+    #[test]
+    fn push_json_document() {
+        let report = PushReport {
+            schema_version: super::super::up::SCHEMA_VERSION,
+            reference: "registry.10.0.0.2.nip.io:31000/app:1@sha256:abc".into(),
+            registry: "registry.10.0.0.2.nip.io:31000".into(),
+            repository: "app".into(),
+            tag: "1".into(),
+            digest: "sha256:abc".into(),
+            format: Format::OciArchive,
+            blobs_uploaded: 2,
+            blobs_present: 1,
+            bytes_uploaded: 1024,
+            port_forward: false,
+            seconds: 0.5,
+        };
+        insta::assert_json_snapshot!("push_json", report);
+    }
+}
