@@ -318,12 +318,22 @@ impl Cluster {
 
     /// Waits until every node's trust pod is ready, or has said why it cannot be (then there
     /// is nothing left to wait for). On timeout, returns the report as it stands.
-    pub async fn wait_node_trust(&self, limit: Duration) -> Result<NodeTrustReport> {
+    ///
+    /// `fresh_since`: only verdicts printed after that moment count (`up` passes the moment it
+    /// pushed the probe image: an agent that tried before could only fail, and tries again
+    /// within seconds).
+    pub async fn wait_node_trust(
+        &self,
+        limit: Duration,
+        fresh_since: Option<Instant>,
+    ) -> Result<NodeTrustReport> {
         let api: Api<DaemonSet> = self.ns_api();
         let deadline = Instant::now() + limit;
         let mut rolled_out = false;
         loop {
-            let report = self.node_trust_report().await?;
+            // Log windows are whole seconds, counted by the API server back from its now.
+            let window = fresh_since.map(|t| t.elapsed().as_secs() as i64 + 1);
+            let report = self.node_trust_report_since(window).await?;
             let decided = report.trusted + report.untrusted.len();
             // Done when every node answered, or when the controller reports the rollout
             // complete (which also covers a cluster with no schedulable node).
@@ -351,6 +361,11 @@ impl Cluster {
     /// Reads the node-trust DaemonSet's pods: ready ones trust the CA; running, unready ones are
     /// asked (their last log line) for a verdict.
     pub async fn node_trust_report(&self) -> Result<NodeTrustReport> {
+        self.node_trust_report_since(None).await
+    }
+
+    /// [`Cluster::node_trust_report`], reading only the verdicts of the last `window_secs`.
+    async fn node_trust_report_since(&self, window_secs: Option<i64>) -> Result<NodeTrustReport> {
         let pods: Api<Pod> = self.ns_api();
         let ds: Api<DaemonSet> = self.ns_api();
         let Some(d) = ds
@@ -429,6 +444,7 @@ impl Cluster {
                     logs_read += 1;
                     let lp = LogParams {
                         tail_lines: Some(5),
+                        since_seconds: window_secs,
                         ..Default::default()
                     };
                     pods.logs(&p.name_any(), &lp)

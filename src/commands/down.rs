@@ -76,7 +76,11 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             )
             .await
             .map_err(|e| api_error(e, "switching node trust to removal"))?;
-        let nt = cluster.wait_node_trust(ctx.settings.timeout).await?;
+        let switched = tokio::time::Instant::now();
+        // Only verdicts of the removal pass count, not the install verdicts before it.
+        let nt = cluster
+            .wait_node_trust(ctx.settings.timeout, Some(switched))
+            .await?;
         report.nodes_not_cleaned = nt.untrusted.clone();
         report
             .nodes_not_cleaned

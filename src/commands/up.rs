@@ -668,10 +668,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             &probe,
         )
         .await?;
+        let pushed = Instant::now();
         r.step("waiting for every node to pull the probe image through its runtime");
         let nt = timed(
             &mut timings.wait_node_trust_ms,
-            cluster.wait_node_trust(left(deadline)),
+            cluster.wait_node_trust(left(deadline), Some(pushed)),
         )
         .await?;
         report.nodes_trusted = Some(nt.trusted);
