@@ -30,6 +30,9 @@ const MAX_LOG_READS: usize = 20;
 const MAX_LISTED: usize = 100;
 /// Pods per list request.
 const PAGE: u32 = 250;
+/// How long after the probe push a node's failure may still be from before it (the agent's
+/// retry period when its verdict is bad, 5 s, plus margin).
+const FRESH_GRACE: Duration = Duration::from_secs(8);
 
 /// Prefix of the verdict lines the node agent prints (src/node/agent.rs).
 const VERDICT: &str = "kreg-node-trust: ";
@@ -331,9 +334,17 @@ impl Cluster {
         let deadline = Instant::now() + limit;
         let mut rolled_out = false;
         loop {
-            // Log windows are whole seconds, counted by the API server back from its now.
-            let window = fresh_since.map(|t| t.elapsed().as_secs() as i64 + 1);
-            let report = self.node_trust_report_since(window).await?;
+            // Log windows are whole seconds, counted back from the API server's now: read the
+            // lines printed from a second after `fresh_since` on. An agent retries a bad verdict
+            // every 5 s, so until FRESH_GRACE has passed a failure may still predate the push:
+            // it is pending, not final.
+            let since = fresh_since.map(|t| t.elapsed());
+            let window = since.map(|e| (e.as_secs() as i64 - 1).max(1));
+            let mut report = self.node_trust_report_since(window).await?;
+            if since.is_some_and(|e| e < FRESH_GRACE) {
+                let early = std::mem::take(&mut report.untrusted);
+                report.pending.extend(early.into_iter().map(|v| v.node));
+            }
             let decided = report.trusted + report.untrusted.len();
             // Done when every node answered, or when the controller reports the rollout
             // complete (which also covers a cluster with no schedulable node).
