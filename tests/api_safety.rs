@@ -246,13 +246,20 @@ fn a_plain_up_keeps_auth_and_dropping_it_needs_yes() {
             "mirror.example/kubectl:1",
         ],
     );
-    assert_eq!(first["anonymous_access"], false, "{first}");
     assert!(registry_env(&tc, ns).contains("REGISTRY_AUTH=htpasswd"));
 
     // What the README suggests to re-issue the certificate: a plain `up`. It used to drop
     // auth (anonymous pushes and /v2/_catalog answered 200), the pull secrets and the gc
     // CronJob.
     let plain = up(&tc, ns, &[]);
+    assert!(
+        registry_env(&tc, ns).contains("REGISTRY_AUTH=htpasswd"),
+        "a plain up re-opened the registry: {}",
+        plain["changed"]
+    );
+    tc.kubectl_ok(&["-n", "kt-sticky-team", "get", "secret", "kreg-pull"]);
+    tc.kubectl_ok(&["-n", ns, "get", "cronjob", "kreg-gc"]);
+    assert_eq!(first["anonymous_access"], false, "{first}");
     assert_eq!(plain["anonymous_access"], false, "{plain}");
     assert_eq!(plain["auth"]["username"], "kreg", "{plain}");
     assert_eq!(
@@ -260,12 +267,6 @@ fn a_plain_up_keeps_auth_and_dropping_it_needs_yes() {
         serde_json::json!([]),
         "a plain up changed things"
     );
-    assert!(
-        registry_env(&tc, ns).contains("REGISTRY_AUTH=htpasswd"),
-        "a plain up re-opened the registry"
-    );
-    tc.kubectl_ok(&["-n", "kt-sticky-team", "get", "secret", "kreg-pull"]);
-    tc.kubectl_ok(&["-n", ns, "get", "cronjob", "kreg-gc"]);
 
     // Dropping auth is a downgrade: without a terminal and without --yes it is refused, and
     // nothing changes.
@@ -401,7 +402,17 @@ fn cloud_load_balancers_are_internal_unless_public_and_public_needs_auth() {
 #[test]
 fn hostile_flags_get_clear_errors_and_ipv6_hosts_are_canonical() {
     let Some(tc) = require(Tier::Api) else { return };
-    let out = kreg(&tc, &["status", "--timeout", "10000000000000000000"]);
+    let out = kreg(
+        &tc,
+        &[
+            "up",
+            "-n",
+            "kt-timeout",
+            "--yes",
+            "--timeout",
+            "10000000000000000000",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
