@@ -429,3 +429,76 @@ fn hostile_flags_get_clear_errors_and_ipv6_hosts_are_canonical() {
     assert_eq!(r["registry"], "[fd00::5]", "{r}");
     purge(&tc, ns);
 }
+
+#[test]
+fn a_node_port_registry_keeps_the_node_it_is_named_after() {
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-nodeport";
+    purge(&tc, ns);
+    tc.kcluster_ok(&["flavor", "clear"]);
+    tc.kcluster_ok(&["flavor", "kind", "--count", "1"]);
+    let nodeport = |tc: &TestCluster| {
+        kreg_json(
+            tc,
+            &[
+                "up",
+                "-n",
+                ns,
+                "--expose",
+                "nodeport",
+                "--no-node-trust",
+                "--no-wait",
+                "--yes",
+                "-o",
+                "json",
+                "--timeout",
+                "60s",
+            ],
+        )
+    };
+    let first = nodeport(&tc);
+    assert_eq!(first["address"], "172.18.0.2", "{first}");
+    assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "kind-control-plane");
+
+    // A Ready node that the API lists first appears: the registry's name must not move.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(&tc.kubeconfig).unwrap();
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        let nodes: Api<Node> = Api::all(kube::Client::try_from(cfg).unwrap());
+        let node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "a-first"}
+        }))
+        .unwrap();
+        nodes.create(&PostParams::default(), &node).await.unwrap();
+        let status = serde_json::json!({"status": {
+            "addresses": [{"type": "InternalIP", "address": "172.18.0.99"}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "test", "lastHeartbeatTime": "2026-01-01T00:00:00Z",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+        }});
+        nodes
+            .patch_status("a-first", &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+    });
+    let again = nodeport(&tc);
+    assert_eq!(
+        again["registry"], first["registry"],
+        "the registry was renamed"
+    );
+
+    // Once that node is gone, the next up moves to a node that exists.
+    tc.kubectl_ok(&["delete", "node", "kind-control-plane"]);
+    let moved = nodeport(&tc);
+    assert_eq!(moved["address"], "172.18.0.99", "{moved}");
+    assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "a-first");
+
+    purge(&tc, ns);
+    let _ = tc.kubectl(&["delete", "node", "a-first", "--wait=false"]);
+    tc.kcluster_ok(&["flavor", "clear"]);
+}

@@ -281,7 +281,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         bail!("cancelled; nothing was changed");
     }
     // Before the first write: every object kreg would reuse by name must be kreg's own.
-    let mut created = ownership(&cluster, &plan, prev.as_ref()).await?;
+    let (mut created, absent) = ownership(&cluster, &plan, prev.as_ref()).await?;
 
     let mut changed = Vec::new();
     let mut track = |what: String, how: Applied| {
@@ -540,6 +540,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             format!("not published: {why}")
         }
     };
+    adopt_appeared(&cluster, &absent, &mut created).await?;
     let record = InstalledState {
         version: state::VERSION,
         installed: true,
@@ -860,13 +861,15 @@ fn record(
 
 /// The objects `up` reuses by name (its namespace, PVC, CA and password Secrets): each that
 /// exists must be one kreg created, or nothing is changed. Returns the ownership record to
-/// carry on: the last `up`'s, plus the UIDs a record from an older kreg did not have.
+/// carry on (the last `up`'s, plus the UIDs a record from an older kreg did not have) and the
+/// objects that did not exist yet (see [`adopt_appeared`]).
 async fn ownership(
     cluster: &Cluster,
     plan: &Plan,
     prev: Option<&InstalledState>,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<(BTreeMap<String, String>, Vec<(&'static str, String)>)> {
     let mut created = prev.map(|p| p.created.clone()).unwrap_or_default();
+    let mut absent = Vec::new();
     // No record at all (someone deleted it): kreg's label is the only evidence left.
     let unknown = InstalledState {
         migrated: true,
@@ -884,17 +887,21 @@ async fn ownership(
             // Someone else's namespace: used, never labelled, never deleted by kreg.
             created.remove(&format!("Namespace/{}", plan.namespace));
         }
+    } else {
+        absent.push(("Namespace", plan.namespace.clone()));
     }
     let secrets = cluster.ns_api::<Secret>();
     let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
     let mut found = Vec::new();
     for name in [names::CA_SECRET, names::AUTH_SECRET] {
-        if let Some(s) = cluster.get(&secrets, name).await? {
-            found.push(("Secret", name, s.metadata));
+        match cluster.get(&secrets, name).await? {
+            Some(s) => found.push(("Secret", name, s.metadata)),
+            None => absent.push(("Secret", name.to_string())),
         }
     }
-    if let Some(p) = cluster.get(&pvcs, names::DATA_PVC).await? {
-        found.push(("PersistentVolumeClaim", names::DATA_PVC, p.metadata));
+    match cluster.get(&pvcs, names::DATA_PVC).await? {
+        Some(p) => found.push(("PersistentVolumeClaim", names::DATA_PVC, p.metadata)),
+        None => absent.push(("PersistentVolumeClaim", names::DATA_PVC.to_string())),
     }
     for (kind, name, meta) in found {
         let labelled = manifests::is_kreg_managed(&meta);
@@ -911,7 +918,41 @@ async fn ownership(
         }
         record(&mut created, kind, name, &meta);
     }
-    Ok(created)
+    Ok((created, absent))
+}
+
+/// Records the objects that did not exist when [`ownership`] looked and carry kreg's label
+/// now, but were not created by this run: a concurrent `kreg up` won the race to create them
+/// (this run adopted them, e.g. the winner's CA). Without this the record of whichever run
+/// writes last would miss them.
+async fn adopt_appeared(
+    cluster: &Cluster,
+    absent: &[(&'static str, String)],
+    created: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    for (kind, name) in absent {
+        if created.contains_key(&format!("{kind}/{name}")) {
+            continue;
+        }
+        let meta = match *kind {
+            "Namespace" => cluster
+                .get(&Api::<Namespace>::all(cluster.client()), name)
+                .await?
+                .map(|o| o.metadata),
+            "Secret" => cluster
+                .get(&cluster.ns_api::<Secret>(), name)
+                .await?
+                .map(|o| o.metadata),
+            _ => cluster
+                .get(&cluster.ns_api::<PersistentVolumeClaim>(), name)
+                .await?
+                .map(|o| o.metadata),
+        };
+        if let Some(meta) = meta.filter(manifests::is_kreg_managed) {
+            record(created, kind, name, &meta);
+        }
+    }
+    Ok(())
 }
 
 /// A record with nothing in it, for [`ownership`] when there is no record at all.
