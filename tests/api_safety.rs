@@ -14,6 +14,13 @@ fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
     kreg_json(tc, &api_tier_up(ns, "60s", extra))
 }
 
+/// A clean slate: no kreg in `ns`, no fake flavour nodes (their DaemonSet pods would never
+/// go, and hold the namespace).
+fn fresh(tc: &TestCluster, ns: &str) {
+    tc.kcluster_ok(&["flavor", "clear"]);
+    purge(tc, ns);
+}
+
 fn get_json(tc: &TestCluster, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend_from_slice(&["-o", "json"]);
@@ -56,7 +63,7 @@ fn namespace_deleted(tc: &TestCluster, ns: &str) -> bool {
 fn a_namespace_kreg_did_not_create_survives_up_and_purge() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-team-apps";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     tc.kubectl_ok(&["create", "namespace", ns]);
     tc.kubectl_ok(&[
@@ -121,14 +128,14 @@ fn a_namespace_kreg_did_not_create_survives_up_and_purge() {
             "{what} survived --purge"
         );
     }
-    purge(&tc, ns);
+    fresh(&tc, ns);
 }
 
 #[test]
 fn a_namespace_kreg_created_is_deleted_by_purge_and_kept_by_down() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-own-ns";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     up(&tc, ns, &[]);
     let uid = get_json(&tc, &["get", "namespace", ns])["metadata"]["uid"]
@@ -172,14 +179,14 @@ fn a_namespace_kreg_created_is_deleted_by_purge_and_kept_by_down() {
         namespace_deleted(&tc, ns),
         "kreg's own namespace must go with --purge"
     );
-    purge(&tc, ns);
+    fresh(&tc, ns);
 }
 
 #[test]
 fn an_object_kreg_did_not_create_is_refused_not_taken_over() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-foreign";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     tc.kubectl_ok(&["create", "namespace", ns]);
     tc.kubectl_ok(&[
@@ -222,14 +229,14 @@ fn an_object_kreg_did_not_create_is_refused_not_taken_over() {
         ]),
         "dGhlaXJz"
     );
-    purge(&tc, ns);
+    fresh(&tc, ns);
 }
 
 #[test]
 fn a_plain_up_keeps_auth_and_dropping_it_needs_yes() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-sticky";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     tc.kubectl_ok(&["create", "namespace", "kt-sticky-team"]);
 
@@ -321,7 +328,7 @@ fn a_plain_up_keeps_auth_and_dropping_it_needs_yes() {
         .status
         .success());
 
-    purge(&tc, ns);
+    fresh(&tc, ns);
     let _ = tc.kubectl(&["delete", "namespace", "kt-sticky-team", "--wait=false"]);
 }
 
@@ -329,7 +336,7 @@ fn a_plain_up_keeps_auth_and_dropping_it_needs_yes() {
 fn cloud_load_balancers_are_internal_unless_public_and_public_needs_auth() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-cloud-lb";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     tc.kcluster_ok(&["flavor", "clear"]);
     tc.kcluster_ok(&["flavor", "eks"]);
@@ -395,7 +402,7 @@ fn cloud_load_balancers_are_internal_unless_public_and_public_needs_auth() {
         svc["spec"]["loadBalancerSourceRanges"],
         serde_json::json!(["203.0.113.0/24"])
     );
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["flavor", "clear"]);
 }
 
@@ -422,12 +429,12 @@ fn hostile_flags_get_clear_errors_and_ipv6_hosts_are_canonical() {
     );
 
     let ns = "kt-v6host";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["lb", "ip"]);
     let r = up(&tc, ns, &["--host", "FD00:0:0::5"]);
     assert_eq!(r["host"], "fd00::5", "{r}");
     assert_eq!(r["registry"], "[fd00::5]", "{r}");
-    purge(&tc, ns);
+    fresh(&tc, ns);
 }
 
 #[test]
@@ -436,7 +443,7 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
     use kube::api::{Api, Patch, PatchParams, PostParams};
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-nodeport";
-    purge(&tc, ns);
+    fresh(&tc, ns);
     tc.kcluster_ok(&["flavor", "clear"]);
     tc.kcluster_ok(&["flavor", "kind", "--count", "1"]);
     let nodeport = |tc: &TestCluster| {
@@ -460,7 +467,6 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
     };
     let first = nodeport(&tc);
     assert_eq!(first["address"], "172.18.0.2", "{first}");
-    assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "kind-control-plane");
 
     // A Ready node that the API lists first appears: the registry's name must not move.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -491,6 +497,7 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
         again["registry"], first["registry"],
         "the registry was renamed"
     );
+    assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "kind-control-plane");
 
     // Once that node is gone, the next up moves to a node that exists.
     tc.kubectl_ok(&["delete", "node", "kind-control-plane"]);
@@ -498,7 +505,7 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
     assert_eq!(moved["address"], "172.18.0.99", "{moved}");
     assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "a-first");
 
-    purge(&tc, ns);
+    fresh(&tc, ns);
     let _ = tc.kubectl(&["delete", "node", "a-first", "--wait=false"]);
     tc.kcluster_ok(&["flavor", "clear"]);
 }
