@@ -253,7 +253,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
-    let plan = plan::make(&req, detection.flavor, &abilities)?;
+    let mut plan = plan::make(&req, detection.flavor, &abilities)?;
+    if !explicit.expose && prev.is_some() {
+        plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
+    }
     r.done(&format!(
         "flavour {}{}",
         plan.flavor,
