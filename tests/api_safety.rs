@@ -18,8 +18,19 @@ fn up(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
 /// go, and hold the namespace).
 fn fresh(tc: &TestCluster, ns: &str) {
     tc.kcluster_ok(&["flavor", "clear"]);
+    // The Node the NodePort test adds, should that test have stopped half-way.
+    let _ = tc.kubectl(&[
+        "delete",
+        "node",
+        EXTRA_NODE,
+        "--ignore-not-found",
+        "--wait=false",
+    ]);
     purge(tc, ns);
 }
+
+/// A fake Node added by [`a_node_port_registry_keeps_the_node_it_is_named_after`].
+const EXTRA_NODE: &str = "a-first";
 
 fn get_json(tc: &TestCluster, args: &[&str]) -> Value {
     let mut all = args.to_vec();
@@ -477,7 +488,7 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
             .unwrap();
         let nodes: Api<Node> = Api::all(kube::Client::try_from(cfg).unwrap());
         let node: Node = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "a-first"}
+            "metadata": {"name": EXTRA_NODE}
         }))
         .unwrap();
         nodes.create(&PostParams::default(), &node).await.unwrap();
@@ -488,7 +499,7 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
                             "lastTransitionTime": "2026-01-01T00:00:00Z"}]
         }});
         nodes
-            .patch_status("a-first", &PatchParams::default(), &Patch::Merge(&status))
+            .patch_status(EXTRA_NODE, &PatchParams::default(), &Patch::Merge(&status))
             .await
             .unwrap();
     });
@@ -506,6 +517,6 @@ fn a_node_port_registry_keeps_the_node_it_is_named_after() {
     assert_eq!(state(&tc, ns)["nodeAddress"]["node"], "a-first");
 
     fresh(&tc, ns);
-    let _ = tc.kubectl(&["delete", "node", "a-first", "--wait=false"]);
     tc.kcluster_ok(&["flavor", "clear"]);
+    fresh(&tc, ns);
 }
