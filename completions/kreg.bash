@@ -619,7 +619,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -h -V --flavor --expose --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --pull-secret-namespaces --gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -631,6 +631,10 @@ _kreg() {
                     ;;
                 --expose)
                     COMPREPLY=($(compgen -W "loadbalancer ingress nodeport localhost" -- "${cur}"))
+                    return 0
+                    ;;
+                --lb-source-ranges)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --host)
@@ -682,6 +686,10 @@ _kreg() {
                     return 0
                     ;;
                 --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,29 +45,31 @@ complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a 
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l flavor -d 'Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: the last `up`\'s, else chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
 ingress\t'An Ingress of an existing IngressClass (needs --host)'
 nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
 localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'"
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage -d 'Where images are stored' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage -d 'Where images are stored (default: the last `up`\'s, else pvc)' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
 s3\t'An S3 bucket (credentials from --s3-secret)'
 emptydir\t'An emptyDir: images are LOST when the pod moves or restarts'"
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l size -d 'Size of the PersistentVolumeClaim' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l size -d 'Size of the PersistentVolumeClaim (default: 10Gi)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage-class -d 'StorageClass of the PersistentVolumeClaim (default: the cluster\'s default class)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-bucket -d 'S3 bucket (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-region -d 'S3 region (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-endpoint -d 'S3-compatible endpoint URL, e.g. https://minio.example:9000 (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3; default: the last `up`\'s, else 1)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'The node agent\'s image, pinned by digest (it runs privileged on every node)' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` without it removes the CronJob' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -76,13 +78,19 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -s o -l output -d 'Output 
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l rotate-ca -d 'Replace the CA (every client must trust the new one afterwards)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l auth -d 'Require a user and password (htpasswd); generated once, kept in Secret kreg-auth'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l auth -d 'Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later `up` keeps it on'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-auth -d 'Turn authentication off again (a security downgrade: asks on a terminal, needs --yes otherwise)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-pull-secret-namespaces -d 'Take the pull Secrets out of every namespace the last `up` gave one'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-gc-schedule -d 'Remove the garbage-collection CronJob of an earlier --gc-schedule'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dry-run -d 'Print the plan and the objects that would be applied; change nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'

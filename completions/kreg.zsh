@@ -40,29 +40,31 @@ _kreg() {
             (up)
 _arguments "${_arguments_options[@]}" : \
 '--flavor=[Cluster flavour\: kind, k3s, minikube, eks, aks, gke, generic (default\: detected)]:FLAVOR:_default' \
-'--expose=[How the registry is exposed (default\: chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
+'--expose=[How the registry is exposed (default\: the last \`up\`'\''s, else chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
 ingress\:"An Ingress of an existing IngressClass (needs --host)"
 nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
 localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"))' \
+'*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
 '--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>]:SUFFIX:_default' \
 '--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
-'--storage=[Where images are stored]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
+'--storage=[Where images are stored (default\: the last \`up\`'\''s, else pvc)]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
 s3\:"An S3 bucket (credentials from --s3-secret)"
 emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
-'--size=[Size of the PersistentVolumeClaim]:QUANTITY:_default' \
+'--size=[Size of the PersistentVolumeClaim (default\: 10Gi)]:QUANTITY:_default' \
 '--storage-class=[StorageClass of the PersistentVolumeClaim (default\: the cluster'\''s default class)]:NAME:_default' \
 '--s3-bucket=[S3 bucket (with --storage s3)]:BUCKET:_default' \
 '--s3-region=[S3 region (with --storage s3)]:REGION:_default' \
 '--s3-endpoint=[S3-compatible endpoint URL, e.g. https\://minio.example\:9000 (with --storage s3)]:URL:_default' \
 '--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
-'--replicas=[Registry replicas (more than 1 needs --storage s3)]:N:_default' \
+'--replicas=[Registry replicas (more than 1 needs --storage s3; default\: the last \`up\`'\''s, else 1)]:N:_default' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
+'*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
 '--agent-image=[The node agent'\''s image, pinned by digest (it runs privileged on every node)]:IMAGE@sha256:DIGEST:_default' \
-'*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec]:NS,...:_default' \
-'--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` without it removes the CronJob]:CRON:_default' \
+'(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
+'(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
@@ -71,13 +73,19 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
+'--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
+'--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
 '--rotate-ca[Replace the CA (every client must trust the new one afterwards)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
 '--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
 '--trust-local[Also run \`kreg trust-local\` at the end]' \
-'--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth]' \
+'(--no-auth)--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later \`up\` keeps it on]' \
+'--no-auth[Turn authentication off again (a security downgrade\: asks on a terminal, needs --yes otherwise)]' \
+'--no-pull-secret-namespaces[Take the pull Secrets out of every namespace the last \`up\` gave one]' \
+'--no-gc-schedule[Remove the garbage-collection CronJob of an earlier --gc-schedule]' \
 '--dry-run[Print the plan and the objects that would be applied; change nothing]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \

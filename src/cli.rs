@@ -162,9 +162,27 @@ pub struct UpArgs {
     #[arg(long, value_name = "FLAVOR")]
     pub flavor: Option<String>,
 
-    /// How the registry is exposed (default: chosen from the flavour)
+    /// How the registry is exposed (default: the last `up`'s, else chosen from the flavour)
     #[arg(long, value_enum)]
     pub expose: Option<ExposeArg>,
+
+    /// A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud
+    /// network); needs --auth or --allow-anonymous-push
+    #[arg(long, conflicts_with = "no_public")]
+    pub public: bool,
+
+    /// Back to the provider's internal LoadBalancer after --public
+    #[arg(long)]
+    pub no_public: bool,
+
+    /// With --public and without --auth: accept that anyone who reaches the registry can push,
+    /// overwrite and delete images
+    #[arg(long)]
+    pub allow_anonymous_push: bool,
+
+    /// Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',')]
+    pub lb_source_ranges: Vec<String>,
 
     /// Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>
     #[arg(long, value_name = "NAME")]
@@ -178,13 +196,13 @@ pub struct UpArgs {
     #[arg(long, value_name = "IMAGE", default_value = "registry:2")]
     pub image: String,
 
-    /// Where images are stored
-    #[arg(long, value_enum, default_value_t = StorageArg::Pvc)]
-    pub storage: StorageArg,
+    /// Where images are stored (default: the last `up`'s, else pvc)
+    #[arg(long, value_enum)]
+    pub storage: Option<StorageArg>,
 
-    /// Size of the PersistentVolumeClaim
-    #[arg(long, value_name = "QUANTITY", default_value = "10Gi")]
-    pub size: String,
+    /// Size of the PersistentVolumeClaim (default: 10Gi)
+    #[arg(long, value_name = "QUANTITY")]
+    pub size: Option<String>,
 
     /// StorageClass of the PersistentVolumeClaim (default: the cluster's default class)
     #[arg(long, value_name = "NAME")]
@@ -206,9 +224,9 @@ pub struct UpArgs {
     #[arg(long, value_name = "NAME")]
     pub s3_secret: Option<String>,
 
-    /// Registry replicas (more than 1 needs --storage s3)
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub replicas: u32,
+    /// Registry replicas (more than 1 needs --storage s3; default: the last `up`'s, else 1)
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
 
     /// IngressClass to use with --expose ingress (default: the cluster's default class)
     #[arg(long, value_name = "NAME")]
@@ -219,6 +237,10 @@ pub struct UpArgs {
     /// URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)
     #[arg(long = "mirror", value_name = "UPSTREAM[=URL]")]
     pub mirrors: Vec<String>,
+
+    /// Remove the pull-through cache of this upstream (repeatable); other caches stay
+    #[arg(long = "no-mirror", value_name = "UPSTREAM")]
+    pub no_mirrors: Vec<String>,
 
     /// Credentials for a --mirror upstream: a Secret in the namespace with keys username and
     /// password (repeatable)
@@ -253,19 +275,44 @@ pub struct UpArgs {
     #[arg(long)]
     pub trust_local: bool,
 
-    /// Require a user and password (htpasswd); generated once, kept in Secret kreg-auth
-    #[arg(long)]
+    /// Require a user and password (htpasswd); generated once, kept in Secret kreg-auth.
+    /// A later `up` keeps it on
+    #[arg(long, conflicts_with = "no_auth")]
     pub auth: bool,
 
+    /// Turn authentication off again (a security downgrade: asks on a terminal, needs --yes
+    /// otherwise)
+    #[arg(long)]
+    pub no_auth: bool,
+
     /// With --auth: give these namespaces a pull Secret and add it to their default
-    /// ServiceAccount, so Pods there pull without imagePullSecrets in their spec
-    #[arg(long, value_name = "NS,...", value_delimiter = ',')]
+    /// ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the
+    /// last `up`'s list)
+    #[arg(
+        long,
+        value_name = "NS,...",
+        value_delimiter = ',',
+        conflicts_with = "no_pull_secret_namespaces"
+    )]
     pub pull_secret_namespaces: Vec<String>,
 
+    /// Take the pull Secrets out of every namespace the last `up` gave one
+    #[arg(long)]
+    pub no_pull_secret_namespaces: bool,
+
     /// Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up`
-    /// without it removes the CronJob
-    #[arg(long, value_name = "CRON", requires = "gc_image")]
+    /// keeps it
+    #[arg(
+        long,
+        value_name = "CRON",
+        requires = "gc_image",
+        conflicts_with = "no_gc_schedule"
+    )]
     pub gc_schedule: Option<String>,
+
+    /// Remove the garbage-collection CronJob of an earlier --gc-schedule
+    #[arg(long)]
+    pub no_gc_schedule: bool,
 
     /// With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror
     /// of bitnami/kubectl)

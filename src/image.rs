@@ -162,6 +162,7 @@ pub fn open(path: &Path) -> Result<Image> {
         )
     })?;
     let files = if meta.is_dir() {
+        refuse_escaping_links(path)?;
         Files::Dir(path.to_path_buf())
     } else {
         Files::tar(path)?
@@ -200,6 +201,53 @@ pub fn open(path: &Path) -> Result<Image> {
     image.blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
     image.blobs.dedup_by(|a, b| a.digest == b.digest);
     Ok(image)
+}
+
+/// Most layers (and manifests of an index) one image may list: real images have tens
+/// (overlayfs stacks at most 128); a file that lists more is refused instead of read.
+pub const MAX_DESCRIPTORS: usize = 1000;
+
+/// A directory image must not reach outside itself: a symlink whose target resolves outside
+/// `root` (or nowhere) is refused, so a crafted folder cannot make `push` upload any file the
+/// user can read. Links that stay inside are fine.
+fn refuse_escaping_links(root: &Path) -> Result<()> {
+    let base = root
+        .canonicalize()
+        .with_context(|| format!("reading {}", root.display()))?;
+    let mut todo = vec![(root.to_path_buf(), 0u32)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = todo.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let entry = entry?;
+            seen += 1;
+            if seen > 100_000 {
+                bail!(
+                    "{} holds more than 100000 files: not an image layout",
+                    root.display()
+                );
+            }
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                let inside = path.canonicalize().is_ok_and(|t| t.starts_with(&base));
+                if !inside {
+                    return Err(hint(
+                        format!(
+                            "{} is a symbolic link that leads outside {}",
+                            path.display(),
+                            root.display()
+                        ),
+                        "kreg push reads only files inside the directory it is given: copy the file in, or use `skopeo copy ... oci:DIR` to write a plain layout",
+                    ));
+                }
+            } else if kind.is_dir() && depth < 16 {
+                todo.push((path, depth + 1));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The files of a layout or archive, by path relative to its root.
@@ -266,8 +314,12 @@ impl Files {
         }
         match self {
             Files::Dir(root) => {
-                let path = root.join(&name);
-                let meta = std::fs::symlink_metadata(&path).ok()?;
+                // Links may be on the way: what is read must still be inside the root.
+                let path = root.join(&name).canonicalize().ok()?;
+                if !path.starts_with(root.canonicalize().ok()?) {
+                    return None;
+                }
+                let meta = std::fs::metadata(&path).ok()?;
                 meta.is_file().then_some(Extent {
                     path,
                     offset: 0,
@@ -396,6 +448,13 @@ fn walk(files: &Files, d: &Descriptor, image: &mut Image, depth: u32) -> Result<
     match media_type.as_str() {
         OCI_INDEX | DOCKER_LIST => {
             let children = doc.manifests.unwrap_or_default();
+            if children.len() > MAX_DESCRIPTORS {
+                bail!(
+                    "index {} lists {} manifests, more than the {MAX_DESCRIPTORS} kreg reads",
+                    d.digest,
+                    children.len()
+                );
+            }
             let present: Vec<&Descriptor> = children
                 .iter()
                 .filter(|c| blob_path(&c.digest).is_ok_and(|p| files.exists(&p)))
@@ -424,7 +483,19 @@ fn walk(files: &Files, d: &Descriptor, image: &mut Image, depth: u32) -> Result<
             let config = doc
                 .config
                 .ok_or_else(|| anyhow!("manifest {} has no config", d.digest))?;
-            for blob in std::iter::once(&config).chain(doc.layers.iter().flatten()) {
+            let layers = doc.layers.as_deref().unwrap_or_default();
+            if layers.len() > MAX_DESCRIPTORS {
+                bail!(
+                    "manifest {} lists {} layers, more than the {MAX_DESCRIPTORS} kreg reads",
+                    d.digest,
+                    layers.len()
+                );
+            }
+            for blob in std::iter::once(&config).chain(layers) {
+                // A blob listed again (here or by another manifest) is read and counted once.
+                if image.blobs.iter().any(|b| b.digest == blob.digest) {
+                    continue;
+                }
                 let path = blob_path(&blob.digest)?;
                 let at = files.extent(&path).ok_or_else(|| {
                     anyhow!(
@@ -528,8 +599,19 @@ fn read_docker_archive(files: &Files) -> Result<Image> {
             ));
         }
     };
-    let mut blobs = Vec::new();
+    if entry.layers.len() > MAX_DESCRIPTORS {
+        bail!(
+            "manifest.json lists {} layers, more than the {MAX_DESCRIPTORS} kreg reads",
+            entry.layers.len()
+        );
+    }
+    let mut blobs: Vec<Blob> = Vec::new();
+    let mut seen: HashMap<String, Descriptor> = HashMap::new();
     let mut describe = |name: &str, media_type: &str| -> Result<Descriptor> {
+        // A file listed again is hashed and uploaded once; the manifest still lists it twice.
+        if let Some(d) = seen.get(name) {
+            return Ok(d.clone());
+        }
         let at = files.extent(name).ok_or_else(|| {
             anyhow!("{name}, listed in manifest.json, is missing from the archive")
         })?;
@@ -545,11 +627,14 @@ fn read_docker_archive(files: &Files) -> Result<Image> {
             size: at.len,
             annotations: BTreeMap::new(),
         };
-        blobs.push(Blob {
-            digest,
-            size: at.len,
-            at,
-        });
+        if !blobs.iter().any(|b| b.digest == digest) {
+            blobs.push(Blob {
+                digest,
+                size: at.len,
+                at,
+            });
+        }
+        seen.insert(name.to_string(), d.clone());
         Ok(d)
     };
     let config = describe(&entry.config, OCI_CONFIG)?;
@@ -756,6 +841,84 @@ mod tests {
         assert_eq!(layers[0]["digest"], sha256_digest(&layer));
         assert_eq!(layers[1]["mediaType"], OCI_LAYER_GZIP);
         assert_eq!(layers[1]["size"], gz.len());
+    }
+
+    #[test]
+    fn a_directory_never_leads_outside_itself() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"the user's private key").unwrap();
+        // A docker-save folder whose layer directory is a link out of it.
+        let t = tempfile::tempdir().unwrap();
+        write_dir(
+            t.path(),
+            &[
+                (
+                    "manifest.json".into(),
+                    br#"[{"Config":"c.json","RepoTags":["app:1"],"Layers":["l1/secret"]}]"#
+                        .to_vec(),
+                ),
+                ("c.json".into(), b"{}".to_vec()),
+            ],
+        );
+        std::os::unix::fs::symlink(outside.path(), t.path().join("l1")).unwrap();
+        let e = open(t.path()).unwrap_err();
+        assert!(e.to_string().contains("leads outside"), "{e}");
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("only files inside"));
+        // The same file reached through a link to a file is refused too.
+        std::fs::remove_file(t.path().join("l1")).unwrap();
+        std::fs::create_dir(t.path().join("l1")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), t.path().join("l1/secret"))
+            .unwrap();
+        assert!(open(t.path())
+            .unwrap_err()
+            .to_string()
+            .contains("leads outside"));
+        // A link that stays inside is fine.
+        std::fs::remove_file(t.path().join("l1/secret")).unwrap();
+        std::fs::write(t.path().join("layer.tar"), b"plain layer").unwrap();
+        std::os::unix::fs::symlink(t.path().join("layer.tar"), t.path().join("l1/secret")).unwrap();
+        assert_eq!(open(t.path()).unwrap().blobs.len(), 2);
+    }
+
+    #[test]
+    fn repeated_descriptors_are_read_once_and_capped() {
+        let t = tempfile::tempdir().unwrap();
+        let (mut files, _) = layout("{}");
+        // Rewrite the manifest to list its one layer 500 times.
+        let (md_at, manifest) = files
+            .iter()
+            .enumerate()
+            .find(|(_, (n, d))| n.starts_with("blobs/") && d.starts_with(b"{\"schemaVersion\""))
+            .map(|(i, (_, d))| (i, d.clone()))
+            .unwrap();
+        let mut m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+        let layer = m["layers"][0].clone();
+        let repeat = |n: usize| serde_json::Value::Array(vec![layer.clone(); n]);
+        let mut with = |n: usize, files: &mut Vec<(String, Vec<u8>)>| {
+            m["layers"] = repeat(n);
+            let bytes = serde_json::to_vec(&m).unwrap();
+            let md = sha256_digest(&bytes);
+            files[md_at] = (format!("blobs/sha256/{}", hex(&md)), bytes.clone());
+            let index = format!(
+                r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{md}","size":{}}}]}}"#,
+                bytes.len()
+            );
+            let i = files.iter().position(|(n, _)| n == "index.json").unwrap();
+            files[i] = ("index.json".into(), index.into_bytes());
+        };
+        with(500, &mut files);
+        let dir = t.path().join("many");
+        write_dir(&dir, &files);
+        let img = open(&dir).unwrap();
+        assert_eq!(img.blobs.len(), 2, "config and the one layer, once each");
+
+        with(MAX_DESCRIPTORS + 1, &mut files);
+        let dir = t.path().join("too-many");
+        write_dir(&dir, &files);
+        let e = open(&dir).unwrap_err();
+        assert!(e.to_string().contains("more than the 1000"), "{e:#}");
     }
 
     #[test]

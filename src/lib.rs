@@ -21,5 +21,6 @@ pub mod probe;
 pub mod registry;
 pub mod reporter;
 pub mod settings;
+pub mod state;
 pub mod trust;
 pub mod validate;

@@ -71,7 +71,21 @@ pub fn service(plan: &Plan) -> Service {
     let spec = svc.spec.as_mut().expect("service.yaml has a spec");
     let port = &mut spec.ports.as_mut().expect("service.yaml has ports")[0];
     match plan.expose {
-        Expose::LoadBalancer => spec.type_ = Some("LoadBalancer".into()),
+        Expose::LoadBalancer => {
+            spec.type_ = Some("LoadBalancer".into());
+            if !plan.lb_source_ranges.is_empty() {
+                spec.load_balancer_source_ranges = Some(plan.lb_source_ranges.clone());
+            }
+            if plan.internal_lb() {
+                let notes = svc
+                    .metadata
+                    .annotations
+                    .get_or_insert_with(Default::default);
+                for (k, v) in crate::plan::internal_lb_annotations(plan.flavor) {
+                    notes.insert((*k).into(), (*v).into());
+                }
+            }
+        }
         Expose::Ingress => spec.type_ = Some("ClusterIP".into()),
         Expose::NodePort | Expose::Localhost => {
             spec.type_ = Some("NodePort".into());
@@ -927,6 +941,24 @@ mod tests {
             serde_json::to_value(ingress(&p, "registry.example.com").unwrap()).unwrap(),
         ];
         insta::assert_yaml_snapshot!("loadbalancer_s3", docs);
+    }
+
+    #[test]
+    fn cloud_load_balancer_services_snapshot() {
+        use crate::detect::Flavor;
+        let mut docs = Vec::new();
+        for flavor in [Flavor::Eks, Flavor::Aks, Flavor::Gke, Flavor::K3s] {
+            let mut p = plan(Expose::LoadBalancer, pvc_storage());
+            p.flavor = flavor;
+            docs.push(serde_json::to_value(service(&p)).unwrap());
+        }
+        let mut p = plan(Expose::LoadBalancer, pvc_storage());
+        p.flavor = Flavor::Eks;
+        p.public = true;
+        p.auth = true;
+        p.lb_source_ranges = vec!["203.0.113.0/24".into(), "198.51.100.7/32".into()];
+        docs.push(serde_json::to_value(service(&p)).unwrap());
+        insta::assert_yaml_snapshot!("cloud_load_balancers", docs);
     }
 
     #[test]

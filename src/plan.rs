@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use anyhow::{bail, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::{ingress_controller, Flavor, IngressClassFact, IngressController};
 use crate::error::hint;
@@ -116,7 +116,7 @@ pub fn mirror_name(upstream: &str) -> String {
     format!("{}{head}-{hash}", names::MIRROR_PREFIX)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expose {
     LoadBalancer,
@@ -152,7 +152,7 @@ impl std::str::FromStr for Expose {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Storage {
     Pvc {
@@ -174,6 +174,12 @@ pub struct Request {
     pub namespace: String,
     pub flavor: Option<Flavor>,
     pub expose: Option<Expose>,
+    /// `--public`: a LoadBalancer reachable from outside the cloud network.
+    pub public: bool,
+    /// `--lb-source-ranges`: the CIDRs that may reach the LoadBalancer.
+    pub lb_source_ranges: Vec<String>,
+    /// `--allow-anonymous-push`: a public registry without `--auth`, on purpose.
+    pub allow_anonymous_push: bool,
     pub host: Option<String>,
     pub dns_suffix: String,
     pub image: String,
@@ -196,7 +202,7 @@ pub struct Request {
 }
 
 /// When and with which kubectl image the garbage-collection CronJob runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GcSchedule {
     pub cron: String,
     pub image: String,
@@ -223,6 +229,11 @@ pub struct Plan {
     pub flavor: Flavor,
     pub expose: Expose,
     pub expose_reason: String,
+    /// A LoadBalancer open beyond the cloud's network (`--public`); false means the
+    /// provider's internal load balancer on EKS, AKS and GKE.
+    pub public: bool,
+    pub lb_source_ranges: Vec<String>,
+    pub allow_anonymous_push: bool,
     pub image: String,
     pub storage: Storage,
     pub replicas: u32,
@@ -314,6 +325,23 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
             "drop --gc-schedule (an emptyDir empties itself when the pod restarts)",
         ));
     }
+    let load_balancer = expose == Expose::LoadBalancer;
+    if !load_balancer && (req.public || !req.lb_source_ranges.is_empty()) && req.expose.is_some() {
+        return Err(hint(
+            format!(
+                "--public and --lb-source-ranges go with a LoadBalancer, not --expose {expose}"
+            ),
+            "drop them, or use --expose loadbalancer",
+        ));
+    }
+    let public = load_balancer && req.public;
+    if public && !req.auth && !req.allow_anonymous_push {
+        // Anyone on the internet could overwrite the tags every node pulls.
+        return Err(hint(
+            "--public without --auth would let anyone who reaches the load balancer push, overwrite and delete images",
+            "add --auth (pods get pull secrets with --pull-secret-namespaces), or --allow-anonymous-push if that is really meant",
+        ));
+    }
     let mut pull_secret_namespaces = req.pull_secret_namespaces.clone();
     pull_secret_namespaces.sort();
     pull_secret_namespaces.dedup();
@@ -323,6 +351,13 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         flavor,
         expose,
         expose_reason,
+        public,
+        lb_source_ranges: if load_balancer {
+            req.lb_source_ranges.clone()
+        } else {
+            vec![]
+        },
+        allow_anonymous_push: req.allow_anonymous_push,
         image: req.image.clone(),
         storage,
         replicas: req.replicas,
@@ -367,11 +402,88 @@ fn check_mirrors(mirrors: &[Mirror]) -> Result<()> {
     Ok(())
 }
 
+/// The annotations that make a provider's LoadBalancer internal (reachable only from the
+/// cloud network), per flavour; empty where kreg knows no such switch (k3s's ServiceLB, MetalLB
+/// and bare clusters serve node or LAN addresses anyway).
+pub fn internal_lb_annotations(flavor: Flavor) -> &'static [(&'static str, &'static str)] {
+    match flavor {
+        // The AWS Load Balancer Controller reads the scheme; the in-tree controller the
+        // legacy flag.
+        Flavor::Eks => &[
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internal",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-internal",
+                "true",
+            ),
+        ],
+        Flavor::Aks => &[(
+            "service.beta.kubernetes.io/azure-load-balancer-internal",
+            "true",
+        )],
+        Flavor::Gke => &[("networking.gke.io/load-balancer-type", "Internal")],
+        Flavor::K3s | Flavor::Kind | Flavor::Minikube | Flavor::Generic => &[],
+    }
+}
+
+impl Plan {
+    /// Whether the Service gets the provider's internal load balancer.
+    pub fn internal_lb(&self) -> bool {
+        self.expose == Expose::LoadBalancer
+            && !self.public
+            && !internal_lb_annotations(self.flavor).is_empty()
+    }
+
+    /// Who can reach the registry without a password, or `None` with `--auth`. Said in `up`'s
+    /// output and by `status`, because anyone who reaches it can push, overwrite and delete.
+    pub fn anonymous_reach(&self) -> Option<String> {
+        (!self.auth).then(|| {
+            anonymous_reach(
+                self.expose,
+                self.flavor,
+                self.public,
+                &self.lb_source_ranges,
+            )
+        })
+    }
+}
+
+/// Who reaches a registry exposed this way (see [`Plan::anonymous_reach`]).
+pub fn anonymous_reach(expose: Expose, flavor: Flavor, public: bool, ranges: &[String]) -> String {
+    let ranges = if ranges.is_empty() {
+        String::new()
+    } else {
+        format!(" in {}", ranges.join(","))
+    };
+    let internal = !public && !internal_lb_annotations(flavor).is_empty();
+    match expose {
+        Expose::LoadBalancer if internal => {
+            format!("every machine in the cloud network{ranges} (internal load balancer)")
+        }
+        Expose::LoadBalancer if public => {
+            format!("anyone on the internet{ranges} (public load balancer)")
+        }
+        Expose::LoadBalancer => {
+            format!("every machine that reaches the load balancer's address{ranges}")
+        }
+        Expose::Ingress => "everyone who reaches the ingress controller".into(),
+        Expose::NodePort => "every machine that reaches a node's address".into(),
+        Expose::Localhost => "every pod and process on the nodes (localhost NodePort)".into(),
+    }
+}
+
+/// The warning `up` and `status` print for a registry without `--auth`.
+pub fn anonymous_warning(reach: &str) -> String {
+    format!("no authentication: {reach} can push, overwrite and delete images (`kreg up --auth` turns it on)")
+}
+
 fn default_expose(flavor: Flavor) -> (Expose, String) {
     match flavor {
         Flavor::Eks | Flavor::Aks | Flavor::Gke => (
             Expose::LoadBalancer,
-            format!("{flavor} provisions cloud load balancers"),
+            format!("{flavor} provisions cloud load balancers; internal to the cloud network unless --public"),
         ),
         Flavor::K3s => (
             Expose::LoadBalancer,
@@ -538,6 +650,9 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         flavor: Flavor::Kind,
         expose,
         expose_reason: String::new(),
+        public: false,
+        lb_source_ranges: vec![],
+        allow_anonymous_push: false,
         image: "mirror.example/registry:2.8".into(),
         storage,
         replicas: 1,
@@ -567,6 +682,9 @@ mod tests {
             namespace: "kreg-system".into(),
             flavor: None,
             expose: None,
+            public: false,
+            lb_source_ranges: vec![],
+            allow_anonymous_push: false,
             host: None,
             dns_suffix: "nip.io".into(),
             image: "registry:2".into(),
@@ -622,6 +740,36 @@ mod tests {
         ] {
             assert_eq!(make(&req(), f, &abilities()).unwrap().expose, e, "{f}");
         }
+    }
+
+    #[test]
+    fn cloud_load_balancers_are_internal_unless_public_and_public_needs_auth() {
+        for f in [Flavor::Eks, Flavor::Aks, Flavor::Gke] {
+            let p = make(&req(), f, &abilities()).unwrap();
+            assert!(p.internal_lb(), "{f}");
+            assert!(p.anonymous_reach().unwrap().contains("internal"), "{f}");
+        }
+        assert!(!make(&req(), Flavor::K3s, &abilities())
+            .unwrap()
+            .internal_lb());
+        let mut r = req();
+        r.public = true;
+        let e = make(&r, Flavor::Eks, &abilities()).unwrap_err();
+        assert!(e.to_string().contains("--public without --auth"), "{e}");
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("--allow-anonymous-push"));
+        r.allow_anonymous_push = true;
+        let p = make(&r, Flavor::Eks, &abilities()).unwrap();
+        assert!(p.public && !p.internal_lb());
+        assert!(p.anonymous_reach().unwrap().contains("internet"));
+        r.allow_anonymous_push = false;
+        r.auth = true;
+        let p = make(&r, Flavor::Eks, &abilities()).unwrap();
+        assert_eq!(p.anonymous_reach(), None);
+        r.expose = Some(Expose::NodePort);
+        let e = make(&r, Flavor::Eks, &abilities()).unwrap_err();
+        assert!(e.to_string().contains("go with a LoadBalancer"), "{e}");
     }
 
     #[test]

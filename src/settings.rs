@@ -32,6 +32,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// Questions and spinners: only with a terminal on stdin and stderr, and without `--yes`.
     pub interactive: bool,
+    /// `--yes`: the user answered every question up front (a security downgrade needs it
+    /// when there is no terminal to ask on).
+    pub yes: bool,
     pub color: bool,
     pub home: Option<PathBuf>,
 }
@@ -75,15 +78,32 @@ impl Settings {
             output: g.output,
             timeout,
             interactive: terminals && !g.yes,
+            yes: g.yes,
             color: std::io::stderr().is_terminal() && !no_color,
             home: std::env::var_os("HOME").map(PathBuf::from),
         })
     }
 }
 
+/// The longest `--timeout`: longer waits are a typo, and deadlines past it could overflow the
+/// clock's arithmetic.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// Parses a Go-style duration as kubectl does: `90s`, `5m`, `1h30m`, `500ms`. A bare number is
-/// seconds. Zero and negative durations are refused: a wait that cannot succeed is a mistake.
+/// seconds. Zero and negative durations are refused: a wait that cannot succeed is a mistake;
+/// so is one longer than [`MAX_TIMEOUT`].
 pub fn parse_duration(s: &str) -> Result<Duration> {
+    let d = parse_duration_uncapped(s)?;
+    if d > MAX_TIMEOUT {
+        return Err(crate::error::hint(
+            format!("--timeout {s} is longer than the longest wait kreg allows (24h)"),
+            "use a duration up to 24h, such as 10m or 2h",
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_duration_uncapped(s: &str) -> Result<Duration> {
     let err = || {
         anyhow::anyhow!(
             "invalid --timeout {s:?}: use a duration such as 90s, 5m or 1h30m (units: ms, s, m, h)"
@@ -140,6 +160,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("12").unwrap(), Duration::from_secs(12));
+        assert_eq!(parse_duration("24h").unwrap(), MAX_TIMEOUT);
     }
 
     #[test]
@@ -154,6 +175,9 @@ mod tests {
             "5 m",
             "1.5h",
             "99999999999999999999h",
+            "10000000000000000000",
+            "25h",
+            "1441m",
         ] {
             let e = parse_duration(bad).unwrap_err().to_string();
             assert!(e.contains("--timeout"), "{bad:?}: {e}");

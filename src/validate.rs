@@ -137,6 +137,39 @@ address clients connect to",
     Ok(())
 }
 
+/// `--host` validated as [`host`] and in the one spelling every consumer uses: an IP literal in
+/// its canonical form (RFC 5952 for IPv6: lowercase, zeros compressed), so the certificate,
+/// the image references and the nodes' `certs.d/<host>` directories all agree.
+pub fn canonical_host(s: &str) -> Result<String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        host(s)?;
+        return Ok(ip.to_string());
+    }
+    host(s)?;
+    Ok(s.to_string())
+}
+
+/// A CIDR for `--lb-source-ranges`: `203.0.113.0/24`, `fd00::/64`.
+pub fn cidr(s: &str) -> Result<()> {
+    let err = || {
+        crate::error::hint(
+            format!("invalid --lb-source-ranges {}: not a CIDR", shown(s)),
+            "give an address and a prefix length, e.g. 203.0.113.0/24 or fd00::/64 (comma-separated for several)",
+        )
+    };
+    let (ip, bits) = s.split_once('/').ok_or_else(err)?;
+    let ip: IpAddr = ip.parse().map_err(|_| err())?;
+    if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    let bits: u8 = bits.parse().map_err(|_| err())?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    if bits > max {
+        return Err(err());
+    }
+    Ok(())
+}
+
 /// A registry address: `host` or `host:port`, with IPv6 in brackets (`[fd00::1]:5000`).
 ///
 /// The port must be written without leading zeros because the string is used verbatim as a
@@ -1019,6 +1052,40 @@ mod tests {
             &format!("{}.com", "a".repeat(64)),
         ] {
             assert!(host(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn ip_hosts_are_canonical() {
+        assert_eq!(canonical_host("FD00:0:0::5").unwrap(), "fd00::5");
+        assert_eq!(
+            canonical_host("2001:DB8:0:0:0:0:0:1").unwrap(),
+            "2001:db8::1"
+        );
+        assert_eq!(canonical_host("10.0.0.5").unwrap(), "10.0.0.5");
+        assert_eq!(
+            canonical_host("registry.example.com").unwrap(),
+            "registry.example.com"
+        );
+        assert!(canonical_host("Registry.example.com").is_err());
+        assert!(canonical_host("::").is_err());
+    }
+
+    #[test]
+    fn cidrs() {
+        for ok in ["203.0.113.0/24", "10.0.0.1/32", "fd00::/64", "0.0.0.0/0"] {
+            assert!(cidr(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "203.0.113.0",
+            "10.0.0.0/33",
+            "fd00::/129",
+            "x/8",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "",
+        ] {
+            assert!(cidr(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! `kreg up --mirror` on the API tier (no node: `--no-wait`): the objects of each pull-through
 //! cache, its certificate naming the ClusterIP nodes use, the credentials check that refuses
-//! before anything is applied, `up` removing caches no longer asked for, and `down` / `--purge`.
+//! before anything is applied, `up` keeping caches and removing one by `--no-mirror`, and `down` / `--purge`.
 //! Pulls through a cache need a node: tests/node_mirror.rs.
 
 mod support;
@@ -152,8 +152,12 @@ fn mirrors_are_applied_pruned_and_removed() {
     let again = kreg_json(&tc, &api_tier_up(NS, "60s", &args));
     assert_eq!(again["changed"], serde_json::json!([]), "{again}");
 
-    // 4. Without docker.io, its cache goes (its PVC, the cached data, stays).
-    let up = kreg_json(&tc, &api_tier_up(NS, "60s", &["--mirror", "ghcr.io"]));
+    // 4. A plain `up` keeps every cache (choices are sticky); `--no-mirror docker.io` drops
+    //    that one (its PVC, the cached data, stays).
+    let kept = kreg_json(&tc, &api_tier_up(NS, "60s", &[]));
+    assert_eq!(kept["mirrors"].as_array().unwrap().len(), 2, "{kept}");
+    assert_eq!(kept["changed"], serde_json::json!([]), "{kept}");
+    let up = kreg_json(&tc, &api_tier_up(NS, "60s", &["--no-mirror", "docker.io"]));
     assert_eq!(up["mirrors"].as_array().unwrap().len(), 1, "{up}");
     for kind in ["deployment", "service", "secret"] {
         let name = if kind == "secret" {

@@ -162,7 +162,7 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
     ]);
     let both = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(both.trim(), "kreg-pull someone-elses");
-    let (up2, _) = up(&tc, &["--auth"]);
+    let (up2, _) = up(&tc, &["--auth", "--no-pull-secret-namespaces"]);
     assert_eq!(up2["healthy"], true, "{up2}");
     let sa = pull_secrets_of_default_sa(&tc, "team-a");
     assert_eq!(
@@ -180,6 +180,20 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
         password.as_str(),
         "re-runs keep the password"
     );
+
+    // A plain `up` (what the README suggests to re-issue the certificate) keeps auth on:
+    // the anonymous catalog stays closed (it answered 200 before auth was sticky).
+    let (plain, _) = up(&tc, &[]);
+    assert_eq!(plain["anonymous_access"], false, "{plain}");
+    std::fs::write(
+        ws.etc().join("kreg-ca.pem"),
+        up1["ca_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let anon = ws.sh(&format!(
+        "curl -s --cacert /etc/kreg-ca.pem -o /dev/null -w '%{{http_code}}' https://{registry}/v2/_catalog"
+    ));
+    assert_eq!(text(&anon.stdout).trim(), "401", "{}", text(&anon.stderr));
 
     // down keeps the credentials (clients stay logged in across down/up); --purge removes them.
     let (_, _) = up(&tc, &["--auth", "--pull-secret-namespaces", "team-a"]);
@@ -364,8 +378,14 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
     assert_eq!(status["gc_schedule"], "0 3 * * 0");
     assert_eq!(status["healthy"], true, "{status}");
 
-    // An `up` without --gc-schedule removes the CronJob and its rights.
-    let (up3, _) = up(&tc, &[]);
+    // A plain `up` keeps the schedule; `--no-gc-schedule` removes the CronJob and its rights.
+    let (kept, _) = up(&tc, &[]);
+    assert!(
+        !kept["changed"].to_string().contains("CronJob/kreg-gc"),
+        "{kept}"
+    );
+    tc.kubectl_ok(&["-n", "kreg-system", "get", "cronjob", "kreg-gc"]);
+    let (up3, _) = up(&tc, &["--no-gc-schedule"]);
     assert!(
         up3["changed"].to_string().contains("CronJob/kreg-gc"),
         "{up3}"

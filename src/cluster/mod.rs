@@ -252,8 +252,8 @@ impl Cluster {
             .map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
     }
 
-    /// Replaces an object wholesale (used for `--rotate-ca`).
-    pub async fn replace<K>(&self, api: &Api<K>, obj: &K) -> Result<()>
+    /// Replaces an object wholesale (used for `--rotate-ca`); returns what is stored.
+    pub async fn replace<K>(&self, api: &Api<K>, obj: &K) -> Result<K>
     where
         K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
     {
@@ -261,8 +261,49 @@ impl Cluster {
         let _ = api.delete(&name, &DeleteParams::default()).await;
         api.create(&PostParams::default(), obj)
             .await
-            .map_err(|e| api_error(e, &format!("replacing {name}")))?;
-        Ok(())
+            .map_err(|e| api_error(e, &format!("replacing {name}")))
+    }
+
+    /// Creates an object that must not exist yet; returns what is stored (with its UID).
+    /// `None` when another client created it first.
+    pub async fn create_new<K>(&self, api: &Api<K>, obj: &K) -> Result<Option<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+    {
+        let pp = PostParams {
+            field_manager: Some(names::FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        match api.create(&pp, obj).await {
+            Ok(created) => Ok(Some(created)),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
+            Err(e) => Err(api_error(
+                e,
+                &format!("creating {} {}", K::kind(&()), obj.name_any()),
+            )),
+        }
+    }
+
+    /// Deletes the object only if it is still the one with this UID (a precondition the API
+    /// server checks), so an object someone re-created under the same name is never deleted.
+    /// Returns whether it was deleted; absent or replaced is `false`.
+    pub async fn delete_uid<K>(&self, api: &Api<K>, name: &str, uid: &str) -> Result<bool>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let dp = DeleteParams {
+            propagation_policy: Some(kube::api::PropagationPolicy::Background),
+            preconditions: Some(kube::api::Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match api.delete(name, &dp).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(false),
+            Err(e) => Err(api_error(e, &format!("deleting {} {name}", K::kind(&())))),
+        }
     }
 
     /// Deletes an object; absent is fine. Returns whether something was deleted.

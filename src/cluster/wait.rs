@@ -127,18 +127,21 @@ impl Cluster {
         }
     }
 
-    /// Waits until the Service has an address clients can use.
+    /// Waits until the Service has an address clients can use: the load balancer's, or a
+    /// node's for a NodePort (`prefer`: the node the last `up` named the registry after, kept
+    /// while it exists). Returns the address, the node port and the node.
     pub async fn wait_address(
         &self,
         svc_name: &str,
         lb: bool,
+        prefer: Option<&str>,
         limit: Duration,
-    ) -> Result<(Address, Option<u16>)> {
+    ) -> Result<(Address, Option<u16>, Option<String>)> {
         let api: Api<Service> = self.ns_api();
         if lb {
             let cond = |s: Option<&Service>| lb_address(s).is_some();
             match self.watch_until(&api, svc_name, cond, limit).await? {
-                Some(Some(svc)) => return Ok((lb_address(Some(&svc)).expect("condition held"), None)),
+                Some(Some(svc)) => return Ok((lb_address(Some(&svc)).expect("condition held"), None, None)),
                 Some(None) => return Err(anyhow!("Service {svc_name} was deleted while kreg waited for its address")),
                 None => {
                     return Err(hint(
@@ -163,7 +166,8 @@ impl Cluster {
             .and_then(|p| p.first())
             .and_then(|p| p.node_port)
             .map(|p| p as u16);
-        Ok((Address::Ip(self.node_address().await?), node_port))
+        let (node, ip) = self.node_address(prefer).await?;
+        Ok((Address::Ip(ip), node_port, Some(node)))
     }
 
     /// If the namespace is being deleted (a `down --purge` just before), waits until it is gone:
@@ -221,9 +225,26 @@ impl Cluster {
             .as_u64()
     }
 
-    /// The InternalIP of a Ready node (every node forwards a NodePort to the registry pod).
-    pub async fn node_address(&self) -> Result<IpAddr> {
+    /// A node and its InternalIP (every node forwards a NodePort to the registry pod): the
+    /// `prefer`red node while it exists and has one, else the first Ready node, else any.
+    pub async fn node_address(&self, prefer: Option<&str>) -> Result<(String, IpAddr)> {
         let nodes: Api<Node> = Api::all(self.client());
+        let internal_ip = |n: &Node| {
+            n.status
+                .as_ref()
+                .and_then(|s| s.addresses.as_ref())
+                .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+                .and_then(|a| a.address.parse::<IpAddr>().ok())
+        };
+        if let Some(name) = prefer {
+            let kept = nodes
+                .get_opt(name)
+                .await
+                .map_err(|e| api_error(e, "reading the registry's node"))?;
+            if let Some(ip) = kept.as_ref().and_then(internal_ip) {
+                return Ok((name.to_string(), ip));
+            }
+        }
         let page = nodes
             .list(&ListParams::default().limit(50))
             .await
@@ -234,13 +255,9 @@ impl Cluster {
             let ready = status
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            let ip = status
-                .and_then(|s| s.addresses.as_ref())
-                .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
-                .and_then(|a| a.address.parse::<IpAddr>().ok());
-            match (ip, ready) {
-                (Some(ip), true) => return Ok(ip),
-                (Some(ip), false) if fallback.is_none() => fallback = Some(ip),
+            match (internal_ip(n), ready) {
+                (Some(ip), true) => return Ok((n.name_any(), ip)),
+                (Some(ip), false) if fallback.is_none() => fallback = Some((n.name_any(), ip)),
                 _ => {}
             }
         }

@@ -14,6 +14,7 @@ use crate::cli::DownArgs;
 use crate::cluster::{api_error, Cluster, NodeVerdict};
 use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
+use crate::state::InstalledState;
 
 #[derive(Debug, Serialize)]
 struct DownReport {
@@ -60,6 +61,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         bail!("cancelled; nothing was changed");
     }
     cluster.check_access(crate::cluster::ACCESS_DOWN).await?;
+    let state = super::read_state(&cluster).await?;
 
     // 1. Node trust: switch the DaemonSet to removal and wait for every node to confirm.
     let ds_api: Api<DaemonSet> = cluster.ns_api();
@@ -109,14 +111,11 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     .await?;
 
     // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
-    let state = cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
-        .await?
-        .and_then(|cm| cm.data)
+    let pulled = state
+        .as_ref()
+        .map(|s| s.pull_secret_namespaces.clone())
         .unwrap_or_default();
-    for pulled in
-        super::registry_auth::namespaces_in_state(state.get(super::up::PULL_NAMESPACES_KEY))
-    {
+    for pulled in pulled {
         if super::registry_auth::revoke(&cluster, &pulled).await? {
             report
                 .removed
@@ -160,28 +159,41 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     let secrets: Api<Secret> = cluster.ns_api();
     del(&cluster, &secrets, names::TLS_SECRET, &mut report).await?;
     del(&cluster, &secrets, names::HTTP_SECRET, &mut report).await?;
-    del(
-        &cluster,
-        &cluster.ns_api::<ConfigMap>(),
-        names::STATE,
-        &mut report,
-    )
-    .await?;
 
-    // 4. User data: only with --purge.
+    // 4. User data: only with --purge, and only what kreg created, by the UID it recorded
+    //    (the API server checks it), so an object or namespace someone else made under the
+    //    same name is never deleted.
     let pvcs: Api<PersistentVolumeClaim> = cluster.ns_api();
+    let states: Api<ConfigMap> = cluster.ns_api();
     if a.purge {
-        del(&cluster, &pvcs, names::DATA_PVC, &mut report).await?;
-        del(&cluster, &secrets, names::CA_SECRET, &mut report).await?;
-        del(&cluster, &secrets, names::AUTH_SECRET, &mut report).await?;
-        if crate::manifests::is_kreg_managed(&namespace.metadata) {
-            del(&cluster, &namespaces, &ns, &mut report).await?;
-        } else {
-            report
+        let owner = state.as_ref();
+        purge_owned(&cluster, owner, &pvcs, names::DATA_PVC, &mut report).await?;
+        purge_owned(&cluster, owner, &secrets, names::CA_SECRET, &mut report).await?;
+        purge_owned(&cluster, owner, &secrets, names::AUTH_SECRET, &mut report).await?;
+        del(&cluster, &states, names::STATE, &mut report).await?;
+        match owner.and_then(|s| s.created_uid("Namespace", &ns)) {
+            Some(uid) if namespace.metadata.uid.as_deref() == Some(uid) => {
+                if cluster.delete_uid(&namespaces, &ns, uid).await? {
+                    report.removed.push(format!("Namespace/{ns}"));
+                }
+            }
+            _ => report
                 .kept
-                .push(format!("Namespace/{ns} (not created by kreg)"));
+                .push(format!("Namespace/{ns} (not created by kreg)")),
         }
     } else {
+        // The record stays, marked removed: the kept PVC, CA and namespace stay known as
+        // kreg's (for a later `up` and `down --purge`), and so do the choices a later `up`
+        // keeps (auth above all).
+        if let Some(mut kept) = state.clone() {
+            kept.installed = false;
+            cluster
+                .apply(
+                    &states,
+                    &crate::manifests::configmap(&ns, names::STATE, kept.to_data()?),
+                )
+                .await?;
+        }
         if cluster.get(&pvcs, names::DATA_PVC).await?.is_some() {
             report.kept.push(format!(
                 "PersistentVolumeClaim/{} (your images)",
@@ -234,6 +246,41 @@ async fn remove_mirrors(cluster: &Cluster, purge: bool, report: &mut DownReport)
     let (removed, kept) = super::mirrors::remove(cluster, purge).await?;
     report.removed.extend(removed);
     report.kept.extend(kept);
+    Ok(())
+}
+
+/// `--purge`: deletes one object kreg created, by its recorded UID. An object of an older
+/// kreg's record (no UIDs) counts as kreg's when it carries kreg's label; anything else of
+/// that name is kept and reported.
+async fn purge_owned<K>(
+    cluster: &Cluster,
+    state: Option<&InstalledState>,
+    api: &Api<K>,
+    name: &str,
+    report: &mut DownReport,
+) -> Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let kind = K::kind(&()).to_string();
+    let Some(live) = cluster.get(api, name).await? else {
+        return Ok(());
+    };
+    let uid = live.meta().uid.clone().unwrap_or_default();
+    let labelled = crate::manifests::is_kreg_managed(live.meta());
+    let owned = match state {
+        Some(s) => s.owns(&kind, name, Some(&uid), labelled),
+        None => labelled,
+    };
+    if !owned {
+        report
+            .kept
+            .push(format!("{kind}/{name} (not created by kreg)"));
+        return Ok(());
+    }
+    if cluster.delete_uid(api, name, &uid).await? {
+        report.removed.push(format!("{kind}/{name}"));
+    }
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use kube::api::{Api, ListParams};
 use kube::ResourceExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cli::UpArgs;
@@ -26,15 +26,7 @@ use crate::plan::{names, Endpoint, Mirror, Plan};
 use crate::probe;
 use crate::validate;
 
-/// One cache as `up -o json` reports it and the state ConfigMap records it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct MirrorRecord {
-    pub upstream: String,
-    pub url: String,
-    pub name: String,
-    /// The ClusterIP nodes pull from (`https://<address>/v2/...`).
-    pub address: String,
-}
+pub use crate::state::MirrorRecord;
 
 /// One cache as `status` sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -50,9 +42,6 @@ pub struct MirrorStatus {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
 }
-
-/// The state ConfigMap key listing the caches.
-pub const STATE_KEY: &str = "mirrors";
 
 /// `--mirror` and `--mirror-credentials`, validated; credentials for an upstream that has no
 /// `--mirror` are refused (a typo would otherwise be silently ignored).
@@ -323,30 +312,21 @@ pub fn records(mirrors: &[NodeMirror]) -> Vec<MirrorRecord> {
             url: m.mirror.url.clone(),
             name: m.mirror.name.clone(),
             address: m.address.clone(),
+            credentials: m.mirror.credentials.clone(),
         })
         .collect()
-}
-
-/// The state ConfigMap's `mirrors` value.
-pub fn state_value(mirrors: &[NodeMirror]) -> String {
-    serde_json::to_string(&records(mirrors)).expect("records serialize")
 }
 
 /// `status`: every cache the last `up` recorded, its pods and a probe of `/v2/` over TLS
 /// trusting only kreg's CA, from this machine to the ClusterIP.
 pub async fn status(
     cluster: &Cluster,
-    recorded: Option<&str>,
+    records: &[MirrorRecord],
     ca_pem: Option<&str>,
 ) -> Result<Vec<MirrorStatus>> {
-    let records: Vec<MirrorRecord> = match recorded {
-        None | Some("") => return Ok(vec![]),
-        Some(text) => serde_json::from_str(text)
-            .context("the state ConfigMap's mirrors entry is not readable; run `kreg up`")?,
-    };
     let deploys: Api<Deployment> = cluster.ns_api();
     let mut out = Vec::new();
-    for rec in records {
+    for rec in records.iter().cloned() {
         let mut s = MirrorStatus {
             upstream: rec.upstream.clone(),
             url: rec.url.clone(),
@@ -515,16 +495,5 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
-    }
-
-    #[test]
-    fn recorded_mirrors_round_trip_through_the_state() {
-        let nm = NodeMirror {
-            mirror: Mirror::new("docker.io", "https://registry-1.docker.io", None),
-            address: "10.96.0.50".into(),
-        };
-        let text = state_value(std::slice::from_ref(&nm));
-        let back: Vec<MirrorRecord> = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, records(&[nm]));
     }
 }

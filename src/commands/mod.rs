@@ -134,17 +134,28 @@ pub fn main() -> u8 {
     }
 }
 
-/// The record `up` left (ConfigMap `kreg-state`: address, host, port, CA certificate...); an
-/// error that says to run `kreg up` when kreg is not installed in the namespace.
-async fn installed_state(
+/// The record in ConfigMap `kreg-state` (see [`crate::state`]), if there is one: installed, or
+/// kept by a `down` without `--purge`.
+async fn read_state(
     cluster: &crate::cluster::Cluster,
-) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+) -> anyhow::Result<Option<crate::state::InstalledState>> {
     use crate::plan::names;
     use k8s_openapi::api::core::v1::ConfigMap;
     cluster
         .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
         .await?
-        .map(|c| c.data.unwrap_or_default())
+        .map(|c| crate::state::InstalledState::from_data(&c.data.unwrap_or_default()))
+        .transpose()
+}
+
+/// The record of the installed registry (address, host, port, CA certificate...); an error
+/// that says to run `kreg up` when kreg is not installed in the namespace.
+async fn installed_state(
+    cluster: &crate::cluster::Cluster,
+) -> anyhow::Result<crate::state::InstalledState> {
+    read_state(cluster)
+        .await?
+        .filter(|s| s.installed)
         .ok_or_else(|| {
             crate::error::hint(
                 format!("kreg is not installed in namespace {}", cluster.namespace),

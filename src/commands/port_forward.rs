@@ -3,8 +3,7 @@
 //! too. It runs `kubectl port-forward` with the same kubeconfig and context until Ctrl-C:
 //! kubectl's forwarder is the one users already trust and debug.
 
-use anyhow::{anyhow, Result};
-use k8s_openapi::api::core::v1::ConfigMap;
+use anyhow::Result;
 
 use super::Ctx;
 use crate::cli::PortForwardArgs;
@@ -15,33 +14,28 @@ use crate::plan::{names, Expose};
 pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
     let ns = &ctx.settings.namespace;
     let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
-    let state = cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+    let state = super::read_state(&cluster)
         .await?
-        .and_then(|c| c.data)
+        .filter(|s| s.installed)
         .ok_or_else(|| {
             hint(
                 format!("kreg is not installed in namespace {ns}"),
                 "run `kreg up --expose localhost` first",
             )
         })?;
-    let expose: Option<Expose> = state.get("expose").and_then(|e| e.parse().ok());
-    if expose != Some(Expose::Localhost) {
+    if state.expose != Expose::Localhost {
         return Err(hint(
             format!(
                 "the registry in namespace {ns} is exposed as {}, not localhost",
-                state.get("expose").map_or("?", |s| s.as_str())
+                state.expose
             ),
             format!(
                 "push to {} directly; port-forward is for `kreg up --expose localhost`",
-                state.get("registry").map_or("?", |s| s.as_str())
+                state.registry
             ),
         ));
     }
-    let port: u16 = state
-        .get("port")
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| anyhow!("ConfigMap {} has no port", names::STATE))?;
+    let port = state.port;
     let mut cmd = std::process::Command::new("kubectl");
     if !ctx.settings.target.kubeconfig.is_empty() {
         cmd.env(

@@ -77,34 +77,24 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
 
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
     let state = super::installed_state(&cluster).await?;
-    let field = |k: &str| {
-        state.get(k).cloned().ok_or_else(|| {
-            anyhow!(
-                "ConfigMap {} has no {k}; run `kreg up` to repair it",
-                names::STATE
-            )
-        })
-    };
-    let registry_name = field("registry")?;
+    let registry_name = state.registry.clone();
     crate::validate::host_port(&registry_name)
         .context("the registry address stored in the cluster is not valid")?;
-    let ca_pem = field("ca.crt")?;
-    let port: u16 = field("port")?
-        .parse()
-        .context("the port stored in the cluster is not a number")?;
-    let expose: Option<Expose> = state.get("expose").and_then(|e| e.parse().ok());
+    let ca_pem = state.ca_pem.clone();
+    let port = state.port;
     let target = Target {
-        host: field("host")?,
+        host: state.host.clone(),
         port,
-        plain_http: expose == Some(Expose::Localhost),
+        plain_http: state.expose == Expose::Localhost,
         // Reach the address the cluster recorded, as `kreg status` does: nip.io names carry
         // it anyway, and this keeps the push independent of this machine's DNS.
         connect: state
-            .get("address")
-            .and_then(|a| a.parse::<IpAddr>().ok())
+            .address
+            .parse::<IpAddr>()
+            .ok()
             .map(|ip| SocketAddr::new(ip, port)),
     };
-    let creds = credentials(&cluster, state.get("auth")).await?;
+    let creds = credentials(&cluster, state.auth).await?;
     let (client, forward) = reach(
         ctx,
         &cluster,
@@ -235,8 +225,8 @@ async fn upload(
 
 /// Basic-auth credentials when `up --auth` installed the registry: read from Secret
 /// `kreg-auth` (never from flags, never logged).
-async fn credentials(cluster: &Cluster, auth: Option<&String>) -> Result<Option<Credentials>> {
-    if auth.map(String::as_str) != Some("true") {
+async fn credentials(cluster: &Cluster, auth: bool) -> Result<Option<Credentials>> {
+    if !auth {
         return Ok(None);
     }
     match super::registry_auth::read(cluster).await {

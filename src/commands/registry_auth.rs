@@ -67,13 +67,17 @@ fn usable(s: &Secret) -> Option<(Credentials, String)> {
 }
 
 /// Returns the credentials, generating them on the first `--auth` (or when the Secret was
-/// damaged), and the SHA-256 of the htpasswd line for the Deployment's restart annotation.
+/// damaged), the SHA-256 of the htpasswd line for the Deployment's restart annotation, and the
+/// Secret when this run created it (its UID goes into kreg's ownership record).
 /// The Secret is created only if absent, so two concurrent runs end with one password.
-pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Credentials, String, bool)> {
+pub async fn ensure(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<(Credentials, String, Option<Secret>)> {
     let secrets: Api<Secret> = cluster.ns_api();
     let existing = cluster.get(&secrets, names::AUTH_SECRET).await?;
     if let Some((creds, line)) = existing.as_ref().and_then(usable) {
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), false));
+        return Ok((creds, manifests::sha256_hex(line.as_bytes()), None));
     }
     let creds = Credentials::generate(names::AUTH_USER);
     let line = creds.htpasswd_line()?;
@@ -88,13 +92,14 @@ pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Credentials, 
         ],
     );
     if existing.is_some() {
-        // Present but unusable (edited by hand): replace it with a working pair.
+        // Present but unusable (edited by hand): replace it with a working pair. Its UID (and
+        // so kreg's ownership of it) stays.
         cluster.apply(&secrets, &secret).await?;
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), true));
+        return Ok((creds, manifests::sha256_hex(line.as_bytes()), None));
     }
     let (stored, created) = cluster.create_if_absent(&secrets, &secret).await?;
     if created {
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), true));
+        return Ok((creds, manifests::sha256_hex(line.as_bytes()), Some(stored)));
     }
     // Another `up` won the race: adopt its credentials.
     let (creds, line) = usable(&stored).ok_or_else(|| {
@@ -103,7 +108,7 @@ pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Credentials, 
             names::AUTH_SECRET
         )
     })?;
-    Ok((creds, manifests::sha256_hex(line.as_bytes()), false))
+    Ok((creds, manifests::sha256_hex(line.as_bytes()), None))
 }
 
 /// Puts the pull Secret into `namespace` and adds it to the default ServiceAccount there.
@@ -170,32 +175,10 @@ pub async fn revoke(cluster: &Cluster, namespace: &str) -> Result<bool> {
         .await?;
     Ok(sa_changed || deleted)
 }
-/// The namespaces a state record lists under `pullSecretNamespaces`.
-pub fn namespaces_in_state(value: Option<&String>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_lists_round_trip() {
-        assert_eq!(
-            namespaces_in_state(Some(&"a, b,,c".to_string())),
-            ["a", "b", "c"]
-        );
-        assert!(namespaces_in_state(Some(&String::new())).is_empty());
-        assert!(namespaces_in_state(None).is_empty());
-    }
 
     #[test]
     fn report_never_carries_the_password_unless_asked() {

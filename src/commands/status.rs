@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use serde::Serialize;
 
 use super::registry_auth::{self, AuthReport};
@@ -71,6 +71,11 @@ pub struct StatusReport {
     pub gc_schedule: Option<String>,
     /// Pull-through caches (`up --mirror`); an unhealthy one makes the whole status unhealthy.
     pub mirrors: Vec<super::mirrors::MirrorStatus>,
+    /// No password is needed: whoever reaches the registry can push, overwrite and delete.
+    pub anonymous_access: bool,
+    /// Said, but not a health problem (anonymous access is a choice).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 pub async fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
@@ -91,10 +96,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         namespace: cluster.namespace.clone(),
         ..Default::default()
     };
-    let Some(state) = cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
-        .await?
-    else {
+    let Some(state) = super::read_state(cluster).await?.filter(|s| s.installed) else {
         r.problems.push(format!(
             "kreg is not installed in namespace {} (run `kreg up`)",
             cluster.namespace
@@ -102,18 +104,27 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         return Ok(r);
     };
     r.installed = true;
-    let data = state.data.unwrap_or_default();
-    let field = |k: &str| data.get(k).cloned();
-    r.flavor = field("flavor");
-    r.expose = field("expose");
-    r.address = field("address");
-    r.host = field("host");
-    r.registry = field("registry");
-    r.ca_pem = field("ca.crt");
-    r.gc_schedule = field(super::up::GC_SCHEDULE_KEY).filter(|s| !s.is_empty());
+    r.flavor = Some(state.flavor.to_string());
+    r.expose = Some(state.expose.to_string());
+    r.address = Some(state.address.clone());
+    r.host = Some(state.host.clone());
+    r.registry = Some(state.registry.clone());
+    r.ca_pem = Some(state.ca_pem.clone()).filter(|p| !p.is_empty());
+    r.gc_schedule = state.gc_schedule.as_ref().map(|g| g.cron.clone());
     r.ca_sha256 = r.ca_pem.as_deref().and_then(|p| pki::cert_sha256(p).ok());
-    let port: u16 = field("port").and_then(|p| p.parse().ok()).unwrap_or(443);
-    let expose: Option<Expose> = r.expose.as_deref().and_then(|e| e.parse().ok());
+    r.anonymous_access = !state.auth;
+    if !state.auth {
+        r.warnings.push(crate::plan::anonymous_warning(
+            &crate::plan::anonymous_reach(
+                state.expose,
+                state.flavor,
+                state.public,
+                &state.lb_source_ranges,
+            ),
+        ));
+    }
+    let port = state.port;
+    let expose = Some(state.expose);
 
     let (deploys, svcs, secrets, pvcs) = (
         cluster.ns_api::<Deployment>(),
@@ -254,7 +265,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         None => format!("no PVC (emptyDir or S3){used_text}"),
     });
 
-    if field("auth").as_deref() == Some("true") {
+    if state.auth {
         match registry_auth::read(cluster).await {
             Ok(Some((creds, _))) => {
                 r.auth = Some(AuthReport::new(
@@ -270,11 +281,10 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             )),
             Err(e) => r.problems.push(format!("cannot read the credentials: {e:#}")),
         }
-        r.pull_secret_namespaces =
-            registry_auth::namespaces_in_state(data.get(super::up::PULL_NAMESPACES_KEY));
+        r.pull_secret_namespaces = state.pull_secret_namespaces.clone();
     }
 
-    if field("nodeTrust").as_deref() == Some("true") {
+    if state.node_trust {
         r.nodes_trusted = Some(trust.trusted);
         r.nodes_total = Some(trust.total);
         r.untrusted_nodes = trust.untrusted.clone();
@@ -298,7 +308,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             }
         }
     }
-    collect_mirrors(cluster, &mut r, field(super::mirrors::STATE_KEY).as_deref()).await?;
+    collect_mirrors(cluster, &mut r, &state.mirrors).await?;
     r.healthy = r.problems.is_empty();
     Ok(r)
 }
@@ -307,7 +317,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
 async fn collect_mirrors(
     cluster: &Cluster,
     r: &mut StatusReport,
-    recorded: Option<&str>,
+    recorded: &[super::mirrors::MirrorRecord],
 ) -> Result<()> {
     r.mirrors = super::mirrors::status(cluster, recorded, r.ca_pem.as_deref()).await?;
     for m in &r.mirrors {
@@ -380,6 +390,9 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
     }
     for v in &r.untrusted_nodes {
         p.out(&format!("untrusted     {}: {}", v.node, v.reason));
+    }
+    for w in &r.warnings {
+        p.warn(w);
     }
     for prob in &r.problems {
         p.warn(prob);

@@ -28,16 +28,9 @@ pub struct TrustLocalReport {
 
 pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
-    let data = super::installed_state(&cluster).await?;
-    let registry = data
-        .get("registry")
-        .cloned()
-        .ok_or_else(|| anyhow!("ConfigMap {} has no registry", names::STATE))?;
-    let ca_pem = data
-        .get("ca.crt")
-        .cloned()
-        .ok_or_else(|| anyhow!("ConfigMap {} has no ca.crt", names::STATE))?;
-    if data.get("expose").map(String::as_str) == Some("localhost") {
+    let state = super::installed_state(&cluster).await?;
+    let (registry, ca_pem) = (state.registry.clone(), state.ca_pem.clone());
+    if state.expose == crate::plan::Expose::Localhost {
         ctx.reporter.done(&format!("{registry} is plain HTTP on localhost: there is no CA to trust (docker and containerd allow localhost without TLS; for skopeo/podman use --tls-verify=false)"));
         return Ok(EXIT_OK);
     }

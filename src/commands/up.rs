@@ -23,6 +23,7 @@ use crate::manifests;
 use crate::pki::{self, KeyPairPem};
 use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request, Storage};
 use crate::probe;
+use crate::state::{self, Change, Explicit, InstalledState, NodeAddress};
 use crate::validate;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -57,6 +58,8 @@ pub struct UpReport {
     /// Namespaces whose default ServiceAccount pulls with kreg's credentials.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pull_secret_namespaces: Vec<String>,
+    /// No password is needed: whoever reaches the registry can push, overwrite and delete.
+    pub anonymous_access: bool,
     /// KEP-1755 discovery: `published`, or why `kube-public/local-registry-hosting` was not.
     pub discovery: String,
     /// Pull-through caches (`--mirror`) and the address nodes pull through.
@@ -106,27 +109,41 @@ struct DryRun {
     objects: Vec<serde_json::Value>,
 }
 
-/// Turns flags into a validated request; everything hostile is refused here, before any
-/// request reaches the cluster.
-fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
+/// Turns flags into a validated request, with defaults where a flag is absent, and which
+/// sticky choices the flags made (the rest come from the last `up`: [`state::keep`]);
+/// everything hostile is refused here, before any request reaches the cluster.
+fn request(ctx: &Ctx, a: &UpArgs) -> Result<(Request, Explicit)> {
     let flavor = a.flavor.as_deref().map(str::parse::<Flavor>).transpose()?;
-    if let Some(h) = &a.host {
-        validate::host(h)?;
+    let host = a
+        .host
+        .as_deref()
+        .map(validate::canonical_host)
+        .transpose()?;
+    for cidr in &a.lb_source_ranges {
+        validate::cidr(cidr)?;
+    }
+    for u in &a.no_mirrors {
+        validate::mirror(u).context("invalid --no-mirror")?;
     }
     validate::dns_suffix(&a.dns_suffix)?;
     validate::image(&a.image)?;
     let s3_flags = [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret];
-    if a.storage != StorageArg::S3 && s3_flags.iter().any(|f| f.is_some()) {
+    let storage_arg = a.storage.unwrap_or(StorageArg::Pvc);
+    if storage_arg != StorageArg::S3 && s3_flags.iter().any(|f| f.is_some()) {
         bail!("--s3-bucket, --s3-region, --s3-endpoint and --s3-secret go with --storage s3");
     }
-    let storage = match a.storage {
+    if storage_arg != StorageArg::Pvc && (a.size.is_some() || a.storage_class.is_some()) {
+        bail!("--size and --storage-class go with --storage pvc");
+    }
+    let storage = match storage_arg {
         StorageArg::Pvc => {
-            validate::size(&a.size)?;
+            let size = a.size.clone().unwrap_or_else(|| DEFAULT_SIZE.to_string());
+            validate::size(&size)?;
             if let Some(c) = &a.storage_class {
                 validate::secret_name(c).context("invalid --storage-class")?;
             }
             Storage::Pvc {
-                size: a.size.clone(),
+                size,
                 class: a.storage_class.clone(),
             }
         }
@@ -161,7 +178,22 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
     let mirrors = super::mirrors::requested(a)?;
     // Last: every other flag's error is more useful than a missing agent image.
     let agent_image = agent_image(a)?;
-    Ok(Request {
+    let explicit = Explicit {
+        expose: a.expose.is_some(),
+        public: a.public || a.no_public,
+        lb_source_ranges: !a.lb_source_ranges.is_empty(),
+        host: a.host.is_some(),
+        storage: a.storage.is_some()
+            || a.size.is_some()
+            || a.storage_class.is_some()
+            || s3_flags.iter().any(|f| f.is_some()),
+        replicas: a.replicas.is_some(),
+        auth: a.auth || a.no_auth,
+        pull_secret_namespaces: !a.pull_secret_namespaces.is_empty() || a.no_pull_secret_namespaces,
+        gc_schedule: a.gc_schedule.is_some() || a.no_gc_schedule,
+        no_mirrors: a.no_mirrors.clone(),
+    };
+    let req = Request {
         namespace: ctx.settings.namespace.clone(),
         flavor,
         expose: a.expose.map(|e| match e {
@@ -170,11 +202,14 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             ExposeArg::Nodeport => Expose::NodePort,
             ExposeArg::Localhost => Expose::Localhost,
         }),
-        host: a.host.clone(),
+        public: a.public,
+        lb_source_ranges: a.lb_source_ranges.clone(),
+        allow_anonymous_push: a.allow_anonymous_push,
+        host,
         dns_suffix: a.dns_suffix.clone(),
         image: a.image.clone(),
         storage,
-        replicas: a.replicas,
+        replicas: a.replicas.unwrap_or(1),
         ingress_class: a.ingress_class.clone(),
         node_trust: !a.no_node_trust,
         allow_runtime_restart: a.allow_runtime_restart,
@@ -194,8 +229,12 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<Request> {
             _ => None,
         },
         mirrors,
-    })
+    };
+    Ok((req, explicit))
 }
+
+/// `--size` when none is given (and no earlier `up` chose one).
+const DEFAULT_SIZE: &str = "10Gi";
 
 /// The node agent's image: `--agent-image` (or KREG_AGENT_IMAGE), else the one a release
 /// build was made with. Checked to be pinned by digest; not needed with `--no-node-trust`.
@@ -218,7 +257,7 @@ fn agent_image(a: &UpArgs) -> Result<String> {
 }
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
-    let req = request(ctx, a)?;
+    let (mut req, explicit) = request(ctx, a)?;
     let started = Instant::now();
     let deadline = started + ctx.settings.timeout;
     let r = &ctx.reporter;
@@ -233,9 +272,16 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         cluster.check_access(crate::cluster::ACCESS_UP).await?;
     }
 
+    // What the last `up` chose stays unless a flag changes it (see `state`).
+    let prev = super::read_state(&cluster).await?;
+    let changes = state::keep(&mut req, &explicit, prev.as_ref())?;
+
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
-    let plan = plan::make(&req, detection.flavor, &abilities)?;
+    let mut plan = plan::make(&req, detection.flavor, &abilities)?;
+    if !explicit.expose && prev.is_some() {
+        plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
+    }
     r.done(&format!(
         "flavour {}{}",
         plan.flavor,
@@ -248,19 +294,22 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     for e in &detection.evidence {
         r.info(e);
     }
-    describe_plan(ctx, &plan);
+    describe_plan(ctx, &plan, &changes);
     super::mirrors::describe(ctx, &plan);
     super::mirrors::check_credentials(&cluster, &plan).await?;
 
     if a.dry_run {
         return dry_run(ctx, &plan);
     }
+    confirm_downgrades(ctx, &changes)?;
     if !ctx.confirm(&format!(
         "Install the registry into namespace {}?",
         plan.namespace
     ))? {
         bail!("cancelled; nothing was changed");
     }
+    // Before the first write: every object kreg would reuse by name must be kreg's own.
+    let (mut created, absent) = ownership(&cluster, &plan, prev.as_ref()).await?;
 
     let mut changed = Vec::new();
     let mut track = |what: String, how: Applied| {
@@ -283,30 +332,35 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             plan.namespace
         ));
     }
-    // 1. Namespace, CA, shared HTTP secret: the CA is created only if absent, so a concurrent
-    //    `up` adopts the winner's.
-    track(
-        format!("Namespace/{}", plan.namespace),
-        cluster
-            .apply(
-                &Api::<Namespace>::all(cluster.client()),
-                &manifests::namespace(&plan),
-            )
-            .await?,
-    );
-    if plan.node_trust {
-        let namespaces = Api::<Namespace>::all(cluster.client());
-        if let Some(ns) = cluster.get(&namespaces, &plan.namespace).await? {
+    // 1. Namespace, CA, shared HTTP secret. A namespace that exists is left as it is (kreg
+    //    never labels or takes over one it did not create); one kreg creates is recorded by
+    //    UID, and only such a namespace is ever deleted by `down --purge`. The CA is created
+    //    only if absent, so a concurrent `up` adopts the winner's.
+    let namespaces = Api::<Namespace>::all(cluster.client());
+    match cluster.get(&namespaces, &plan.namespace).await? {
+        None => {
+            if let Some(ns) = cluster
+                .create_new(&namespaces, &manifests::namespace(&plan))
+                .await?
+            {
+                record(&mut created, "Namespace", &plan.namespace, &ns.metadata);
+                track(format!("Namespace/{}", plan.namespace), Applied::Created);
+            }
+        }
+        // Not kreg's to relabel: say so when its Pod Security level rejects the agent.
+        Some(ns) if plan.node_trust => {
             if let Some(why) = manifests::pod_security_blocks_agent(&ns.metadata) {
                 r.warn(&format!(
                     "{why}: label it pod-security.kubernetes.io/enforce=privileged, or let kreg create a namespace of its own (-n)"
                 ));
             }
         }
+        Some(_) => {}
     }
     let secrets: Api<Secret> = cluster.ns_api();
-    let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
-    if ca_created {
+    let (ca, ca_stored) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
+    if let Some(stored) = ca_stored {
+        record(&mut created, "Secret", names::CA_SECRET, &stored.metadata);
         track(format!("Secret/{}", names::CA_SECRET), Applied::Created);
     }
     let http = random_secret();
@@ -327,12 +381,19 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
     // 2. Storage and Service.
     if let Some(pvc) = manifests::pvc(&plan) {
-        track(
-            format!("PersistentVolumeClaim/{}", names::DATA_PVC),
-            cluster
-                .apply(&cluster.ns_api::<PersistentVolumeClaim>(), &pvc)
-                .await?,
-        );
+        let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
+        let how = cluster.apply(&pvcs, &pvc).await?;
+        if how == Applied::Created {
+            if let Some(live) = cluster.get(&pvcs, names::DATA_PVC).await? {
+                record(
+                    &mut created,
+                    "PersistentVolumeClaim",
+                    names::DATA_PVC,
+                    &live.metadata,
+                );
+            }
+        }
+        track(format!("PersistentVolumeClaim/{}", names::DATA_PVC), how);
     }
     if plan.storage == Storage::EmptyDir {
         r.warn("--storage emptydir: images are LOST whenever the registry pod restarts or moves");
@@ -350,12 +411,27 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         _ => "reading the node address",
     });
     let mut timings = Timings::default();
-    let (address, node_port) = timed(&mut timings.wait_address_ms, async {
+    // A NodePort registry keeps the node it was named after while that node exists: its
+    // name is in every image reference the users wrote.
+    let kept_node = prev
+        .as_ref()
+        .and_then(|p| p.node_address.as_ref())
+        .map(|n| n.node.clone());
+    let (address, node_port, node) = timed(&mut timings.wait_address_ms, async {
         match plan.expose {
-            Expose::Ingress => Ok((ingress_address(&cluster, &plan, deadline).await?, None)),
+            Expose::Ingress => Ok((
+                ingress_address(&cluster, &plan, deadline).await?,
+                None,
+                None,
+            )),
             e => {
                 cluster
-                    .wait_address(names::REGISTRY, e == Expose::LoadBalancer, left(deadline))
+                    .wait_address(
+                        names::REGISTRY,
+                        e == Expose::LoadBalancer,
+                        kept_node.as_deref(),
+                        left(deadline),
+                    )
                     .await
             }
         }
@@ -383,9 +459,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     // 5. The registry (with its credentials), the Ingress, the state record, node trust.
     let mut deployment = manifests::deployment(&plan, &tls_sha);
     let creds = if plan.auth {
-        let (creds, htpasswd_sha, created) =
+        let (creds, htpasswd_sha, stored) =
             registry_auth::ensure(&cluster, &plan.namespace).await?;
-        if created {
+        if let Some(stored) = stored {
+            record(&mut created, "Secret", names::AUTH_SECRET, &stored.metadata);
             track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
         }
         manifests::with_auth(&mut deployment, &htpasswd_sha);
@@ -399,12 +476,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             .apply(&cluster.ns_api::<Deployment>(), &deployment)
             .await?,
     );
-    let previous_state = cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
-        .await?
-        .and_then(|cm| cm.data)
+    let pulled_before = prev
+        .as_ref()
+        .map(|p| p.pull_secret_namespaces.clone())
         .unwrap_or_default();
-    let pulled_before = registry_auth::namespaces_in_state(previous_state.get(PULL_NAMESPACES_KEY));
     for ns in pulled_before
         .iter()
         .filter(|ns| !plan.pull_secret_namespaces.contains(ns))
@@ -446,13 +521,10 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             format!("CronJob/{gc_name}"),
             cluster.apply_cronjob(&objects.cronjob).await?,
         );
-    } else if previous_state
-        .get(GC_SCHEDULE_KEY)
-        .is_some_and(|v| !v.is_empty())
-    {
+    } else if prev.as_ref().is_some_and(|p| p.gc_schedule.is_some()) {
         for removed in super::gc::unschedule(&cluster).await? {
             track(
-                format!("{removed} (deleted: no --gc-schedule)"),
+                format!("{removed} (deleted: --no-gc-schedule)"),
                 Applied::Updated,
             );
         }
@@ -507,17 +579,47 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             format!("not published: {why}")
         }
     };
-    let mut state = state_data(&plan, &address, &endpoint, &ca.cert_pem);
-    state.insert(
-        super::mirrors::STATE_KEY.into(),
-        super::mirrors::state_value(&mirrors),
-    );
+    adopt_appeared(&cluster, &absent, &mut created).await?;
+    let record = InstalledState {
+        version: state::VERSION,
+        installed: true,
+        flavor: plan.flavor,
+        expose: plan.expose,
+        public: plan.public,
+        lb_source_ranges: plan.lb_source_ranges.clone(),
+        allow_anonymous_push: plan.allow_anonymous_push,
+        address: address.to_string(),
+        host: endpoint.host.clone(),
+        user_host: plan.host.clone(),
+        node_address: match (node, &address) {
+            (Some(node), Address::Ip(ip)) => Some(NodeAddress {
+                node,
+                ip: ip.to_string(),
+            }),
+            _ => None,
+        },
+        port: endpoint.port,
+        registry: endpoint.registry(),
+        image: plan.image.clone(),
+        dns_suffix: plan.dns_suffix.clone(),
+        node_trust: plan.node_trust,
+        allow_runtime_restart: plan.allow_runtime_restart,
+        ca_pem: ca.cert_pem.clone(),
+        auth: plan.auth,
+        pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
+        storage: Some(plan.storage.clone()),
+        replicas: plan.replicas,
+        gc_schedule: plan.gc_schedule.clone(),
+        mirrors: super::mirrors::records(&mirrors),
+        created,
+        migrated: false,
+    };
     track(
         format!("ConfigMap/{}", names::STATE),
         cluster
             .apply(
                 &cluster.ns_api::<ConfigMap>(),
-                &manifests::configmap(&plan.namespace, names::STATE, state),
+                &manifests::configmap(&plan.namespace, names::STATE, record.to_data()?),
             )
             .await?,
     );
@@ -600,6 +702,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             .as_ref()
             .map(|c| AuthReport::new(&plan.namespace, &endpoint.registry(), c, false)),
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
+        anonymous_access: !plan.auth,
         discovery,
         mirrors: super::mirrors::records(&mirrors),
         api_requests: 0,
@@ -789,10 +892,10 @@ async fn ensure_ca(
     secrets: &Api<Secret>,
     plan: &Plan,
     rotate: bool,
-) -> Result<(KeyPairPem, bool)> {
+) -> Result<(KeyPairPem, Option<Secret>)> {
     let existing = cluster.get(secrets, names::CA_SECRET).await?;
     if let (Some(s), false) = (&existing, rotate) {
-        return Ok((ca_from_secret(s)?, false));
+        return Ok((ca_from_secret(s)?, None));
     }
     let ca = pki::generate_ca(time::OffsetDateTime::now_utc())?;
     let secret = manifests::secret(
@@ -805,14 +908,14 @@ async fn ensure_ca(
         ],
     );
     if rotate && existing.is_some() {
-        cluster.replace(secrets, &secret).await?;
-        return Ok((ca, true));
+        let stored = cluster.replace(secrets, &secret).await?;
+        return Ok((ca, Some(stored)));
     }
     let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
     if created {
-        Ok((ca, true))
+        Ok((ca, Some(stored)))
     } else {
-        Ok((ca_from_secret(&stored)?, false))
+        Ok((ca_from_secret(&stored)?, None))
     }
 }
 
@@ -884,51 +987,184 @@ fn random_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What `status`, `down` and `trust-local` read back: the choices of the last `up`.
-fn state_data(
-    plan: &Plan,
-    address: &Address,
-    endpoint: &Endpoint,
-    ca_pem: &str,
-) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("flavor".into(), plan.flavor.to_string()),
-        ("expose".into(), plan.expose.to_string()),
-        ("address".into(), address.to_string()),
-        ("host".into(), endpoint.host.clone()),
-        ("port".into(), endpoint.port.to_string()),
-        ("registry".into(), endpoint.registry()),
-        ("image".into(), plan.image.clone()),
-        ("nodeTrust".into(), plan.node_trust.to_string()),
-        (
-            "allowRuntimeRestart".into(),
-            plan.allow_runtime_restart.to_string(),
-        ),
-        ("ca.crt".into(), ca_pem.to_string()),
-        ("auth".into(), plan.auth.to_string()),
-        (
-            PULL_NAMESPACES_KEY.into(),
-            plan.pull_secret_namespaces.join(","),
-        ),
-        (
-            GC_SCHEDULE_KEY.into(),
-            plan.gc_schedule
-                .as_ref()
-                .map(|g| g.cron.clone())
-                .unwrap_or_default(),
-        ),
-    ])
+/// Records the UID of an object this run created (see `state`'s ownership rule).
+fn record(
+    created: &mut BTreeMap<String, String>,
+    kind: &str,
+    name: &str,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) {
+    if let Some(uid) = &meta.uid {
+        created.insert(format!("{kind}/{name}"), uid.clone());
+    }
 }
 
-/// The state key holding `--gc-schedule` (empty without), so a later `up` can remove the
-/// CronJob it no longer asks for.
-pub const GC_SCHEDULE_KEY: &str = "gcSchedule";
+/// The objects `up` reuses by name (its namespace, PVC, CA and password Secrets): each that
+/// exists must be one kreg created, or nothing is changed. Returns the ownership record to
+/// carry on (the last `up`'s, plus the UIDs a record from an older kreg did not have) and the
+/// objects that did not exist yet (see [`adopt_appeared`]).
+async fn ownership(
+    cluster: &Cluster,
+    plan: &Plan,
+    prev: Option<&InstalledState>,
+) -> Result<(BTreeMap<String, String>, Vec<(&'static str, String)>)> {
+    let mut created = prev.map(|p| p.created.clone()).unwrap_or_default();
+    let mut absent = Vec::new();
+    // No record at all (someone deleted it): kreg's label is the only evidence left.
+    let unknown = InstalledState {
+        migrated: true,
+        ..prev.cloned().unwrap_or_else(|| empty_record(plan))
+    };
+    let owner = prev.unwrap_or(&unknown);
+    let namespaces = Api::<Namespace>::all(cluster.client());
+    if let Some(ns) = cluster.get(&namespaces, &plan.namespace).await? {
+        if !owner.owns(
+            "Namespace",
+            &plan.namespace,
+            ns.metadata.uid.as_deref(),
+            false,
+        ) {
+            // Someone else's namespace: used, never labelled, never deleted by kreg.
+            created.remove(&format!("Namespace/{}", plan.namespace));
+        }
+    } else {
+        absent.push(("Namespace", plan.namespace.clone()));
+    }
+    let secrets = cluster.ns_api::<Secret>();
+    let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
+    let mut found = Vec::new();
+    for name in [names::CA_SECRET, names::AUTH_SECRET] {
+        match cluster.get(&secrets, name).await? {
+            Some(s) => found.push(("Secret", name, s.metadata)),
+            None => absent.push(("Secret", name.to_string())),
+        }
+    }
+    match cluster.get(&pvcs, names::DATA_PVC).await? {
+        Some(p) => found.push(("PersistentVolumeClaim", names::DATA_PVC, p.metadata)),
+        None => absent.push(("PersistentVolumeClaim", names::DATA_PVC.to_string())),
+    }
+    for (kind, name, meta) in found {
+        let labelled = manifests::is_kreg_managed(&meta);
+        if !owner.owns(kind, name, meta.uid.as_deref(), labelled) {
+            return Err(hint(
+                format!(
+                    "{kind} {name} exists in namespace {} and was not created by kreg; nothing was changed",
+                    plan.namespace
+                ),
+                format!(
+                    "kreg never takes over an object it did not create: rename or delete {kind} {name} yourself, or install into another namespace with -n"
+                ),
+            ));
+        }
+        record(&mut created, kind, name, &meta);
+    }
+    Ok((created, absent))
+}
 
-/// The state key listing `--pull-secret-namespaces`, so a later `up` or `down` can undo them.
-pub const PULL_NAMESPACES_KEY: &str = "pullSecretNamespaces";
+/// Records the objects that did not exist when [`ownership`] looked and carry kreg's label
+/// now, but were not created by this run: a concurrent `kreg up` won the race to create them
+/// (this run adopted them, e.g. the winner's CA). Without this the record of whichever run
+/// writes last would miss them.
+async fn adopt_appeared(
+    cluster: &Cluster,
+    absent: &[(&'static str, String)],
+    created: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    for (kind, name) in absent {
+        if created.contains_key(&format!("{kind}/{name}")) {
+            continue;
+        }
+        let meta = match *kind {
+            "Namespace" => cluster
+                .get(&Api::<Namespace>::all(cluster.client()), name)
+                .await?
+                .map(|o| o.metadata),
+            "Secret" => cluster
+                .get(&cluster.ns_api::<Secret>(), name)
+                .await?
+                .map(|o| o.metadata),
+            _ => cluster
+                .get(&cluster.ns_api::<PersistentVolumeClaim>(), name)
+                .await?
+                .map(|o| o.metadata),
+        };
+        if let Some(meta) = meta.filter(manifests::is_kreg_managed) {
+            record(created, kind, name, &meta);
+        }
+    }
+    Ok(())
+}
 
-fn describe_plan(ctx: &Ctx, plan: &Plan) {
+/// A record with nothing in it, for [`ownership`] when there is no record at all.
+fn empty_record(plan: &Plan) -> InstalledState {
+    InstalledState {
+        version: state::VERSION,
+        installed: false,
+        flavor: plan.flavor,
+        expose: plan.expose,
+        public: false,
+        lb_source_ranges: vec![],
+        allow_anonymous_push: false,
+        address: String::new(),
+        host: String::new(),
+        user_host: None,
+        node_address: None,
+        port: 0,
+        registry: String::new(),
+        image: String::new(),
+        dns_suffix: String::new(),
+        node_trust: false,
+        allow_runtime_restart: false,
+        ca_pem: String::new(),
+        auth: false,
+        pull_secret_namespaces: vec![],
+        storage: None,
+        replicas: 1,
+        gc_schedule: None,
+        mirrors: vec![],
+        created: BTreeMap::new(),
+        migrated: true,
+    }
+}
+
+/// A security downgrade (dropping `--auth`) is applied only when the user says so: asked on a
+/// terminal, `--yes` otherwise, refused without either.
+fn confirm_downgrades(ctx: &Ctx, changes: &[Change]) -> Result<()> {
+    let downgrades: Vec<String> = changes
+        .iter()
+        .filter(|c| c.downgrade)
+        .map(|c| c.to_string())
+        .collect();
+    if downgrades.is_empty() || ctx.settings.yes {
+        return Ok(());
+    }
+    let what = downgrades.join(", ");
+    if !ctx.settings.interactive {
+        return Err(hint(
+            format!(
+                "refusing a security downgrade without confirmation ({what}); nothing was changed"
+            ),
+            "run it on a terminal to be asked, or add --yes if dropping the protection is meant",
+        ));
+    }
+    if ctx.confirm(&format!(
+        "{what}: anyone who reaches the registry could then push, overwrite and delete images. Continue?"
+    ))? {
+        Ok(())
+    } else {
+        bail!("cancelled; nothing was changed")
+    }
+}
+
+fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change]) {
     let r = &ctx.reporter;
+    for c in changes {
+        if c.downgrade {
+            r.warn(&format!("change: {c} (a security downgrade)"));
+        } else {
+            r.info(&format!("change: {c}"));
+        }
+    }
     r.info(&format!(
         "exposure: {} ({})",
         plan.expose, plan.expose_reason
@@ -945,6 +1181,18 @@ fn describe_plan(ctx: &Ctx, plan: &Plan) {
             Storage::EmptyDir => "emptyDir (images lost when the pod moves)".into(),
         }
     ));
+    if plan.internal_lb() {
+        r.info("load balancer: internal to the cloud network (--public for a public one)");
+    }
+    if !plan.lb_source_ranges.is_empty() {
+        r.info(&format!(
+            "load balancer: only from {}",
+            plan.lb_source_ranges.join(", ")
+        ));
+    }
+    if let Some(reach) = plan.anonymous_reach() {
+        r.warn(&plan::anonymous_warning(&reach));
+    }
     if plan.node_trust {
         r.info("node trust: a privileged DaemonSet writes <config_path>/<registry>/hosts.toml and ca.crt for containerd (or the CRI-O/Docker certs.d file) on every node");
         if plan.allow_runtime_restart {

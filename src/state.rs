@@ -1,0 +1,781 @@
+//! What `kreg up` recorded: one typed record, stored in ConfigMap `kreg-state`.
+//!
+//! [`InstalledState`] is the only shape of that record. [`InstalledState::to_data`] is its one
+//! writer and [`InstalledState::from_data`] its one reader; `up` writes it, `status`, `down`,
+//! `push`, `port-forward`, `trust-local` and the next `up` read it. The ConfigMap holds the
+//! whole record as JSON under [`KEY`]; a few plain keys (`ca.crt`, `registry`, `host`, `port`,
+//! `address`, `expose`) are copies for people and scripts (`kubectl ... jsonpath='{.data.ca\.crt}'`)
+//! and are never read back, except from an installation made before the record was typed
+//! ([`InstalledState::from_data`] migrates it).
+//!
+//! Two rules live here because they are about the record, not about the cluster:
+//!
+//! - **Sticky choices** ([`keep`]): a later `up` without a flag keeps what the last `up` chose
+//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas).
+//!   Changing or dropping one takes an explicit flag and is reported as a [`Change`]; dropping
+//!   `--auth` is a security downgrade that `up` confirms before applying.
+//! - **Ownership** ([`InstalledState::created`]): the UIDs of the objects `up` created (its
+//!   namespace, PVCs, Secrets `kreg-ca` and `kreg-auth`). `down --purge` deletes those by UID
+//!   and nothing else of that kind, so a namespace or object kreg found already there is never
+//!   deleted or taken over. `down` without `--purge` keeps the record (marked not installed),
+//!   so the kept PVC, CA and namespace stay known as kreg's.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::Flavor;
+use crate::error::hint;
+use crate::plan::{Expose, GcSchedule, Mirror, Request, Storage};
+
+/// The ConfigMap key holding the record as JSON.
+pub const KEY: &str = "state.json";
+/// The record's format; a reader refuses a newer one instead of guessing.
+pub const VERSION: u32 = 1;
+
+/// One pull-through cache as `up -o json` reports it and the record keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MirrorRecord {
+    pub upstream: String,
+    pub url: String,
+    pub name: String,
+    /// The ClusterIP nodes pull from (`https://<address>/v2/...`).
+    pub address: String,
+    /// The Secret with the upstream's login (`--mirror-credentials`), kept by a later `up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
+}
+
+/// The node whose address names a NodePort registry: kept while that node exists, so the
+/// registry's name does not follow whichever node the API lists first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeAddress {
+    pub node: String,
+    pub ip: String,
+}
+
+/// Everything `up` chose and made, as the next `up`, `status` and `down` read it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledState {
+    pub version: u32,
+    /// False once `kreg down` removed the registry but kept its data (PVC, CA, namespace).
+    pub installed: bool,
+    pub flavor: Flavor,
+    pub expose: Expose,
+    /// `--public`: a LoadBalancer reachable from outside the cloud network.
+    #[serde(default)]
+    pub public: bool,
+    /// `--lb-source-ranges`: who may reach the LoadBalancer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lb_source_ranges: Vec<String>,
+    /// `--allow-anonymous-push`: the user accepted a public registry without authentication.
+    #[serde(default)]
+    pub allow_anonymous_push: bool,
+    pub address: String,
+    /// The registry's name (`registry.<ip>.nip.io`, an ELB name, or `user_host`).
+    pub host: String,
+    /// `--host`, when the user gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_address: Option<NodeAddress>,
+    pub port: u16,
+    pub registry: String,
+    pub image: String,
+    pub dns_suffix: String,
+    pub node_trust: bool,
+    pub allow_runtime_restart: bool,
+    pub ca_pem: String,
+    pub auth: bool,
+    #[serde(default)]
+    pub pull_secret_namespaces: Vec<String>,
+    /// `None` only in a record migrated from before the typed state (storage was not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    pub replicas: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gc_schedule: Option<GcSchedule>,
+    #[serde(default)]
+    pub mirrors: Vec<MirrorRecord>,
+    /// `Kind/name` -> UID of each object `up` created (see the module docs).
+    #[serde(default)]
+    pub created: BTreeMap<String, String>,
+    /// Read from an installation made before the record was typed (not written back).
+    #[serde(skip)]
+    pub migrated: bool,
+}
+
+impl InstalledState {
+    /// The ConfigMap data: the record under [`KEY`] plus the plain copies for people.
+    pub fn to_data(&self) -> Result<BTreeMap<String, String>> {
+        let json = serde_json::to_string_pretty(self)?;
+        let mut data = BTreeMap::from([(KEY.to_string(), json)]);
+        if self.installed {
+            for (k, v) in [
+                ("ca.crt", self.ca_pem.clone()),
+                ("registry", self.registry.clone()),
+                ("host", self.host.clone()),
+                ("port", self.port.to_string()),
+                ("address", self.address.clone()),
+                ("expose", self.expose.to_string()),
+            ] {
+                data.insert(k.to_string(), v);
+            }
+        }
+        Ok(data)
+    }
+
+    /// Reads the record; migrates one written before the typed state (plain keys only).
+    pub fn from_data(data: &BTreeMap<String, String>) -> Result<InstalledState> {
+        if let Some(json) = data.get(KEY) {
+            let v: serde_json::Value =
+                serde_json::from_str(json).context("ConfigMap kreg-state: state.json")?;
+            let version = v["version"].as_u64().unwrap_or(0);
+            if version > u64::from(VERSION) {
+                return Err(hint(
+                    format!("kreg-state was written by a newer kreg (record version {version})"),
+                    "use that kreg version (or newer) for this installation",
+                ));
+            }
+            return serde_json::from_value(v).context("ConfigMap kreg-state: state.json");
+        }
+        legacy(data)
+    }
+
+    /// The UID `up` recorded for an object it created.
+    pub fn created_uid(&self, kind: &str, name: &str) -> Option<&str> {
+        self.created
+            .get(&format!("{kind}/{name}"))
+            .map(String::as_str)
+    }
+
+    /// Whether the live object with this UID is one kreg created. A migrated record knows no
+    /// UIDs: there objects carrying kreg's label count as kreg's, except namespaces (the old
+    /// `up` labelled a namespace it found, so the label proves nothing there).
+    pub fn owns(&self, kind: &str, name: &str, uid: Option<&str>, labelled: bool) -> bool {
+        match self.created_uid(kind, name) {
+            Some(recorded) => uid == Some(recorded),
+            None => self.migrated && labelled && kind != "Namespace",
+        }
+    }
+}
+
+/// The plain keys of an installation made before the typed record.
+fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
+    let get = |k: &str| data.get(k).cloned().unwrap_or_default();
+    let need = |k: &str| {
+        data.get(k)
+            .cloned()
+            .ok_or_else(|| anyhow!("ConfigMap kreg-state has no {k}"))
+    };
+    let flag = |k: &str| data.get(k).is_some_and(|v| v == "true");
+    let list = |k: &str| -> Vec<String> {
+        get(k)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let gc = get("gcSchedule");
+    Ok(InstalledState {
+        version: VERSION,
+        installed: true,
+        flavor: get("flavor").parse().unwrap_or(Flavor::Generic),
+        expose: need("expose")?.parse()?,
+        public: false,
+        lb_source_ranges: vec![],
+        allow_anonymous_push: false,
+        address: get("address"),
+        host: get("host"),
+        user_host: None,
+        node_address: None,
+        port: get("port").parse().unwrap_or(443),
+        registry: need("registry")?,
+        image: get("image"),
+        dns_suffix: "nip.io".into(),
+        node_trust: flag("nodeTrust"),
+        allow_runtime_restart: flag("allowRuntimeRestart"),
+        ca_pem: get("ca.crt"),
+        auth: flag("auth"),
+        pull_secret_namespaces: list("pullSecretNamespaces"),
+        storage: None,
+        replicas: 1,
+        // The old record kept the schedule but not the image: `keep` asks for it again.
+        gc_schedule: (!gc.is_empty()).then(|| GcSchedule {
+            cron: gc,
+            image: String::new(),
+        }),
+        mirrors: data
+            .get("mirrors")
+            .filter(|m| !m.is_empty())
+            .map(|m| serde_json::from_str(m))
+            .transpose()
+            .context("ConfigMap kreg-state: mirrors")?
+            .unwrap_or_default(),
+        created: BTreeMap::new(),
+        migrated: true,
+    })
+}
+
+/// Which sticky choices the command line made explicitly (`up` without them keeps the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explicit {
+    /// `--expose`.
+    pub expose: bool,
+    /// `--public` or `--no-public`.
+    pub public: bool,
+    /// `--lb-source-ranges`.
+    pub lb_source_ranges: bool,
+    /// `--host`.
+    pub host: bool,
+    /// `--storage`, `--size`, `--storage-class` or an S3 flag.
+    pub storage: bool,
+    /// `--replicas`.
+    pub replicas: bool,
+    /// `--auth` or `--no-auth`.
+    pub auth: bool,
+    /// `--pull-secret-namespaces` or `--no-pull-secret-namespaces`.
+    pub pull_secret_namespaces: bool,
+    /// `--gc-schedule` or `--no-gc-schedule`.
+    pub gc_schedule: bool,
+    /// `--no-mirror UPSTREAM`: the caches to drop.
+    pub no_mirrors: Vec<String>,
+}
+
+/// One choice the new `up` changes against the last one; printed with the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub what: String,
+    pub from: String,
+    pub to: String,
+    /// Dropping protection (`--no-auth`): `up` asks, or needs `--yes`.
+    pub downgrade: bool,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} -> {}", self.what, self.from, self.to)
+    }
+}
+
+/// Fills every choice the command line left out from the last `up`'s record, and lists what
+/// the explicit flags change. Pure: `up` prints the changes and confirms a downgrade.
+pub fn keep(
+    req: &mut Request,
+    explicit: &Explicit,
+    prev: Option<&InstalledState>,
+) -> Result<Vec<Change>> {
+    for u in &explicit.no_mirrors {
+        if req.mirrors.iter().any(|m| &m.upstream == u) {
+            bail!("--mirror {u} and --no-mirror {u} contradict each other");
+        }
+    }
+    let Some(prev) = prev else {
+        if let Some(u) = explicit.no_mirrors.first() {
+            bail!("--no-mirror {u}: kreg is not installed here, so there is no cache to drop");
+        }
+        return Ok(vec![]);
+    };
+    let mut changes = Vec::new();
+    let mut change = |what: &str, from: String, to: String, downgrade: bool| {
+        if from != to {
+            changes.push(Change {
+                what: what.into(),
+                from,
+                to,
+                downgrade,
+            });
+        }
+    };
+    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+
+    // Authentication first: dropping it also drops the pull secrets it fed.
+    if explicit.auth {
+        change(
+            "authentication",
+            on_off(prev.auth),
+            on_off(req.auth),
+            prev.auth && !req.auth,
+        );
+    } else {
+        req.auth = prev.auth;
+    }
+    if explicit.pull_secret_namespaces {
+        change(
+            "pull-secret namespaces",
+            list_text(&prev.pull_secret_namespaces),
+            list_text(&req.pull_secret_namespaces),
+            false,
+        );
+    } else if req.auth {
+        req.pull_secret_namespaces = prev.pull_secret_namespaces.clone();
+    } else if !prev.pull_secret_namespaces.is_empty() {
+        // --no-auth: without a password there is nothing to hand out.
+        change(
+            "pull-secret namespaces",
+            list_text(&prev.pull_secret_namespaces),
+            "none (--no-auth)".into(),
+            false,
+        );
+    }
+
+    if explicit.expose {
+        change(
+            "exposure",
+            prev.expose.to_string(),
+            req.expose.map(|e| e.to_string()).unwrap_or_default(),
+            false,
+        );
+    } else {
+        req.expose = Some(prev.expose);
+    }
+    if explicit.public {
+        change(
+            "load balancer",
+            public_text(prev.public),
+            public_text(req.public),
+            false,
+        );
+    } else {
+        req.public = prev.public;
+    }
+    if explicit.lb_source_ranges {
+        change(
+            "load balancer source ranges",
+            list_text(&prev.lb_source_ranges),
+            list_text(&req.lb_source_ranges),
+            false,
+        );
+    } else {
+        req.lb_source_ranges = prev.lb_source_ranges.clone();
+    }
+    if !req.allow_anonymous_push {
+        req.allow_anonymous_push = prev.allow_anonymous_push;
+    }
+    if explicit.host {
+        change(
+            "host",
+            prev.user_host
+                .clone()
+                .unwrap_or_else(|| "(from the address)".into()),
+            req.host.clone().unwrap_or_default(),
+            false,
+        );
+    } else if req.host.is_none() {
+        req.host = prev.user_host.clone();
+    }
+
+    match (&prev.storage, explicit.storage) {
+        (Some(prev_storage), true) => {
+            // The plan fills in the default class; compare what the user can see.
+            let same = match (prev_storage, &req.storage) {
+                (Storage::Pvc { size: a, class: ca }, Storage::Pvc { size: b, class: cb }) => {
+                    a == b && (cb.is_none() || ca == cb)
+                }
+                (a, b) => a == b,
+            };
+            if !same {
+                change(
+                    "storage",
+                    storage_text(prev_storage),
+                    storage_text(&req.storage),
+                    false,
+                );
+            }
+        }
+        (Some(prev_storage), false) => req.storage = prev_storage.clone(),
+        (None, _) => {}
+    }
+    if explicit.replicas {
+        change(
+            "replicas",
+            prev.replicas.to_string(),
+            req.replicas.to_string(),
+            false,
+        );
+    } else {
+        req.replicas = prev.replicas;
+    }
+
+    if explicit.gc_schedule {
+        change(
+            "gc schedule",
+            gc_text(prev.gc_schedule.as_ref()),
+            gc_text(req.gc_schedule.as_ref()),
+            false,
+        );
+    } else if let Some(g) = &prev.gc_schedule {
+        if g.image.is_empty() {
+            return Err(hint(
+                format!(
+                    "the last `up` scheduled gc ({:?}) but an older kreg did not record its image",
+                    g.cron
+                ),
+                "pass --gc-schedule and --gc-image again to keep it, or --no-gc-schedule to drop it",
+            ));
+        }
+        req.gc_schedule = Some(g.clone());
+    }
+
+    // Caches: the recorded ones stay unless --no-mirror names them; a --mirror for a recorded
+    // upstream replaces its URL or login.
+    let given = std::mem::take(&mut req.mirrors);
+    for u in &explicit.no_mirrors {
+        if !prev.mirrors.iter().any(|m| &m.upstream == u) {
+            return Err(hint(
+                format!("--no-mirror {u}: there is no cache for {u}"),
+                format!(
+                    "caches now: {}",
+                    list_text(
+                        &prev
+                            .mirrors
+                            .iter()
+                            .map(|m| m.upstream.clone())
+                            .collect::<Vec<_>>()
+                    )
+                ),
+            ));
+        }
+        change(
+            &format!("cache {u}"),
+            "on".into(),
+            "dropped (--no-mirror)".into(),
+            false,
+        );
+    }
+    for m in &prev.mirrors {
+        if explicit.no_mirrors.contains(&m.upstream) {
+            continue;
+        }
+        match given.iter().find(|g| g.upstream == m.upstream) {
+            Some(g) => {
+                let was = format!("{}{}", m.url, login_text(m.credentials.as_deref()));
+                let now = format!("{}{}", g.url, login_text(g.credentials.as_deref()));
+                change(&format!("cache {}", m.upstream), was, now, false);
+                req.mirrors.push(g.clone());
+            }
+            None => req
+                .mirrors
+                .push(Mirror::new(&m.upstream, &m.url, m.credentials.clone())),
+        }
+    }
+    for g in given {
+        if !prev.mirrors.iter().any(|m| m.upstream == g.upstream) {
+            req.mirrors.push(g);
+        }
+    }
+    Ok(changes)
+}
+
+fn list_text(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(",")
+    }
+}
+
+fn public_text(public: bool) -> String {
+    if public { "public" } else { "internal" }.into()
+}
+
+fn login_text(secret: Option<&str>) -> String {
+    secret
+        .map(|s| format!(" (login from Secret {s})"))
+        .unwrap_or_default()
+}
+
+fn gc_text(g: Option<&GcSchedule>) -> String {
+    g.map(|g| format!("{:?} with {}", g.cron, g.image))
+        .unwrap_or_else(|| "none".into())
+}
+
+fn storage_text(s: &Storage) -> String {
+    match s {
+        Storage::Pvc { size, class } => format!(
+            "PVC {size} ({})",
+            class.as_deref().unwrap_or("default class")
+        ),
+        Storage::S3 { bucket, region, .. } => format!("S3 bucket {bucket} in {region}"),
+        Storage::EmptyDir => "emptyDir".into(),
+    }
+}
+
+/// A record for the tests of the modules that read one.
+#[cfg(test)]
+pub fn sample() -> InstalledState {
+    InstalledState {
+        version: VERSION,
+        installed: true,
+        flavor: Flavor::Eks,
+        expose: Expose::LoadBalancer,
+        public: false,
+        lb_source_ranges: vec!["10.0.0.0/8".into()],
+        allow_anonymous_push: false,
+        address: "203.0.113.7".into(),
+        host: "registry.203.0.113.7.nip.io".into(),
+        user_host: None,
+        node_address: None,
+        port: 443,
+        registry: "registry.203.0.113.7.nip.io".into(),
+        image: "registry:2".into(),
+        dns_suffix: "nip.io".into(),
+        node_trust: true,
+        allow_runtime_restart: false,
+        ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        auth: true,
+        pull_secret_namespaces: vec!["team-a".into(), "team-b".into()],
+        storage: Some(Storage::Pvc {
+            size: "10Gi".into(),
+            class: Some("standard".into()),
+        }),
+        replicas: 1,
+        gc_schedule: Some(GcSchedule {
+            cron: "0 3 * * 0".into(),
+            image: "mirror.example/kubectl:1.30".into(),
+        }),
+        mirrors: vec![MirrorRecord {
+            upstream: "docker.io".into(),
+            url: "https://registry-1.docker.io".into(),
+            name: "kreg-mirror-docker-io".into(),
+            address: "10.96.0.20".into(),
+            credentials: Some("hub-login".into()),
+        }],
+        created: BTreeMap::from([
+            ("Namespace/kreg-system".into(), "uid-ns".into()),
+            (
+                "PersistentVolumeClaim/kreg-registry-data".into(),
+                "uid-pvc".into(),
+            ),
+            ("Secret/kreg-ca".into(), "uid-ca".into()),
+        ]),
+        migrated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            namespace: "kreg-system".into(),
+            flavor: None,
+            expose: None,
+            public: false,
+            lb_source_ranges: vec![],
+            allow_anonymous_push: false,
+            host: None,
+            dns_suffix: "nip.io".into(),
+            image: "registry:2".into(),
+            storage: Storage::Pvc {
+                size: "10Gi".into(),
+                class: None,
+            },
+            replicas: 1,
+            ingress_class: None,
+            node_trust: true,
+            allow_runtime_restart: false,
+            restart_control_plane: false,
+            agent_image: "a@sha256:00".into(),
+            auth: false,
+            pull_secret_namespaces: vec![],
+            gc_schedule: None,
+            mirrors: vec![],
+        }
+    }
+
+    #[test]
+    fn the_record_round_trips() {
+        let s = sample();
+        let data = s.to_data().unwrap();
+        assert_eq!(InstalledState::from_data(&data).unwrap(), s);
+        assert_eq!(data["ca.crt"], s.ca_pem, "kubectl's jsonpath copy");
+        assert_eq!(data["registry"], s.registry);
+        insta::assert_snapshot!("state_json", data[KEY]);
+    }
+
+    #[test]
+    fn a_removed_installation_keeps_only_the_record() {
+        let mut s = sample();
+        s.installed = false;
+        let data = s.to_data().unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), [KEY]);
+        assert!(!InstalledState::from_data(&data).unwrap().installed);
+    }
+
+    #[test]
+    fn a_newer_record_is_refused_not_guessed() {
+        let mut data = sample().to_data().unwrap();
+        let newer = data[KEY].replace("\"version\": 1", "\"version\": 9");
+        data.insert(KEY.into(), newer);
+        let e = InstalledState::from_data(&data).unwrap_err();
+        assert!(e.to_string().contains("newer kreg"), "{e}");
+    }
+
+    #[test]
+    fn an_old_record_is_migrated_and_owns_only_labelled_non_namespaces() {
+        let data = BTreeMap::from(
+            [
+                ("expose", "nodeport"),
+                ("registry", "registry.10.0.0.2.nip.io:31000"),
+                ("port", "31000"),
+                ("auth", "true"),
+                ("pullSecretNamespaces", "a,b"),
+                ("gcSchedule", "0 3 * * *"),
+                ("nodeTrust", "true"),
+                ("ca.crt", "PEM"),
+                (
+                    "mirrors",
+                    r#"[{"upstream":"docker.io","url":"https://registry-1.docker.io","name":"kreg-mirror-docker-io","address":"10.96.0.9"}]"#,
+                ),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let s = InstalledState::from_data(&data).unwrap();
+        assert!(s.migrated && s.auth && s.node_trust && s.installed);
+        assert_eq!((s.expose, s.port), (Expose::NodePort, 31000));
+        assert_eq!(s.pull_secret_namespaces, ["a", "b"]);
+        assert_eq!(s.mirrors[0].upstream, "docker.io");
+        assert!(s.owns(
+            "PersistentVolumeClaim",
+            "kreg-registry-data",
+            Some("x"),
+            true
+        ));
+        assert!(!s.owns(
+            "PersistentVolumeClaim",
+            "kreg-registry-data",
+            Some("x"),
+            false
+        ));
+        assert!(!s.owns("Namespace", "team-apps", Some("x"), true));
+    }
+
+    #[test]
+    fn ownership_is_by_recorded_uid() {
+        let s = sample();
+        assert!(s.owns("Namespace", "kreg-system", Some("uid-ns"), false));
+        assert!(!s.owns("Namespace", "kreg-system", Some("other"), true));
+        assert!(!s.owns("Secret", "kreg-auth", Some("uid-x"), true));
+    }
+
+    #[test]
+    fn a_plain_up_keeps_every_choice() {
+        let prev = sample();
+        let mut r = request();
+        let changes = keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        assert_eq!(changes, vec![]);
+        assert!(r.auth);
+        assert_eq!(r.pull_secret_namespaces, ["team-a", "team-b"]);
+        assert_eq!(r.expose, Some(Expose::LoadBalancer));
+        assert_eq!(r.lb_source_ranges, ["10.0.0.0/8"]);
+        assert_eq!(r.storage, prev.storage.clone().unwrap());
+        assert_eq!(r.gc_schedule, prev.gc_schedule);
+        assert_eq!(r.mirrors.len(), 1);
+        assert_eq!(r.mirrors[0].credentials.as_deref(), Some("hub-login"));
+    }
+
+    #[test]
+    fn dropping_auth_is_a_downgrade_and_takes_the_pull_secrets_along() {
+        let prev = sample();
+        let mut r = request();
+        let e = Explicit {
+            auth: true,
+            ..Default::default()
+        };
+        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        assert!(!r.auth && r.pull_secret_namespaces.is_empty());
+        assert!(changes[0].downgrade, "{changes:?}");
+        assert_eq!(changes[0].to_string(), "authentication: on -> off");
+        assert!(changes.iter().any(|c| c.what == "pull-secret namespaces"));
+        assert_eq!(changes.iter().filter(|c| c.downgrade).count(), 1);
+    }
+
+    #[test]
+    fn caches_are_dropped_only_by_name_and_changes_are_named() {
+        let prev = sample();
+        let mut r = request();
+        r.mirrors = vec![Mirror::new("ghcr.io", "https://ghcr.io", None)];
+        let changes = keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        let ups: Vec<_> = r.mirrors.iter().map(|m| m.upstream.as_str()).collect();
+        assert_eq!(ups, ["docker.io", "ghcr.io"], "a new --mirror adds one");
+        assert!(changes.is_empty());
+
+        let mut r = request();
+        let e = Explicit {
+            no_mirrors: vec!["docker.io".into()],
+            ..Default::default()
+        };
+        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        assert!(r.mirrors.is_empty());
+        assert_eq!(
+            changes[0].to_string(),
+            "cache docker.io: on -> dropped (--no-mirror)"
+        );
+
+        let mut r = request();
+        let e = Explicit {
+            no_mirrors: vec!["quay.io".into()],
+            ..Default::default()
+        };
+        assert!(keep(&mut r, &e, Some(&prev)).is_err());
+    }
+
+    #[test]
+    fn explicit_storage_and_replicas_changes_are_named() {
+        let prev = sample();
+        let mut r = request();
+        r.storage = Storage::EmptyDir;
+        r.replicas = 1;
+        let e = Explicit {
+            storage: true,
+            gc_schedule: true,
+            ..Default::default()
+        };
+        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        assert!(
+            text.contains(&"storage: PVC 10Gi (standard) -> emptyDir".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with("gc schedule: ")),
+            "{text:?}"
+        );
+        assert!(r.gc_schedule.is_none());
+
+        // --size alone with the same size and no class is no change.
+        let mut r = request();
+        let e = Explicit {
+            storage: true,
+            ..Default::default()
+        };
+        assert!(keep(&mut r, &e, Some(&prev)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_old_gc_schedule_without_its_image_is_asked_for_again() {
+        let mut prev = sample();
+        prev.gc_schedule.as_mut().unwrap().image.clear();
+        let e = keep(&mut request(), &Explicit::default(), Some(&prev)).unwrap_err();
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("--no-gc-schedule"));
+    }
+
+    #[test]
+    fn a_first_up_keeps_nothing() {
+        let mut r = request();
+        assert!(keep(&mut r, &Explicit::default(), None).unwrap().is_empty());
+        assert!(!r.auth && r.expose.is_none());
+        let e = Explicit {
+            no_mirrors: vec!["docker.io".into()],
+            ..Default::default()
+        };
+        assert!(keep(&mut request(), &e, None).is_err());
+    }
+}
