@@ -217,8 +217,29 @@ fn an_unreachable_address_is_pushed_to_through_a_port_forward() {
     let up = up_in(&tc, ns, &["--expose", "loadbalancer", "--no-wait"]);
     let registry = up["registry"].as_str().unwrap().to_string();
     assert!(registry.ends_with(".amazonaws.com"), "{up}");
-    for what in ["deploy/kreg-registry", "ds/kreg-node-trust"] {
-        tc.kubectl_ok(&["-n", ns, "rollout", "status", what, "--timeout=120s"]);
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        "deploy/kreg-registry",
+        "--timeout=120s",
+    ]);
+    // With --no-wait no probe image was pushed, so the agents are not ready (not verified);
+    // their files are written all the same.
+    let t = std::time::Instant::now();
+    while !tc.nodes.iter().all(|n| {
+        n.etc()
+            .join("containerd/certs.d")
+            .join(&registry)
+            .join("hosts.toml")
+            .exists()
+    }) {
+        assert!(
+            t.elapsed().as_secs() < 120,
+            "the node agents wrote no hosts.toml for {registry}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
     // Only the node's hosts file knows the ELB name; this machine cannot resolve it.
     let out = kreg(
