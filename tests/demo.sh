@@ -23,6 +23,8 @@ fi
 KC=$PWD/tests/cluster/kcluster
 "$KC" build
 "$KC" up node
+# The node agent's image, from this kreg binary, pinned by digest (exported as KREG_AGENT_IMAGE).
+"$KC" agent-image "$KREG" >/dev/null
 eval "$("$KC" env)"
 export KUBECONFIG=$KREG_TEST_KUBECONFIG
 
