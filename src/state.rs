@@ -561,31 +561,7 @@ mod tests {
     use super::*;
 
     fn request() -> Request {
-        Request {
-            namespace: "kreg-system".into(),
-            flavor: None,
-            expose: None,
-            public: false,
-            lb_source_ranges: vec![],
-            allow_anonymous_push: false,
-            host: None,
-            dns_suffix: "nip.io".into(),
-            image: "registry:2".into(),
-            storage: Storage::Pvc {
-                size: "10Gi".into(),
-                class: None,
-            },
-            replicas: 1,
-            ingress_class: None,
-            node_trust: true,
-            allow_runtime_restart: false,
-            restart_control_plane: false,
-            agent_image: "a@sha256:00".into(),
-            auth: false,
-            pull_secret_namespaces: vec![],
-            gc_schedule: None,
-            mirrors: vec![],
-        }
+        crate::plan::sample_request()
     }
 
     #[test]
