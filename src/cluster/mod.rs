@@ -9,6 +9,7 @@ mod drift;
 mod edit;
 mod facts;
 mod forward;
+mod gc_lease;
 mod jobs;
 pub mod lease;
 mod wait;
