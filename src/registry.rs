@@ -285,9 +285,12 @@ mod tests {
             plain_http: false,
             connect: Some("127.0.0.1:40000".parse().unwrap()),
         };
-        let ca = crate::pki::generate_ca(time::OffsetDateTime::now_utc())
-            .unwrap()
-            .cert_pem;
+        let ca = crate::pki::generate_ca(
+            time::OffsetDateTime::now_utc(),
+            &crate::pki::ca_scope("nip.io", None, "kreg-test", &[]),
+        )
+        .unwrap()
+        .cert_pem;
         let r = Registry::new(&t, &ca, None).unwrap();
         assert_eq!(r.base, "https://registry.10.0.0.5.nip.io:40000");
         let ip = Target {

@@ -283,8 +283,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             plan.namespace
         ));
     }
-    // 1. Namespace, CA, shared HTTP secret: the CA is created only if absent, so a concurrent
-    //    `up` adopts the winner's.
+    // 1. Namespace, shared HTTP secret.
     track(
         format!("Namespace/{}", plan.namespace),
         cluster
@@ -305,10 +304,6 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         }
     }
     let secrets: Api<Secret> = cluster.ns_api();
-    let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
-    if ca_created {
-        track(format!("Secret/{}", names::CA_SECRET), Applied::Created);
-    }
     let http = random_secret();
     let (_, http_created) = cluster
         .create_if_absent(
@@ -367,7 +362,13 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         endpoint.registry()
     ));
 
-    // 4. Serving certificate: reused while it covers the address and has time left.
+    // 4. The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
+    //    address is known, since its name constraints cover it), then the serving certificate:
+    //    reused while it covers the address and has time left.
+    let (ca, ca_created) = ensure_ca(&cluster, &secrets, &plan, &endpoint, a.rotate_ca).await?;
+    if ca_created {
+        track(format!("Secret/{}", names::CA_SECRET), Applied::Created);
+    }
     //    (`--expose localhost` is plain HTTP: no serving certificate.)
     let tls_sha = if plan.expose == Expose::Localhost {
         "plain-http".to_string()
@@ -780,13 +781,20 @@ async fn ensure_ca(
     cluster: &Cluster,
     secrets: &Api<Secret>,
     plan: &Plan,
+    endpoint: &Endpoint,
     rotate: bool,
 ) -> Result<(KeyPairPem, bool)> {
     let existing = cluster.get(secrets, names::CA_SECRET).await?;
     if let (Some(s), false) = (&existing, rotate) {
         return Ok((ca_from_secret(s)?, false));
     }
-    let ca = pki::generate_ca(time::OffsetDateTime::now_utc())?;
+    let scope = pki::ca_scope(
+        &plan.dns_suffix,
+        Some(&endpoint.host),
+        &plan.namespace,
+        &endpoint.ips,
+    );
+    let ca = pki::generate_ca(time::OffsetDateTime::now_utc(), &scope)?;
     let secret = manifests::secret(
         &plan.namespace,
         names::CA_SECRET,
