@@ -493,6 +493,100 @@ pub fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Res
     Ok(())
 }
 
+/// Checks that `pem` (what the cluster's state hands out as kreg's CA) is only that: one or more
+/// CERTIFICATE blocks and nothing else, each a CA certificate with kreg's subject (CN
+/// "kreg registry CA", O "kreg"), valid at `now`, and, when it carries name constraints,
+/// allowed to sign for `registry_host` (the registry the same state names). Returns each
+/// certificate's SHA-256, in order. What `trust-local` installs must pass this.
+pub fn check_kreg_ca(pem: &str, registry_host: &str, now: OffsetDateTime) -> Result<Vec<String>> {
+    let mut fingerprints = Vec::new();
+    for block in Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
+        if block.label != "CERTIFICATE" {
+            bail!(
+                "it holds a {} block; kreg's CA is certificates only",
+                block.label
+            );
+        }
+        let cert = parse_cert(&block.contents)?;
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok());
+        let org = cert
+            .subject()
+            .iter_organization()
+            .next()
+            .and_then(|c| c.as_str().ok());
+        if cn != Some(CA_COMMON_NAME) || org != Some(CA_ORGANIZATION) {
+            bail!(
+                "its certificate \"{}\" is not kreg's CA (CN={CA_COMMON_NAME:?}, O={CA_ORGANIZATION:?})",
+                cert.subject()
+            );
+        }
+        let is_ca = cert
+            .basic_constraints()
+            .map_err(|e| anyhow!("unreadable basicConstraints extension: {e}"))?
+            .is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            bail!("its certificate is not a CA certificate (basicConstraints CA:true is missing)");
+        }
+        let (from, until) = (
+            cert.validity().not_before.to_datetime(),
+            cert.validity().not_after.to_datetime(),
+        );
+        if now < from || now >= until {
+            bail!("its certificate is not valid now (valid {from} to {until})");
+        }
+        let one = Pem {
+            label: block.label.clone(),
+            contents: block.contents.clone(),
+        };
+        let single = one_pem(&one);
+        scope_permits(ca_scope_of(&single)?.as_ref(), registry_host, &[])
+            .with_context(|| format!("it cannot sign for the registry {registry_host}"))?;
+        fingerprints.push(cert_sha256(&single)?);
+    }
+    if fingerprints.is_empty() {
+        bail!("no certificate found (expected a -----BEGIN CERTIFICATE----- block)");
+    }
+    Ok(fingerprints)
+}
+
+fn one_pem(p: &Pem) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&p.contents);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Normalises a user-given fingerprint list (`--ca-sha256`): lowercase hex, colons and spaces
+/// dropped, comma-separated. Refuses anything that is not 64 hex digits.
+pub fn parse_fingerprints(s: &str) -> Result<Vec<String>> {
+    s.split(',')
+        .map(|f| {
+            let hex: String = f
+                .chars()
+                .filter(|c| *c != ':' && !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(hex)
+            } else {
+                Err(anyhow!(
+                    "{f:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
+                ))
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,5 +1075,55 @@ mod tests {
             cert_pem: params.self_signed(&key).unwrap().pem(),
             key_pem: key.serialize_pem(),
         }
+    }
+
+    #[test]
+    fn only_kreg_cas_pass_the_trust_local_check() {
+        let ca = generate_ca(now(), &scope()).unwrap();
+        let fp = check_kreg_ca(&ca.cert_pem, "registry.10.0.0.5.nip.io", now()).unwrap();
+        assert_eq!(fp, [cert_sha256(&ca.cert_pem).unwrap()]);
+        // A bundle (during a rotation): both, in order.
+        let next = generate_ca(now(), &scope()).unwrap();
+        let both = format!("{}{}", ca.cert_pem, next.cert_pem);
+        let fps = check_kreg_ca(&both, "reg.example.com", now()).unwrap();
+        assert_eq!(fps.len(), 2);
+        assert_eq!(fps[1], cert_sha256(&next.cert_pem).unwrap());
+        // A leaf, a key, another CA, a CA for other names, an expired one: refused.
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        for (bad, why) in [
+            (leaf.cert_pem.clone(), "not kreg's CA"),
+            (
+                format!("{}{}", ca.cert_pem, ca.key_pem),
+                "PRIVATE KEY block",
+            ),
+            (String::new(), "no certificate"),
+        ] {
+            let e = check_kreg_ca(&bad, "reg.example.com", now()).unwrap_err();
+            assert!(format!("{e:#}").contains(why), "{why}: {e:#}");
+        }
+        let e = check_kreg_ca(&ca.cert_pem, "github.com", now()).unwrap_err();
+        assert!(format!("{e:#}").contains("cannot sign"), "{e:#}");
+        let e = check_kreg_ca(
+            &ca.cert_pem,
+            "reg.example.com",
+            now() + Duration::days(4000),
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("not valid now"), "{e:#}");
+        // A CA kreg made before name constraints: still kreg's, kept (and installable).
+        let old = generate_unconstrained_ca_for_test();
+        assert!(check_kreg_ca(&old.cert_pem, "anything.example", now()).is_ok());
+    }
+
+    #[test]
+    fn fingerprints_are_normalised_and_checked() {
+        let hex = "AB".repeat(32);
+        let colons = vec!["ab"; 32].join(":");
+        assert_eq!(
+            parse_fingerprints(&format!("{hex}, {colons}")).unwrap(),
+            ["ab".repeat(32), "ab".repeat(32)]
+        );
+        assert!(parse_fingerprints("abc").is_err());
+        assert!(parse_fingerprints(&"zz".repeat(32)).is_err());
     }
 }
