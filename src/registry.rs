@@ -52,9 +52,10 @@ impl Registry {
             .read_timeout(Duration::from_secs(60))
             .no_proxy();
         if !target.plain_http {
-            let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
+            // A bundle during a CA rotation: the old and the new CA.
+            let cas = reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())
                 .context("kreg's CA certificate is not valid PEM")?;
-            builder = builder.tls_certs_only([ca]);
+            builder = builder.tls_certs_only(cas);
         }
         let ip_host = target.host.parse::<IpAddr>().ok();
         // The port the URL names is the port connected to; a pinned address brings its own.
