@@ -218,6 +218,12 @@ fn agent_image(a: &UpArgs) -> Result<String> {
 }
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
+    run_pass(ctx, a, a.rotate_ca).await
+}
+
+/// One pass of `up`; `--rotate-ca` runs a second one (with `rotate` false) to switch to the
+/// new CA once every node trusts it.
+async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     let req = request(ctx, a)?;
     let started = Instant::now();
     let deadline = started + ctx.settings.timeout;
@@ -365,7 +371,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     // 4. The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
     //    address is known, since its name constraints cover it), then the serving certificate:
     //    reused while it covers the address and has time left.
-    let cas = ensure_ca(&cluster, &secrets, &plan, &endpoint, a.rotate_ca).await?;
+    let cas = ensure_ca(&cluster, &secrets, &plan, &endpoint, rotate).await?;
     for s in &cas.changed {
         track(s.clone(), Applied::Updated);
     }
@@ -609,6 +615,9 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     };
     if a.no_wait {
         r.warn("--no-wait: not waiting for the rollout, the health probe or node trust");
+        if cas.distributing {
+            r.warn("CA rotation half done: nodes and clients now get the old and the new CA; the registry switches to the new one on the next `kreg up` without --no-wait, once every node trusts both");
+        }
         report.set_cost(started, timings);
         return finish(ctx, &report, None, EXIT_OK);
     }
@@ -694,7 +703,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         // Every node trusts the old and the new CA: now the registry may switch to the new one.
         mark_distributed(&cluster, &secrets).await?;
         r.done("every node trusts the old and the new CA: switching the registry to the new one");
-        return Box::pin(run(ctx, a)).await;
+        return Box::pin(run_pass(ctx, a, false)).await;
     }
     r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
     report.set_cost(started, timings);
