@@ -9,7 +9,7 @@
 # (its Job deleted in the foreground, waited for). Stopped early (the pod deleted, the deadline)
 # it leaves the registry read-only, and `kreg gc` (or the next scheduled run) finishes.
 set -eu
-dir=/etc/kreg-gc
+dir=${KREG_GC_DIR:-/etc/kreg-gc}
 me="cronjob/$(cat /etc/hostname 2>/dev/null || echo kreg-gc)"
 lease=kreg-gc
 job=kreg-gc-scheduled

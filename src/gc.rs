@@ -524,4 +524,144 @@ mod tests {
         assert!(readonly_reason(&Turn::Free).contains("run `kreg gc`"));
         assert!(readonly_reason(&turn(Some("x"), Some(200), 100, "me")).contains("running (x)"));
     }
+
+    /// gc-cron.sh run by /bin/sh with a stand-in `kubectl` that logs its arguments and answers
+    /// from files: the order of the script's steps, not the cluster, is under test here (the
+    /// node tier runs it for real).
+    struct CronRun {
+        dir: tempfile::TempDir,
+    }
+
+    impl CronRun {
+        fn new(job_state: &str) -> CronRun {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let s = schedule(&registry(pvc()), "0 3 * * 0", "k:1", "batch/v1").unwrap();
+            for (k, v) in s.config.data.unwrap() {
+                std::fs::write(d.join(k), v).unwrap();
+            }
+            std::fs::write(d.join("job_state"), job_state).unwrap();
+            let fake = r#"#!/bin/sh
+d=$(dirname "$0")
+echo "$*" >> "$d/log"
+case "$*" in
+  *"get lease kreg-gc -o jsonpath"*) cat "$d/lease_state" ;;
+  *"get lease kreg-gc"*) [ -f "$d/lease_state" ] ;;
+  *"create -f -"* | *"replace -f -"*)
+    cat > "$d/lease_written"
+    h=$(sed -n 's/.*"holderIdentity": "\(.*\)".*/\1/p' "$d/lease_written")
+    echo "1 h$h e0" > "$d/lease_state" ;;
+  *"get job kreg-gc-scheduled"*) cat "$d/job_state" ;;
+  *) : ;;
+esac
+"#;
+            std::fs::write(d.join("kubectl"), fake).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d.join("kubectl"), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+            CronRun { dir }
+        }
+
+        fn start(&self) -> std::process::Child {
+            let d = self.dir.path();
+            std::process::Command::new("/bin/sh")
+                .arg(d.join("gc-cron.sh"))
+                .env("PATH", format!("{}:/usr/bin:/bin", d.display()))
+                .env("KREG_GC_DIR", d)
+                .env("KREG_NAMESPACE", "kreg-test")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+        }
+    }
+
+    fn line_of(log: &str, needle: &str) -> usize {
+        log.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+    }
+
+    #[test]
+    fn cron_script_writes_back_only_after_the_collector_is_gone() {
+        let run = CronRun::new("1//");
+        let out = run.start().wait_with_output().unwrap();
+        let log = run.log();
+        assert!(
+            out.status.success(),
+            "{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let take = line_of(&log, "create -f -");
+        let ro = line_of(&log, "readonly.json");
+        let gone = line_of(
+            &log,
+            "delete job kreg-gc-scheduled --ignore-not-found --cascade=foreground --wait=true",
+        );
+        let rw = line_of(&log, "writable.json");
+        assert!(take < ro && ro < gone && gone < rw, "{log}");
+        let released: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(run.dir.path().join("lease_written")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(released["spec"]["holderIdentity"], "", "given back");
+        assert_eq!(released["metadata"]["resourceVersion"], "1");
+    }
+
+    #[test]
+    fn cron_script_does_nothing_while_another_collector_holds_the_lease() {
+        let run = CronRun::new("1//");
+        let later = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 100;
+        std::fs::write(
+            run.dir.path().join("lease_state"),
+            format!("7 hkreg-gc@laptop/42 e{later}"),
+        )
+        .unwrap();
+        let out = run.start().wait_with_output().unwrap();
+        let log = run.log();
+        assert!(!out.status.success(), "{log}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("kreg-gc@laptop/42"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!log.contains("apply") && !log.contains("delete"), "{log}");
+    }
+
+    #[test]
+    fn cron_script_killed_stops_the_collector_and_stays_read_only() {
+        let run = CronRun::new("//");
+        let child = run.start();
+        for _ in 0..100 {
+            if run.log().contains("job.json") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(run.log().contains("job.json"), "{}", run.log());
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let out = child.wait_with_output().unwrap();
+        let log = run.log();
+        assert!(!out.status.success(), "{log}");
+        line_of(
+            &log,
+            "delete job kreg-gc-scheduled --ignore-not-found --cascade=foreground --wait=false",
+        );
+        assert!(
+            !log.contains("writable.json"),
+            "switched back while the collector may sweep:\n{log}"
+        );
+    }
 }
