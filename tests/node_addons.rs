@@ -229,9 +229,17 @@ fn tc_in(tc: &TestCluster, ns: &str) -> TestCluster {
 fn fresh_registry_with_big_image(
     tc: &TestCluster,
 ) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
+    fresh_registry_with_big_image_and(tc, &[])
+}
+
+/// The same, with more `up` flags (`--no-node-trust`: gc needs no node to pull anything).
+fn fresh_registry_with_big_image_and(
+    tc: &TestCluster,
+    extra: &[&str],
+) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
     let _ = kreg(tc, &["down", "--purge", "--yes"]);
     let ws = Workstation::new();
-    let (up1, _) = up(tc, &[]);
+    let (up1, _) = up(tc, extra);
     let registry = reach(tc, &ws, &up1);
     let work = tempfile::tempdir().unwrap();
     let big = support::oci::random_image(work.path(), "big", 8 << 20);
@@ -456,7 +464,7 @@ fn gc_interrupted_stays_read_only_until_the_next_gc_finishes_it() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    let (ws, registry, _work, big) = fresh_registry_with_big_image(&tc);
+    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
     let push = ws.sh(&format!(
         "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
         big.display()
@@ -542,7 +550,7 @@ fn gc_waits_its_turn_behind_another_collector() {
         return;
     };
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let (_up, _) = up(&tc, &[]);
+    let (_up, _) = up(&tc, &["--no-node-trust"]);
     // A live holder (the CronJob, another workstation): refused, nothing changed.
     hold_gc_lease(&tc, "cronjob/kreg-gc-123", 300);
     let out = kreg(&tc, &["gc", "--yes", "--timeout", "2m"]);
