@@ -506,8 +506,9 @@ fn gc_interrupted_stays_read_only_until_the_next_gc_finishes_it() {
         "{stderr}"
     );
 
-    // Pushes stay refused, and `status` says why and what to do.
-    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    // Pushes stay refused, and `status` says why and what to do (exiting non-zero: unhealthy).
+    let status: Value =
+        serde_json::from_slice(&kreg(&tc, &["status", "-o", "json"]).stdout).unwrap();
     assert_eq!(status["read_only"], true, "{status}");
     assert!(
         status["problems"].to_string().contains("interrupted"),
@@ -549,8 +550,13 @@ fn gc_waits_its_turn_behind_another_collector() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let (_up, _) = up(&tc, &["--no-node-trust"]);
+    // Something to collect (Distribution's collector fails on an empty registry).
+    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
+        big.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
     // A live holder (the CronJob, another workstation): refused, nothing changed.
     hold_gc_lease(&tc, "cronjob/kreg-gc-123", 300);
     let out = kreg(&tc, &["gc", "--yes", "--timeout", "2m"]);
