@@ -296,6 +296,10 @@ fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
 }
 
+/// A schedule that never fires while a test runs (Sunday 03:00 did: CI ran then, and the real
+/// scheduled collector switched the registry read-only under the test's own run).
+const GC_SCHEDULE: &str = "0 3 1 1 *";
+
 #[test]
 fn gc_schedule_runs_the_collector_from_a_cronjob() {
     let Some(tc) = require(Tier::Node) else {
@@ -316,7 +320,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
     let gc_image = format!("{registry}/kreg-test/kubectl:1");
     let (up2, _) = up(
         &tc,
-        &["--gc-schedule", "0 3 * * 0", "--gc-image", &gc_image],
+        &["--gc-schedule", GC_SCHEDULE, "--gc-image", &gc_image],
     );
     assert!(
         up2["changed"].to_string().contains("CronJob/kreg-gc"),
@@ -331,7 +335,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
         "-o",
         "jsonpath={.spec.schedule}",
     ]);
-    assert_eq!(schedule, "0 3 * * 0");
+    assert_eq!(schedule, GC_SCHEDULE);
 
     // Run the CronJob's template now rather than waiting for Sunday 03:00.
     tc.kubectl_ok(&[
@@ -375,7 +379,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
     // Switched back to read-write, and reported.
     let status = kreg_json(&tc, &["status", "-o", "json"]);
     assert_eq!(status["read_only"], false, "{status}");
-    assert_eq!(status["gc_schedule"], "0 3 * * 0");
+    assert_eq!(status["gc_schedule"], GC_SCHEDULE);
     assert_eq!(status["healthy"], true, "{status}");
 
     // A plain `up` keeps the schedule; `--no-gc-schedule` removes the CronJob and its rights.
