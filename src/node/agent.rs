@@ -462,7 +462,7 @@ async fn prove(cfg: &Config, cri: &Cri) -> Result<String, String> {
         .pull_auth
         .as_ref()
         .map(|(u, p)| (u.as_str(), p.as_str()));
-    match cri.pull(image, auth, Duration::from_secs(60)).await {
+    match cri.pull(image, auth, Duration::from_secs(30)).await {
         Ok(id) => {
             let _ = cri.remove(image).await;
             Ok(format!(
@@ -859,6 +859,7 @@ pub async fn run(once: bool) -> Result<u8> {
         }
     };
     loop {
+        let started = Instant::now();
         let v = pass(&cfg).await;
         emit(&v.line());
         if v.good() {
@@ -871,14 +872,16 @@ pub async fn run(once: bool) -> Result<u8> {
         }
         // A bad verdict is re-checked soon (the probe image may just not be pushed yet); a good
         // one every period (files deleted by hand come back). Removal is one pass.
-        let wait = if cfg.remove && v.good() {
+        let every = if cfg.remove && v.good() {
             Duration::from_secs(3600)
         } else if v.good() {
             cfg.period
         } else {
             Duration::from_secs(5)
         };
-        tokio::time::sleep(wait).await;
+        // Passes start every period, however long the last one took (a slow pull must not
+        // stretch the time until deleted files come back).
+        tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
     }
 }
 
