@@ -54,12 +54,11 @@ fn kreg_files_on(tc: &TestCluster, registry: &str) -> Vec<String> {
                 left.push(format!("{}: {}", n.name, d.display()));
             }
         }
-        let rec = std::path::Path::new("/var/lib/kreg").join(&n.name);
-        if rec.exists()
-            && std::fs::read_dir(&rec)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        {
+        // This installation's record (other installations' records may share the directory).
+        let rec = std::path::Path::new("/var/lib/kreg")
+            .join(&n.name)
+            .join(format!("{NS}.json"));
+        if rec.exists() {
             left.push(format!("{}: {}", n.name, rec.display()));
         }
     }
