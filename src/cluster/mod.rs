@@ -306,6 +306,28 @@ impl Cluster {
         }
     }
 
+    /// Waits while `name` exists with a deletion timestamp (being deleted), up to `limit`;
+    /// an object that is absent or not being deleted returns at once.
+    pub async fn wait_deleted<K>(&self, api: &Api<K>, name: &str, limit: Duration) -> Result<()>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match self.get(api, name).await? {
+                Some(o) if o.meta().deletion_timestamp.is_some() => {}
+                _ => return Ok(()),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(hint(
+                    format!("{} {name} is still being deleted", K::kind(&())),
+                    "wait until it is gone (kubectl get shows it), then run the command again",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Deletes an object; absent is fine. Returns whether something was deleted.
     pub async fn delete<K>(&self, api: &Api<K>, name: &str) -> Result<bool>
     where

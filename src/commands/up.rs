@@ -382,6 +382,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     // 2. Storage and Service.
     if let Some(pvc) = manifests::pvc(&plan) {
         let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
+        // A volume still being deleted (`down --purge` just before) cannot be used: a pod on it
+        // stays Pending. Wait until it is gone, then create a new one.
+        cluster
+            .wait_deleted(&pvcs, names::DATA_PVC, left(deadline))
+            .await?;
         let how = cluster.apply(&pvcs, &pvc).await?;
         if how == Applied::Created {
             if let Some(live) = cluster.get(&pvcs, names::DATA_PVC).await? {
