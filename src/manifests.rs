@@ -585,6 +585,20 @@ pub fn is_kreg_managed(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Ob
         == Some(names::MANAGED_BY.1)
 }
 
+/// A namespace with every label of [`namespace`] (managed-by kreg and the Pod Security
+/// labels): one this version of kreg created. Earlier versions labelled namespaces they found
+/// with managed-by only, so that label alone proves nothing.
+pub fn created_by_this_kreg(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> bool {
+    let labels = meta.labels.clone().unwrap_or_default();
+    let ours = parse::<Namespace>("namespace.yaml", NAMESPACE)
+        .metadata
+        .labels
+        .unwrap_or_default();
+    ours.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
 /// Why a namespace's Pod Security labels would reject the privileged node agent, if they do:
 /// `enforce` set to `baseline` or `restricted` (no label: the cluster's default applies, which
 /// kreg cannot read; the DaemonSet's events then say so).

@@ -347,6 +347,15 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
                 track(format!("Namespace/{}", plan.namespace), Applied::Created);
             }
         }
+        // A namespace this kreg created carries both its managed-by and its Pod Security
+        // labels (no other kreg labelled namespaces that way): an `up` interrupted between
+        // creating it and writing the record leaves it unrecorded; adopt it again.
+        Some(ns) if manifests::created_by_this_kreg(&ns.metadata) => {
+            let key = format!("Namespace/{}", plan.namespace);
+            if !created.contains_key(&key) {
+                record(&mut created, "Namespace", &plan.namespace, &ns.metadata);
+            }
+        }
         // Not kreg's to relabel: say so when its Pod Security level rejects the agent.
         Some(ns) if plan.node_trust => {
             if let Some(why) = manifests::pod_security_blocks_agent(&ns.metadata) {
