@@ -1114,4 +1114,23 @@ mod tests {
         let p = crate::plan::sample(Expose::NodePort, Storage::EmptyDir);
         assert!(pod_security_blocks_agent(&namespace(&p).metadata).is_none());
     }
+
+    #[test]
+    fn only_a_namespace_with_all_of_kregs_labels_counts_as_created_by_it() {
+        let p = crate::plan::sample(Expose::NodePort, Storage::EmptyDir);
+        assert!(created_by_this_kreg(&namespace(&p).metadata));
+        // Earlier kregs labelled namespaces they found with managed-by only.
+        let old = ObjectMeta {
+            labels: Some(
+                [(
+                    "app.kubernetes.io/managed-by".to_string(),
+                    "kreg".to_string(),
+                )]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        assert!(!created_by_this_kreg(&old));
+        assert!(!created_by_this_kreg(&ObjectMeta::default()));
+    }
 }
