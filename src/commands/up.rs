@@ -680,10 +680,11 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             format!("DaemonSet/{}", names::NODE_TRUST),
             cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?,
         );
-        // The ConfigMap the shell agent of kreg 0.1 read: nothing reads it any more.
-        if cluster
-            .delete(&cluster.ns_api::<ConfigMap>(), names::NODE_TRUST)
-            .await?
+        // The ConfigMap the shell agent of kreg 0.1 read: nothing reads it any more. Read
+        // first, so a re-run stays read-only (no DELETE answered 404 on every `up`).
+        let configmaps = cluster.ns_api::<ConfigMap>();
+        if cluster.get(&configmaps, names::NODE_TRUST).await?.is_some()
+            && cluster.delete(&configmaps, names::NODE_TRUST).await?
         {
             track(
                 format!("ConfigMap/{} (deleted)", names::NODE_TRUST),
