@@ -276,7 +276,17 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
         std::thread::sleep(Duration::from_secs(1));
         !tc.kubectl(&["get", "namespace", NS]).status.success()
     });
-    assert!(gone, "namespace {NS} is still there after down --purge");
+    if !gone {
+        let ns = tc.kubectl(&["get", "namespace", NS, "-o", "yaml"]);
+        let left = tc.kubectl(&["get", "all,pvc,configmaps,secrets", "-n", NS, "-o", "wide"]);
+        panic!(
+            "namespace {NS} is still there after down --purge\ndown said:\n{}{}\nnamespace:\n{}\nin it:\n{}",
+            text(&out.stderr),
+            text(&out.stdout),
+            text(&ns.stdout),
+            text(&left.stdout)
+        );
+    }
     let left = tc.kubectl_ok(&[
         "get",
         "all,configmaps,secrets,pvc,ingress",
