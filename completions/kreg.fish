@@ -129,6 +129,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand gc" -l dry-run -d 'Report what
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l ca-sha256 -d 'The CA\'s expected SHA-256 fingerprint (hex, colons allowed; comma-separated during a CA rotation): refuses to install anything else' -r
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -136,7 +137,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s o -l output -d
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
-complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l system -d 'Also add the CA to the operating system\'s trust store'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l system -d 'Also add the CA to the operating system\'s trust store (asks on a terminal; else needs --ca-sha256)'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l remove -d 'Remove what trust-local wrote before'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l dry-run -d 'Print the files that would be written or removed; change nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l user -d 'Only the per-user locations (no root needed): ~/.config/containers/certs.d'

@@ -152,6 +152,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (trust-local)
 _arguments "${_arguments_options[@]}" : \
+'--ca-sha256=[The CA'\''s expected SHA-256 fingerprint (hex, colons allowed; comma-separated during a CA rotation)\: refuses to install anything else]:HEX:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
@@ -159,7 +160,7 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
-'--system[Also add the CA to the operating system'\''s trust store]' \
+'--system[Also add the CA to the operating system'\''s trust store (asks on a terminal; else needs --ca-sha256)]' \
 '--remove[Remove what trust-local wrote before]' \
 '--dry-run[Print the files that would be written or removed; change nothing]' \
 '--user[Only the per-user locations (no root needed)\: ~/.config/containers/certs.d]' \

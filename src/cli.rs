@@ -351,9 +351,15 @@ pub struct DownArgs {
 
 #[derive(Debug, Args)]
 pub struct TrustLocalArgs {
-    /// Also add the CA to the operating system's trust store
+    /// Also add the CA to the operating system's trust store (asks on a terminal; else needs
+    /// --ca-sha256)
     #[arg(long)]
     pub system: bool,
+
+    /// The CA's expected SHA-256 fingerprint (hex, colons allowed; comma-separated during a CA
+    /// rotation): refuses to install anything else
+    #[arg(long, value_name = "HEX")]
+    pub ca_sha256: Option<String>,
 
     /// Remove what trust-local wrote before
     #[arg(long)]

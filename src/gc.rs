@@ -27,6 +27,83 @@ pub const SCRIPT: &str = include_str!("../manifests/gc.sh");
 /// Field manager of the read-only switch: kept apart from `kreg` so `up` never removes it
 /// and removing it never touches what `up` owns.
 pub const FIELD_MANAGER: &str = "kreg-gc";
+/// The Lease `kreg gc` and the CronJob's script both take before they touch the read-only switch
+/// or a collector Job: one collector at a time, and nobody deletes another's running collector.
+pub const LEASE: &str = "kreg-gc";
+/// Where the Lease's expiry is kept, in Unix seconds: the one field both the Rust side and the
+/// CronJob's shell (which has `date +%s` but no RFC 3339 arithmetic) can compare. The holder
+/// renews it every [`LEASE_RENEW`]; a holder that died frees it [`LEASE_SECONDS`] later.
+pub const LEASE_EXPIRES: &str = "kreg.dev/gc-lease-expires";
+pub const LEASE_SECONDS: u64 = 120;
+pub const LEASE_RENEW: u64 = 30;
+/// The collector's deadline (`activeDeadlineSeconds`) when the CronJob runs it; `kreg gc` uses
+/// what is left of its `--timeout`. Past it Kubernetes kills the collector pod.
+pub const SCHEDULED_DEADLINE_SECONDS: u64 = 3600;
+/// The shortest deadline a collector gets: a `kreg gc --timeout 5s` still leaves the collector
+/// time to start; the registry stays read-only until it is gone anyway.
+pub const MIN_DEADLINE_SECONDS: u64 = 60;
+
+/// Whose turn it is, from the Lease's holder and expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// Nobody holds it, its holder gave it back, or the holder stopped renewing it.
+    Free,
+    /// `me` holds it already (a renewal).
+    Mine,
+    /// Another collector holds it for `seconds_left` more.
+    Held { holder: String, seconds_left: u64 },
+}
+
+/// Decides the turn: held while a holder is named and its expiry is in the future.
+pub fn turn(holder: Option<&str>, expires_unix: Option<u64>, now_unix: u64, me: &str) -> Turn {
+    match (holder.filter(|h| !h.is_empty()), expires_unix) {
+        (Some(h), _) if h == me => Turn::Mine,
+        (Some(h), Some(exp)) if exp > now_unix => Turn::Held {
+            holder: h.to_string(),
+            seconds_left: exp - now_unix,
+        },
+        _ => Turn::Free,
+    }
+}
+
+/// The Lease as `holder` writes it at `now_unix` (an empty holder gives it back): the expiry
+/// annotation, and the standard fields for `kubectl get lease`.
+pub fn lease_body(namespace: &str, holder: &str, now_unix: u64) -> serde_json::Value {
+    let (expires, duration) = if holder.is_empty() {
+        (0, 0)
+    } else {
+        (now_unix + LEASE_SECONDS, LEASE_SECONDS)
+    };
+    let renew = k8s_openapi::jiff::Timestamp::from_second(now_unix as i64)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000000Z").to_string())
+        .unwrap_or_default();
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {
+            "name": LEASE,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "kreg"},
+            "annotations": {LEASE_EXPIRES: expires.to_string()},
+        },
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "renewTime": renew,
+        },
+    })
+}
+
+/// What `status` says about a read-only registry, from the Lease.
+pub fn readonly_reason(turn: &Turn) -> String {
+    match turn {
+        Turn::Held { holder, .. } => format!(
+            "the registry is read-only: a garbage collection is running ({holder}); pushes are refused until it ends"
+        ),
+        _ => "the registry is read-only: a garbage collection was interrupted (run `kreg gc` to finish it and make the registry writable)".into(),
+    }
+}
+
 /// Distribution's read-only mode, set as the whole `maintenance` map: the leaf form
 /// (`..._READONLY_ENABLED`) makes Distribution panic at start.
 pub const READONLY_ENV: (&str, &str) = (
@@ -64,8 +141,9 @@ pub fn is_readonly(d: &Deployment) -> bool {
         .is_some_and(|env| env.iter().any(|e| e.name == READONLY_ENV.0))
 }
 
-/// The Job that collects garbage, from the registry's live Deployment.
-pub fn job(registry: &Deployment, name: &str, dry_run: bool) -> Result<Job> {
+/// The Job that collects garbage, from the registry's live Deployment. Kubernetes kills it
+/// after `deadline_seconds` (at least [`MIN_DEADLINE_SECONDS`]).
+pub fn job(registry: &Deployment, name: &str, dry_run: bool, deadline_seconds: u64) -> Result<Job> {
     let spec = &registry.spec;
     let mut pod_spec = spec
         .template
@@ -125,6 +203,8 @@ pub fn job(registry: &Deployment, name: &str, dry_run: bool) -> Result<Job> {
     job.metadata.name = Some(name.into());
     job.metadata.namespace = registry.metadata.namespace.clone();
     let job_spec = job.spec.as_mut().expect("gc-job.yaml has a spec");
+    job_spec.active_deadline_seconds =
+        Some(deadline_seconds.clamp(MIN_DEADLINE_SECONDS, i64::MAX as u64) as i64);
     let labels = job_spec.template.metadata.clone();
     job_spec.template = PodTemplateSpec {
         metadata: labels,
@@ -160,7 +240,12 @@ pub fn schedule(
         .ok_or_else(|| anyhow::anyhow!("the registry Deployment has no namespace"))?;
     let json =
         |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialize");
-    let collector = serde_json::to_value(job(registry, SCHEDULED_JOB, false)?)?;
+    let collector = serde_json::to_value(job(
+        registry,
+        SCHEDULED_JOB,
+        false,
+        SCHEDULED_DEADLINE_SECONDS,
+    )?)?;
     let config = crate::manifests::configmap(
         &namespace,
         names::GC_JOB,
@@ -174,6 +259,10 @@ pub fn schedule(
             (
                 "writable.json".to_string(),
                 json(&readonly_patch(&namespace, false)),
+            ),
+            (
+                "lease.json".to_string(),
+                json(&lease_body(&namespace, "HOLDER", 0)),
             ),
         ]
         .into(),
@@ -190,6 +279,9 @@ pub fn schedule(
     cronjob["spec"]["schedule"] = schedule.into();
     cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] =
         image.into();
+    // The script's own deadline: the collector's, plus time to switch, wait and clean up.
+    cronjob["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] =
+        (SCHEDULED_DEADLINE_SECONDS + 1800).into();
     // The script's content is in the ConfigMap, which the pod reads at start: restart nothing.
     Ok(Schedule {
         service_account: identity.service_account,
@@ -274,7 +366,7 @@ mod tests {
             value_from: None,
         });
         assert!(is_readonly(&d));
-        let j = job(&d, "kreg-gc-1", false).unwrap();
+        let j = job(&d, "kreg-gc-1", false, 300).unwrap();
         insta::assert_yaml_snapshot!("gc_job_pvc", j);
         let t = j.spec.unwrap().template;
         let labels = t.metadata.unwrap().labels.unwrap();
@@ -305,9 +397,9 @@ mod tests {
             endpoint: None,
             secret: "s".into(),
         });
-        let j = job(&s3, "kreg-gc-1", true).unwrap();
+        let j = job(&s3, "kreg-gc-1", true, 5).unwrap();
         assert!(j.spec.unwrap().template.spec.unwrap().affinity.is_none());
-        let e = job(&registry(Storage::EmptyDir), "kreg-gc-1", false).unwrap_err();
+        let e = job(&registry(Storage::EmptyDir), "kreg-gc-1", false, 300).unwrap_err();
         assert!(format!("{e:#}").contains("emptyDir"), "{e:#}");
     }
 
@@ -365,5 +457,211 @@ mod tests {
         let s3 = parse("kreg-gc: before_kib=unknown after_kib=unknown\n");
         assert_eq!(s3.reclaimed_bytes, None);
         assert_eq!(parse(""), Outcome::default());
+    }
+
+    #[test]
+    fn the_collector_has_a_deadline() {
+        let d = registry(pvc());
+        let j = job(&d, "kreg-gc-1", false, 300).unwrap();
+        assert_eq!(j.spec.unwrap().active_deadline_seconds, Some(300));
+        let short = job(&d, "kreg-gc-1", false, 1).unwrap();
+        assert_eq!(
+            short.spec.unwrap().active_deadline_seconds,
+            Some(MIN_DEADLINE_SECONDS as i64)
+        );
+        let huge = job(&d, "kreg-gc-1", false, u64::MAX).unwrap();
+        assert!(huge.spec.unwrap().active_deadline_seconds.unwrap() > 0);
+        let s = schedule(&d, "0 3 * * 0", "k:1", "batch/v1").unwrap();
+        let collector: Job = serde_json::from_str(&s.config.data.unwrap()["job.json"]).unwrap();
+        assert_eq!(
+            collector.spec.unwrap().active_deadline_seconds,
+            Some(SCHEDULED_DEADLINE_SECONDS as i64)
+        );
+        assert!(
+            s.cronjob["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+                .as_u64()
+                .unwrap()
+                > SCHEDULED_DEADLINE_SECONDS,
+            "the script outlives its collector"
+        );
+    }
+
+    #[test]
+    fn one_collector_at_a_time_and_a_dead_holder_frees_the_lease() {
+        assert_eq!(turn(None, None, 100, "me"), Turn::Free);
+        assert_eq!(
+            turn(Some(""), Some(500), 100, "me"),
+            Turn::Free,
+            "given back"
+        );
+        assert_eq!(turn(Some("me"), Some(500), 100, "me"), Turn::Mine);
+        assert_eq!(
+            turn(Some("cron-pod"), Some(160), 100, "me"),
+            Turn::Held {
+                holder: "cron-pod".into(),
+                seconds_left: 60
+            }
+        );
+        assert_eq!(
+            turn(Some("cron-pod"), Some(100), 100, "me"),
+            Turn::Free,
+            "expired"
+        );
+        assert_eq!(
+            turn(Some("cron-pod"), None, 100, "me"),
+            Turn::Free,
+            "no expiry"
+        );
+        let body = lease_body("ns", "me", 1_750_000_000);
+        assert_eq!(body["metadata"]["name"], LEASE);
+        assert_eq!(
+            body["metadata"]["annotations"][LEASE_EXPIRES],
+            (1_750_000_000 + LEASE_SECONDS).to_string()
+        );
+        assert_eq!(body["spec"]["renewTime"], "2025-06-15T15:06:40.000000Z");
+        let free = lease_body("ns", "", 1_750_000_000);
+        assert_eq!(free["metadata"]["annotations"][LEASE_EXPIRES], "0");
+        assert!(readonly_reason(&Turn::Free).contains("run `kreg gc`"));
+        assert!(readonly_reason(&turn(Some("x"), Some(200), 100, "me")).contains("running (x)"));
+    }
+
+    /// gc-cron.sh run by /bin/sh with a stand-in `kubectl` that logs its arguments and answers
+    /// from files: the order of the script's steps, not the cluster, is under test here (the
+    /// node tier runs it for real).
+    struct CronRun {
+        dir: tempfile::TempDir,
+    }
+
+    impl CronRun {
+        fn new(job_state: &str) -> CronRun {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let s = schedule(&registry(pvc()), "0 3 * * 0", "k:1", "batch/v1").unwrap();
+            for (k, v) in s.config.data.unwrap() {
+                std::fs::write(d.join(k), v).unwrap();
+            }
+            std::fs::write(d.join("job_state"), job_state).unwrap();
+            let fake = r#"#!/bin/sh
+d=$(dirname "$0")
+echo "$*" >> "$d/log"
+case "$*" in
+  *"get lease kreg-gc -o jsonpath"*) cat "$d/lease_state" ;;
+  *"get lease kreg-gc"*) [ -f "$d/lease_state" ] ;;
+  *"create -f -"* | *"replace -f -"*)
+    cat > "$d/lease_written"
+    h=$(sed -n 's/.*"holderIdentity": "\(.*\)".*/\1/p' "$d/lease_written")
+    echo "1 h$h e0" > "$d/lease_state" ;;
+  *"get job kreg-gc-scheduled"*) cat "$d/job_state" ;;
+  *) : ;;
+esac
+"#;
+            std::fs::write(d.join("kubectl"), fake).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d.join("kubectl"), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+            CronRun { dir }
+        }
+
+        fn start(&self) -> std::process::Child {
+            let d = self.dir.path();
+            std::process::Command::new("/bin/sh")
+                .arg(d.join("gc-cron.sh"))
+                .env("PATH", format!("{}:/usr/bin:/bin", d.display()))
+                .env("KREG_GC_DIR", d)
+                .env("KREG_NAMESPACE", "kreg-test")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+        }
+    }
+
+    fn line_of(log: &str, needle: &str) -> usize {
+        log.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+    }
+
+    #[test]
+    fn cron_script_writes_back_only_after_the_collector_is_gone() {
+        let run = CronRun::new("1//");
+        let out = run.start().wait_with_output().unwrap();
+        let log = run.log();
+        assert!(
+            out.status.success(),
+            "{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let take = line_of(&log, "create -f -");
+        let ro = line_of(&log, "readonly.json");
+        let gone = line_of(
+            &log,
+            "delete job kreg-gc-scheduled --ignore-not-found --cascade=foreground --wait=true",
+        );
+        let rw = line_of(&log, "writable.json");
+        assert!(take < ro && ro < gone && gone < rw, "{log}");
+        let released: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(run.dir.path().join("lease_written")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(released["spec"]["holderIdentity"], "", "given back");
+        assert_eq!(released["metadata"]["resourceVersion"], "1");
+    }
+
+    #[test]
+    fn cron_script_does_nothing_while_another_collector_holds_the_lease() {
+        let run = CronRun::new("1//");
+        let later = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 100;
+        std::fs::write(
+            run.dir.path().join("lease_state"),
+            format!("7 hkreg-gc@laptop/42 e{later}"),
+        )
+        .unwrap();
+        let out = run.start().wait_with_output().unwrap();
+        let log = run.log();
+        assert!(!out.status.success(), "{log}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("kreg-gc@laptop/42"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!log.contains("apply") && !log.contains("delete"), "{log}");
+    }
+
+    #[test]
+    fn cron_script_killed_stops_the_collector_and_stays_read_only() {
+        let run = CronRun::new("//");
+        let child = run.start();
+        for _ in 0..100 {
+            if run.log().contains("job.json") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(run.log().contains("job.json"), "{}", run.log());
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let out = child.wait_with_output().unwrap();
+        let log = run.log();
+        assert!(!out.status.success(), "{log}");
+        line_of(
+            &log,
+            "delete job kreg-gc-scheduled --ignore-not-found --cascade=foreground --wait=false",
+        );
+        assert!(
+            !log.contains("writable.json"),
+            "switched back while the collector may sweep:\n{log}"
+        );
     }
 }

@@ -10,8 +10,9 @@ use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, SanType, PKCS_ECDSA_P256_SHA256,
 };
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -51,10 +52,64 @@ impl fmt::Debug for KeyPairPem {
     }
 }
 
+/// The names a kreg CA may sign for: its X.509 name constraints. A leaked CA key then cannot
+/// sign for any other site (browsers, Go, rustls and OpenSSL all enforce them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaScope {
+    /// DNS subtrees: each name and every name below it.
+    pub dns: Vec<String>,
+    /// IP ranges (address, prefix length).
+    pub ips: Vec<(IpAddr, u8)>,
+}
+
+/// The private and local address ranges every kreg CA permits: where cluster, node, LoadBalancer
+/// and ClusterIP addresses live on every flavour kreg knows (RFC 1918, CGNAT's 100.64/10 which
+/// some LoadBalancers and VPNs use, loopback, link-local, IPv6 unique-local and loopback).
+pub const PRIVATE_RANGES: &[(&str, u8)] = &[
+    ("10.0.0.0", 8),
+    ("172.16.0.0", 12),
+    ("192.168.0.0", 16),
+    ("100.64.0.0", 10),
+    ("127.0.0.0", 8),
+    ("169.254.0.0", 16),
+    ("fc00::", 7),
+    ("::1", 128),
+];
+
+/// The scope of a new CA: the DNS suffix of kreg's wildcard names (`nip.io`, `sslip.io` or
+/// `--dns-suffix`), the `--host` (or the load balancer's hostname) when it is a name, the
+/// namespace's Service names (`<namespace>.svc`, the pull-through caches' certificates) and
+/// `localhost`; the private ranges, plus each address in `ips` that is not in them (a public
+/// load balancer's) as a single address.
+pub fn ca_scope(dns_suffix: &str, host: Option<&str>, namespace: &str, ips: &[IpAddr]) -> CaScope {
+    let mut dns = vec![dns_suffix.trim_end_matches('.').to_ascii_lowercase()];
+    if let Some(h) = host.filter(|h| h.parse::<IpAddr>().is_err()) {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        if !dns.iter().any(|d| dns_in_subtree(&h, d)) {
+            dns.push(h);
+        }
+    }
+    dns.push(format!("{namespace}.svc"));
+    dns.push("localhost".into());
+    let mut ranges: Vec<(IpAddr, u8)> = PRIVATE_RANGES
+        .iter()
+        .map(|(a, p)| (a.parse().expect("constant ranges parse"), *p))
+        .collect();
+    let mut extra: Vec<IpAddr> = host.and_then(|h| h.parse().ok()).into_iter().collect();
+    extra.extend_from_slice(ips);
+    for ip in extra {
+        if !ranges.iter().any(|(net, p)| ip_in_range(ip, *net, *p)) {
+            ranges.push((ip, if ip.is_ipv4() { 32 } else { 128 }));
+        }
+    }
+    CaScope { dns, ips: ranges }
+}
+
 /// Generates a new CA: ECDSA P-256, valid 10 years from `now` (backdated an hour for clock
 /// skew), CN "kreg registry CA", O "kreg", CA:true with pathlen 0 (it signs only leaves),
-/// keyUsage keyCertSign + cRLSign + digitalSignature.
-pub fn generate_ca(now: OffsetDateTime) -> Result<KeyPairPem> {
+/// keyUsage keyCertSign + cRLSign + digitalSignature, and name constraints permitting only
+/// `scope` (critical, as RFC 5280 asks).
+pub fn generate_ca(now: OffsetDateTime, scope: &CaScope) -> Result<KeyPairPem> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
         .map_err(|e| anyhow!("could not generate the CA key: {e}"))?;
     let mut params = CertificateParams::default();
@@ -70,6 +125,21 @@ pub fn generate_ca(now: OffsetDateTime) -> Result<KeyPairPem> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    let mut permitted: Vec<GeneralSubtree> = scope
+        .dns
+        .iter()
+        .map(|d| GeneralSubtree::DnsName(d.clone()))
+        .collect();
+    permitted.extend(
+        scope
+            .ips
+            .iter()
+            .map(|(ip, p)| GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(*ip, *p))),
+    );
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: vec![],
+    });
     let cert = params
         .self_signed(&key)
         .map_err(|e| anyhow!("could not self-sign the CA certificate: {e}"))?;
@@ -106,6 +176,13 @@ pub fn issue_leaf(
     }
     key_matches(&ca.cert_pem, &ca.key_pem)
         .context("the CA certificate and key do not belong together")?;
+    scope_permits(ca_scope_of(&ca.cert_pem)?.as_ref(), host, ips).map_err(|e| {
+        crate::error::hint(
+            format!("kreg's CA cannot sign a certificate for this registry: {e}"),
+            "run `kreg up --rotate-ca` to replace the CA with one made for the current names and addresses \
+(then run `kreg trust-local` again on each workstation)",
+        )
+    })?;
     let ca_key = load_key(&ca.key_pem, "the CA")?;
     let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key)
         .map_err(|e| anyhow!("could not use the CA certificate to sign: {e}"))?;
@@ -334,6 +411,182 @@ from different key pairs",
     Ok(())
 }
 
+/// RFC 5280 DNS subtree matching: `name` equals `base` or ends in `.base` (case-insensitive).
+fn dns_in_subtree(name: &str, base: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let base = base
+        .trim_start_matches('.')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    base.is_empty() || name == base || name.ends_with(&format!(".{base}"))
+}
+
+fn ip_in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The CA's name constraints, or None for a CA without them (made by kreg before 0.x, or
+/// brought by the user).
+pub fn ca_scope_of(ca_pem: &str) -> Result<Option<CaScope>> {
+    let der = first_cert_der(ca_pem)?;
+    let cert = parse_cert(&der)?;
+    let nc = cert
+        .name_constraints()
+        .map_err(|e| anyhow!("unreadable nameConstraints extension: {e}"))?;
+    let Some(nc) = nc else { return Ok(None) };
+    let mut scope = CaScope {
+        dns: vec![],
+        ips: vec![],
+    };
+    for sub in nc.value.permitted_subtrees.iter().flatten() {
+        match &sub.base {
+            GeneralName::DNSName(d) => scope.dns.push(d.to_string()),
+            GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+                let (addr, mask) = b.split_at(b.len() / 2);
+                if let Some(ip) = ip_from_bytes(addr) {
+                    let prefix = mask.iter().map(|m| m.count_ones()).sum::<u32>() as u8;
+                    scope.ips.push((ip, prefix));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(scope))
+}
+
+/// Checks that a CA with `scope` may sign for `host` and `ips`, as TLS clients will check it: a
+/// leaf it signed for anything else would be refused everywhere. None (an unconstrained CA)
+/// permits everything.
+pub fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Result<()> {
+    let Some(scope) = scope else { return Ok(()) };
+    let mut all: Vec<IpAddr> = ips.to_vec();
+    match host.parse::<IpAddr>() {
+        Ok(ip) => all.push(ip),
+        Err(_) => {
+            if !scope.dns.iter().any(|d| dns_in_subtree(host, d)) {
+                bail!(
+                    "the CA may only sign for names under {}, not {host}",
+                    scope.dns.join(", ")
+                );
+            }
+        }
+    }
+    for ip in all {
+        if !scope.ips.iter().any(|(net, p)| ip_in_range(ip, *net, *p)) {
+            bail!("the CA may not sign for address {ip} (outside the ranges it was made for)");
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `pem` (what the cluster's state hands out as kreg's CA) is only that: one or more
+/// CERTIFICATE blocks and nothing else, each a CA certificate with kreg's subject (CN
+/// "kreg registry CA", O "kreg"), valid at `now`, and, when it carries name constraints,
+/// allowed to sign for `registry_host` (the registry the same state names). Returns each
+/// certificate's SHA-256, in order. What `trust-local` installs must pass this.
+pub fn check_kreg_ca(pem: &str, registry_host: &str, now: OffsetDateTime) -> Result<Vec<String>> {
+    let mut fingerprints = Vec::new();
+    for block in Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
+        if block.label != "CERTIFICATE" {
+            bail!(
+                "it holds a {} block; kreg's CA is certificates only",
+                block.label
+            );
+        }
+        let cert = parse_cert(&block.contents)?;
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok());
+        let org = cert
+            .subject()
+            .iter_organization()
+            .next()
+            .and_then(|c| c.as_str().ok());
+        if cn != Some(CA_COMMON_NAME) || org != Some(CA_ORGANIZATION) {
+            bail!(
+                "its certificate \"{}\" is not kreg's CA (CN={CA_COMMON_NAME:?}, O={CA_ORGANIZATION:?})",
+                cert.subject()
+            );
+        }
+        let is_ca = cert
+            .basic_constraints()
+            .map_err(|e| anyhow!("unreadable basicConstraints extension: {e}"))?
+            .is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            bail!("its certificate is not a CA certificate (basicConstraints CA:true is missing)");
+        }
+        let (from, until) = (
+            cert.validity().not_before.to_datetime(),
+            cert.validity().not_after.to_datetime(),
+        );
+        if now < from || now >= until {
+            bail!("its certificate is not valid now (valid {from} to {until})");
+        }
+        let one = Pem {
+            label: block.label.clone(),
+            contents: block.contents.clone(),
+        };
+        let single = one_pem(&one);
+        scope_permits(ca_scope_of(&single)?.as_ref(), registry_host, &[])
+            .with_context(|| format!("it cannot sign for the registry {registry_host}"))?;
+        fingerprints.push(cert_sha256(&single)?);
+    }
+    if fingerprints.is_empty() {
+        bail!("no certificate found (expected a -----BEGIN CERTIFICATE----- block)");
+    }
+    Ok(fingerprints)
+}
+
+fn one_pem(p: &Pem) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&p.contents);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Normalises a user-given fingerprint list (`--ca-sha256`): lowercase hex, colons and spaces
+/// dropped, comma-separated. Refuses anything that is not 64 hex digits.
+pub fn parse_fingerprints(s: &str) -> Result<Vec<String>> {
+    s.split(',')
+        .map(|f| {
+            let hex: String = f
+                .chars()
+                .filter(|c| *c != ':' && !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(hex)
+            } else {
+                Err(anyhow!(
+                    "{f:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
+                ))
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +598,10 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap()
     }
 
+    fn scope() -> CaScope {
+        ca_scope("nip.io", Some("reg.example.com"), "kreg-test", &[])
+    }
+
     fn with_cert<T>(pem: &str, f: impl FnOnce(&X509Certificate<'_>) -> T) -> T {
         let der = first_cert_der(pem).unwrap();
         let cert = parse_cert(&der).unwrap();
@@ -353,7 +610,7 @@ mod tests {
 
     #[test]
     fn ca_has_the_promised_fields() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let info = inspect(&ca.cert_pem).unwrap();
         assert!(info.is_ca);
         assert_eq!(info.subject_cn.as_deref(), Some("kreg registry CA"));
@@ -393,8 +650,8 @@ mod tests {
 
     #[test]
     fn two_cas_differ() {
-        let a = generate_ca(now()).unwrap();
-        let b = generate_ca(now()).unwrap();
+        let a = generate_ca(now(), &scope()).unwrap();
+        let b = generate_ca(now(), &scope()).unwrap();
         assert_ne!(a.key_pem, b.key_pem);
         assert_ne!(
             cert_sha256(&a.cert_pem).unwrap(),
@@ -404,7 +661,7 @@ mod tests {
 
     #[test]
     fn leaf_for_a_name() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
         let leaf = issue_leaf(&ca, "registry.10.0.0.5.nip.io", &[ip, ip], now()).unwrap();
         let info = inspect(&leaf.cert_pem).unwrap();
@@ -430,7 +687,7 @@ mod tests {
 
     #[test]
     fn leaf_for_an_ip_host() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let v6 = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
         let leaf = issue_leaf(&ca, "192.168.49.2", &[v6], now()).unwrap();
         let info = inspect(&leaf.cert_pem).unwrap();
@@ -447,7 +704,7 @@ mod tests {
 
     #[test]
     fn leaf_refuses_bad_hosts_and_bad_cas() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         assert!(issue_leaf(&ca, "a b", &[], now()).is_err());
         assert!(issue_leaf(&ca, "$(id)", &[], now()).is_err());
 
@@ -457,7 +714,7 @@ mod tests {
         assert!(format!("{e:#}").contains("not a CA"), "{e:#}");
 
         // Halves of two different CAs.
-        let other = generate_ca(now()).unwrap();
+        let other = generate_ca(now(), &scope()).unwrap();
         let mixed = KeyPairPem {
             cert_pem: ca.cert_pem.clone(),
             key_pem: other.key_pem.clone(),
@@ -475,7 +732,7 @@ mod tests {
 
     #[test]
     fn leaf_never_outlives_its_ca() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let late = now() + Duration::days(3600);
         let leaf = issue_leaf(&ca, "reg.example.com", &[], late).unwrap();
         let leaf_end = inspect(&leaf.cert_pem).unwrap().not_after;
@@ -486,7 +743,7 @@ mod tests {
     #[test]
     fn existing_ca_is_reused_from_pem() {
         // The round trip kreg does with a CA stored in a Secret: only the PEM strings survive.
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let reloaded = KeyPairPem {
             cert_pem: ca.cert_pem.clone(),
             key_pem: ca.key_pem.clone(),
@@ -502,8 +759,8 @@ mod tests {
 
     #[test]
     fn chain_fails_for_another_ca() {
-        let ca = generate_ca(now()).unwrap();
-        let other = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
+        let other = generate_ca(now(), &scope()).unwrap();
         let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
         // Same subject name, different key: only the signature check can tell.
         let e = verify_signed_by(&leaf.cert_pem, &other.cert_pem).unwrap_err();
@@ -515,7 +772,7 @@ mod tests {
 
     #[test]
     fn key_matches_rejects_the_wrong_key() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
         let e = key_matches(&leaf.cert_pem, &ca.key_pem).unwrap_err();
         let msg = format!("{e:#}");
@@ -542,7 +799,7 @@ mod tests {
 
     #[test]
     fn leaf_covers_negative_cases() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
         let other_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6));
         let leaf = issue_leaf(&ca, "reg.example.com", &[ip], now()).unwrap();
@@ -605,7 +862,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_the_key() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let shown = format!("{ca:?}");
         assert!(shown.contains("<redacted>"));
         assert!(shown.contains("BEGIN CERTIFICATE"));
@@ -615,7 +872,7 @@ mod tests {
 
     #[test]
     fn sha256_is_stable_lowercase_hex() {
-        let ca = generate_ca(now()).unwrap();
+        let ca = generate_ca(now(), &scope()).unwrap();
         let a = cert_sha256(&ca.cert_pem).unwrap();
         assert_eq!(a.len(), 64);
         assert!(a
@@ -657,5 +914,216 @@ mod tests {
             assert!(inspect(bad).is_err(), "{bad:?}");
             assert!(verify_signed_by(bad, bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A leaf for `names`, signed by `ca` without kreg's own checks (what someone holding a
+    /// leaked CA key could make).
+    fn forged_leaf(ca: &KeyPairPem, dns: &str, ip: Option<IpAddr>) -> String {
+        let issuer =
+            Issuer::from_ca_cert_pem(&ca.cert_pem, KeyPair::from_pem(&ca.key_pem).unwrap())
+                .unwrap();
+        let mut params = CertificateParams::new(vec![dns.to_string()]).unwrap();
+        if let Some(ip) = ip {
+            params.subject_alt_names.push(SanType::IpAddress(ip));
+        }
+        params.not_before = now() - BACKDATE;
+        params.not_after = now() + Duration::days(30);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        params.signed_by(&key, &issuer).unwrap().pem()
+    }
+
+    /// Verifies `leaf_pem` for `name` against `ca_pem` as a TLS client does (rustls's webpki:
+    /// chain, validity, serverAuth, name constraints, the name).
+    fn webpki_verify(leaf_pem: &str, ca_pem: &str, name: &str) -> Result<(), webpki::Error> {
+        use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+        let ca_der = CertificateDer::from(first_cert_der(ca_pem).unwrap());
+        let leaf_der = CertificateDer::from(first_cert_der(leaf_pem).unwrap());
+        let anchor = webpki::anchor_from_trusted_cert(&ca_der).unwrap();
+        let ee = webpki::EndEntityCert::try_from(&leaf_der)?;
+        let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            now().unix_timestamp() as u64
+        ));
+        ee.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &[anchor],
+            &[],
+            at,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )?;
+        ee.verify_is_valid_for_subject_name(&ServerName::try_from(name.to_string()).unwrap())
+    }
+
+    #[test]
+    fn scope_covers_the_suffix_host_namespace_localhost_and_private_ranges() {
+        let public = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+        let s = ca_scope("sslip.io", Some("Reg.Example.com."), "team", &[public]);
+        assert_eq!(
+            s.dns,
+            ["sslip.io", "reg.example.com", "team.svc", "localhost"]
+        );
+        assert!(s.ips.contains(&(public, 32)), "{s:?}");
+        // A host under the suffix adds nothing; private addresses add nothing.
+        let p = ca_scope(
+            "nip.io",
+            Some("r.1.2.3.4.nip.io"),
+            "ns",
+            &["10.1.2.3".parse().unwrap()],
+        );
+        assert_eq!(p.dns, ["nip.io", "ns.svc", "localhost"]);
+        assert_eq!(p.ips.len(), PRIVATE_RANGES.len());
+        for (host, ips, ok) in [
+            ("registry.10.1.2.3.nip.io", vec!["10.1.2.3"], true),
+            ("kreg-mirror-docker-io.ns.svc", vec!["10.96.0.12"], true),
+            ("localhost", vec![], true),
+            ("192.168.49.2", vec!["fd00::1"], true),
+            ("nip.io.evil.com", vec![], false),
+            ("registry.10.1.2.3.nip.io", vec!["203.0.113.7"], false),
+            ("github.com", vec![], false),
+            ("8.8.8.8", vec![], false),
+        ] {
+            let ips: Vec<IpAddr> = ips.iter().map(|i| i.parse().unwrap()).collect();
+            assert_eq!(
+                scope_permits(Some(&p), host, &ips).is_ok(),
+                ok,
+                "{host} {ips:?}"
+            );
+        }
+        assert!(
+            scope_permits(None, "github.com", &[]).is_ok(),
+            "unconstrained"
+        );
+    }
+
+    #[test]
+    fn the_ca_carries_its_scope_and_kreg_refuses_to_sign_outside_it() {
+        let ca = generate_ca(now(), &scope()).unwrap();
+        let read = ca_scope_of(&ca.cert_pem).unwrap().unwrap();
+        assert_eq!(read, scope());
+        with_cert(&ca.cert_pem, |c| {
+            assert!(c.name_constraints().unwrap().unwrap().critical);
+        });
+        let e = issue_leaf(&ca, "github.com", &[], now()).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("cannot sign") && msg.contains("github.com"),
+            "{msg}"
+        );
+        let hint = crate::error::hint_of(&e).unwrap_or_default();
+        assert!(hint.contains("--rotate-ca"), "{hint}");
+        let public = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+        assert!(issue_leaf(&ca, "registry.203.0.113.7.nip.io", &[public], now()).is_err());
+    }
+
+    #[test]
+    fn a_leaf_for_another_site_signed_by_the_ca_fails_verification() {
+        let ca = generate_ca(now(), &scope()).unwrap();
+        // kreg's own leaves verify, by name and with their addresses.
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+        let ours = issue_leaf(&ca, "registry.10.0.0.5.nip.io", &[ip], now()).unwrap();
+        webpki_verify(&ours.cert_pem, &ca.cert_pem, "registry.10.0.0.5.nip.io").unwrap();
+        webpki_verify(&ours.cert_pem, &ca.cert_pem, "10.0.0.5").unwrap();
+        let host = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        webpki_verify(&host.cert_pem, &ca.cert_pem, "reg.example.com").unwrap();
+        let svc = issue_leaf(&ca, "kreg-mirror-docker-io.kreg-test.svc", &[ip], now()).unwrap();
+        webpki_verify(
+            &svc.cert_pem,
+            &ca.cert_pem,
+            "kreg-mirror-docker-io.kreg-test.svc",
+        )
+        .unwrap();
+        // A stolen key signs for another site: every client refuses it.
+        for (name, ip) in [
+            ("github.com", None),
+            ("example.com", None),
+            ("nip.io.evil.com", None),
+            (
+                "registry.10.0.0.5.nip.io",
+                Some(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8))),
+            ),
+        ] {
+            let forged = forged_leaf(&ca, name, ip);
+            let e = webpki_verify(&forged, &ca.cert_pem, name).unwrap_err();
+            assert!(
+                matches!(e, webpki::Error::NameConstraintViolation),
+                "{name} {ip:?}: {e:?}"
+            );
+        }
+        // The same forgery from a CA without constraints (kreg's before this change) verifies:
+        // the constraints are what stops it.
+        let old = generate_unconstrained_ca_for_test();
+        let forged = forged_leaf(&old, "github.com", None);
+        webpki_verify(&forged, &old.cert_pem, "github.com").unwrap();
+        assert_eq!(ca_scope_of(&old.cert_pem).unwrap(), None);
+    }
+
+    fn generate_unconstrained_ca_for_test() -> KeyPairPem {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, CA_COMMON_NAME);
+        dn.push(DnType::OrganizationName, CA_ORGANIZATION);
+        params.distinguished_name = dn;
+        params.not_before = now() - BACKDATE;
+        params.not_after = now() + CA_VALIDITY;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        KeyPairPem {
+            cert_pem: params.self_signed(&key).unwrap().pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    #[test]
+    fn only_kreg_cas_pass_the_trust_local_check() {
+        let ca = generate_ca(now(), &scope()).unwrap();
+        let fp = check_kreg_ca(&ca.cert_pem, "registry.10.0.0.5.nip.io", now()).unwrap();
+        assert_eq!(fp, [cert_sha256(&ca.cert_pem).unwrap()]);
+        // A bundle (during a rotation): both, in order.
+        let next = generate_ca(now(), &scope()).unwrap();
+        let both = format!("{}{}", ca.cert_pem, next.cert_pem);
+        let fps = check_kreg_ca(&both, "reg.example.com", now()).unwrap();
+        assert_eq!(fps.len(), 2);
+        assert_eq!(fps[1], cert_sha256(&next.cert_pem).unwrap());
+        // A leaf, a key, another CA, a CA for other names, an expired one: refused.
+        let leaf = issue_leaf(&ca, "reg.example.com", &[], now()).unwrap();
+        for (bad, why) in [
+            (leaf.cert_pem.clone(), "not kreg's CA"),
+            (
+                format!("{}{}", ca.cert_pem, ca.key_pem),
+                "PRIVATE KEY block",
+            ),
+            (String::new(), "no certificate"),
+        ] {
+            let e = check_kreg_ca(&bad, "reg.example.com", now()).unwrap_err();
+            assert!(format!("{e:#}").contains(why), "{why}: {e:#}");
+        }
+        let e = check_kreg_ca(&ca.cert_pem, "github.com", now()).unwrap_err();
+        assert!(format!("{e:#}").contains("cannot sign"), "{e:#}");
+        let e = check_kreg_ca(
+            &ca.cert_pem,
+            "reg.example.com",
+            now() + Duration::days(4000),
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("not valid now"), "{e:#}");
+        // A CA kreg made before name constraints: still kreg's, kept (and installable).
+        let old = generate_unconstrained_ca_for_test();
+        assert!(check_kreg_ca(&old.cert_pem, "anything.example", now()).is_ok());
+    }
+
+    #[test]
+    fn fingerprints_are_normalised_and_checked() {
+        let hex = "AB".repeat(32);
+        let colons = vec!["ab"; 32].join(":");
+        assert_eq!(
+            parse_fingerprints(&format!("{hex}, {colons}")).unwrap(),
+            ["ab".repeat(32), "ab".repeat(32)]
+        );
+        assert!(parse_fingerprints("abc").is_err());
+        assert!(parse_fingerprints(&"zz".repeat(32)).is_err());
     }
 }

@@ -18,6 +18,10 @@ pub mod names {
     pub const REGISTRY: &str = "kreg-registry";
     pub const DATA_PVC: &str = "kreg-registry-data";
     pub const CA_SECRET: &str = "kreg-ca";
+    /// `--rotate-ca`: the new CA, written before anything switches to it.
+    pub const CA_NEXT_SECRET: &str = "kreg-ca-next";
+    /// After the switch: the old CA's certificate (no key), still handed out until the next `up`.
+    pub const CA_PREVIOUS_SECRET: &str = "kreg-ca-previous";
     pub const TLS_SECRET: &str = "kreg-tls";
     pub const HTTP_SECRET: &str = "kreg-http-secret";
     pub const STATE: &str = "kreg-state";

@@ -59,10 +59,11 @@ fn https(
     connect_ip: Option<IpAddr>,
     ca_pem: &str,
 ) -> Result<(reqwest::Client, String)> {
-    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
+    // A bundle during a CA rotation: the old and the new CA.
+    let cas = reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())
         .context("kreg's CA certificate is not valid PEM")?;
     let mut builder = reqwest::Client::builder()
-        .tls_certs_only([ca])
+        .tls_certs_only(cas)
         .timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(3))
         .no_proxy();

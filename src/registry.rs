@@ -52,9 +52,10 @@ impl Registry {
             .read_timeout(Duration::from_secs(60))
             .no_proxy();
         if !target.plain_http {
-            let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
+            // A bundle during a CA rotation: the old and the new CA.
+            let cas = reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())
                 .context("kreg's CA certificate is not valid PEM")?;
-            builder = builder.tls_certs_only([ca]);
+            builder = builder.tls_certs_only(cas);
         }
         let ip_host = target.host.parse::<IpAddr>().ok();
         // The port the URL names is the port connected to; a pinned address brings its own.
@@ -285,9 +286,12 @@ mod tests {
             plain_http: false,
             connect: Some("127.0.0.1:40000".parse().unwrap()),
         };
-        let ca = crate::pki::generate_ca(time::OffsetDateTime::now_utc())
-            .unwrap()
-            .cert_pem;
+        let ca = crate::pki::generate_ca(
+            time::OffsetDateTime::now_utc(),
+            &crate::pki::ca_scope("nip.io", None, "kreg-test", &[]),
+        )
+        .unwrap()
+        .cert_pem;
         let r = Registry::new(&t, &ca, None).unwrap();
         assert_eq!(r.base, "https://registry.10.0.0.5.nip.io:40000");
         let ip = Target {

@@ -452,7 +452,7 @@ fn a_cluster_without_a_default_storage_class_is_told_before_anything_is_applied(
 }
 
 #[test]
-fn rotate_ca_replaces_the_ca_and_reissues_the_leaf_under_it() {
+fn rotate_ca_first_hands_out_both_cas_and_never_deletes_the_old_one() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-rotate";
     cleanup(&tc, ns);
@@ -463,24 +463,68 @@ fn rotate_ca_replaces_the_ca_and_reissues_the_leaf_under_it() {
         again["ca_sha256"], first["ca_sha256"],
         "without --rotate-ca the CA stays"
     );
+    let uid = |name: &str| {
+        tc.kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "secret",
+            name,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ])
+    };
+    let ca_uid = uid("kreg-ca");
 
+    // Step one of a rotation (`--no-wait` here: no node can confirm): the new CA is written
+    // beside the old one and handed out with it; the registry keeps serving under the old one.
     let rotated = up(&tc, ns, &["--rotate-ca"]);
-    assert_ne!(
+    assert_eq!(
         rotated["ca_sha256"], first["ca_sha256"],
-        "--rotate-ca must replace the CA"
+        "the registry switches only once every node trusts the new CA"
     );
-    let changed = rotated["changed"].as_array().unwrap();
+    let host = rotated["host"].as_str().unwrap();
+    let both = kreg::pki::check_kreg_ca(
+        rotated["ca_pem"].as_str().unwrap(),
+        host,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert_eq!(both.len(), 2, "old and new CA handed out together");
+    assert_eq!(Value::from(both[0].clone()), first["ca_sha256"]);
+    assert_eq!(uid("kreg-ca"), ca_uid, "the CA Secret is never deleted");
     assert!(
-        changed.iter().any(|c| c == "Secret/kreg-ca")
-            && changed.iter().any(|c| c == "Secret/kreg-tls"),
-        "{changed:?}"
+        !uid("kreg-ca-next").is_empty(),
+        "the new CA is stored first"
     );
-    // The serving certificate now chains to the new CA, not the old one.
+    let state = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "configmap",
+        "kreg-state",
+        "-o",
+        "jsonpath={.data.ca\\.crt}",
+    ]);
+    assert_eq!(state.trim(), rotated["ca_pem"].as_str().unwrap().trim());
     let pem = leaf_pem(&tc, ns);
-    kreg::pki::verify_signed_by(&pem, rotated["ca_pem"].as_str().unwrap()).unwrap();
-    assert!(kreg::pki::verify_signed_by(&pem, first["ca_pem"].as_str().unwrap()).is_err());
-    // And the next plain `up` keeps the rotated CA.
-    assert_eq!(up(&tc, ns, &[])["ca_sha256"], rotated["ca_sha256"]);
+    kreg::pki::verify_signed_by(&pem, first["ca_pem"].as_str().unwrap()).unwrap();
+    // The new CA carries name constraints for this installation.
+    let new = kreg::pki::ca_scope_of(
+        rotated["ca_pem"]
+            .as_str()
+            .unwrap()
+            .split_inclusive("-----END CERTIFICATE-----")
+            .nth(1)
+            .unwrap(),
+    )
+    .unwrap()
+    .expect("constrained");
+    assert!(new.dns.iter().any(|d| d == "nip.io"), "{new:?}");
+
+    // Repeating it resumes the same rotation: no third CA.
+    let resumed = up(&tc, ns, &["--rotate-ca"]);
+    assert_eq!(resumed["ca_pem"], rotated["ca_pem"]);
     cleanup(&tc, ns);
 }
 

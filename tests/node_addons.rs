@@ -243,9 +243,17 @@ fn tc_in(tc: &TestCluster, ns: &str) -> TestCluster {
 fn fresh_registry_with_big_image(
     tc: &TestCluster,
 ) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
+    fresh_registry_with_big_image_and(tc, &[])
+}
+
+/// The same, with more `up` flags (`--no-node-trust`: gc needs no node to pull anything).
+fn fresh_registry_with_big_image_and(
+    tc: &TestCluster,
+    extra: &[&str],
+) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
     let _ = kreg(tc, &["down", "--purge", "--yes"]);
     let ws = Workstation::new();
-    let (up1, _) = up(tc, &[]);
+    let (up1, _) = up(tc, extra);
     let registry = reach(tc, &ws, &up1);
     let work = tempfile::tempdir().unwrap();
     let big = support::oci::random_image(work.path(), "big", 8 << 20);
@@ -337,6 +345,34 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
     ]);
     assert_eq!(schedule, GC_SCHEDULE);
 
+    // Another collector holds the Lease: the scheduled run does nothing, the registry stays
+    // writable.
+    hold_gc_lease(&tc, "someone-else", 300);
+    tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "create",
+        "job",
+        "kreg-gc-held",
+        "--from=cronjob/kreg-gc",
+    ]);
+    let held = wait_job(&tc, "kreg-gc-held");
+    let held_log = text(
+        &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-held"])
+            .stdout,
+    );
+    let held_err = text(
+        &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-held"])
+            .stderr,
+    );
+    assert!(
+        held.ends_with('1'),
+        "ran while another collector held the Lease ({held}):\n{held_log}{held_err}"
+    );
+    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    assert_eq!(status["read_only"], false, "{status}");
+    hold_gc_lease(&tc, "", 0);
+
     // Run the CronJob's template now rather than waiting for Sunday 03:00.
     tc.kubectl_ok(&[
         "-n",
@@ -346,22 +382,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
         "kreg-gc-now",
         "--from=cronjob/kreg-gc",
     ]);
-    let mut state = String::new();
-    for _ in 0..120 {
-        state = tc.kubectl_ok(&[
-            "-n",
-            "kreg-system",
-            "get",
-            "job",
-            "kreg-gc-now",
-            "-o",
-            "jsonpath={.status.succeeded}/{.status.failed}",
-        ]);
-        if state.starts_with('1') || state.ends_with('1') {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
+    let state = wait_job(&tc, "kreg-gc-now");
     let log = text(
         &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-now"])
             .stdout,
@@ -402,5 +423,191 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
         .kubectl(&["-n", "kreg-system", "get", "role", "kreg-gc"])
         .status
         .success());
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+}
+
+/// Writes the gc Lease as `holder` would, expiring `secs` from now (0: given back / expired).
+fn hold_gc_lease(tc: &TestCluster, holder: &str, secs: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut body = kreg::gc::lease_body("kreg-system", holder, now);
+    body["metadata"]["annotations"][kreg::gc::LEASE_EXPIRES] = (now + secs).to_string().into();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), body.to_string()).unwrap();
+    let path = file.path().to_str().unwrap().to_string();
+    let _ = tc.kubectl(&[
+        "-n",
+        "kreg-system",
+        "delete",
+        "lease",
+        kreg::gc::LEASE,
+        "--ignore-not-found",
+    ]);
+    tc.kubectl_ok(&["-n", "kreg-system", "create", "-f", &path]);
+}
+
+/// Waits for Job `name` in kreg-system to end; returns "succeeded/failed".
+fn wait_job(tc: &TestCluster, name: &str) -> String {
+    let mut state = String::new();
+    for _ in 0..120 {
+        state = tc.kubectl_ok(&[
+            "-n",
+            "kreg-system",
+            "get",
+            "job",
+            name,
+            "-o",
+            "jsonpath={.status.succeeded}/{.status.failed}",
+        ]);
+        if state.starts_with('1') || state.ends_with('1') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    state
+}
+
+/// The collector's Jobs and pods (label app.kubernetes.io/name=kreg-gc) that exist now.
+fn collectors(tc: &TestCluster) -> String {
+    tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "get",
+        "jobs,pods",
+        "-l",
+        "app.kubernetes.io/name=kreg-gc",
+        "-o",
+        "name",
+    ])
+}
+
+#[test]
+fn gc_interrupted_stays_read_only_until_the_next_gc_finishes_it() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
+        big.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+
+    // Ctrl-C once the collector Job exists.
+    let child = std::process::Command::new(support::kreg::KREG)
+        .args(["gc", "--yes", "--timeout", "3m", "--kubeconfig"])
+        .arg(&tc.kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..300 {
+        if collectors(&tc).contains("job.batch/") {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(seen, "no collector Job appeared");
+    let int = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(int.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an interrupted gc exits non-zero:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("stays read-only") && stderr.contains("kreg gc"),
+        "{stderr}"
+    );
+
+    // Pushes stay refused, and `status` says why and what to do (exiting non-zero: unhealthy).
+    let status: Value =
+        serde_json::from_slice(&kreg(&tc, &["status", "-o", "json"]).stdout).unwrap();
+    assert_eq!(status["read_only"], true, "{status}");
+    assert!(
+        status["problems"].to_string().contains("interrupted"),
+        "{status}"
+    );
+    let refused = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:2",
+        big.display()
+    ));
+    assert!(
+        !refused.status.success(),
+        "a push was accepted while an interrupted collector may still sweep"
+    );
+
+    // The next `kreg gc` finishes: the collector's pod is gone before writes come back.
+    let gc = kreg_json(&tc, &["gc", "--yes", "-o", "json", "--timeout", "3m"]);
+    assert_eq!(gc["dry_run"], false, "{gc}");
+    assert_eq!(
+        collectors(&tc),
+        "",
+        "collector left behind after gc returned"
+    );
+    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    assert_eq!(status["read_only"], false, "{status}");
+    let after = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:3",
+        big.display()
+    ));
+    assert!(
+        after.status.success(),
+        "push after gc: {}",
+        text(&after.stderr)
+    );
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+}
+
+#[test]
+fn gc_waits_its_turn_behind_another_collector() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    // Something to collect (Distribution's collector fails on an empty registry).
+    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
+        big.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+    // A live holder (the CronJob, another workstation): refused, nothing changed.
+    hold_gc_lease(&tc, "cronjob/kreg-gc-123", 300);
+    let out = kreg(&tc, &["gc", "--yes", "--timeout", "2m"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("another garbage collection is running (cronjob/kreg-gc-123)")
+            && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    assert_eq!(status["read_only"], false, "{status}");
+    assert_eq!(collectors(&tc), "", "no collector may start");
+
+    // Its holder died (the Lease ran out): the next gc takes over.
+    hold_gc_lease(&tc, "cronjob/kreg-gc-123", 0);
+    let gc = kreg_json(&tc, &["gc", "--yes", "-o", "json", "--timeout", "3m"]);
+    assert_eq!(gc["dry_run"], false, "{gc}");
+    let holder = tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "get",
+        "lease",
+        kreg::gc::LEASE,
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+    ]);
+    assert_eq!(holder, "", "kreg gc gives the Lease back");
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
 }

@@ -8,7 +8,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{
-    Api, ApiResource, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams,
+    PostParams, PropagationPolicy,
 };
 use kube::ResourceExt;
 use tokio::time::{sleep, Instant};
@@ -117,8 +118,8 @@ impl Cluster {
     }
 
     /// Deletes every Job labelled `app.kubernetes.io/name=<label>` (leftovers of an
-    /// interrupted run), with their pods.
-    pub async fn delete_jobs(&self, label: &str) -> Result<usize> {
+    /// interrupted run) in the foreground, and waits until they and their pods are gone.
+    pub async fn delete_jobs(&self, label: &str, limit: Duration) -> Result<usize> {
         let api: Api<Job> = self.ns_api();
         let jobs = api
             .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={label}")))
@@ -126,15 +127,66 @@ impl Cluster {
             .map_err(|e| api_error(e, "listing Jobs"))?;
         let mut n = 0;
         for j in jobs.items {
-            if self.delete(&api, &j.name_any()).await? {
-                n += 1;
-            }
+            self.delete_job_and_wait(&j.name_any(), limit).await?;
+            n += 1;
         }
         Ok(n)
     }
 
-    /// Creates `job`, waits until it succeeds or fails (or `limit` passes), returns its pod's
-    /// log, and deletes it.
+    /// Deletes Job `name` in the foreground (its pods first) without waiting.
+    pub async fn delete_job_foreground(&self, name: &str) -> Result<()> {
+        let api: Api<Job> = self.ns_api();
+        let dp = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Foreground),
+            ..Default::default()
+        };
+        match api.delete(name, &dp).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(api_error(e, &format!("deleting Job {name}"))),
+        }
+    }
+
+    /// Deletes Job `name` in the foreground and waits until the Job and every pod it made are
+    /// gone: a pod object disappears only once the kubelet has stopped its containers, so after
+    /// this nothing of the collector runs any more.
+    pub async fn delete_job_and_wait(&self, name: &str, limit: Duration) -> Result<()> {
+        self.delete_job_foreground(name).await?;
+        let jobs: Api<Job> = self.ns_api();
+        let pods: Api<Pod> = self.ns_api();
+        let deadline = Instant::now() + limit;
+        loop {
+            let job = jobs
+                .get_opt(name)
+                .await
+                .map_err(|e| api_error(e, &format!("reading Job {name}")))?;
+            let left = pods
+                .list(&ListParams::default().labels(&format!("job-name={name}")))
+                .await
+                .map_err(|e| api_error(e, "listing the collector's pods"))?
+                .items
+                .len();
+            if job.is_none() && left == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(hint(
+                    format!(
+                        "Job {name} and its {left} pod(s) were not gone within {}s",
+                        limit.as_secs()
+                    ),
+                    format!(
+                        "check `kubectl -n {} get pods -l job-name={name}`",
+                        self.namespace
+                    ),
+                ));
+            }
+            sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Creates `job` and waits until it succeeds or fails (or `limit` passes), returning its
+    /// pod's log. The Job stays: the caller deletes it (and waits) when it is safe to.
     pub async fn run_job(&self, job: &Job, limit: Duration) -> Result<JobRun> {
         let api: Api<Job> = self.ns_api();
         let name = job.name_any();
@@ -151,7 +203,12 @@ impl Cluster {
             if s.succeeded.unwrap_or(0) > 0 {
                 break Some(true);
             }
-            if s.failed.unwrap_or(0) > 0 {
+            // Failed pods, or the Job's activeDeadlineSeconds ran out (condition Failed).
+            let failed_condition = s
+                .conditions
+                .as_ref()
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"));
+            if s.failed.unwrap_or(0) > 0 || failed_condition {
                 break Some(false);
             }
             if Instant::now() >= deadline {
@@ -160,13 +217,12 @@ impl Cluster {
             sleep(Duration::from_secs(1)).await;
         };
         let log = self.job_log(&name).await.unwrap_or_default();
-        self.delete(&api, &name).await?;
         match finished {
             Some(succeeded) => Ok(JobRun { succeeded, log }),
             None => Err(hint(
                 format!("Job {name} did not finish within {}s", limit.as_secs()),
                 format!(
-                    "pass a longer --timeout; the Job was deleted. Its last log lines:\n{}",
+                    "pass a longer --timeout. Its last log lines:\n{}",
                     last_lines(&log, 10)
                 ),
             )),

@@ -9,6 +9,7 @@ mod drift;
 mod edit;
 mod facts;
 mod forward;
+mod gc_lease;
 mod jobs;
 pub mod lease;
 mod wait;
@@ -252,14 +253,25 @@ impl Cluster {
             .map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
     }
 
-    /// Replaces an object wholesale (used for `--rotate-ca`); returns what is stored.
+    /// Replaces an object in one write (`--rotate-ca`'s switch of the CA Secret); returns
+    /// what is stored.
     pub async fn replace<K>(&self, api: &Api<K>, obj: &K) -> Result<K>
     where
         K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
     {
+        // One write (PUT), never delete-then-create: a crash in between must not lose the
+        // object. Without a resourceVersion in `obj`, the current one is used (last writer
+        // wins); with one, a concurrent change makes this fail instead.
         let name = obj.name_any();
-        let _ = api.delete(&name, &DeleteParams::default()).await;
-        api.create(&PostParams::default(), obj)
+        let mut obj = obj.clone();
+        if obj.meta().resource_version.is_none() {
+            let live = api
+                .get(&name)
+                .await
+                .map_err(|e| api_error(e, &format!("reading {name}")))?;
+            obj.meta_mut().resource_version = live.meta().resource_version.clone();
+        }
+        api.replace(&name, &PostParams::default(), &obj)
             .await
             .map_err(|e| api_error(e, &format!("replacing {name}")))
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -14,7 +14,7 @@ use super::Ctx;
 use crate::cli::GcArgs;
 use crate::cluster::Cluster;
 use crate::error::{hint, EXIT_OK};
-use crate::gc::{self, Outcome};
+use crate::gc::{self, Outcome, Turn};
 use crate::plan::names;
 
 #[derive(Debug, Serialize)]
@@ -35,7 +35,6 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
     let started = Instant::now();
     let deadline = started + ctx.settings.timeout;
     let left = || deadline.saturating_duration_since(Instant::now());
-    let r = &ctx.reporter;
     let cluster = Cluster::connect(&ctx.settings.target, &ns).await?;
     let Some(registry) = cluster
         .get(&cluster.ns_api::<Deployment>(), names::REGISTRY)
@@ -50,52 +49,33 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
         ));
     };
     let name = format!("{}-{}", names::GC_JOB, unix_seconds());
-    // Built (and the storage checked) before anything changes.
-    let job = gc::job(&registry, &name, a.dry_run)?;
+    // Built (and the storage checked) before anything changes. Kubernetes kills the collector
+    // when kreg's own deadline passes, also when kreg is gone by then.
+    let job = gc::job(&registry, &name, a.dry_run, left().as_secs())?;
+    let was_readonly = gc::is_readonly(&registry);
     if !a.dry_run
         && !ctx.confirm("Delete blobs no image references? Pushes are refused while it runs.")?
     {
         bail!("cancelled; nothing was changed");
     }
-    cluster.delete_jobs(names::GC_JOB).await?;
-
-    let mut readonly_ms = 0;
-    if !a.dry_run {
-        r.step("making the registry read-only (pulls keep working, pushes wait)");
-        cluster
-            .apply_registry_patch(gc::FIELD_MANAGER, &gc::readonly_patch(&ns, true))
-            .await?;
-        cluster.wait_rollout(names::REGISTRY, left()).await?;
-        r.done("registry is read-only");
+    // One collector at a time: the CronJob's script takes the same Lease.
+    let me = holder_identity();
+    if let Turn::Held {
+        holder,
+        seconds_left,
+    } = cluster.take_gc_lease(&me).await?
+    {
+        return Err(hint(
+            format!("another garbage collection is running ({holder}); nothing was changed"),
+            format!(
+                "wait for it to finish (its Lease {} runs out within {seconds_left}s if its holder died), then run `kreg gc` again",
+                gc::LEASE
+            ),
+        ));
     }
-    let ro_started = Instant::now();
-    r.step("running the garbage collector");
-    let run = tokio::select! {
-        run = cluster.run_job(&job, left()) => run,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    if !a.dry_run {
-        r.step("making the registry writable again");
-        let restore = async {
-            cluster
-                .apply_registry_patch(gc::FIELD_MANAGER, &gc::readonly_patch(&ns, false))
-                .await?;
-            // At least a minute even when the deadline has passed: this must not be skipped.
-            cluster
-                .wait_rollout(names::REGISTRY, left().max(Duration::from_secs(60)))
-                .await
-        };
-        restore.await.map_err(|e| {
-            hint(
-                format!("the registry is still read-only: {e:#}"),
-                "run `kreg gc` again; it switches read-only mode off at the end",
-            )
-        })?;
-        readonly_ms = ro_started.elapsed().as_millis();
-        r.done("registry is writable");
-    }
-    let run =
-        run.context("garbage collection did not complete; the registry was left as it was")?;
+    let result = collect(ctx, a, &cluster, &job, &me, deadline, was_readonly).await;
+    cluster.release_gc_lease(&me).await;
+    let (run, readonly_ms) = result?;
     if !run.succeeded {
         let tail: Vec<&str> = run.log.lines().rev().take(10).collect();
         return Err(hint(
@@ -118,6 +98,117 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
     ctx.reporter.finish();
     print(ctx, &report)?;
     Ok(EXIT_OK)
+}
+
+/// Holding the Lease: clears leftovers, switches read-only, runs the collector and switches
+/// back once the collector's pod is gone. Interrupted (Ctrl-C, `--timeout`, a lost Lease), it
+/// stops the collector and leaves the registry read-only: the next `kreg gc` finishes.
+async fn collect(
+    ctx: &Ctx,
+    a: &GcArgs,
+    cluster: &Cluster,
+    job: &k8s_openapi::api::batch::v1::Job,
+    me: &str,
+    deadline: Instant,
+    was_readonly: bool,
+) -> Result<(crate::cluster::JobRun, u128)> {
+    let r = &ctx.reporter;
+    let ns = &ctx.settings.namespace;
+    let left = || deadline.saturating_duration_since(Instant::now());
+    // A minute at least even when the deadline has passed: writes must not come back early.
+    let cleanup = || left().max(Duration::from_secs(60));
+    // Leftovers of an interrupted run (a dead holder's collector may still sweep).
+    if cluster.delete_jobs(names::GC_JOB, cleanup()).await? > 0 {
+        r.done("removed the collector of an interrupted run");
+    }
+    if !a.dry_run {
+        r.step("making the registry read-only (pulls keep working, pushes wait)");
+        cluster
+            .apply_registry_patch(gc::FIELD_MANAGER, &gc::readonly_patch(ns, true))
+            .await?;
+        cluster.wait_rollout(names::REGISTRY, left()).await?;
+        r.done("registry is read-only");
+    } else if was_readonly {
+        r.warn("the registry is read-only from an interrupted `kreg gc`; a dry run leaves it so (run `kreg gc` to finish)");
+    }
+    let ro_started = Instant::now();
+    r.step("running the garbage collector");
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    let renew = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(gc::LEASE_RENEW)).await;
+            match cluster.take_gc_lease(me).await {
+                Ok(Turn::Mine | Turn::Free) => {}
+                Ok(Turn::Held { holder, .. }) => {
+                    break anyhow::anyhow!("lost the gc Lease to {holder}")
+                }
+                Err(e) => break e.context("could not renew the gc Lease"),
+            }
+        }
+    };
+    let run = tokio::select! {
+        run = cluster.run_job(job, left()) => run,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        e = renew => Err(e),
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            // Stop the collector, but never make the registry writable while it may still sweep.
+            let _ = cluster.delete_job_foreground(&job_name).await;
+            let readonly = !a.dry_run || was_readonly;
+            return Err(hint(
+                format!(
+                    "garbage collection did not complete: {e:#}{}",
+                    if readonly {
+                        "; the registry stays read-only (pulls work, pushes are refused)"
+                    } else {
+                        ""
+                    }
+                ),
+                "run `kreg gc` again: it waits for the stopped collector to be gone, collects, and makes the registry writable",
+            ));
+        }
+    };
+    // The collector ended: its pod must be gone before writes come back.
+    cluster
+        .delete_job_and_wait(&job_name, cleanup())
+        .await
+        .map_err(|e| {
+            hint(
+                format!("the registry is still read-only: {e:#}"),
+                "run `kreg gc` again; it switches read-only mode off at the end",
+            )
+        })?;
+    let mut readonly_ms = 0;
+    if !a.dry_run {
+        r.step("making the registry writable again");
+        let restore = async {
+            cluster
+                .apply_registry_patch(gc::FIELD_MANAGER, &gc::readonly_patch(ns, false))
+                .await?;
+            cluster.wait_rollout(names::REGISTRY, cleanup()).await
+        };
+        restore.await.map_err(|e| {
+            hint(
+                format!("the registry is still read-only: {e:#}"),
+                "run `kreg gc` again; it switches read-only mode off at the end",
+            )
+        })?;
+        readonly_ms = ro_started.elapsed().as_millis();
+        r.done("registry is writable");
+    }
+    Ok((run, readonly_ms))
+}
+
+/// Who holds the Lease: this machine and process, for `kubectl get lease` and the messages of
+/// a second collector.
+fn holder_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into());
+    format!("kreg-gc@{}/{}", host.trim(), std::process::id())
 }
 
 /// Deletes what `--gc-schedule` created (all named `kreg-gc`); returns `Kind/name` of each

@@ -154,7 +154,11 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         Some(d) => {
             r.read_only = crate::gc::is_readonly(d);
             if r.read_only {
-                r.problems.push("the registry is read-only: a `kreg gc` is running or was interrupted (run `kreg gc` again to finish it)".into());
+                let turn = cluster
+                    .gc_lease_turn()
+                    .await
+                    .unwrap_or(crate::gc::Turn::Free);
+                r.problems.push(crate::gc::readonly_reason(&turn));
             }
             r.replicas_desired = d.spec.replicas.unwrap_or(1);
             r.replicas_ready = d

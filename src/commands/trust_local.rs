@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::TrustLocalArgs;
 use crate::cluster::Cluster;
-use crate::error::{EXIT_ERROR, EXIT_OK};
+use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::trust::{self, Distro, LocalTarget, Os};
 
@@ -19,6 +19,8 @@ pub struct TrustLocalReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     registry: String,
+    /// SHA-256 of each CA certificate installed (two during a CA rotation).
+    ca_sha256: Vec<String>,
     written: Vec<PathBuf>,
     unchanged: Vec<PathBuf>,
     removed: Vec<PathBuf>,
@@ -49,6 +51,23 @@ pub fn run_local(
     registry: &str,
     ca_pem: &str,
 ) -> Result<(u8, TrustLocalReport)> {
+    // What the state ConfigMap holds is installed only if it is kreg's CA, and nothing else.
+    let fingerprints = crate::pki::check_kreg_ca(
+        ca_pem,
+        registry_host(registry),
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| {
+        hint(
+            format!(
+                "refusing to trust what ConfigMap {} in namespace {} holds as the CA: {e:#}",
+                names::STATE,
+                ctx.settings.namespace
+            ),
+            "someone other than kreg may have changed it: run `kreg up` to write kreg's CA there again, and check who may edit that ConfigMap",
+        )
+    })?;
+    check_system_consent(ctx, a, &fingerprints)?;
     let os = if cfg!(target_os = "macos") {
         Os::MacOs
     } else {
@@ -76,6 +95,7 @@ pub fn run_local(
     let mut report = TrustLocalReport {
         schema_version: super::up::SCHEMA_VERSION,
         registry: registry.into(),
+        ca_sha256: fingerprints,
         ..Default::default()
     };
     let mut root_needed: Vec<&LocalTarget> = Vec::new();
@@ -181,9 +201,59 @@ pub fn run_local(
     Ok((exit, report))
 }
 
+/// The registry's host, without the port (`[v6]:port` keeps its address).
+fn registry_host(registry: &str) -> &str {
+    if let Some(rest) = registry.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match registry.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => registry,
+    }
+}
+
+/// `--ca-sha256` must list every certificate to be installed; `--system` (which every program
+/// on the machine then trusts) needs that, or a yes on a terminal.
+fn check_system_consent(ctx: &Ctx, a: &TrustLocalArgs, fingerprints: &[String]) -> Result<()> {
+    let shown = fingerprints.join(",");
+    if let Some(given) = &a.ca_sha256 {
+        let want = crate::pki::parse_fingerprints(given).map_err(|e| {
+            hint(
+                format!("--ca-sha256: {e:#}"),
+                "pass the CA's SHA-256 as `kreg up` prints it (ca_sha256)",
+            )
+        })?;
+        if let Some(other) = fingerprints.iter().find(|f| !want.contains(f)) {
+            return Err(hint(
+                format!("refused: the CA in the cluster has SHA-256 {other}, not the one given with --ca-sha256; nothing was written"),
+                "check which cluster and namespace you are talking to; if the CA was rotated (`kreg up --rotate-ca`), pass the new fingerprint",
+            ));
+        }
+        return Ok(());
+    }
+    if !a.system || a.remove || a.dry_run {
+        return Ok(());
+    }
+    if ctx.settings.interactive {
+        if ctx.confirm(&format!(
+            "Add kreg's CA (SHA-256 {shown}) to the operating system's trust store? Every program on this machine will trust what it signs."
+        ))? {
+            return Ok(());
+        }
+        bail!("cancelled; nothing was written");
+    }
+    Err(hint(
+        format!("--system puts kreg's CA (SHA-256 {shown}) into the operating system's trust store, and no terminal is here to confirm it; nothing was written"),
+        format!("check that fingerprint against `kreg up`'s output (ca_sha256), then pass --ca-sha256 {shown}; or run it on a terminal without --yes"),
+    ))
+}
+
 pub fn print(ctx: &Ctx, r: &TrustLocalReport, a: &TrustLocalArgs) -> Result<()> {
     if !ctx.printer.is_text() {
         return ctx.printer.document(r);
+    }
+    for f in &r.ca_sha256 {
+        ctx.printer.out(&format!("CA sha256: {f}"));
     }
     let verb = if a.dry_run { "would write" } else { "wrote" };
     for p in &r.written {
@@ -254,4 +324,20 @@ fn is_root() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_host;
+
+    #[test]
+    fn registry_host_drops_the_port() {
+        assert_eq!(
+            registry_host("registry.10.0.0.5.nip.io:31000"),
+            "registry.10.0.0.5.nip.io"
+        );
+        assert_eq!(registry_host("reg.example.com"), "reg.example.com");
+        assert_eq!(registry_host("[fd00::1]:443"), "fd00::1");
+        assert_eq!(registry_host("10.0.0.5:5000"), "10.0.0.5");
+    }
 }

@@ -257,6 +257,12 @@ fn agent_image(a: &UpArgs) -> Result<String> {
 }
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
+    run_pass(ctx, a, a.rotate_ca).await
+}
+
+/// One pass of `up`; `--rotate-ca` runs a second one (with `rotate` false) to switch to the
+/// new CA once every node trusts it.
+async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     let (mut req, explicit) = request(ctx, a)?;
     let started = Instant::now();
     let deadline = started + ctx.settings.timeout;
@@ -367,11 +373,6 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         Some(_) => {}
     }
     let secrets: Api<Secret> = cluster.ns_api();
-    let (ca, ca_stored) = ensure_ca(&cluster, &secrets, &plan, a.rotate_ca).await?;
-    if let Some(stored) = ca_stored {
-        record(&mut created, "Secret", names::CA_SECRET, &stored.metadata);
-        track(format!("Secret/{}", names::CA_SECRET), Applied::Created);
-    }
     let http = random_secret();
     let (_, http_created) = cluster
         .create_if_absent(
@@ -457,7 +458,17 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         endpoint.registry()
     ));
 
-    // 4. Serving certificate: reused while it covers the address and has time left.
+    // 4. The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
+    //    address is known, since its name constraints cover it), then the serving certificate:
+    //    reused while it covers the address and has time left.
+    let cas = ensure_ca(&cluster, &secrets, &plan, &endpoint, rotate).await?;
+    if let Some(stored) = &cas.created {
+        record(&mut created, "Secret", names::CA_SECRET, &stored.metadata);
+    }
+    for s in &cas.changed {
+        track(s.clone(), Applied::Updated);
+    }
+    let (ca, trust_pem) = (cas.signing.clone(), cas.trust_pem.clone());
     //    (`--expose localhost` is plain HTTP: no serving certificate.)
     let tls_sha = if plan.expose == Expose::Localhost {
         "plain-http".to_string()
@@ -618,7 +629,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         dns_suffix: plan.dns_suffix.clone(),
         node_trust: plan.node_trust,
         allow_runtime_restart: plan.allow_runtime_restart,
-        ca_pem: ca.cert_pem.clone(),
+        ca_pem: trust_pem.clone(),
         auth: plan.auth,
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         storage: Some(plan.storage.clone()),
@@ -668,7 +679,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             &manifests::NodeAgent {
                 registry: &endpoint.registry(),
                 dial: plan::dial(&plan, &address, &endpoint),
-                ca_pem: &ca.cert_pem,
+                ca_pem: &trust_pem,
                 mode: "install",
                 mirrors: &mirrors,
                 probe_image: Some(probe.reference(&endpoint.registry())),
@@ -707,7 +718,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         host: endpoint.host.clone(),
         registry: endpoint.registry(),
         ca_sha256: ca_sha,
-        ca_pem: ca.cert_pem.clone(),
+        ca_pem: trust_pem.clone(),
         healthy: false,
         changed,
         nodes_trusted: None,
@@ -725,6 +736,9 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     };
     if a.no_wait {
         r.warn("--no-wait: not waiting for the rollout, the health probe or node trust");
+        if cas.distributing {
+            r.warn("CA rotation half done: nodes and clients now get the old and the new CA; the registry switches to the new one on the next `kreg up` without --no-wait, once every node trusts both");
+        }
         report.set_cost(started, timings);
         return finish(ctx, &report, None, EXIT_OK);
     }
@@ -759,7 +773,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
     ));
     let connect_ip = probe_ip(&address, &endpoint);
     let probe_limit = left(deadline).min(Duration::from_secs(60));
-    let code = timed(&mut timings.probe_ms, probe::probe_until(&endpoint, connect_ip, &ca.cert_pem, probe_limit))
+    let code = timed(&mut timings.probe_ms, probe::probe_until(&endpoint, connect_ip, &trust_pem, probe_limit))
         .await
         .map_err(|e| {
             hint(
@@ -781,7 +795,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             &plan,
             &endpoint,
             connect_ip,
-            &ca.cert_pem,
+            &trust_pem,
             creds.clone(),
             &probe,
         )
@@ -814,12 +828,19 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
             ));
         }
     }
+    if cas.distributing && exit == EXIT_OK {
+        // Every node trusts the old and the new CA: now the registry may switch to the new one.
+        mark_distributed(&cluster, &secrets).await?;
+        r.done("every node trusts the old and the new CA: switching the registry to the new one");
+        return Box::pin(run_pass(ctx, a, false)).await;
+    }
     r.info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
     report.set_cost(started, timings);
     let code = finish(ctx, &report, trust_report.as_ref(), exit)?;
     if a.trust_local {
         let local = crate::cli::TrustLocalArgs {
             system: false,
+            ca_sha256: None,
             remove: false,
             dry_run: false,
             user: false,
@@ -902,42 +923,210 @@ async fn ingress_address(cluster: &Cluster, plan: &Plan, deadline: Instant) -> R
         .unwrap_or(Address::Hostname(host)))
 }
 
+/// The CA this `up` signs with, and what it hands nodes and clients to trust.
+struct CaSet {
+    signing: KeyPairPem,
+    /// One PEM certificate, or during a `--rotate-ca` the old and the new one.
+    trust_pem: String,
+    /// A rotation waits for every node to trust both before the registry switches.
+    distributing: bool,
+    /// `Secret/...` entries for the plan's list of changes.
+    changed: Vec<String>,
+    /// The CA Secret as stored when this `up` created it (its UID goes to the record).
+    created: Option<Secret>,
+}
+
+/// The CA, created with name constraints for this installation when absent (a concurrent `up`
+/// adopts the winner's). `--rotate-ca` never deletes a CA before its successor is in place:
+///
+/// 1. the new CA is written to Secret `kreg-ca-next`; nodes and clients get the old and the new
+///    certificate together while the registry keeps serving under the old one;
+/// 2. once every node trusts both (this `up` waited for it), `kreg-ca-next` is marked and `up`
+///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, `kreg-ca` is
+///    replaced in place (one update) by the new CA, `kreg-ca-next` removed, and the serving
+///    certificate re-issued under the new CA while both are still trusted;
+/// 3. the next `up` drops the old certificate.
+///
+/// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
 async fn ensure_ca(
     cluster: &Cluster,
     secrets: &Api<Secret>,
     plan: &Plan,
+    endpoint: &Endpoint,
     rotate: bool,
-) -> Result<(KeyPairPem, Option<Secret>)> {
-    let existing = cluster.get(secrets, names::CA_SECRET).await?;
-    if let (Some(s), false) = (&existing, rotate) {
-        return Ok((ca_from_secret(s)?, None));
-    }
-    let ca = pki::generate_ca(time::OffsetDateTime::now_utc())?;
-    let secret = manifests::secret(
+) -> Result<CaSet> {
+    let scope = pki::ca_scope(
+        &plan.dns_suffix,
+        Some(&endpoint.host),
         &plan.namespace,
-        names::CA_SECRET,
-        "Opaque",
-        &[
-            ("ca.crt", ca.cert_pem.as_bytes()),
-            ("ca.key", ca.key_pem.as_bytes()),
-        ],
+        &endpoint.ips,
     );
-    if rotate && existing.is_some() {
-        let stored = cluster.replace(secrets, &secret).await?;
-        return Ok((ca, Some(stored)));
+    let new_ca_secret = |name: &str| -> Result<(KeyPairPem, Secret)> {
+        let ca = pki::generate_ca(time::OffsetDateTime::now_utc(), &scope)?;
+        let secret = manifests::secret(
+            &plan.namespace,
+            name,
+            "Opaque",
+            &[
+                ("ca.crt", ca.cert_pem.as_bytes()),
+                ("ca.key", ca.key_pem.as_bytes()),
+            ],
+        );
+        Ok((ca, secret))
+    };
+    let mut changed = vec![];
+    let current = match cluster.get(secrets, names::CA_SECRET).await? {
+        Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
+        None => {
+            let (_, secret) = new_ca_secret(names::CA_SECRET)?;
+            let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
+            if created {
+                changed.push(format!("Secret/{}", names::CA_SECRET));
+            }
+            return Ok(CaSet {
+                trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
+                signing: ca_from_secret(&stored, names::CA_SECRET)?,
+                distributing: false,
+                changed,
+                created: created.then_some(stored),
+            });
+        }
+    };
+    let next = cluster.get(secrets, names::CA_NEXT_SECRET).await?;
+    let previous = cluster
+        .get(secrets, names::CA_PREVIOUS_SECRET)
+        .await?
+        .and_then(|s| manifests::secret_text(&s, "ca.crt"));
+    let bundle = |old: &str, new: &str| format!("{}\n{}", old.trim_end(), new);
+    if let Some(next_secret) = next {
+        let next = ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?;
+        let distributed = next_secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(CA_DISTRIBUTED))
+            .is_some_and(|v| v == "true");
+        if !distributed {
+            return Ok(CaSet {
+                trust_pem: bundle(&current.cert_pem, &next.cert_pem),
+                signing: current,
+                distributing: true,
+                changed,
+                created: None,
+            });
+        }
+        // The switch. Already half done (kreg-ca holds the new CA): the old one is in
+        // kreg-ca-previous, which must not be overwritten with the new one.
+        let old_pem = if current.cert_pem == next.cert_pem {
+            previous.clone().unwrap_or_default()
+        } else {
+            cluster
+                .apply(
+                    secrets,
+                    &manifests::secret(
+                        &plan.namespace,
+                        names::CA_PREVIOUS_SECRET,
+                        "Opaque",
+                        &[("ca.crt", current.cert_pem.as_bytes())],
+                    ),
+                )
+                .await?;
+            let mut replaced = manifests::secret(
+                &plan.namespace,
+                names::CA_SECRET,
+                "Opaque",
+                &[
+                    ("ca.crt", next.cert_pem.as_bytes()),
+                    ("ca.key", next.key_pem.as_bytes()),
+                ],
+            );
+            replaced.metadata.resource_version = None;
+            cluster.replace(secrets, &replaced).await?;
+            changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
+            current.cert_pem.clone()
+        };
+        cluster.delete(secrets, names::CA_NEXT_SECRET).await?;
+        return Ok(CaSet {
+            trust_pem: if old_pem.is_empty() {
+                next.cert_pem.clone()
+            } else {
+                bundle(&old_pem, &next.cert_pem)
+            },
+            signing: next,
+            distributing: false,
+            changed,
+            created: None,
+        });
     }
-    let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
-    if created {
-        Ok((ca, Some(stored)))
-    } else {
-        Ok((ca_from_secret(&stored)?, None))
+    if rotate {
+        // A finished earlier rotation's old certificate: every pod serves under the current CA.
+        cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
+        let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
+        let (stored, _) = cluster.create_if_absent(secrets, &secret).await?;
+        let next = ca_from_secret(&stored, names::CA_NEXT_SECRET)?;
+        changed.push(format!(
+            "Secret/{} (new CA, trusted beside the old one)",
+            names::CA_NEXT_SECRET
+        ));
+        return Ok(CaSet {
+            trust_pem: bundle(&current.cert_pem, &next.cert_pem),
+            signing: current,
+            distributing: true,
+            changed,
+            created: None,
+        });
     }
+    if let Some(old) = previous {
+        // Retired once the registry's certificate is the current CA's (a crash between the
+        // switch and the new certificate keeps the old one trusted).
+        let leaf = cluster
+            .get(secrets, names::TLS_SECRET)
+            .await?
+            .and_then(|s| manifests::secret_text(&s, "tls.crt"));
+        if leaf.is_some_and(|l| pki::verify_signed_by(&l, &current.cert_pem).is_ok()) {
+            cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
+            changed.push(format!(
+                "Secret/{} (deleted: the old CA is no longer trusted)",
+                names::CA_PREVIOUS_SECRET
+            ));
+        } else {
+            return Ok(CaSet {
+                trust_pem: bundle(&old, &current.cert_pem),
+                signing: current,
+                distributing: false,
+                changed,
+                created: None,
+            });
+        }
+    }
+    Ok(CaSet {
+        trust_pem: current.cert_pem.clone(),
+        signing: current,
+        distributing: false,
+        changed,
+        created: None,
+    })
 }
 
-fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
+/// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.
+async fn mark_distributed(cluster: &Cluster, secrets: &Api<Secret>) -> Result<()> {
+    let Some(mut s) = cluster.get(secrets, names::CA_NEXT_SECRET).await? else {
+        return Ok(());
+    };
+    s.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(CA_DISTRIBUTED.into(), "true".into());
+    cluster.replace(secrets, &s).await.map(|_| ())
+}
+
+/// On Secret `kreg-ca-next`: every node trusted the old and the new CA.
+const CA_DISTRIBUTED: &str = "kreg.dev/ca-distributed";
+
+fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
     let get = |k: &str| -> Result<String> {
         manifests::secret_text(s, k)
-            .ok_or_else(|| anyhow!("Secret {} has no PEM text under {k}", names::CA_SECRET))
+            .ok_or_else(|| anyhow!("Secret {name} has no PEM text under {k}"))
     };
     let ca = KeyPairPem {
         cert_pem: get("ca.crt")?,
@@ -945,7 +1134,7 @@ fn ca_from_secret(s: &Secret) -> Result<KeyPairPem> {
     };
     pki::key_matches(&ca.cert_pem, &ca.key_pem).map_err(|e| {
         hint(
-            format!("the CA in Secret {} is damaged: {e}", names::CA_SECRET),
+            format!("the CA in Secret {name} is damaged: {e}"),
             "restore it from a backup, or run `kreg up --rotate-ca` (every client must then trust the new CA)",
         )
     })?;

@@ -79,7 +79,11 @@ pub struct TestRegistry {
 impl TestRegistry {
     pub fn start() -> TestRegistry {
         let now = time::OffsetDateTime::now_utc();
-        let ca = kreg::pki::generate_ca(now).unwrap();
+        let ca = kreg::pki::generate_ca(
+            now,
+            &kreg::pki::ca_scope("kreg.test", Some(REGISTRY_NAME), "kreg-test", &[]),
+        )
+        .unwrap();
         let leaf = kreg::pki::issue_leaf(&ca, REGISTRY_NAME, &["127.0.0.1".parse().unwrap()], now)
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
