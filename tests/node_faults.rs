@@ -272,10 +272,8 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
     let registry = jsonpath(&tc, "configmap/kreg-state", "{.data.registry}");
     let out = kreg(&tc, &["down", "--purge", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let gone = (0..60).any(|_| {
-        std::thread::sleep(Duration::from_secs(1));
-        !tc.kubectl(&["get", "namespace", NS]).status.success()
-    });
+    // down waits until the namespace is gone: removed means gone.
+    let gone = !tc.kubectl(&["get", "namespace", NS]).status.success();
     if !gone {
         let ns = tc.kubectl(&["get", "namespace", NS, "-o", "yaml"]);
         let left = tc.kubectl(&["get", "all,pvc,configmaps,secrets", "-n", NS, "-o", "wide"]);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run only calls this). Stands alone on a fresh
 # machine: it installs what it needs itself.
-#   0. tools: shellcheck (apt-get) and the toolchain's rustfmt and clippy (rustup); the test
-#      clusters' Debian packages, Kubernetes, images and containerd releases (kcluster build)
-#   1. static checks: cargo fmt --check, cargo clippy -D warnings, shellcheck of every shell
-#      script in the repository (found by shebang, not listed)
+#   0. tools: shellcheck (apt-get), the toolchain's rustfmt and clippy (rustup), cargo-deny
+#      (cargo install, cached); the test clusters' Debian packages, Kubernetes, images and
+#      containerd releases (kcluster build)
+#   1. static checks: cargo fmt --check, cargo clippy -D warnings, cargo deny (bans, licences,
+#      sources), shellcheck of every shell script in the repository (found by shebang, not
+#      listed)
 #   2. unit, snapshot and CLI tests: every tests/*.rs that is not api_*, node_* or runtime_*
 #   3. the runtime tier: tests/runtime_*.rs (root, real containerd releases, no cluster)
 #   4. the API tier: etcd + kube-apiserver + controllers (tests/api_*.rs)
@@ -60,6 +62,13 @@ if ! command -v shellcheck >/dev/null; then
   apt-get install -y -q --no-install-recommends shellcheck >/dev/null
 fi
 
+# cargo-deny, pinned, built once into the cache outside the clone (about 8 minutes on 2 cores).
+DENY_VERSION=0.20.2
+DENY=${KREG_CACHE:-/var/cache/kreg}/cargo-deny-$DENY_VERSION/bin/cargo-deny
+if [ ! -x "$DENY" ]; then
+  cargo install --locked --quiet cargo-deny --version "$DENY_VERSION" --root "${DENY%/bin/cargo-deny}"
+fi
+
 step "test-cluster dependencies and binaries (cached in ${KREG_CACHE:-/var/cache/kreg})"
 "$KC" build
 
@@ -85,6 +94,10 @@ mapfile -t scripts < <(
       esac
     done
 )
+# Licences, bans and sources of every crate in Cargo.lock (all platforms' crates fetched first,
+# so the check runs offline).
+cargo fetch --locked --quiet
+"$DENY" --offline --log-level error check bans licenses sources
 [ ${#scripts[@]} -gt 0 ] || die "no shell scripts found: the search is broken"
 echo "shellcheck: ${scripts[*]}" >&2
 shellcheck "${scripts[@]}"

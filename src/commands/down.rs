@@ -27,6 +27,7 @@ struct DownReport {
 }
 
 pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
+    let started = std::time::Instant::now();
     let ns = ctx.settings.namespace.clone();
     let cluster = Cluster::connect(&ctx.settings.target, &ns).await?;
     let r = &ctx.reporter;
@@ -174,6 +175,12 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         match owner.and_then(|s| s.created_uid("Namespace", &ns)) {
             Some(uid) if namespace.metadata.uid.as_deref() == Some(uid) => {
                 if cluster.delete_uid(&namespaces, &ns, uid).await? {
+                    // Removed means gone: the namespace controller deletes what is in it first
+                    // (pods get their grace period, volumes wait for their pods), as
+                    // `kubectl delete namespace` waits for.
+                    r.step(&format!("waiting for namespace {ns} to be gone"));
+                    let left = ctx.settings.timeout.saturating_sub(started.elapsed());
+                    cluster.wait_namespace_not_terminating(left).await?;
                     report.removed.push(format!("Namespace/{ns}"));
                 }
             }
