@@ -93,6 +93,9 @@ pub enum Command {
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
     #[command(hide = true)]
     NodeAgent(NodeAgentArgs),
+    /// The TLS front of the registry pod with --auth: pull-only users only pull (not for people)
+    #[command(hide = true)]
+    RegistryGate,
 }
 
 #[derive(Debug, Args)]

@@ -159,6 +159,9 @@ pub fn job(registry: &Deployment, name: &str, dry_run: bool, deadline_seconds: u
         ));
     }
     let pvc = data.is_some_and(|v| v.persistent_volume_claim.is_some());
+    // The registry container only: with `--auth` the gate beside it would serve forever and
+    // the Job never complete.
+    pod_spec.containers.truncate(1);
     let Some(c) = pod_spec.containers.first_mut() else {
         bail!("Deployment {} has no container", names::REGISTRY);
     };
@@ -387,6 +390,16 @@ mod tests {
             env.iter().any(|e| e.name == "REGISTRY_HTTP_SECRET"),
             "same configuration"
         );
+    }
+
+    #[test]
+    fn job_runs_the_registry_container_without_the_gate() {
+        let mut d = registry(pvc());
+        crate::manifests::with_auth(&mut d, "x", "kreg-agent@sha256:42");
+        let job = job(&d, "kreg-gc", false, 600).unwrap();
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        assert_eq!(pod.containers.len(), 1);
+        assert_eq!(pod.containers[0].name, "gc");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod commands;
 pub mod detect;
 pub mod error;
+pub mod gate;
 pub mod gc;
 pub mod image;
 pub mod manifests;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
+    ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
 };
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -448,8 +448,9 @@ pub fn node_trust(plan: &Plan, agent: &NodeAgent) -> DaemonSet {
         env.push(plain("KREG_RESTART_SKIP", &agent.restart_skip.join(",")));
     }
     if let Some(secret) = agent.pull_secret {
-        env.push(from_secret("KREG_PULL_USERNAME", secret, "username"));
-        env.push(from_secret("KREG_PULL_PASSWORD", secret, "password"));
+        // The pull user: an agent reads the probe image and can change nothing.
+        env.push(from_secret("KREG_PULL_USERNAME", secret, "pull-username"));
+        env.push(from_secret("KREG_PULL_PASSWORD", secret, "pull-password"));
     }
     if plan.allow_runtime_restart {
         // Restarts take turns through a Lease: the only API access the agent ever has.
@@ -634,51 +635,97 @@ pub fn redacted(mut s: Secret) -> Secret {
     s
 }
 
-/// Pod-template annotation carrying the htpasswd line's hash: the registry reads the file at
-/// start, so a new password must restart it.
+/// Pod-template annotation carrying the users' htpasswd hash: the gate reads the files at
+/// start, so a new password must restart the pod.
 pub const AUTH_HASH_ANNOTATION: &str = "kreg.dev/auth-sha256";
 
-/// `--auth`: the registry checks every request against the htpasswd line in Secret
-/// `kreg-auth` (mounted read-only; only the `htpasswd` key, never the password).
-pub fn with_auth(d: &mut Deployment, htpasswd_sha256: &str) {
+/// The registry gate's port on the pod's loopback, where the registry listens with `--auth`.
+const GATE_UPSTREAM: &str = "127.0.0.1:5001";
+
+/// `--auth`: the registry moves to the pod's loopback (plain HTTP, no credentials: nothing
+/// but the gate can reach it) and kreg's registry gate takes its port, certificate and probes.
+/// The gate checks every request against the two htpasswd lines of Secret `kreg-auth` (mounted
+/// read-only; only those keys, never a password): the push user may do everything, the pull
+/// user only read. Distribution's own htpasswd check cannot make that difference.
+pub fn with_auth(d: &mut Deployment, users_sha256: &str, gate_image: &str) {
     let template = &mut d.spec.template;
     template
         .metadata
         .get_or_insert_with(Default::default)
         .annotations
         .get_or_insert_with(Default::default)
-        .insert(AUTH_HASH_ANNOTATION.into(), htpasswd_sha256.into());
+        .insert(AUTH_HASH_ANNOTATION.into(), users_sha256.into());
     let pod = template
         .spec
         .as_mut()
         .expect("deployment.yaml has a pod spec");
+    let key = |k: &str| k8s_openapi::api::core::v1::KeyToPath {
+        key: k.into(),
+        path: k.into(),
+        ..Default::default()
+    };
     pod.volumes.get_or_insert_with(Vec::new).push(Volume {
         name: "auth".into(),
         secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
             secret_name: Some(names::AUTH_SECRET.into()),
-            items: Some(vec![k8s_openapi::api::core::v1::KeyToPath {
-                key: "htpasswd".into(),
-                path: "htpasswd".into(),
-                ..Default::default()
-            }]),
+            items: Some(vec![key("htpasswd"), key("pull-htpasswd")]),
             ..Default::default()
         }),
         ..Default::default()
     });
-    let c = &mut pod.containers[0];
-    c.volume_mounts
-        .get_or_insert_with(Vec::new)
-        .push(k8s_openapi::api::core::v1::VolumeMount {
-            name: "auth".into(),
-            mount_path: "/auth".into(),
-            read_only: Some(true),
-            ..Default::default()
-        });
-    c.env.get_or_insert_with(Vec::new).extend([
-        plain("REGISTRY_AUTH", "htpasswd"),
-        plain("REGISTRY_AUTH_HTPASSWD_REALM", "kreg"),
-        plain("REGISTRY_AUTH_HTPASSWD_PATH", "/auth/htpasswd"),
+    let registry = &mut pod.containers[0];
+    let env = registry.env.get_or_insert_with(Vec::new);
+    env.retain(|e| !e.name.starts_with("REGISTRY_HTTP_TLS_") && e.name != "REGISTRY_HTTP_ADDR");
+    env.extend([
+        plain("REGISTRY_HTTP_ADDR", GATE_UPSTREAM),
+        // Upload locations relative to the request: the client's scheme and host stay.
+        plain("REGISTRY_HTTP_RELATIVEURLS", "true"),
     ]);
+    registry
+        .volume_mounts
+        .get_or_insert_with(Vec::new)
+        .retain(|m| m.name != "certs");
+    let mount = |name: &str, path: &str| k8s_openapi::api::core::v1::VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    let gate = Container {
+        name: "gate".into(),
+        image: Some(gate_image.into()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["/usr/local/bin/kreg".into(), "registry-gate".into()]),
+        env: Some(vec![plain("KREG_GATE_UPSTREAM", GATE_UPSTREAM)]),
+        ports: registry.ports.take(),
+        readiness_probe: registry.readiness_probe.take(),
+        liveness_probe: registry.liveness_probe.take(),
+        resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
+            requests: Some(
+                [
+                    ("cpu".to_string(), Quantity("20m".into())),
+                    ("memory".to_string(), Quantity("16Mi".into())),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        }),
+        volume_mounts: Some(vec![mount("certs", "/certs"), mount("auth", "/auth")]),
+        // It reads two mounted files and holds one port above 1024: no privilege at all.
+        security_context: Some(k8s_openapi::api::core::v1::SecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(65534),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(k8s_openapi::api::core::v1::Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    pod.containers.push(gate);
 }
 
 /// The `kubernetes.io/dockerconfigjson` Secret `--pull-secret-namespaces` puts in `namespace`.
@@ -1041,9 +1088,9 @@ mod tests {
     }
 
     #[test]
-    fn auth_mounts_only_the_htpasswd_key_and_restarts_on_change() {
+    fn auth_puts_the_gate_in_front_of_a_loopback_registry() {
         let mut d = deployment(&plan(Expose::LoadBalancer, pvc_storage()), "x");
-        with_auth(&mut d, "abc");
+        with_auth(&mut d, "abc", "kreg-agent@sha256:42");
         insta::assert_yaml_snapshot!("auth_deployment", d);
         let pod = d.spec.template.spec.unwrap();
         let auth = pod
@@ -1053,12 +1100,25 @@ mod tests {
             .find(|v| v.name == "auth")
             .unwrap();
         let items = auth.secret.unwrap().items.unwrap();
-        assert_eq!(items.len(), 1, "the password key is never mounted");
-        assert_eq!(items[0].key, "htpasswd");
-        let env = pod.containers[0].env.clone().unwrap();
-        assert!(env
-            .iter()
-            .any(|e| e.name == "REGISTRY_AUTH" && e.value.as_deref() == Some("htpasswd")));
+        let keys: Vec<_> = items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["htpasswd", "pull-htpasswd"],
+            "no password key is mounted"
+        );
+        let (registry, gate) = (&pod.containers[0], &pod.containers[1]);
+        let env = registry.env.clone().unwrap();
+        let addr = env.iter().find(|e| e.name == "REGISTRY_HTTP_ADDR").unwrap();
+        assert_eq!(
+            addr.value.as_deref(),
+            Some(GATE_UPSTREAM),
+            "only the gate reaches it"
+        );
+        assert!(!env.iter().any(|e| e.name.starts_with("REGISTRY_HTTP_TLS")));
+        assert!(registry.ports.is_none() && registry.readiness_probe.is_none());
+        assert_eq!(gate.ports.as_ref().unwrap()[0].container_port, 5000);
+        assert!(gate.readiness_probe.is_some());
+        assert_eq!(gate.image.as_deref(), Some("kreg-agent@sha256:42"));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub mod names {
     pub const PULL_SECRET: &str = "kreg-pull";
     /// The user name `--auth` generates a password for.
     pub const AUTH_USER: &str = "kreg";
+    /// The user of pull Secrets and node agents: reads only (the registry gate enforces it).
+    pub const PULL_USER: &str = "kreg-pull";
     /// KEP-1755's discovery ConfigMap, read by Tilt, Skaffold and ctlptl.
     pub const HOSTING: (&str, &str) = ("kube-public", "local-registry-hosting");
     /// `kreg gc`: the Job that runs the registry's garbage collector.
@@ -321,6 +323,13 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         return Err(hint(
             "--auth needs TLS, and --expose localhost is plain HTTP",
             "use --expose loadbalancer, nodeport or ingress with --auth",
+        ));
+    }
+    if req.auth && req.agent_image.is_empty() {
+        // The registry gate (who may push, who only pull) is the kreg binary of that image.
+        return Err(hint(
+            "--auth needs kreg's image (the registry gate runs from it), and none is named",
+            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE), the image the README says how to build",
         ));
     }
     if req.gc_schedule.is_some() && storage_is_emptydir(&req.storage) {
@@ -735,6 +744,11 @@ mod tests {
         r.expose = Some(Expose::Localhost);
         let e = make(&r, Flavor::Kind, &abilities()).unwrap_err();
         assert!(format!("{e:#}").contains("plain HTTP"), "{e:#}");
+        r.expose = None;
+        r.node_trust = false;
+        r.agent_image = String::new();
+        let e = make(&r, Flavor::Kind, &abilities()).unwrap_err();
+        assert!(format!("{e:#}").contains("registry gate"), "{e:#}");
     }
 
     #[test]

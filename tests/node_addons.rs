@@ -149,6 +149,43 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
     let logs = tc.kubectl_ok(&["-n", "team-a", "logs", "hello"]);
     assert!(logs.contains("hello from kreg"), "{logs}");
 
+    // The namespace's pull secret pulls and nothing else: whoever can read it in team-a can
+    // neither push a new image nor overwrite the tag every node pulls.
+    let config = tc.kubectl_ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "secret",
+        "kreg-pull",
+        "-o",
+        "jsonpath={.data.\\.dockerconfigjson}",
+    ]);
+    let config: Value = serde_json::from_slice(&support::b64decode(config.trim())).unwrap();
+    let entry = &config["auths"][&registry];
+    let (user, pass) = (
+        entry["username"].as_str().unwrap(),
+        entry["password"].as_str().unwrap(),
+    );
+    assert_eq!(user, "kreg-pull", "the pull secret carries the pull user");
+    assert_ne!(pass, password, "and not the push password");
+    for dest in ["hijack/app:1", "hello:1"] {
+        let out = ws.sh(&format!(
+            "skopeo copy --quiet --dest-creds {user}:{pass} oci-archive:{} docker://{registry}/{dest}",
+            hello.display()
+        ));
+        assert!(!out.status.success(), "the pull secret pushed {dest}");
+        let err = text(&out.stderr).to_lowercase();
+        assert!(err.contains("denied"), "refused as denied: {err}");
+    }
+    let read = ws.sh(&format!(
+        "skopeo inspect --creds {user}:{pass} docker://{registry}/hello:1"
+    ));
+    assert!(
+        read.status.success(),
+        "the pull secret reads: {}",
+        text(&read.stderr)
+    );
+
     // Dropping the namespace from the list takes kreg's entry back; others' entries stay.
     tc.kubectl_ok(&[
         "-n",

@@ -83,6 +83,16 @@ pub fn main() -> u8 {
             Err(_) => EXIT_ERROR,
         };
     }
+    if let Command::RegistryGate = &cli.command {
+        return match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(crate::gate::server::run()),
+            Err(_) => EXIT_ERROR,
+        };
+    }
     let settings = match Settings::resolve(&cli.global) {
         Ok(s) => s,
         Err(e) => {
@@ -121,7 +131,9 @@ pub fn main() -> u8 {
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
             Command::Push(a) => push::run(&ctx, a).await,
-            Command::Completions(_) | Command::NodeAgent(_) => unreachable!("handled above"),
+            Command::Completions(_) | Command::NodeAgent(_) | Command::RegistryGate => {
+                unreachable!("handled above")
+            }
         }
     });
     ctx.reporter.finish();

@@ -230,7 +230,7 @@ async fn credentials(cluster: &Cluster, auth: bool) -> Result<Option<Credentials
         return Ok(None);
     }
     match super::registry_auth::read(cluster).await {
-        Ok(Some((creds, _))) => Ok(Some(creds)),
+        Ok(Some(users)) => Ok(Some(users.push)),
         Ok(None) => Err(hint(
             format!(
                 "the registry requires a password (--auth) but Secret {} is missing or damaged",

@@ -27,10 +27,13 @@ pub struct AuthReport {
     /// Only with `kreg status --show-password`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// The user of the pull Secrets (`--pull-secret-namespaces`): it may only pull.
+    pub pull_username: String,
 }
 
 impl AuthReport {
-    pub fn new(namespace: &str, registry: &str, creds: &Credentials, show_password: bool) -> Self {
+    pub fn new(namespace: &str, registry: &str, users: &Users, show_password: bool) -> Self {
+        let creds = &users.push;
         AuthReport {
             username: creds.username.clone(),
             secret: format!("{namespace}/{}", names::AUTH_SECRET),
@@ -40,13 +43,24 @@ impl AuthReport {
                 creds.username
             ),
             password: show_password.then(|| creds.password.clone()),
+            pull_username: users.pull.username.clone(),
         }
     }
 }
 
-/// The stored credentials, if Secret `kreg-auth` holds a user, a password and an htpasswd
-/// line that accepts them.
-pub async fn read(cluster: &Cluster) -> Result<Option<(Credentials, String)>> {
+/// The two users of Secret `kreg-auth`: `push` may do everything (kreg itself, `docker
+/// login` on workstations and CI); `pull` may only read (the pull Secrets handed to
+/// namespaces, the node agents' probe pull). The registry gate enforces the difference.
+#[derive(Debug, Clone)]
+pub struct Users {
+    pub push: Credentials,
+    pub pull: Credentials,
+    /// SHA-256 of both htpasswd lines: the registry pod restarts when they change.
+    pub sha256: String,
+}
+
+/// The stored users, if Secret `kreg-auth` holds both with htpasswd lines that accept them.
+pub async fn read(cluster: &Cluster) -> Result<Option<Users>> {
     Ok(cluster
         .get(&cluster.ns_api::<Secret>(), names::AUTH_SECRET)
         .await?
@@ -54,9 +68,10 @@ pub async fn read(cluster: &Cluster) -> Result<Option<(Credentials, String)>> {
         .and_then(usable))
 }
 
-/// The credentials and htpasswd line of a `kreg-auth` Secret, if the line accepts them.
-fn usable(s: &Secret) -> Option<(Credentials, String)> {
-    let field = |k| manifests::secret_text(s, k);
+/// One user of a `kreg-auth` Secret (keys `<prefix>username`, `password`, `htpasswd`) and its
+/// htpasswd line, if the line accepts it.
+fn user(s: &Secret, prefix: &str) -> Option<(Credentials, String)> {
+    let field = |k: &str| manifests::secret_text(s, &format!("{prefix}{k}"));
     let (Some(username), Some(password), Some(line)) =
         (field("username"), field("password"), field("htpasswd"))
     else {
@@ -66,49 +81,74 @@ fn usable(s: &Secret) -> Option<(Credentials, String)> {
     auth::htpasswd_accepts(&line, &creds).then_some((creds, line))
 }
 
-/// Returns the credentials, generating them on the first `--auth` (or when the Secret was
-/// damaged), the SHA-256 of the htpasswd line for the Deployment's restart annotation, and the
-/// Secret when this run created it (its UID goes into kreg's ownership record).
-/// The Secret is created only if absent, so two concurrent runs end with one password.
-pub async fn ensure(
-    cluster: &Cluster,
-    namespace: &str,
-) -> Result<(Credentials, String, Option<Secret>)> {
-    let secrets: Api<Secret> = cluster.ns_api();
-    let existing = cluster.get(&secrets, names::AUTH_SECRET).await?;
-    if let Some((creds, line)) = existing.as_ref().and_then(usable) {
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), None));
-    }
-    let creds = Credentials::generate(names::AUTH_USER);
-    let line = creds.htpasswd_line()?;
-    let secret = manifests::secret(
+fn usable(s: &Secret) -> Option<Users> {
+    let ((push, push_line), (pull, pull_line)) = (user(s, "")?, user(s, "pull-")?);
+    Some(Users {
+        push,
+        pull,
+        sha256: manifests::sha256_hex(format!("{push_line}{pull_line}").as_bytes()),
+    })
+}
+
+/// The Secret holding both users.
+fn secret(namespace: &str, push: &Credentials, pull: &Credentials) -> Result<Secret> {
+    let (push_line, pull_line) = (push.htpasswd_line()?, pull.htpasswd_line()?);
+    Ok(manifests::secret(
         namespace,
         names::AUTH_SECRET,
         "Opaque",
         &[
-            ("username", creds.username.as_bytes()),
-            ("password", creds.password.as_bytes()),
-            ("htpasswd", line.as_bytes()),
+            ("username", push.username.as_bytes()),
+            ("password", push.password.as_bytes()),
+            ("htpasswd", push_line.as_bytes()),
+            ("pull-username", pull.username.as_bytes()),
+            ("pull-password", pull.password.as_bytes()),
+            ("pull-htpasswd", pull_line.as_bytes()),
         ],
-    );
-    if existing.is_some() {
-        // Present but unusable (edited by hand): replace it with a working pair. Its UID (and
-        // so kreg's ownership of it) stays.
-        cluster.apply(&secrets, &secret).await?;
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), None));
+    ))
+}
+
+/// Returns both users, generating them on the first `--auth`, and the Secret when this run
+/// created it (its UID goes into kreg's ownership record). A Secret from before the pull user
+/// keeps its push password (every `docker login` made with it stays valid) and gains the pull
+/// user; a damaged one is replaced in place (its UID, so kreg's ownership, stays). The Secret
+/// is created only if absent, so two concurrent runs end with one password.
+pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Users, Option<Secret>)> {
+    let secrets: Api<Secret> = cluster.ns_api();
+    let existing = cluster.get(&secrets, names::AUTH_SECRET).await?;
+    if let Some(users) = existing.as_ref().and_then(usable) {
+        return Ok((users, None));
     }
-    let (stored, created) = cluster.create_if_absent(&secrets, &secret).await?;
-    if created {
-        return Ok((creds, manifests::sha256_hex(line.as_bytes()), Some(stored)));
+    if let Some(old) = &existing {
+        let push = user(old, "")
+            .map(|(c, _)| c)
+            .unwrap_or_else(|| Credentials::generate(names::AUTH_USER));
+        cluster
+            .apply(
+                &secrets,
+                &secret(namespace, &push, &Credentials::generate(names::PULL_USER))?,
+            )
+            .await?;
+        let stored = cluster.get(&secrets, names::AUTH_SECRET).await?;
+        let users = stored.as_ref().and_then(usable).ok_or_else(changed)?;
+        return Ok((users, None));
     }
-    // Another `up` won the race: adopt its credentials.
-    let (creds, line) = usable(&stored).ok_or_else(|| {
-        anyhow!(
-            "Secret {} changed while kreg read it; run `kreg up` again",
-            names::AUTH_SECRET
-        )
-    })?;
-    Ok((creds, manifests::sha256_hex(line.as_bytes()), None))
+    let fresh = secret(
+        namespace,
+        &Credentials::generate(names::AUTH_USER),
+        &Credentials::generate(names::PULL_USER),
+    )?;
+    let (stored, created) = cluster.create_if_absent(&secrets, &fresh).await?;
+    // Created, or another `up` won the race: either way the stored Secret is the truth.
+    let users = usable(&stored).ok_or_else(changed)?;
+    Ok((users, created.then_some(stored)))
+}
+
+fn changed() -> anyhow::Error {
+    anyhow!(
+        "Secret {} changed while kreg read it; run `kreg up` again",
+        names::AUTH_SECRET
+    )
 }
 
 /// Puts the pull Secret into `namespace` and adds it to the default ServiceAccount there.
@@ -182,12 +222,39 @@ mod tests {
 
     #[test]
     fn report_never_carries_the_password_unless_asked() {
-        let c = Credentials::generate("kreg");
-        let r = AuthReport::new("kreg-system", "r.example", &c, false);
+        let users = Users {
+            push: Credentials::generate("kreg"),
+            pull: Credentials::generate("kreg-pull"),
+            sha256: String::new(),
+        };
+        let r = AuthReport::new("kreg-system", "r.example", &users, false);
         let json = serde_json::to_string(&r).unwrap();
-        assert!(!json.contains(&c.password), "{json}");
+        assert!(!json.contains(&users.push.password), "{json}");
+        assert!(!json.contains(&users.pull.password), "{json}");
         assert!(r.login.contains("--password-stdin"));
-        let shown = AuthReport::new("kreg-system", "r.example", &c, true);
-        assert_eq!(shown.password.as_deref(), Some(c.password.as_str()));
+        let shown = AuthReport::new("kreg-system", "r.example", &users, true);
+        assert_eq!(
+            shown.password.as_deref(),
+            Some(users.push.password.as_str())
+        );
+    }
+
+    #[test]
+    fn a_secret_is_usable_only_with_both_users() {
+        let (push, pull) = (
+            Credentials::generate("kreg"),
+            Credentials::generate("kreg-pull"),
+        );
+        let full = secret("ns", &push, &pull).unwrap();
+        let users = usable(&full).expect("both users");
+        assert_eq!(users.push, push);
+        assert_eq!(users.pull, pull);
+        // A Secret from before the pull user: not usable as it is, its push user is kept.
+        let mut old = full.clone();
+        for k in ["pull-username", "pull-password", "pull-htpasswd"] {
+            old.data.as_mut().unwrap().remove(k);
+        }
+        assert!(usable(&old).is_none());
+        assert_eq!(user(&old, "").map(|(c, _)| c), Some(push));
     }
 }

@@ -271,11 +271,11 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
 
     if state.auth {
         match registry_auth::read(cluster).await {
-            Ok(Some((creds, _))) => {
+            Ok(Some(users)) => {
                 r.auth = Some(AuthReport::new(
                     &cluster.namespace,
                     r.registry.as_deref().unwrap_or_default(),
-                    &creds,
+                    &users,
                     show_password,
                 ))
             }

@@ -483,15 +483,14 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
 
     // 5. The registry (with its credentials), the Ingress, the state record, node trust.
     let mut deployment = manifests::deployment(&plan, &tls_sha);
-    let creds = if plan.auth {
-        let (creds, htpasswd_sha, stored) =
-            registry_auth::ensure(&cluster, &plan.namespace).await?;
+    let users = if plan.auth {
+        let (users, stored) = registry_auth::ensure(&cluster, &plan.namespace).await?;
         if let Some(stored) = stored {
             record(&mut created, "Secret", names::AUTH_SECRET, &stored.metadata);
             track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
         }
-        manifests::with_auth(&mut deployment, &htpasswd_sha);
-        Some(creds)
+        manifests::with_auth(&mut deployment, &users.sha256, &plan.agent_image);
+        Some(users)
     } else {
         None
     };
@@ -554,9 +553,10 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
             );
         }
     }
-    if let Some(creds) = &creds {
+    if let Some(users) = &users {
+        // The pull user: a namespace's pods pull and can neither push nor delete.
         for ns in &plan.pull_secret_namespaces {
-            if registry_auth::grant(&cluster, ns, &endpoint.registry(), creds).await? {
+            if registry_auth::grant(&cluster, ns, &endpoint.registry(), &users.pull).await? {
                 track(
                     format!("Secret/{} -n {ns}", names::PULL_SECRET),
                     Applied::Updated,
@@ -684,7 +684,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
                 mirrors: &mirrors,
                 probe_image: Some(probe.reference(&endpoint.registry())),
                 restart_skip: manifests::restart_skip(&facts.nodes, plan.restart_control_plane),
-                pull_secret: creds.as_ref().map(|_| names::AUTH_SECRET),
+                pull_secret: users.as_ref().map(|_| names::AUTH_SECRET),
             },
         );
         track(
@@ -724,9 +724,9 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         nodes_trusted: None,
         nodes_total: None,
         untrusted_nodes: vec![],
-        auth: creds
+        auth: users
             .as_ref()
-            .map(|c| AuthReport::new(&plan.namespace, &endpoint.registry(), c, false)),
+            .map(|u| AuthReport::new(&plan.namespace, &endpoint.registry(), u, false)),
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         anonymous_access: !plan.auth,
         discovery,
@@ -796,7 +796,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
             &endpoint,
             connect_ip,
             &trust_pem,
-            creds.clone(),
+            users.as_ref().map(|u| u.push.clone()),
             &probe,
         )
         .await?;
@@ -1436,9 +1436,16 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
             &plan.namespace,
             names::AUTH_SECRET,
             "Opaque",
-            &["username", "password", "htpasswd"],
+            &[
+                "username",
+                "password",
+                "htpasswd",
+                "pull-username",
+                "pull-password",
+                "pull-htpasswd",
+            ],
         ))?);
-        manifests::with_auth(&mut deployment, pending);
+        manifests::with_auth(&mut deployment, pending, &plan.agent_image);
     }
     if let Some(g) = &plan.gc_schedule {
         // The CronJob's apiVersion is chosen against the server during `up`.
@@ -1452,7 +1459,7 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     objects.push(serde_json::to_value(deployment)?);
     for ns in &plan.pull_secret_namespaces {
         let placeholder = crate::auth::Credentials {
-            username: names::AUTH_USER.into(),
+            username: names::PULL_USER.into(),
             password: String::new(),
         };
         objects.push(serde_json::to_value(manifests::redacted(

@@ -261,3 +261,11 @@ impl TestCluster {
         self.netns.as_ref().map(|n| Path::new("/etc/netns").join(n))
     }
 }
+
+/// The bytes of standard base64 text (a Secret's `.data` value read with jsonpath).
+pub fn b64decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .expect("base64")
+}

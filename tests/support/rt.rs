@@ -68,16 +68,33 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A Distribution registry serving TLS on 127.0.0.1 with a certificate from a fresh kreg CA.
+/// A Distribution registry serving TLS on 127.0.0.1 with a certificate from a fresh kreg CA;
+/// or, [`TestRegistry::start_gated`], serving plain HTTP on loopback behind kreg's registry
+/// gate, which then holds the port, the certificate and the users, as in an `--auth` pod.
 pub struct TestRegistry {
     child: Child,
+    gate: Option<Child>,
     dir: tempfile::TempDir,
     pub port: u16,
     pub ca_pem: String,
+    /// With the gate: the push user (kreg's own client uses it).
+    pub push: Option<kreg::auth::Credentials>,
+    /// With the gate: the pull-only user.
+    pub pull: Option<kreg::auth::Credentials>,
 }
 
 impl TestRegistry {
     pub fn start() -> TestRegistry {
+        TestRegistry::launch(false)
+    }
+
+    /// The registry behind `kreg registry-gate` (the binary under test), with a push and a
+    /// pull user.
+    pub fn start_gated() -> TestRegistry {
+        TestRegistry::launch(true)
+    }
+
+    fn launch(gated: bool) -> TestRegistry {
         let now = time::OffsetDateTime::now_utc();
         let ca = kreg::pki::generate_ca(
             now,
@@ -90,8 +107,18 @@ impl TestRegistry {
         std::fs::write(dir.path().join("tls.crt"), &leaf.cert_pem).unwrap();
         std::fs::write(dir.path().join("tls.key"), &leaf.key_pem).unwrap();
         let port = free_port();
+        // Gated: the registry on another loopback port without TLS, the gate on `port`.
+        let registry_port = if gated { free_port() } else { port };
+        let tls = if gated {
+            String::new()
+        } else {
+            format!(
+                "  tls:\n    certificate: {d}/tls.crt\n    key: {d}/tls.key\n",
+                d = dir.path().display()
+            )
+        };
         let config = format!(
-            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {d}/tls.crt\n    key: {d}/tls.key\n",
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{registry_port}\n  relativeurls: true\n{tls}",
             d = dir.path().display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
@@ -102,14 +129,45 @@ impl TestRegistry {
             .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .expect("docker-registry (Debian's CNCF Distribution) is installed by kcluster build");
+        let (mut gate, mut push, mut pull) = (None, None, None);
+        if gated {
+            let (push_user, pull_user) = (
+                kreg::auth::Credentials::generate("kreg"),
+                kreg::auth::Credentials::generate("kreg-pull"),
+            );
+            let d = dir.path();
+            std::fs::write(d.join("htpasswd"), push_user.htpasswd_line().unwrap()).unwrap();
+            std::fs::write(d.join("pull-htpasswd"), pull_user.htpasswd_line().unwrap()).unwrap();
+            let file = |f: &str| d.join(f).display().to_string();
+            gate = Some(
+                Command::new(env!("CARGO_BIN_EXE_kreg"))
+                    .arg("registry-gate")
+                    .env("KREG_GATE_LISTEN", format!("127.0.0.1:{port}"))
+                    .env("KREG_GATE_UPSTREAM", format!("127.0.0.1:{registry_port}"))
+                    .env("KREG_GATE_CERT", file("tls.crt"))
+                    .env("KREG_GATE_KEY", file("tls.key"))
+                    .env("KREG_GATE_PUSH_USERS", file("htpasswd"))
+                    .env("KREG_GATE_PULL_USERS", file("pull-htpasswd"))
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(d.join("gate.log")).unwrap())
+                    .spawn()
+                    .expect("kreg registry-gate starts"),
+            );
+            (push, pull) = (Some(push_user), Some(pull_user));
+        }
         let reg = TestRegistry {
             child,
+            gate,
             dir,
             port,
             ca_pem: ca.cert_pem,
+            push,
+            pull,
         };
         let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", registry_port)).is_err()
+        {
             assert!(
                 t.elapsed() < Duration::from_secs(20),
                 "registry did not start"
@@ -133,7 +191,7 @@ impl TestRegistry {
                 connect: Some(([127, 0, 0, 1], self.port).into()),
             },
             &self.ca_pem,
-            None,
+            self.push.clone(),
         )
         .unwrap()
     }
@@ -173,12 +231,25 @@ impl TestRegistry {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        let read = |f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        format!("{}{}", read("registry.log"), read("gate.log"))
+    }
+
+    /// Where the CA is, as a directory of `*.crt` (skopeo's `--cert-dir`).
+    pub fn cert_dir(&self) -> PathBuf {
+        let d = self.dir.path().join("certs");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("ca.crt"), &self.ca_pem).unwrap();
+        d
     }
 }
 
 impl Drop for TestRegistry {
     fn drop(&mut self) {
+        if let Some(g) = self.gate.as_mut() {
+            let _ = g.kill();
+            let _ = g.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
