@@ -169,7 +169,15 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     if a.purge {
         let owner = state.as_ref();
         purge_owned(&cluster, owner, &pvcs, names::DATA_PVC, &mut report).await?;
-        purge_owned(&cluster, owner, &secrets, names::CA_SECRET, &mut report).await?;
+        // The CA, and the halves of a `--rotate-ca` (the next CA with its key, the old
+        // certificate) when kreg made them.
+        for ca in [
+            names::CA_SECRET,
+            names::CA_NEXT_SECRET,
+            names::CA_PREVIOUS_SECRET,
+        ] {
+            purge_owned(&cluster, owner, &secrets, ca, &mut report).await?;
+        }
         purge_owned(&cluster, owner, &secrets, names::AUTH_SECRET, &mut report).await?;
         del(&cluster, &states, names::STATE, &mut report).await?;
         match owner.and_then(|s| s.created_uid("Namespace", &ns)) {

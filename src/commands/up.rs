@@ -462,8 +462,9 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     //    address is known, since its name constraints cover it), then the serving certificate:
     //    reused while it covers the address and has time left.
     let cas = ensure_ca(&cluster, &secrets, &plan, &endpoint, rotate).await?;
-    if let Some(stored) = &cas.created {
-        record(&mut created, "Secret", names::CA_SECRET, &stored.metadata);
+    for stored in &cas.created {
+        let name = stored.metadata.name.clone().unwrap_or_default();
+        record(&mut created, "Secret", &name, &stored.metadata);
     }
     for s in &cas.changed {
         track(s.clone(), Applied::Updated);
@@ -932,8 +933,9 @@ struct CaSet {
     distributing: bool,
     /// `Secret/...` entries for the plan's list of changes.
     changed: Vec<String>,
-    /// The CA Secret as stored when this `up` created it (its UID goes to the record).
-    created: Option<Secret>,
+    /// The CA Secrets this `up` created, as stored (their UIDs go to the record, so that
+    /// `down --purge` deletes them and nothing else of that name).
+    created: Vec<Secret>,
 }
 
 /// The CA, created with name constraints for this installation when absent (a concurrent `up`
@@ -974,7 +976,7 @@ async fn ensure_ca(
         );
         Ok((ca, secret))
     };
-    let mut changed = vec![];
+    let (mut changed, mut made) = (vec![], vec![]);
     let current = match cluster.get(secrets, names::CA_SECRET).await? {
         Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
         None => {
@@ -988,7 +990,7 @@ async fn ensure_ca(
                 signing: ca_from_secret(&stored, names::CA_SECRET)?,
                 distributing: false,
                 changed,
-                created: created.then_some(stored),
+                created: if created { vec![stored] } else { vec![] },
             });
         }
     };
@@ -1012,7 +1014,7 @@ async fn ensure_ca(
                 signing: current,
                 distributing: true,
                 changed,
-                created: None,
+                created: made.clone(),
             });
         }
         // The switch. Already half done (kreg-ca holds the new CA): the old one is in
@@ -1020,7 +1022,7 @@ async fn ensure_ca(
         let old_pem = if current.cert_pem == next.cert_pem {
             previous.clone().unwrap_or_default()
         } else {
-            cluster
+            let how = cluster
                 .apply(
                     secrets,
                     &manifests::secret(
@@ -1031,6 +1033,9 @@ async fn ensure_ca(
                     ),
                 )
                 .await?;
+            if how == Applied::Created {
+                made.extend(cluster.get(secrets, names::CA_PREVIOUS_SECRET).await?);
+            }
             let mut replaced = manifests::secret(
                 &plan.namespace,
                 names::CA_SECRET,
@@ -1055,14 +1060,17 @@ async fn ensure_ca(
             signing: next,
             distributing: false,
             changed,
-            created: None,
+            created: made.clone(),
         });
     }
     if rotate {
         // A finished earlier rotation's old certificate: every pod serves under the current CA.
         cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
         let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
-        let (stored, _) = cluster.create_if_absent(secrets, &secret).await?;
+        let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
+        if created {
+            made.push(stored.clone());
+        }
         let next = ca_from_secret(&stored, names::CA_NEXT_SECRET)?;
         changed.push(format!(
             "Secret/{} (new CA, trusted beside the old one)",
@@ -1073,7 +1081,7 @@ async fn ensure_ca(
             signing: current,
             distributing: true,
             changed,
-            created: None,
+            created: made.clone(),
         });
     }
     if let Some(old) = previous {
@@ -1095,7 +1103,7 @@ async fn ensure_ca(
                 signing: current,
                 distributing: false,
                 changed,
-                created: None,
+                created: made.clone(),
             });
         }
     }
@@ -1104,7 +1112,7 @@ async fn ensure_ca(
         signing: current,
         distributing: false,
         changed,
-        created: None,
+        created: made.clone(),
     })
 }
 

@@ -48,6 +48,13 @@ struct Gate {
     verified: Mutex<HashMap<[u8; 32], Role>>,
 }
 
+/// The gate's log is its container's stderr, read with `kubectl logs` (no Printer, no reporter:
+/// no person at the other end). Never a credential.
+#[allow(clippy::print_stderr)]
+fn log(line: &str) {
+    eprintln!("kreg registry-gate: {line}");
+}
+
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_string())
 }
@@ -57,7 +64,7 @@ pub async fn run() -> u8 {
     match serve().await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("kreg registry-gate: {e:#}");
+            log(&format!("{e:#}"));
             EXIT_ERROR
         }
     }
@@ -91,17 +98,17 @@ async fn serve() -> Result<()> {
         client: Client::builder(TokioExecutor::new()).build_http(),
         verified: Mutex::new(HashMap::new()),
     });
-    eprintln!(
-        "kreg registry-gate: listening on {}, forwarding to {}",
+    log(&format!(
+        "listening on {}, forwarding to {}",
         listener.local_addr()?,
         gate.upstream
-    );
+    ));
     loop {
         let (tcp, _) = match listener.accept().await {
             Ok(c) => c,
             // Out of file descriptors and the like: the next accept may work.
             Err(e) => {
-                eprintln!("kreg registry-gate: accept: {e}");
+                log(&format!("accept: {e}"));
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
@@ -215,7 +222,7 @@ impl Gate {
                 Response::from_parts(parts, body.boxed())
             }
             Err(e) => {
-                eprintln!("kreg registry-gate: registry: {e}");
+                log(&format!("registry: {e}"));
                 error(
                     StatusCode::BAD_GATEWAY,
                     "UNAVAILABLE",
