@@ -525,6 +525,26 @@ fn rotate_ca_first_hands_out_both_cas_and_never_deletes_the_old_one() {
     // Repeating it resumes the same rotation: no third CA.
     let resumed = up(&tc, ns, &["--rotate-ca"]);
     assert_eq!(resumed["ca_pem"], rotated["ca_pem"]);
+
+    // `down --purge` takes the half-done rotation's new CA (a key) with the rest.
+    let down = kreg_json(
+        &tc,
+        &[
+            "down",
+            "-n",
+            ns,
+            "--purge",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "90s",
+        ],
+    );
+    let removed = down["removed"].to_string();
+    for gone in ["Secret/kreg-ca\"", "Secret/kreg-ca-next", "Namespace/"] {
+        assert!(removed.contains(gone), "{gone} not removed: {down}");
+    }
     cleanup(&tc, ns);
 }
 
