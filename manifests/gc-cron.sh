@@ -22,7 +22,9 @@ switch() {
 # server then refuses the write if anyone changed the Lease since it was read.
 lease_json() {
   now=$(date -u +%s)
-  if [ -n "$1" ]; then exp=$((now + 120)); dur=120; else exp=0; dur=0; fi
+  # Given back: no holder, expired; the duration stays positive (the API server requires it).
+  if [ -n "$1" ]; then exp=$((now + 120)); else exp=0; fi
+  dur=120
   rv=""
   [ -z "${2:-}" ] || rv="\"resourceVersion\":\"$2\","
   sed -e "s|\"HOLDER\"|\"$1\"|" \

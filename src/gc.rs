@@ -69,8 +69,10 @@ pub fn turn(holder: Option<&str>, expires_unix: Option<u64>, now_unix: u64, me: 
 /// The Lease as `holder` writes it at `now_unix` (an empty holder gives it back): the expiry
 /// annotation, and the standard fields for `kubectl get lease`.
 pub fn lease_body(namespace: &str, holder: &str, now_unix: u64) -> serde_json::Value {
+    // Given back: no holder and an expiry in the past. The duration stays positive, which
+    // the API server requires of every Lease (a 0 made the release itself fail).
     let (expires, duration) = if holder.is_empty() {
-        (0, 0)
+        (0, LEASE_SECONDS)
     } else {
         (now_unix + LEASE_SECONDS, LEASE_SECONDS)
     };
@@ -501,6 +503,14 @@ mod tests {
 
     #[test]
     fn one_collector_at_a_time_and_a_dead_holder_frees_the_lease() {
+        // Every Lease kreg writes is one the API server accepts: a positive duration.
+        for holder in ["", "me"] {
+            let body = lease_body("ns", holder, 100);
+            assert!(
+                body["spec"]["leaseDurationSeconds"].as_u64() > Some(0),
+                "{body}"
+            );
+        }
         assert_eq!(turn(None, None, 100, "me"), Turn::Free);
         assert_eq!(
             turn(Some(""), Some(500), 100, "me"),
@@ -623,6 +633,10 @@ esac
         .unwrap();
         assert_eq!(released["spec"]["holderIdentity"], "", "given back");
         assert_eq!(released["metadata"]["resourceVersion"], "1");
+        assert!(
+            released["spec"]["leaseDurationSeconds"].as_u64() > Some(0),
+            "the API server refuses a Lease without a positive duration: {released}"
+        );
     }
 
     #[test]
