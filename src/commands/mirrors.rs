@@ -61,7 +61,11 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
             .iter()
             .find(|(u, _)| *u == upstream)
             .map(|(_, s)| s.clone());
-        mirrors.push(Mirror::new(&upstream, &url, secret));
+        let m = Mirror::new(&upstream, &url, secret);
+        if m.login_in_clear() {
+            return Err(clear_login_refused(&m));
+        }
+        mirrors.push(m);
     }
     if let Some((u, _)) = creds
         .iter()
@@ -73,6 +77,24 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
         ));
     }
     Ok(mirrors)
+}
+
+/// `--mirror-credentials` for an upstream reached over plain HTTP: the cache would send the
+/// upstream account's password (HTTP basic auth or a token request) unencrypted to whoever is
+/// on the path, so it is refused before anything is applied.
+fn clear_login_refused(m: &Mirror) -> anyhow::Error {
+    hint(
+        format!(
+            "--mirror-credentials {u}: the upstream URL {url} is plain HTTP, and the cache would send the login from Secret {s} unencrypted",
+            u = m.upstream,
+            url = m.url,
+            s = m.credentials.as_deref().unwrap_or_default()
+        ),
+        format!(
+            "use the upstream's https:// URL (--mirror {u}=https://...), or drop --mirror-credentials {u}",
+            u = m.upstream
+        ),
+    )
 }
 
 /// The plan's caches, for `up`'s plan summary.
@@ -495,5 +517,37 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn credentials_need_an_https_upstream() {
+        let e = parse(&[
+            "--mirror",
+            "registry.corp:5000=http://10.0.0.9:5000",
+            "--mirror-credentials",
+            "registry.corp:5000=corp-login",
+        ])
+        .unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("--mirror-credentials registry.corp:5000")
+                && text.contains("http://10.0.0.9:5000 is plain HTTP"),
+            "{text}"
+        );
+        let hint = crate::error::hint_of(&e).unwrap_or_default();
+        assert!(
+            hint.contains("https://") && hint.contains("drop --mirror-credentials"),
+            "{hint}"
+        );
+        // The same cache without a login, or with an https:// URL, is fine.
+        parse(&["--mirror", "registry.corp:5000=http://10.0.0.9:5000"]).unwrap();
+        let m = parse(&[
+            "--mirror",
+            "registry.corp:5000=https://10.0.0.9:5000",
+            "--mirror-credentials",
+            "registry.corp:5000=corp-login",
+        ])
+        .unwrap();
+        assert_eq!(m[0].credentials.as_deref(), Some("corp-login"));
     }
 }
