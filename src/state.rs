@@ -771,7 +771,8 @@ mod tests {
         let e = keep(&mut request(), &Explicit::default(), Some(&prev)).unwrap_err();
         assert!(
             e.to_string().contains("cache for docker.io")
-                && e.to_string().contains("plain-HTTP upstream URL http://10.0.0.9:5000"),
+                && e.to_string()
+                    .contains("plain-HTTP upstream URL http://10.0.0.9:5000"),
             "{e}"
         );
         let h = crate::error::hint_of(&e).unwrap();
