@@ -364,6 +364,43 @@ pub enum IngressController {
 /// several, like `k8s.io/internal-ingress-nginx`) -> Nginx; `traefik.io/...` -> Traefik;
 /// `haproxy.org/...` or `haproxy-ingress.github.io/...` -> Haproxy. F5's `nginx.org/...`
 /// controller is Other: it reads different annotations than ingress-nginx.
+/// A network plugin known to enforce NetworkPolicy, and what showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyEnforcer {
+    pub plugin: &'static str,
+    pub evidence: String,
+}
+
+/// Whether a network plugin that enforces NetworkPolicy by default runs here, judged from
+/// the DaemonSets of the namespaces plugins install into (`kube-system`, `calico-system`) and
+/// the flavour. Only positive evidence counts: kreg cannot ask a cluster whether its policies
+/// are enforced, so `None` means "not known to be enforced", never "not enforced". Plugins
+/// that enforce only when switched on (the AWS VPC CNI's policy agent, kindnet's) give `None`.
+pub fn policy_enforcer(flavor: Flavor, daemonsets: &[String]) -> Option<PolicyEnforcer> {
+    for name in daemonsets {
+        let plugin = match name.as_str() {
+            "calico-node" => "Calico",
+            "canal" | "rke2-canal" => "Canal",
+            // GKE Dataplane V2 runs Cilium as `anetd`.
+            "cilium" | "anetd" => "Cilium",
+            "antrea-agent" => "Antrea",
+            "kube-router" => "kube-router",
+            "weave-net" => "Weave Net",
+            "azure-npm" => "Azure Network Policy Manager",
+            "kube-network-policies" => "kube-network-policies",
+            _ => continue,
+        };
+        return Some(PolicyEnforcer {
+            plugin,
+            evidence: format!("DaemonSet {name}"),
+        });
+    }
+    (flavor == Flavor::K3s).then(|| PolicyEnforcer {
+        plugin: "k3s",
+        evidence: "k3s's embedded network-policy controller (unless k3s runs with --disable-network-policy)".into(),
+    })
+}
+
 pub fn ingress_controller(controller: &str) -> IngressController {
     let c = controller.trim().to_ascii_lowercase();
     let (domain, path) = c.split_once('/').unwrap_or((c.as_str(), ""));
@@ -380,6 +417,32 @@ pub fn ingress_controller(controller: &str) -> IngressController {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_known_enforcing_plugins_count() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = policy_enforcer(Flavor::Generic, &names(&["coredns", "calico-node"])).unwrap();
+        assert_eq!(
+            (e.plugin, e.evidence.as_str()),
+            ("Calico", "DaemonSet calico-node")
+        );
+        assert_eq!(
+            policy_enforcer(Flavor::Gke, &names(&["anetd"]))
+                .unwrap()
+                .plugin,
+            "Cilium"
+        );
+        // k3s enforces with no DaemonSet of its own.
+        assert_eq!(policy_enforcer(Flavor::K3s, &[]).unwrap().plugin, "k3s");
+        // Flannel alone, kindnet and the AWS VPC CNI do not (or not by default).
+        for (flavor, ds) in [
+            (Flavor::Generic, names(&["kube-flannel-ds", "kube-proxy"])),
+            (Flavor::Kind, names(&["kindnet"])),
+            (Flavor::Eks, names(&["aws-node"])),
+        ] {
+            assert_eq!(policy_enforcer(flavor, &ds), None, "{ds:?}");
+        }
+    }
+
     use super::*;
 
     fn node(

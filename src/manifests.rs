@@ -9,9 +9,12 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
 };
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::{
+    IPBlock, Ingress, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,6 +32,7 @@ const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
 const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
 const NODE_TRUST_RBAC: &str = include_str!("../manifests/node-trust-rbac.yaml");
 const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
+const MIRROR_POLICY: &str = include_str!("../manifests/mirror-networkpolicy.yaml");
 
 /// Annotation on the Deployment's pod template: changes when the serving certificate does,
 /// so the registry restarts and loads it.
@@ -274,6 +278,53 @@ pub fn mirror_deployment(plan: &Plan, m: &Mirror, tls_sha256: &str) -> Deploymen
         ));
     }
     d
+}
+
+/// The NetworkPolicy that admits to every cache pod only `sources` (the nodes' addresses,
+/// see `cluster::facts::node_sources`), on the registry's port.
+///
+/// The nodes' containerd is the caches' only client: a Pod has no business pulling through a
+/// cache, and with `--mirror-credentials` it could read the upstream account's private
+/// images. Traffic from a cache pod's own node is always allowed by NetworkPolicy; the
+/// ipBlocks admit the other nodes. No source means no ingress rule at all: a rule with an
+/// empty `from` would admit everyone.
+pub fn mirror_network_policy(namespace: &str, sources: &[std::net::IpAddr]) -> NetworkPolicy {
+    let mut np: NetworkPolicy = parse("mirror-networkpolicy.yaml", MIRROR_POLICY);
+    np.metadata.namespace = Some(namespace.into());
+    let spec = np
+        .spec
+        .as_mut()
+        .expect("mirror-networkpolicy.yaml has a spec");
+    let mut sources = sources.to_vec();
+    sources.sort();
+    sources.dedup();
+    spec.ingress = Some(if sources.is_empty() {
+        vec![]
+    } else {
+        vec![NetworkPolicyIngressRule {
+            from: Some(
+                sources
+                    .iter()
+                    .map(|ip| NetworkPolicyPeer {
+                        ip_block: Some(IPBlock {
+                            cidr: match ip {
+                                std::net::IpAddr::V4(v4) => format!("{v4}/32"),
+                                std::net::IpAddr::V6(v6) => format!("{v6}/128"),
+                            },
+                            except: None,
+                        }),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ports: Some(vec![NetworkPolicyPort {
+                port: Some(IntOrString::String("https".into())),
+                protocol: Some("TCP".into()),
+                end_port: None,
+            }]),
+        }]
+    });
+    np
 }
 
 /// What the node-trust DaemonSet needs to point a node at one cache.
@@ -877,6 +928,66 @@ mod tests {
     }
 
     #[test]
+    fn mirror_policy_snapshot() {
+        let ips: Vec<std::net::IpAddr> = ["10.0.0.12", "fd00:10::12", "10.0.0.11", "10.0.0.12"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        insta::assert_yaml_snapshot!(
+            "mirror_network_policy",
+            mirror_network_policy("kreg-system", &ips)
+        );
+    }
+
+    #[test]
+    fn the_mirror_policy_admits_each_node_address_and_nothing_else() {
+        let ips: Vec<std::net::IpAddr> = vec![
+            "10.0.0.12".parse().unwrap(),
+            "fd00:10::12".parse().unwrap(),
+            "10.0.0.11".parse().unwrap(),
+            "10.0.0.11".parse().unwrap(),
+        ];
+        let np = mirror_network_policy("team", &ips);
+        assert_eq!(np.metadata.name.as_deref(), Some(names::MIRROR_POLICY));
+        assert_eq!(np.metadata.namespace.as_deref(), Some("team"));
+        let spec = np.spec.unwrap();
+        // Every cache pod carries the role label; the registry's own pods do not.
+        let sel = spec.pod_selector.unwrap().match_labels.unwrap();
+        let p = plan(Expose::NodePort, pvc_storage());
+        let cache_pod = mirror_deployment(&p, &hub(), "x")
+            .spec
+            .template
+            .metadata
+            .unwrap();
+        let registry_pod = deployment(&p, "x").spec.template.metadata.unwrap();
+        for (k, v) in &sel {
+            assert_eq!(cache_pod.labels.as_ref().unwrap().get(k), Some(v));
+            assert_ne!(registry_pod.labels.as_ref().unwrap().get(k), Some(v));
+        }
+        assert_eq!(spec.policy_types.unwrap(), ["Ingress"]);
+        let rules = spec.ingress.unwrap();
+        assert_eq!(rules.len(), 1);
+        let cidrs: Vec<String> = rules[0]
+            .from
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                assert!(p.pod_selector.is_none() && p.namespace_selector.is_none());
+                p.ip_block.as_ref().unwrap().cidr.clone()
+            })
+            .collect();
+        assert_eq!(cidrs, ["10.0.0.11/32", "10.0.0.12/32", "fd00:10::12/128"]);
+        let port = &rules[0].ports.as_ref().unwrap()[0];
+        assert_eq!(port.port, Some(IntOrString::String("https".into())));
+
+        // No node address: no rule. An empty `from` would admit every source.
+        let none = mirror_network_policy("team", &[]).spec.unwrap();
+        assert_eq!(none.ingress, Some(vec![]));
+        assert_eq!(none.policy_types.unwrap(), ["Ingress"]);
+    }
+
+    #[test]
     fn a_mirror_never_selects_or_shares_the_registry() {
         for expose in [Expose::NodePort, Expose::Localhost] {
             let p = plan(expose, pvc_storage());
@@ -959,6 +1070,7 @@ mod tests {
             mirror_service(&p, &hub()).metadata.labels,
             mirror_deployment(&p, &hub(), "x").metadata.labels,
             mirror_pvc(&p, &hub()).unwrap().metadata.labels,
+            mirror_network_policy("ns", &[]).metadata.labels,
         ];
         for l in labels {
             assert_eq!(

@@ -49,6 +49,8 @@ pub mod names {
     pub const UPSTREAM_ANNOTATION: &str = "kreg.dev/upstream";
     /// Prefix of every pull-through cache's object names.
     pub const MIRROR_PREFIX: &str = "kreg-mirror-";
+    /// The NetworkPolicy that lets only the nodes reach the caches (one for all of them).
+    pub const MIRROR_POLICY: &str = "kreg-mirrors";
 }
 
 /// One pull-through cache (`--mirror UPSTREAM[=URL]`): a registry in proxy mode that nodes try
@@ -74,6 +76,12 @@ impl Mirror {
             credentials,
             name: mirror_name(upstream),
         }
+    }
+
+    /// A login (`--mirror-credentials`) with an upstream URL that is not `https://`: the
+    /// cache would send the upstream account's password in clear text, so kreg refuses it.
+    pub fn login_in_clear(&self) -> bool {
+        self.credentials.is_some() && !self.url.starts_with("https://")
     }
 
     /// The Secret holding the cache's serving certificate.
@@ -401,6 +409,14 @@ fn check_mirrors(mirrors: &[Mirror]) -> Result<()> {
                 "--mirror {} is given twice ({} and {}): one cache per upstream",
                 m.upstream,
                 other.url,
+                m.url
+            );
+        }
+        if m.login_in_clear() {
+            // `requested` and `state::keep` refuse this with advice; this is the backstop.
+            bail!(
+                "--mirror-credentials {}: the upstream URL {} is plain HTTP; credentials go only to an https:// upstream",
+                m.upstream,
                 m.url
             );
         }
@@ -993,6 +1009,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("given twice"), "{e}");
+        r.mirrors = vec![Mirror::new(
+            "corp:5000",
+            "http://10.0.0.9:5000",
+            Some("corp".into()),
+        )];
+        let e = make(&r, Flavor::Kind, &abilities())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain HTTP"), "{e}");
     }
 
     #[test]

@@ -457,9 +457,29 @@ pub fn keep(
                 change(&format!("cache {}", m.upstream), was, now, false);
                 req.mirrors.push(g.clone());
             }
-            None => req
-                .mirrors
-                .push(Mirror::new(&m.upstream, &m.url, m.credentials.clone())),
+            None => {
+                let kept = Mirror::new(&m.upstream, &m.url, m.credentials.clone());
+                if kept.login_in_clear() {
+                    // An older kreg accepted this; keeping it would go on sending the
+                    // upstream's password unencrypted, and dropping the login silently would
+                    // change what the cache can pull. The user decides.
+                    return Err(hint(
+                        format!(
+                            "the cache for {u} that the last `up` recorded has a login (Secret {s}) with the plain-HTTP upstream URL {url}; kreg no longer sends credentials unencrypted",
+                            u = m.upstream,
+                            s = m.credentials.as_deref().unwrap_or_default(),
+                            url = m.url
+                        ),
+                        format!(
+                            "pass --mirror {u}=https://... --mirror-credentials {u}={s} to keep the login over TLS, --mirror {u}={url} to keep the cache without it, or --no-mirror {u}",
+                            u = m.upstream,
+                            s = m.credentials.as_deref().unwrap_or_default(),
+                            url = m.url
+                        ),
+                    ));
+                }
+                req.mirrors.push(kept);
+            }
         }
     }
     for g in given {
@@ -741,6 +761,33 @@ mod tests {
         assert!(crate::error::hint_of(&e)
             .unwrap()
             .contains("--no-gc-schedule"));
+    }
+
+    #[test]
+    fn a_recorded_login_over_plain_http_is_not_kept() {
+        // Written by a kreg that still accepted credentials for an http:// upstream.
+        let mut prev = sample();
+        prev.mirrors[0].url = "http://10.0.0.9:5000".into();
+        let e = keep(&mut request(), &Explicit::default(), Some(&prev)).unwrap_err();
+        assert!(
+            e.to_string().contains("cache for docker.io")
+                && e.to_string()
+                    .contains("plain-HTTP upstream URL http://10.0.0.9:5000"),
+            "{e}"
+        );
+        let h = crate::error::hint_of(&e).unwrap();
+        assert!(
+            h.contains("--mirror docker.io=https://")
+                && h.contains("--mirror docker.io=http://10.0.0.9:5000")
+                && h.contains("--no-mirror docker.io"),
+            "{h}"
+        );
+        // `--mirror docker.io=http://...` without the login replaces it, and is kept.
+        let mut r = request();
+        r.mirrors = vec![Mirror::new("docker.io", "http://10.0.0.9:5000", None)];
+        keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        assert_eq!(r.mirrors[0].credentials, None);
+        assert!(r.mirrors.iter().all(|m| !m.login_in_clear()));
     }
 
     #[test]

@@ -235,3 +235,265 @@ fn mirrors_are_applied_pruned_and_removed() {
     );
     purge(&tc, NS);
 }
+
+const NP_NS: &str = "kt-apimirror-np";
+
+/// A Node object without a kubelet (the API tier has none): only its addresses matter here.
+fn fake_node(tc: &TestCluster, name: &str, v4: &str, v6: &str) {
+    let node = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kreg-test": "apimirror-np"}},
+        "status": {"addresses": [
+            {"type": "InternalIP", "address": v4},
+            {"type": "InternalIP", "address": v6},
+            {"type": "Hostname", "address": name},
+        ]},
+    });
+    let file = std::env::temp_dir().join(format!("kreg-{name}.json"));
+    std::fs::write(&file, node.to_string()).unwrap();
+    tc.kubectl_ok(&["create", "-f", file.to_str().unwrap()]);
+    let addresses = tc.kubectl_ok(&[
+        "get",
+        "node",
+        name,
+        "-o",
+        "jsonpath={.status.addresses[*].address}",
+    ]);
+    assert!(addresses.contains(v4), "node {name}: {addresses}");
+}
+
+fn delete_fake_nodes(tc: &TestCluster) {
+    tc.kubectl_ok(&[
+        "delete",
+        "nodes",
+        "-l",
+        "kreg-test=apimirror-np",
+        "--ignore-not-found",
+    ]);
+}
+
+/// The ipBlocks of NetworkPolicy kreg-mirrors, in order.
+fn policy_cidrs(tc: &TestCluster) -> Vec<String> {
+    get_np_json(tc)["spec"]["ingress"][0]["from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ipBlock"]["cidr"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 11 item 7: credentials only with an https:// upstream (on the command line and in
+/// the recorded state), and a NetworkPolicy that admits only the nodes to the caches, applied
+/// by `up`, shown by `--dry-run`, checked by `status`, removed by `down`.
+#[test]
+fn caches_admit_only_the_nodes_and_logins_need_https() {
+    let Some(tc) = require(Tier::Api) else {
+        return;
+    };
+    purge(&tc, NP_NS);
+    delete_fake_nodes(&tc);
+    let has_np = |tc: &TestCluster| {
+        tc.kubectl(&["-n", NP_NS, "get", "networkpolicy", "kreg-mirrors"])
+            .status
+            .success()
+    };
+
+    // 1. A login for a plain-HTTP upstream is refused before anything is applied.
+    let out = kreg(
+        &tc,
+        &api_tier_up(
+            NP_NS,
+            "60s",
+            &[
+                "--mirror",
+                "corp.example:5000=http://10.0.0.9:5000",
+                "--mirror-credentials",
+                "corp.example:5000=corp-login",
+            ],
+        ),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error: --mirror-credentials corp.example:5000")
+            && err.contains("http://10.0.0.9:5000 is plain HTTP")
+            && err.contains("hint: use the upstream's https:// URL"),
+        "{err}"
+    );
+    assert!(
+        !tc.kubectl(&["get", "namespace", NP_NS]).status.success(),
+        "nothing may be applied"
+    );
+
+    // 2. Two nodes (IPv4 and IPv6 each); a cache with a login.
+    fake_node(&tc, "kt-np-a", "10.0.9.7", "fd00:9::7");
+    fake_node(&tc, "kt-np-b", "10.0.9.8", "fd00:9::8");
+    tc.kubectl_ok(&["create", "namespace", NP_NS]);
+    tc.kubectl_ok(&[
+        "-n",
+        NP_NS,
+        "create",
+        "secret",
+        "generic",
+        "hub-login",
+        "--from-literal=username=me",
+        "--from-literal=password=pw",
+    ]);
+    let hub = [
+        "--mirror",
+        "docker.io",
+        "--mirror-credentials",
+        "docker.io=hub-login",
+    ];
+
+    // --dry-run shows the policy with the nodes' addresses and applies nothing.
+    let mut dry = api_tier_up(NP_NS, "60s", &hub);
+    dry.push("--dry-run");
+    let plan = kreg_json(&tc, &dry);
+    let np = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "NetworkPolicy")
+        .cloned()
+        .unwrap_or_else(|| panic!("no NetworkPolicy in the dry run: {plan}"));
+    assert_eq!(np["metadata"]["name"], "kreg-mirrors");
+    assert_eq!(
+        np["spec"]["ingress"][0]["from"].as_array().unwrap().len(),
+        4,
+        "{np}"
+    );
+    assert!(!has_np(&tc), "--dry-run applies nothing");
+
+    let out = kreg(&tc, &api_tier_up(NP_NS, "60s", &hub));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let up: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want = [
+        "10.0.9.7/32",
+        "10.0.9.8/32",
+        "fd00:9::7/128",
+        "fd00:9::8/128",
+    ];
+    assert_eq!(policy_cidrs(&tc), want);
+    let np = get_np_json(&tc);
+    assert_eq!(
+        np["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kreg"
+    );
+    assert_eq!(
+        np["spec"]["podSelector"]["matchLabels"]["kreg.dev/role"],
+        "mirror"
+    );
+    // The cache pods carry the label the policy selects; the registry's do not.
+    let d = get_json_in(&tc, NP_NS, &["deployment", "kreg-mirror-docker-io"]);
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["labels"]["kreg.dev/role"],
+        "mirror"
+    );
+    let reg = get_json_in(&tc, NP_NS, &["deployment", "kreg-registry"]);
+    assert_eq!(
+        reg["spec"]["template"]["metadata"]["labels"]["kreg.dev/role"],
+        Value::Null
+    );
+    // No enforcing network plugin here: said once, and in the JSON.
+    let access = &up["mirror_access"];
+    assert_eq!(access["network_policy"], "kreg-mirrors", "{up}");
+    assert_eq!(access["open_to_pods"], true, "{up}");
+    assert_eq!(access["allowed_sources"].as_array().unwrap().len(), 4);
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("warning: caches with credentials (docker.io)")
+            .count(),
+        1,
+        "{err}"
+    );
+
+    // 3. status reports the access; a node added later is named until the next `up`.
+    fake_node(&tc, "kt-np-c", "10.0.9.9", "fd00:9::9");
+    let out = kreg(&tc, &["status", "-n", NP_NS, "-o", "json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["mirror_access"]["open_to_pods"], true, "{status}");
+    let warnings = status["warnings"].to_string();
+    assert!(
+        warnings.contains("does not admit 10.0.9.9, fd00:9::9"),
+        "{status}"
+    );
+    let again = kreg_json(&tc, &api_tier_up(NP_NS, "60s", &[]));
+    assert!(
+        again["changed"]
+            .to_string()
+            .contains("NetworkPolicy/kreg-mirrors"),
+        "{again}"
+    );
+    assert_eq!(policy_cidrs(&tc).len(), 6);
+
+    // 4. A login over http:// recorded by an older kreg is not kept by a later `up`.
+    let cm = get_json_in(&tc, NP_NS, &["configmap", "kreg-state"]);
+    let mut state: Value =
+        serde_json::from_str(cm["data"]["state.json"].as_str().unwrap()).unwrap();
+    state["mirrors"][0]["url"] = "http://10.0.0.9:5000".into();
+    let patch = serde_json::json!({"data": {"state.json": state.to_string()}});
+    tc.kubectl_ok(&[
+        "-n",
+        NP_NS,
+        "patch",
+        "configmap",
+        "kreg-state",
+        "--type",
+        "merge",
+        "-p",
+        &patch.to_string(),
+    ]);
+    let before = get_json_in(&tc, NP_NS, &["deployment", "kreg-mirror-docker-io"]);
+    let out = kreg(&tc, &api_tier_up(NP_NS, "60s", &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("plain-HTTP upstream URL http://10.0.0.9:5000")
+            && err.contains("--no-mirror docker.io"),
+        "{err}"
+    );
+    let after = get_json_in(&tc, NP_NS, &["deployment", "kreg-mirror-docker-io"]);
+    assert_eq!(
+        before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
+        "nothing may be applied"
+    );
+
+    // 5. down removes the policy with the caches.
+    let out = kreg(
+        &tc,
+        &[
+            "down",
+            "-n",
+            NP_NS,
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["removed"]
+            .to_string()
+            .contains("NetworkPolicy/kreg-mirrors"),
+        "{report}"
+    );
+    assert!(!has_np(&tc));
+    delete_fake_nodes(&tc);
+    purge(&tc, NP_NS);
+}
+
+fn get_np_json(tc: &TestCluster) -> Value {
+    get_json_in(tc, NP_NS, &["networkpolicy", "kreg-mirrors"])
+}
+
+fn get_json_in(tc: &TestCluster, ns: &str, what: &[&str]) -> Value {
+    let mut args = vec!["-n", ns, "get"];
+    args.extend_from_slice(what);
+    args.extend_from_slice(&["-o", "json"]);
+    serde_json::from_str(&tc.kubectl_ok(&args)).unwrap()
+}

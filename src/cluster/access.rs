@@ -49,8 +49,12 @@ pub const UP: &[Permission] = &[
     p("patch", "apps", "deployments", true),
     p("patch", "apps", "daemonsets", true),
     p("list", "", "pods", true),
-    // Pull-through caches: `up` finds the ones it no longer lists by label.
+    // Pull-through caches: `up` finds the ones it no longer lists by label, and admits only
+    // the nodes to them.
     p("list", "apps", "deployments", true),
+    p("patch", "networking.k8s.io", "networkpolicies", true),
+    p("list", "networking.k8s.io", "networkpolicies", true),
+    p("delete", "networking.k8s.io", "networkpolicies", true),
 ];
 
 /// What `kreg down` does.
@@ -65,6 +69,8 @@ pub const DOWN: &[Permission] = &[
     p("list", "apps", "deployments", true),
     p("list", "", "services", true),
     p("list", "", "persistentvolumeclaims", true),
+    p("list", "networking.k8s.io", "networkpolicies", true),
+    p("delete", "networking.k8s.io", "networkpolicies", true),
 ];
 
 impl Cluster {

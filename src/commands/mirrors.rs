@@ -7,11 +7,13 @@
 //! upstream last. The state ConfigMap records the caches (`mirrors`, JSON) for `status`; `down`
 //! finds every cache object by its role label, so caches an earlier `up` made are found too.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams};
 use kube::ResourceExt;
 use serde::Serialize;
@@ -19,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::cli::UpArgs;
 use crate::cluster::{Applied, Cluster};
+use crate::detect::{self, Flavor, PolicyEnforcer};
 use crate::error::hint;
 use crate::manifests::{self, NodeMirror};
 use crate::pki::{self, KeyPairPem};
@@ -43,6 +46,121 @@ pub struct MirrorStatus {
     pub problems: Vec<String>,
 }
 
+/// Who can reach the caches: `up -o json` and `status -o json` report it as `mirror_access`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MirrorAccess {
+    /// The NetworkPolicy that admits only the nodes to every cache pod.
+    pub network_policy: String,
+    /// The source addresses it admits: each node's InternalIPs and known overlay addresses.
+    pub allowed_sources: Vec<String>,
+    /// The network plugin found that enforces NetworkPolicy, and what showed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforced_by: Option<String>,
+    /// No plugin known to enforce NetworkPolicy was found, so kreg cannot vouch for the
+    /// policy: any Pod may reach the caches, and pull through one with `--mirror-credentials`
+    /// the upstream account's private images.
+    pub open_to_pods: bool,
+}
+
+impl MirrorAccess {
+    pub fn new(sources: &[IpAddr], enforcer: Option<&PolicyEnforcer>) -> MirrorAccess {
+        MirrorAccess {
+            network_policy: names::MIRROR_POLICY.into(),
+            allowed_sources: sources.iter().map(IpAddr::to_string).collect(),
+            enforced_by: enforcer.map(|e| format!("{} ({})", e.plugin, e.evidence)),
+            open_to_pods: enforcer.is_none(),
+        }
+    }
+}
+
+/// What `up` and `status` say about [`MirrorAccess`]: (warnings, notes). A warning when a
+/// cache with credentials may be open to every Pod (said once, naming those caches), and when
+/// Cilium is the enforcer (its ipBlocks do not select other nodes by default).
+pub fn access_notes(
+    access: &MirrorAccess,
+    enforcer: Option<&PolicyEnforcer>,
+    with_login: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let (mut warnings, mut notes) = (Vec::new(), Vec::new());
+    let policy = &access.network_policy;
+    match enforcer {
+        None if !with_login.is_empty() => warnings.push(format!(
+            "caches with credentials ({}): NetworkPolicy {policy} admits only the nodes, but no network plugin known to enforce NetworkPolicy was found (kreg recognises Calico, Canal, Cilium, Antrea, kube-router, Weave Net, Azure NPM, kube-network-policies and k3s); where it is not enforced, every Pod can pull the upstream account's private images through the cache",
+            with_login.join(", ")
+        )),
+        None => notes.push(format!(
+            "NetworkPolicy {policy} admits only the nodes to the caches; enforced only where the network plugin implements NetworkPolicy (none recognised here)"
+        )),
+        Some(e) => {
+            notes.push(format!(
+                "NetworkPolicy {policy} admits only the nodes to the caches (enforced by {}: {})",
+                e.plugin, e.evidence
+            ));
+            if e.plugin == "Cilium" {
+                warnings.push(format!(
+                    "Cilium: an ipBlock selects other nodes only with policy-cidr-match-mode=nodes; without it only the node running a cache pod pulls through it and the other nodes fall back to the upstream (NetworkPolicy {policy})"
+                ));
+            }
+        }
+    }
+    if access.allowed_sources.is_empty() {
+        notes.push(format!(
+            "no node address found: NetworkPolicy {policy} admits nothing but each cache pod's own node"
+        ));
+    }
+    (warnings, notes)
+}
+
+/// The upstreams whose cache has a login.
+fn with_login<'a>(mirrors: impl Iterator<Item = (&'a str, bool)>) -> Vec<String> {
+    mirrors
+        .filter(|(_, login)| *login)
+        .map(|(u, _)| u.to_string())
+        .collect()
+}
+
+/// `up`: the nodes' addresses and the enforcing plugin, read before anything is applied
+/// (also for `--dry-run`), and said once in the plan. `None` without caches.
+pub async fn access(
+    ctx: &super::Ctx,
+    cluster: &Cluster,
+    plan: &Plan,
+) -> Result<Option<MirrorAccess>> {
+    if plan.mirrors.is_empty() {
+        return Ok(None);
+    }
+    let (sources, daemonsets) =
+        tokio::join!(cluster.node_sources(), cluster.network_plugin_daemonsets());
+    let sources = sources?;
+    let enforcer = detect::policy_enforcer(plan.flavor, &daemonsets);
+    let access = MirrorAccess::new(&sources, enforcer.as_ref());
+    let login = with_login(
+        plan.mirrors
+            .iter()
+            .map(|m| (m.upstream.as_str(), m.credentials.is_some())),
+    );
+    let (warnings, notes) = access_notes(&access, enforcer.as_ref(), &login);
+    for n in notes {
+        ctx.reporter.info(&n);
+    }
+    for w in warnings {
+        ctx.reporter.warn(&w);
+    }
+    Ok(Some(access))
+}
+
+/// The policy's sources as `up` applies them.
+fn sources_of(access: Option<&MirrorAccess>) -> Vec<IpAddr> {
+    access
+        .map(|a| {
+            a.allowed_sources
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `--mirror` and `--mirror-credentials`, validated; credentials for an upstream that has no
 /// `--mirror` are refused (a typo would otherwise be silently ignored).
 pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
@@ -61,7 +179,11 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
             .iter()
             .find(|(u, _)| *u == upstream)
             .map(|(_, s)| s.clone());
-        mirrors.push(Mirror::new(&upstream, &url, secret));
+        let m = Mirror::new(&upstream, &url, secret);
+        if m.login_in_clear() {
+            return Err(clear_login_refused(&m));
+        }
+        mirrors.push(m);
     }
     if let Some((u, _)) = creds
         .iter()
@@ -73,6 +195,24 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
         ));
     }
     Ok(mirrors)
+}
+
+/// `--mirror-credentials` for an upstream reached over plain HTTP: the cache would send the
+/// upstream account's password (HTTP basic auth or a token request) unencrypted to whoever is
+/// on the path, so it is refused before anything is applied.
+fn clear_login_refused(m: &Mirror) -> anyhow::Error {
+    hint(
+        format!(
+            "--mirror-credentials {u}: the upstream URL {url} is plain HTTP, and the cache would send the login from Secret {s} unencrypted",
+            u = m.upstream,
+            url = m.url,
+            s = m.credentials.as_deref().unwrap_or_default()
+        ),
+        format!(
+            "use the upstream's https:// URL (--mirror {u}=https://...), or drop --mirror-credentials {u}",
+            u = m.upstream
+        ),
+    )
 }
 
 /// The plan's caches, for `up`'s plan summary.
@@ -97,8 +237,18 @@ pub fn describe(ctx: &super::Ctx, plan: &Plan) {
 }
 
 /// The caches' objects for `up --dry-run` (certificates are issued during `up`).
-pub fn dry_run_objects(plan: &Plan, pending: &str) -> Result<Vec<serde_json::Value>> {
+pub fn dry_run_objects(
+    plan: &Plan,
+    pending: &str,
+    access: Option<&MirrorAccess>,
+) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
+    if !plan.mirrors.is_empty() {
+        out.push(serde_json::to_value(manifests::mirror_network_policy(
+            &plan.namespace,
+            &sources_of(access),
+        ))?);
+    }
     for m in &plan.mirrors {
         if let Some(p) = manifests::mirror_pvc(plan, m) {
             out.push(serde_json::to_value(p)?);
@@ -157,11 +307,24 @@ pub async fn apply(
     cluster: &Cluster,
     plan: &Plan,
     ca: &KeyPairPem,
+    access: Option<&MirrorAccess>,
     track: &mut dyn FnMut(String, Applied),
 ) -> Result<Vec<NodeMirror>> {
     let svcs: Api<Service> = cluster.ns_api();
     let secrets: Api<Secret> = cluster.ns_api();
     let mut out = Vec::new();
+    if !plan.mirrors.is_empty() {
+        // First, so no cache pod ever runs without it.
+        track(
+            format!("NetworkPolicy/{}", names::MIRROR_POLICY),
+            cluster
+                .apply(
+                    &cluster.ns_api::<NetworkPolicy>(),
+                    &manifests::mirror_network_policy(&plan.namespace, &sources_of(access)),
+                )
+                .await?,
+        );
+    }
     for m in &plan.mirrors {
         if let Some(pvc) = manifests::mirror_pvc(plan, m) {
             track(
@@ -235,6 +398,19 @@ pub async fn prune(
     plan: &Plan,
     track: &mut dyn FnMut(String, Applied),
 ) -> Result<()> {
+    if plan.mirrors.is_empty() {
+        for name in labelled_names::<NetworkPolicy>(cluster).await? {
+            if cluster
+                .delete(&cluster.ns_api::<NetworkPolicy>(), &name)
+                .await?
+            {
+                track(
+                    format!("NetworkPolicy/{name} (removed: no cache left)"),
+                    Applied::Updated,
+                );
+            }
+        }
+    }
     let keep: Vec<&str> = plan.mirrors.iter().map(|m| m.name.as_str()).collect();
     for name in labelled_names::<Deployment>(cluster).await? {
         if keep.contains(&name.as_str()) {
@@ -393,6 +569,78 @@ pub async fn status(
     Ok(out)
 }
 
+/// `status`: the live NetworkPolicy in front of the caches, checked against the nodes there
+/// are now. Returns the access (`None` without caches) and adds to `problems` (the policy is
+/// missing: every Pod can reach the caches) and `warnings` (nodes the policy does not admit
+/// yet, or no enforcing plugin while a cache has credentials).
+pub async fn status_access(
+    cluster: &Cluster,
+    flavor: Flavor,
+    records: &[MirrorRecord],
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<MirrorAccess>> {
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let policies = cluster.ns_api::<NetworkPolicy>();
+    let (live, nodes, daemonsets) = tokio::join!(
+        cluster.get(&policies, names::MIRROR_POLICY),
+        cluster.node_sources(),
+        cluster.network_plugin_daemonsets()
+    );
+    let enforcer = detect::policy_enforcer(flavor, &daemonsets);
+    let Some(live) = live? else {
+        problems.push(format!(
+            "NetworkPolicy {} is missing: every Pod can reach the caches (run `kreg up`)",
+            names::MIRROR_POLICY
+        ));
+        let mut access = MirrorAccess::new(&[], enforcer.as_ref());
+        access.open_to_pods = true;
+        return Ok(Some(access));
+    };
+    let admitted = policy_sources(&live);
+    let access = MirrorAccess::new(&admitted, enforcer.as_ref());
+    let login = with_login(
+        records
+            .iter()
+            .map(|r| (r.upstream.as_str(), r.credentials.is_some())),
+    );
+    let (w, _) = access_notes(&access, enforcer.as_ref(), &login);
+    warnings.extend(w);
+    // Only a listing that worked can show a node missing.
+    if let Ok(nodes) = nodes {
+        let missing: Vec<String> = nodes
+            .iter()
+            .filter(|ip| !admitted.contains(ip))
+            .map(IpAddr::to_string)
+            .collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "NetworkPolicy {} does not admit {} (nodes added since the last `kreg up`): those nodes pull from the upstream directly until `kreg up` runs again",
+                names::MIRROR_POLICY,
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok(Some(access))
+}
+
+/// The single addresses a NetworkPolicy admits (`/32` and `/128` ipBlocks).
+fn policy_sources(np: &NetworkPolicy) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = np
+        .spec
+        .iter()
+        .flat_map(|s| s.ingress.iter().flatten())
+        .flat_map(|rule| rule.from.iter().flatten())
+        .filter_map(|peer| peer.ip_block.as_ref())
+        .filter_map(|b| b.cidr.split_once('/').and_then(|(ip, _)| ip.parse().ok()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// `GET /v2/` of the cache through the API server (`services/https:<name>:https/proxy`);
 /// `Some` when it answered as a registry does (200, or 401 with an auth challenge).
 async fn via_service_proxy(cluster: &Cluster, name: &str) -> Option<()> {
@@ -428,6 +676,14 @@ pub async fn remove(cluster: &Cluster, purge: bool) -> Result<(Vec<String>, Vec<
         let tls = format!("{name}-tls");
         if cluster.delete(&cluster.ns_api::<Secret>(), &tls).await? {
             removed.push(format!("Secret/{tls}"));
+        }
+    }
+    for name in labelled_names::<NetworkPolicy>(cluster).await? {
+        if cluster
+            .delete(&cluster.ns_api::<NetworkPolicy>(), &name)
+            .await?
+        {
+            removed.push(format!("NetworkPolicy/{name}"));
         }
     }
     for name in labelled_names::<PersistentVolumeClaim>(cluster).await? {
@@ -495,5 +751,79 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn a_login_that_may_be_open_to_pods_is_warned_about_once() {
+        let ips: Vec<IpAddr> = vec!["10.0.0.11".parse().unwrap()];
+        let login = vec!["docker.io".to_string()];
+        let open = MirrorAccess::new(&ips, None);
+        assert!(open.open_to_pods && open.enforced_by.is_none());
+        let (w, _) = access_notes(&open, None, &login);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("docker.io") && w[0].contains("every Pod can pull"),
+            "{w:?}"
+        );
+        // Without a login: said, not warned.
+        let (w, n) = access_notes(&open, None, &[]);
+        assert!(
+            w.is_empty() && n[0].contains("enforced only where"),
+            "{n:?}"
+        );
+
+        let calico = PolicyEnforcer {
+            plugin: "Calico",
+            evidence: "DaemonSet calico-node".into(),
+        };
+        let shut = MirrorAccess::new(&ips, Some(&calico));
+        assert!(!shut.open_to_pods);
+        assert_eq!(
+            shut.enforced_by.as_deref(),
+            Some("Calico (DaemonSet calico-node)")
+        );
+        assert!(access_notes(&shut, Some(&calico), &login).0.is_empty());
+        let cilium = PolicyEnforcer {
+            plugin: "Cilium",
+            evidence: "DaemonSet cilium".into(),
+        };
+        let (w, _) = access_notes(&shut, Some(&cilium), &login);
+        assert!(w[0].contains("policy-cidr-match-mode=nodes"), "{w:?}");
+        assert_eq!(
+            policy_sources(&manifests::mirror_network_policy("ns", &ips)),
+            ips
+        );
+    }
+
+    #[test]
+    fn credentials_need_an_https_upstream() {
+        let e = parse(&[
+            "--mirror",
+            "registry.corp:5000=http://10.0.0.9:5000",
+            "--mirror-credentials",
+            "registry.corp:5000=corp-login",
+        ])
+        .unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("--mirror-credentials registry.corp:5000")
+                && text.contains("http://10.0.0.9:5000 is plain HTTP"),
+            "{text}"
+        );
+        let hint = crate::error::hint_of(&e).unwrap_or_default();
+        assert!(
+            hint.contains("https://") && hint.contains("drop --mirror-credentials"),
+            "{hint}"
+        );
+        // The same cache without a login, or with an https:// URL, is fine.
+        parse(&["--mirror", "registry.corp:5000=http://10.0.0.9:5000"]).unwrap();
+        let m = parse(&[
+            "--mirror",
+            "registry.corp:5000=https://10.0.0.9:5000",
+            "--mirror-credentials",
+            "registry.corp:5000=corp-login",
+        ])
+        .unwrap();
+        assert_eq!(m[0].credentials.as_deref(), Some("corp-login"));
     }
 }

@@ -71,6 +71,10 @@ pub struct StatusReport {
     pub gc_schedule: Option<String>,
     /// Pull-through caches (`up --mirror`); an unhealthy one makes the whole status unhealthy.
     pub mirrors: Vec<super::mirrors::MirrorStatus>,
+    /// Who can reach the caches (absent without caches); `open_to_pods` when no plugin known
+    /// to enforce the NetworkPolicy was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror_access: Option<super::mirrors::MirrorAccess>,
     /// No password is needed: whoever reaches the registry can push, overwrite and delete.
     pub anonymous_access: bool,
     /// Said, but not a health problem (anonymous access is a choice).
@@ -313,6 +317,14 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         }
     }
     collect_mirrors(cluster, &mut r, &state.mirrors).await?;
+    r.mirror_access = super::mirrors::status_access(
+        cluster,
+        state.flavor,
+        &state.mirrors,
+        &mut r.problems,
+        &mut r.warnings,
+    )
+    .await?;
     r.healthy = r.problems.is_empty();
     Ok(r)
 }
@@ -390,6 +402,18 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
             m.replicas_desired,
             m.url,
             if m.healthy { "" } else { ": UNHEALTHY" }
+        ));
+    }
+    if let Some(a) = &r.mirror_access {
+        p.out(&format!(
+            "{:<14}NetworkPolicy {} admits {} node source address(es); {}",
+            "cache access",
+            a.network_policy,
+            a.allowed_sources.len(),
+            match &a.enforced_by {
+                Some(e) => format!("enforced by {e}"),
+                None => "no enforcing network plugin recognised: Pods may reach the caches".into(),
+            }
         ));
     }
     for v in &r.untrusted_nodes {

@@ -64,6 +64,9 @@ pub struct UpReport {
     pub discovery: String,
     /// Pull-through caches (`--mirror`) and the address nodes pull through.
     pub mirrors: Vec<super::mirrors::MirrorRecord>,
+    /// Who can reach the caches (absent without caches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror_access: Option<super::mirrors::MirrorAccess>,
     /// API requests this run sent (a watch counts once).
     pub api_requests: usize,
     /// Where the time went: kreg's own work versus waiting on the cluster.
@@ -303,9 +306,10 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     describe_plan(ctx, &plan, &changes);
     super::mirrors::describe(ctx, &plan);
     super::mirrors::check_credentials(&cluster, &plan).await?;
+    let mirror_access = super::mirrors::access(ctx, &cluster, &plan).await?;
 
     if a.dry_run {
-        return dry_run(ctx, &plan);
+        return dry_run(ctx, &plan, mirror_access.as_ref());
     }
     confirm_downgrades(ctx, &changes)?;
     if !ctx.confirm(&format!(
@@ -572,7 +576,8 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         );
     }
     // Pull-through caches (--mirror), and the removal of those no longer asked for.
-    let mirrors = super::mirrors::apply(&cluster, &plan, &ca, &mut track).await?;
+    let mirrors =
+        super::mirrors::apply(&cluster, &plan, &ca, mirror_access.as_ref(), &mut track).await?;
     super::mirrors::prune(&cluster, &plan, &mut track).await?;
     let ca_sha = pki::cert_sha256(&ca.cert_pem)?;
     let discovery = match hosting::publish(
@@ -732,6 +737,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         anonymous_access: !plan.auth,
         discovery,
         mirrors: super::mirrors::records(&mirrors),
+        mirror_access,
         api_requests: 0,
         timings_ms: Timings::default(),
     };
@@ -1413,7 +1419,11 @@ fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change]) {
     }
 }
 
-fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
+fn dry_run(
+    ctx: &Ctx,
+    plan: &Plan,
+    mirror_access: Option<&super::mirrors::MirrorAccess>,
+) -> Result<u8> {
     let pending = "<issued during up>";
     let mut objects = vec![serde_json::to_value(manifests::namespace(plan))?];
     objects.push(serde_json::to_value(manifests::placeholder_secret(
@@ -1489,7 +1499,11 @@ fn dry_run(ctx: &Ctx, plan: &Plan) -> Result<u8> {
     objects.push(serde_json::to_value(manifests::local_registry_hosting(
         &hosting::hosting(plan.expose, &pending_address, &plan.namespace),
     )?)?);
-    objects.extend(super::mirrors::dry_run_objects(plan, pending)?);
+    objects.extend(super::mirrors::dry_run_objects(
+        plan,
+        pending,
+        mirror_access,
+    )?);
     if plan.node_trust {
         let ds = manifests::node_trust(
             plan,
