@@ -344,3 +344,30 @@ pub async fn remove_node_trust_identity(cluster: &Cluster) -> Result<Vec<String>
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-o json` contract of `down`.
+    #[test]
+    fn down_json_contract() {
+        let report = DownReport {
+            schema_version: super::super::up::SCHEMA_VERSION,
+            namespace: "kreg-system".into(),
+            removed: vec![
+                "DaemonSet/kreg-node-trust".into(),
+                "Deployment/kreg-registry".into(),
+            ],
+            kept: vec![
+                "PersistentVolumeClaim/kreg-registry-data (your images)".into(),
+                "Namespace/kreg-system".into(),
+            ],
+            nodes_not_cleaned: vec![NodeVerdict {
+                node: "node-b".into(),
+                reason: "no answer before the timeout".into(),
+            }],
+        };
+        insta::assert_json_snapshot!("down_json", report);
+    }
+}

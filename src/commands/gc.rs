@@ -291,3 +291,28 @@ fn print(ctx: &Ctx, r: &GcReport) -> Result<()> {
     ));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-o json` contract of `gc`: the outcome's fields sit at the top level.
+    #[test]
+    fn gc_json_contract() {
+        let report = GcReport {
+            schema_version: super::super::up::SCHEMA_VERSION,
+            namespace: "kreg-system".into(),
+            dry_run: false,
+            outcome: Outcome {
+                before_bytes: Some(30 << 20),
+                after_bytes: Some(10 << 20),
+                reclaimed_bytes: Some(20 << 20),
+                blobs_deleted: Some(3),
+                manifests_deleted: Some(1),
+            },
+            readonly_ms: 12000,
+            total_ms: 15000,
+        };
+        insta::assert_json_snapshot!("gc_json", report);
+    }
+}

@@ -427,3 +427,49 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-o json` contract of `status`, for an installation with a problem and a warning.
+    #[test]
+    fn status_json_contract() {
+        let report = StatusReport {
+            schema_version: super::super::up::SCHEMA_VERSION,
+            installed: true,
+            healthy: false,
+            namespace: "kreg-system".into(),
+            problems: vec!["1 of 2 nodes trust the CA (not: node-b)".into()],
+            flavor: Some("kind".into()),
+            expose: Some("nodeport".into()),
+            address: Some("10.0.0.2".into()),
+            host: Some("registry.10.0.0.2.nip.io".into()),
+            registry: Some("registry.10.0.0.2.nip.io:31000".into()),
+            ca_sha256: Some("ab".repeat(32)),
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into()),
+            cert_not_after: Some("2027-11-29T04:36:51Z".into()),
+            cert_matches_address: true,
+            replicas_ready: 1,
+            replicas_desired: 1,
+            storage: Some("PVC kreg-registry-data Bound, 10Gi, 1.5 MiB used".into()),
+            storage_used_bytes: Some(1_572_864),
+            probe: Some("GET /v2/ answered 401 over TLS".into()),
+            nodes_trusted: Some(1),
+            nodes_total: Some(2),
+            untrusted_nodes: vec![NodeVerdict {
+                node: "node-b".into(),
+                reason: "config_path is not set".into(),
+            }],
+            auth: None,
+            pull_secret_namespaces: vec![],
+            read_only: false,
+            gc_schedule: Some("0 3 * * 0".into()),
+            mirrors: vec![],
+            mirror_access: None,
+            anonymous_access: true,
+            warnings: vec!["no authentication: every machine that reaches a node's address can push, overwrite and delete images (`kreg up --auth` turns it on)".into()],
+        };
+        insta::assert_json_snapshot!("status_json", report);
+    }
+}

@@ -341,3 +341,25 @@ mod tests {
         assert_eq!(registry_host("10.0.0.5:5000"), "10.0.0.5");
     }
 }
+
+#[cfg(test)]
+mod contract {
+    use super::*;
+
+    /// The `-o json` contract of `trust-local`.
+    #[test]
+    fn trust_local_json_contract() {
+        let report = TrustLocalReport {
+            schema_version: super::super::up::SCHEMA_VERSION,
+            registry: "registry.10.0.0.2.nip.io:31000".into(),
+            ca_sha256: vec!["ab".repeat(32)],
+            written: vec![PathBuf::from(
+                "/etc/docker/certs.d/registry.10.0.0.2.nip.io:31000/ca.crt",
+            )],
+            unchanged: vec![],
+            removed: vec![],
+            commands: vec!["sudo update-ca-certificates".into()],
+        };
+        insta::assert_json_snapshot!("trust_local_json", report);
+    }
+}

@@ -1424,6 +1424,29 @@ fn dry_run(
     plan: &Plan,
     mirror_access: Option<&super::mirrors::MirrorAccess>,
 ) -> Result<u8> {
+    let (doc, notes) = dry_run_document(plan, mirror_access)?;
+    for note in notes {
+        ctx.reporter.info(&note);
+    }
+    if ctx.printer.is_text() {
+        let text = manifests::to_yaml_stream(&doc.objects)?;
+        for line in text.lines() {
+            ctx.printer.out(line);
+        }
+    } else {
+        ctx.printer.document(&doc)?;
+    }
+    ctx.reporter.done("dry run: nothing was changed");
+    Ok(EXIT_OK)
+}
+
+/// The `--dry-run` document: every object `up` would apply, secrets as placeholders, and the
+/// notes for what is not an object (ServiceAccount edits). Pure: no cluster, no output.
+fn dry_run_document(
+    plan: &Plan,
+    mirror_access: Option<&super::mirrors::MirrorAccess>,
+) -> Result<(DryRun, Vec<String>)> {
+    let mut notes = vec![];
     let pending = "<issued during up>";
     let mut objects = vec![serde_json::to_value(manifests::namespace(plan))?];
     objects.push(serde_json::to_value(manifests::placeholder_secret(
@@ -1483,7 +1506,7 @@ fn dry_run(
         objects.push(serde_json::to_value(manifests::redacted(
             manifests::pull_secret(ns, "<registry address>", &placeholder),
         ))?);
-        ctx.reporter.info(&format!(
+        notes.push(format!(
             "would add {} to the imagePullSecrets of ServiceAccount default in namespace {ns}",
             names::PULL_SECRET
         ));
@@ -1520,22 +1543,14 @@ fn dry_run(
         );
         objects.push(serde_json::to_value(ds)?);
     }
-    if ctx.printer.is_text() {
-        let text = manifests::to_yaml_stream(&objects)?;
-        for line in text.lines() {
-            ctx.printer.out(line);
-        }
-    } else {
-        ctx.printer.document(&DryRun {
-            schema_version: SCHEMA_VERSION,
-            flavor: plan.flavor,
-            expose: plan.expose,
-            namespace: plan.namespace.clone(),
-            objects,
-        })?;
-    }
-    ctx.reporter.done("dry run: nothing was changed");
-    Ok(EXIT_OK)
+    let doc = DryRun {
+        schema_version: SCHEMA_VERSION,
+        flavor: plan.flavor,
+        expose: plan.expose,
+        namespace: plan.namespace.clone(),
+        objects,
+    };
+    Ok((doc, notes))
 }
 
 fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) -> Result<u8> {
@@ -1617,4 +1632,107 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
     p.out("# Use it in a Pod spec:");
     p.out(&format!("#   image: {reg}/myapp:latest"));
     Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{GcSchedule, Storage};
+
+    /// The `-o json` contract of `up`: field names and shapes scripts read.
+    #[test]
+    fn up_json_contract() {
+        let users = registry_auth::Users {
+            push: crate::auth::Credentials {
+                username: "kreg".into(),
+                password: "not-printed".into(),
+            },
+            pull: crate::auth::Credentials {
+                username: "kreg-pull".into(),
+                password: "not-printed-either".into(),
+            },
+            sha256: String::new(),
+        };
+        let report = UpReport {
+            schema_version: SCHEMA_VERSION,
+            flavor: Flavor::Kind,
+            expose: Expose::NodePort,
+            namespace: "kreg-system".into(),
+            address: "10.0.0.2".into(),
+            host: "registry.10.0.0.2.nip.io".into(),
+            registry: "registry.10.0.0.2.nip.io:31000".into(),
+            ca_sha256: "ab".repeat(32),
+            ca_pem: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into(),
+            healthy: true,
+            changed: vec![
+                "Namespace/kreg-system".into(),
+                "Deployment/kreg-registry".into(),
+            ],
+            nodes_trusted: Some(1),
+            nodes_total: Some(2),
+            untrusted_nodes: vec![crate::cluster::NodeVerdict {
+                node: "node-b".into(),
+                reason: "config_path is not set".into(),
+            }],
+            auth: Some(AuthReport::new(
+                "kreg-system",
+                "registry.10.0.0.2.nip.io:31000",
+                &users,
+                false,
+            )),
+            pull_secret_namespaces: vec!["team-a".into()],
+            anonymous_access: false,
+            discovery: "published".into(),
+            mirrors: vec![super::super::mirrors::MirrorRecord {
+                upstream: "docker.io".into(),
+                url: "https://registry-1.docker.io".into(),
+                name: "kreg-mirror-docker-io".into(),
+                address: "10.96.0.20".into(),
+                credentials: None,
+            }],
+            mirror_access: None,
+            api_requests: 42,
+            timings_ms: Timings {
+                total_ms: 9000,
+                work_ms: 1000,
+                wait_address_ms: 1000,
+                wait_rollout_ms: 4000,
+                probe_ms: 1000,
+                wait_node_trust_ms: 2000,
+            },
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(!json.to_string().contains("not-printed"), "no password");
+        insta::assert_json_snapshot!("up_json", json);
+    }
+
+    /// The `--dry-run -o json` document: every object, secrets as placeholders, and the notes.
+    #[test]
+    fn dry_run_json_contract() {
+        let mut plan = crate::plan::sample(
+            Expose::NodePort,
+            Storage::Pvc {
+                size: "10Gi".into(),
+                class: None,
+            },
+        );
+        plan.auth = true;
+        plan.pull_secret_namespaces = vec!["team-a".into()];
+        plan.gc_schedule = Some(GcSchedule {
+            cron: "0 3 * * 0".into(),
+            image: "bitnami/kubectl@sha256:00".into(),
+        });
+        let (doc, notes) = dry_run_document(&plan, None).unwrap();
+        let json = serde_json::to_value(&doc).unwrap();
+        let text = json.to_string();
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "no key material in a dry run"
+        );
+        insta::assert_json_snapshot!("dry_run_json", json);
+        assert_eq!(
+            notes,
+            ["would add kreg-pull to the imagePullSecrets of ServiceAccount default in namespace team-a"]
+        );
+    }
 }
