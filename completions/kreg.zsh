@@ -246,6 +246,23 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(registry-gate)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_kreg__subcmd__help_commands" \
@@ -294,6 +311,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(registry-gate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -319,6 +340,7 @@ _kreg_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
+'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg commands' commands "$@"
@@ -350,6 +372,7 @@ _kreg__subcmd__help_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'completions:Print a shell completion script' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
+'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg help commands' commands "$@"
@@ -389,6 +412,11 @@ _kreg__subcmd__help__subcmd__push_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help push commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__registry-gate_commands] )) ||
+_kreg__subcmd__help__subcmd__registry-gate_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help registry-gate commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__status_commands] )) ||
 _kreg__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
@@ -418,6 +446,11 @@ _kreg__subcmd__port-forward_commands() {
 _kreg__subcmd__push_commands() {
     local commands; commands=()
     _describe -t commands 'kreg push commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__registry-gate_commands] )) ||
+_kreg__subcmd__registry-gate_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg registry-gate commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__status_commands] )) ||
 _kreg__subcmd__status_commands() {
