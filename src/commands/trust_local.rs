@@ -12,7 +12,7 @@ use crate::cli::TrustLocalArgs;
 use crate::cluster::Cluster;
 use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
-use crate::trust::{self, Distro, LocalTarget, Os};
+use crate::trust::workstation::{self as trust, Distro, LocalTarget, Os};
 
 #[derive(Debug, Default, Serialize)]
 pub struct TrustLocalReport {

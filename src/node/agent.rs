@@ -171,13 +171,17 @@ impl Config {
         if self.http {
             v.push((
                 format!("{}/hosts.toml", self.registry),
-                crate::trust::containerd_hosts_toml_http(&self.registry),
+                crate::trust::node::containerd_hosts_toml_http(&self.registry),
             ));
         } else {
             v.push((format!("{}/ca.crt", self.registry), self.ca_pem.clone()));
             v.push((
                 format!("{}/hosts.toml", self.registry),
-                crate::trust::containerd_hosts_toml(&self.registry, self.dial.as_deref(), "ca.crt"),
+                crate::trust::node::containerd_hosts_toml(
+                    &self.registry,
+                    self.dial.as_deref(),
+                    "ca.crt",
+                ),
             ));
         }
         for m in &self.mirrors {
@@ -187,7 +191,11 @@ impl Config {
             ));
             v.push((
                 format!("{}/hosts.toml", m.upstream),
-                crate::trust::containerd_hosts_toml_mirror(&m.url, &m.address, MIRROR_CA_FILE),
+                crate::trust::node::containerd_hosts_toml_mirror(
+                    &m.url,
+                    &m.address,
+                    MIRROR_CA_FILE,
+                ),
             ));
         }
         v
@@ -780,10 +788,10 @@ fn k3s_registries(n: &mut Node<'_>) -> Vec<String> {
             }
             continue;
         }
-        let mut text = crate::trust::registries_yaml_add(None, &n.cfg.registry, K3S_CA_FILE)
+        let mut text = crate::trust::node::registries_yaml_add(None, &n.cfg.registry, K3S_CA_FILE)
             .unwrap_or_default();
         for m in &n.cfg.mirrors {
-            text = crate::trust::registries_yaml_add_mirror(
+            text = crate::trust::node::registries_yaml_add_mirror(
                 &text,
                 &m.upstream,
                 &m.address,

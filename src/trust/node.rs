@@ -1,12 +1,9 @@
-//! What "trusting the registry" means for each container runtime, as data: the containerd
-//! `hosts.toml` text, the k3s/rke2 `registries.yaml` merge, and where a workstation's docker,
-//! podman/skopeo/buildah and OS trust store look for a CA file.
+//! What trusting the registry means on a node, as text: containerd's `hosts.toml` (with a
+//! pull-through cache as a mirror) and the k3s/rke2 `registries.yaml` merge. The node agent
+//! ([`crate::node::agent`]) writes them; which file goes where is its business.
 //!
 //! No I/O: callers read the existing files, hand their text in, and write what comes back.
-//! That keeps the merge rules testable against golden files and lets `--dry-run` show exactly
-//! what would be written.
-
-use std::path::{Path, PathBuf};
+//! That keeps the merge rules testable against golden files.
 
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
@@ -213,202 +210,6 @@ fn child_mapping<'a>(parent: &'a mut Mapping, key: &str) -> Result<&'a mut Mappi
     }
 }
 
-/// The workstation's operating system, for `kreg trust-local`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Os {
-    Linux,
-    MacOs,
-}
-
-/// The Linux family, which decides where the system trust store takes extra CAs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Distro {
-    /// Debian, Ubuntu and derivatives: `update-ca-certificates`.
-    Debian,
-    /// Fedora, RHEL, CentOS, Rocky, Alma, Amazon Linux: `update-ca-trust`.
-    Fedora,
-    /// Anything else (or unknown): kreg does not touch the system store.
-    Other,
-}
-
-/// A client whose trust kreg configures on the workstation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Tool {
-    /// Docker Engine on Linux (`/etc/docker/certs.d`).
-    Docker,
-    /// Docker Desktop on macOS (`~/.docker/certs.d`).
-    DockerDesktop,
-    /// podman, skopeo and buildah, system-wide (`/etc/containers/certs.d`).
-    Containers,
-    /// podman, skopeo and buildah for the current user (`~/.config/containers/certs.d`).
-    ContainersUser,
-    /// The operating system's trust store (curl, browsers, Go programs...).
-    SystemStore,
-}
-
-/// One file `kreg trust-local` writes: the CA, at `path`, for `tool`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LocalTarget {
-    pub tool: Tool,
-    pub path: PathBuf,
-    pub needs_root: bool,
-}
-
-/// Where the CA file goes for each tool on this workstation.
-///
-/// Linux: Docker `/etc/docker/certs.d/<hp>/ca.crt` and podman/skopeo/buildah
-/// `/etc/containers/certs.d/<hp>/ca.crt` (both root), plus, when not root,
-/// `~/.config/containers/certs.d/<hp>/ca.crt` (rootless podman reads it first).
-/// macOS: Docker Desktop `~/.docker/certs.d/<hp>/ca.crt` and the per-user containers
-/// directory, neither needing root.
-/// With `system`, the OS store too: Debian `/usr/local/share/ca-certificates/kreg-<hp>.crt`,
-/// Fedora `/etc/pki/ca-trust/source/anchors/kreg-<hp>.crt`; nothing for other distros or macOS
-/// (the keychain is changed by a command, see [`system_store_refresh`]).
-pub fn local_targets(
-    os: Os,
-    distro: Distro,
-    is_root: bool,
-    home: &Path,
-    host_port: &str,
-    system: bool,
-) -> Vec<LocalTarget> {
-    let dir = hosts_dir_name(host_port);
-    let mut out = Vec::new();
-    let user_containers = LocalTarget {
-        tool: Tool::ContainersUser,
-        path: home
-            .join(".config/containers/certs.d")
-            .join(&dir)
-            .join("ca.crt"),
-        needs_root: false,
-    };
-    match os {
-        Os::Linux => {
-            out.push(LocalTarget {
-                tool: Tool::Docker,
-                path: Path::new("/etc/docker/certs.d").join(&dir).join("ca.crt"),
-                needs_root: true,
-            });
-            out.push(LocalTarget {
-                tool: Tool::Containers,
-                path: Path::new("/etc/containers/certs.d")
-                    .join(&dir)
-                    .join("ca.crt"),
-                needs_root: true,
-            });
-            // Root's podman already reads /etc/containers; a copy in /root would be clutter.
-            if !is_root {
-                out.push(user_containers);
-            }
-            if system {
-                let file = format!("kreg-{}.crt", sanitize_file_stem(&dir));
-                let store = match distro {
-                    Distro::Debian => Some("/usr/local/share/ca-certificates"),
-                    Distro::Fedora => Some("/etc/pki/ca-trust/source/anchors"),
-                    Distro::Other => None,
-                };
-                if let Some(store) = store {
-                    out.push(LocalTarget {
-                        tool: Tool::SystemStore,
-                        path: Path::new(store).join(file),
-                        needs_root: true,
-                    });
-                }
-            }
-        }
-        Os::MacOs => {
-            out.push(LocalTarget {
-                tool: Tool::DockerDesktop,
-                path: home.join(".docker/certs.d").join(&dir).join("ca.crt"),
-                needs_root: false,
-            });
-            out.push(user_containers);
-        }
-    }
-    out
-}
-
-/// `host:port` as a file-name stem for the OS stores: only `[a-z0-9.-]` survive, the rest
-/// (':' and IPv6 brackets) become '_', because some store tools split names on ':'.
-fn sanitize_file_stem(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The command that makes the OS store pick up (or, on macOS, add) the CA at `ca_file`, as
-/// argv. `None` when this OS/distro has no store kreg manages.
-pub fn system_store_refresh(os: Os, distro: Distro, ca_file: &Path) -> Option<Vec<String>> {
-    match (os, distro) {
-        (Os::Linux, Distro::Debian) => Some(vec!["update-ca-certificates".into()]),
-        (Os::Linux, Distro::Fedora) => Some(vec!["update-ca-trust".into(), "extract".into()]),
-        (Os::Linux, Distro::Other) => None,
-        (Os::MacOs, _) => Some(
-            [
-                "sudo",
-                "security",
-                "add-trusted-cert",
-                "-d",
-                "-r",
-                "trustRoot",
-                "-k",
-                "/Library/Keychains/System.keychain",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(std::iter::once(ca_file.display().to_string()))
-            .collect(),
-        ),
-    }
-}
-
-/// The distro family from the text of `/etc/os-release`, using `ID` and then `ID_LIKE`.
-pub fn distro_from_os_release(text: &str) -> Distro {
-    let mut ids: Vec<String> = Vec::new();
-    let mut likes: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let Some((key, value)) = line.trim().split_once('=') else {
-            continue;
-        };
-        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-        let words = value.split_whitespace().map(str::to_ascii_lowercase);
-        match key.trim() {
-            "ID" => ids.extend(words),
-            "ID_LIKE" => likes.extend(words),
-            _ => {}
-        }
-    }
-    const DEBIAN: [&str; 6] = ["debian", "ubuntu", "linuxmint", "pop", "raspbian", "kali"];
-    const FEDORA: [&str; 7] = [
-        "fedora",
-        "rhel",
-        "centos",
-        "rocky",
-        "almalinux",
-        "amzn",
-        "ol",
-    ];
-    // ID decides before ID_LIKE: a distro's own name is more specific than its ancestry.
-    for set in [&ids, &likes] {
-        if set.iter().any(|w| DEBIAN.contains(&w.as_str())) {
-            return Distro::Debian;
-        }
-        if set.iter().any(|w| FEDORA.contains(&w.as_str())) {
-            return Distro::Fedora;
-        }
-    }
-    Distro::Other
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,7 +221,7 @@ mod tests {
     fn hosts_toml_tls_golden() {
         assert_eq!(
             containerd_hosts_toml(HP, None, CA),
-            include_str!("../tests/golden/hosts.toml")
+            include_str!("../../tests/golden/hosts.toml")
         );
     }
 
@@ -428,7 +229,7 @@ mod tests {
     fn hosts_toml_http_golden() {
         assert_eq!(
             containerd_hosts_toml_http("localhost:5000"),
-            include_str!("../tests/golden/hosts-http.toml")
+            include_str!("../../tests/golden/hosts-http.toml")
         );
     }
 
@@ -440,7 +241,7 @@ mod tests {
                 "10.96.0.50",
                 "kreg-ca.crt"
             ),
-            include_str!("../tests/golden/hosts-mirror.toml")
+            include_str!("../../tests/golden/hosts-mirror.toml")
         );
         // A plain-HTTP upstream (the test harness's) is the fallback as written.
         let t = containerd_hosts_toml_mirror("http://10.213.0.2:5001", "10.96.0.50", "kreg-ca.crt");
@@ -460,7 +261,7 @@ mod tests {
             "/etc/rancher/kreg/ca.crt",
         )
         .unwrap();
-        assert_eq!(y, include_str!("../tests/golden/registries-mirror.yaml"));
+        assert_eq!(y, include_str!("../../tests/golden/registries-mirror.yaml"));
         assert_eq!(
             registries_yaml_add_mirror(&y, "docker.io", "10.96.0.50", "/etc/rancher/kreg/ca.crt")
                 .unwrap(),
@@ -510,7 +311,7 @@ mod tests {
     #[test]
     fn registries_new_file_golden() {
         let y = registries_yaml_add(None, HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
-        assert_eq!(y, include_str!("../tests/golden/registries-new.yaml"));
+        assert_eq!(y, include_str!("../../tests/golden/registries-new.yaml"));
         // An empty or comment-only file counts as no file (its header comment is kept).
         assert_eq!(
             registries_yaml_add(Some(""), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap(),
@@ -525,9 +326,9 @@ mod tests {
 
     #[test]
     fn registries_merge_golden() {
-        let existing = include_str!("../tests/golden/registries-existing.yaml");
+        let existing = include_str!("../../tests/golden/registries-existing.yaml");
         let y = registries_yaml_add(Some(existing), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
-        assert_eq!(y, include_str!("../tests/golden/registries-merged.yaml"));
+        assert_eq!(y, include_str!("../../tests/golden/registries-merged.yaml"));
         // Idempotent: merging again changes nothing.
         let again = registries_yaml_add(Some(&y), HP, "/etc/rancher/k3s/kreg-ca.crt").unwrap();
         assert_eq!(again, y);
@@ -569,195 +370,5 @@ mod tests {
         // `configs:` with nothing under it is a null, and is filled in.
         let y = registries_yaml_add(Some("configs:\n"), HP, "/c").unwrap();
         assert!(y.contains("ca_file: /c"), "{y}");
-    }
-
-    fn paths(t: &[LocalTarget]) -> Vec<(Tool, String, bool)> {
-        t.iter()
-            .map(|t| (t.tool, t.path.display().to_string(), t.needs_root))
-            .collect()
-    }
-
-    #[test]
-    fn linux_user_targets() {
-        let t = local_targets(
-            Os::Linux,
-            Distro::Debian,
-            false,
-            Path::new("/home/ann"),
-            "reg.io:5000",
-            false,
-        );
-        assert_eq!(
-            paths(&t),
-            [
-                (
-                    Tool::Docker,
-                    "/etc/docker/certs.d/reg.io:5000/ca.crt".into(),
-                    true
-                ),
-                (
-                    Tool::Containers,
-                    "/etc/containers/certs.d/reg.io:5000/ca.crt".into(),
-                    true
-                ),
-                (
-                    Tool::ContainersUser,
-                    "/home/ann/.config/containers/certs.d/reg.io:5000/ca.crt".into(),
-                    false
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn linux_root_targets_with_system_store() {
-        let t = local_targets(
-            Os::Linux,
-            Distro::Debian,
-            true,
-            Path::new("/root"),
-            "reg.io:5000",
-            true,
-        );
-        assert_eq!(
-            paths(&t),
-            [
-                (
-                    Tool::Docker,
-                    "/etc/docker/certs.d/reg.io:5000/ca.crt".into(),
-                    true
-                ),
-                (
-                    Tool::Containers,
-                    "/etc/containers/certs.d/reg.io:5000/ca.crt".into(),
-                    true
-                ),
-                (
-                    Tool::SystemStore,
-                    "/usr/local/share/ca-certificates/kreg-reg.io_5000.crt".into(),
-                    true
-                ),
-            ]
-        );
-        let t = local_targets(
-            Os::Linux,
-            Distro::Fedora,
-            true,
-            Path::new("/root"),
-            "[fd00::1]:5000",
-            true,
-        );
-        assert_eq!(
-            t.last().unwrap().path,
-            Path::new("/etc/pki/ca-trust/source/anchors/kreg-_fd00__1__5000.crt")
-        );
-        let t = local_targets(
-            Os::Linux,
-            Distro::Other,
-            true,
-            Path::new("/root"),
-            "reg.io",
-            true,
-        );
-        assert!(t.iter().all(|t| t.tool != Tool::SystemStore));
-    }
-
-    #[test]
-    fn macos_targets() {
-        for system in [false, true] {
-            let t = local_targets(
-                Os::MacOs,
-                Distro::Other,
-                false,
-                Path::new("/Users/ann"),
-                "reg.io:443",
-                system,
-            );
-            assert_eq!(
-                paths(&t),
-                [
-                    (
-                        Tool::DockerDesktop,
-                        "/Users/ann/.docker/certs.d/reg.io:443/ca.crt".into(),
-                        false
-                    ),
-                    (
-                        Tool::ContainersUser,
-                        "/Users/ann/.config/containers/certs.d/reg.io:443/ca.crt".into(),
-                        false
-                    ),
-                ]
-            );
-        }
-    }
-
-    #[test]
-    fn system_refresh_commands() {
-        let f = Path::new("/Users/ann/.docker/certs.d/reg.io/ca.crt");
-        assert_eq!(
-            system_store_refresh(Os::Linux, Distro::Debian, f).unwrap(),
-            ["update-ca-certificates"]
-        );
-        assert_eq!(
-            system_store_refresh(Os::Linux, Distro::Fedora, f).unwrap(),
-            ["update-ca-trust", "extract"]
-        );
-        assert_eq!(system_store_refresh(Os::Linux, Distro::Other, f), None);
-        let mac = system_store_refresh(Os::MacOs, Distro::Other, f).unwrap();
-        assert_eq!(mac[..3], ["sudo", "security", "add-trusted-cert"]);
-        assert_eq!(
-            mac.last().unwrap(),
-            "/Users/ann/.docker/certs.d/reg.io/ca.crt"
-        );
-        assert!(mac
-            .windows(2)
-            .any(|w| w == ["-k", "/Library/Keychains/System.keychain"]));
-    }
-
-    #[test]
-    fn distros() {
-        let cases = [
-            ("ID=ubuntu\nID_LIKE=debian\n", Distro::Debian),
-            ("ID=debian\n", Distro::Debian),
-            ("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n", Distro::Debian),
-            ("ID=\"pop\"\n", Distro::Debian),
-            ("ID=fedora\n", Distro::Fedora),
-            ("ID=\"rhel\"\nID_LIKE=\"fedora\"\n", Distro::Fedora),
-            (
-                "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
-                Distro::Fedora,
-            ),
-            (
-                "ID=\"amzn\"\nID_LIKE=\"centos rhel fedora\"\n",
-                Distro::Fedora,
-            ),
-            ("ID=somederivative\nID_LIKE=debian\n", Distro::Debian),
-            ("ID=arch\n", Distro::Other),
-            (
-                "ID=\"opensuse-tumbleweed\"\nID_LIKE=\"opensuse suse\"\n",
-                Distro::Other,
-            ),
-            ("ID=alpine\n", Distro::Other),
-            ("", Distro::Other),
-            ("garbage without equals\n", Distro::Other),
-            // VERSION_ID mentioning a distro must not count.
-            ("ID=arch\nNAME=\"not debian\"\n", Distro::Other),
-        ];
-        for (text, want) in cases {
-            assert_eq!(distro_from_os_release(text), want, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn enums_serialize_kebab_case() {
-        assert_eq!(serde_json::to_string(&Os::MacOs).unwrap(), "\"mac-os\"");
-        assert_eq!(
-            serde_json::to_string(&Tool::ContainersUser).unwrap(),
-            "\"containers-user\""
-        );
-        assert_eq!(
-            serde_json::to_string(&Distro::Fedora).unwrap(),
-            "\"fedora\""
-        );
     }
 }
