@@ -31,25 +31,11 @@ async fn client(tc: &TestCluster) -> kube::Client {
 
 /// The serving certificate kreg stored, as PEM.
 fn leaf_pem(tc: &TestCluster, ns: &str) -> String {
-    let b64 = tc.kubectl_ok(&[
-        "-n",
-        ns,
-        "get",
-        "secret",
-        "kreg-tls",
-        "-o",
-        "jsonpath={.data.tls\\.crt}",
-    ]);
-    base64_decode(b64.trim())
+    tc.secret_text(ns, "kreg-tls", "tls.crt")
 }
 
 fn leaf_of(tc: &TestCluster, ns: &str) -> kreg::pki::CertInfo {
     kreg::pki::inspect(&leaf_pem(tc, ns)).unwrap()
-}
-
-fn base64_decode(s: &str) -> String {
-    use base64::Engine;
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s).unwrap()).unwrap()
 }
 
 fn resource_versions(tc: &TestCluster, ns: &str) -> String {

@@ -151,16 +151,8 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
 
     // The namespace's pull secret pulls and nothing else: whoever can read it in team-a can
     // neither push a new image nor overwrite the tag every node pulls.
-    let config = tc.kubectl_ok(&[
-        "-n",
-        "team-a",
-        "get",
-        "secret",
-        "kreg-pull",
-        "-o",
-        "jsonpath={.data.\\.dockerconfigjson}",
-    ]);
-    let config: Value = serde_json::from_slice(&support::b64decode(config.trim())).unwrap();
+    let config: Value =
+        serde_json::from_str(&tc.secret_text("team-a", "kreg-pull", ".dockerconfigjson")).unwrap();
     let entry = &config["auths"][&registry];
     let (user, pass) = (
         entry["username"].as_str().unwrap(),

@@ -115,37 +115,8 @@ fn rotate_ca_keeps_every_node_pulling() {
     );
     assert!(!secret_exists(&tc, "kreg-ca-next"), "rotation finished");
     assert!(secret_exists(&tc, "kreg-ca-previous"));
-    let leaf = tc.kubectl_ok(&[
-        "-n",
-        "kreg-system",
-        "get",
-        "secret",
-        "kreg-tls",
-        "-o",
-        "jsonpath={.data.tls\\.crt}",
-    ]);
-    use base64::Engine;
-    let leaf = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(leaf.trim())
-            .unwrap(),
-    )
-    .unwrap();
-    let new_pem = tc.kubectl_ok(&[
-        "-n",
-        "kreg-system",
-        "get",
-        "secret",
-        "kreg-ca",
-        "-o",
-        "jsonpath={.data.ca\\.crt}",
-    ]);
-    let new_pem = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(new_pem.trim())
-            .unwrap(),
-    )
-    .unwrap();
+    let leaf = tc.secret_text("kreg-system", "kreg-tls", "tls.crt");
+    let new_pem = tc.secret_text("kreg-system", "kreg-ca", "ca.crt");
     kreg::pki::verify_signed_by(&leaf, &new_pem).unwrap();
     assert_eq!(
         kreg::pki::cert_sha256(&new_pem).unwrap(),
@@ -236,22 +207,7 @@ fn trust_local_installs_only_kregs_ca_and_system_needs_a_check() {
     assert_eq!(stored, 1, "the CA in the (private) system store");
 
     // Someone puts another certificate into the state ConfigMap: trust-local refuses it.
-    let leaf = tc.kubectl_ok(&[
-        "-n",
-        "kreg-system",
-        "get",
-        "secret",
-        "kreg-tls",
-        "-o",
-        "jsonpath={.data.tls\\.crt}",
-    ]);
-    use base64::Engine;
-    let leaf = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(leaf.trim())
-            .unwrap(),
-    )
-    .unwrap();
+    let leaf = tc.secret_text("kreg-system", "kreg-tls", "tls.crt");
     let patch = serde_json::json!({"data": {"ca.crt": leaf}}).to_string();
     tc.kubectl_ok(&[
         "-n",

@@ -202,6 +202,13 @@ fn ok(out: Output, what: &str) -> String {
 }
 
 impl TestCluster {
+    /// The text under `key` of Secret `ns/name` (kubectl get + jsonpath + base64, in one place).
+    pub fn secret_text(&self, ns: &str, name: &str, key: &str) -> String {
+        let path = format!("jsonpath={{.data.{}}}", key.replace('.', "\\."));
+        let b64 = self.kubectl_ok(&["-n", ns, "get", "secret", name, "-o", &path]);
+        String::from_utf8(b64decode(&b64)).expect("UTF-8 text")
+    }
+
     /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl 1.20; `kubectl` on PATH if
     /// KUBECTL is unset).
     pub fn kubectl(&self, args: &[&str]) -> Output {
