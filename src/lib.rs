@@ -12,6 +12,7 @@ pub mod detect;
 pub mod error;
 pub mod gate;
 pub mod gc;
+pub mod health;
 pub mod image;
 pub mod manifests;
 pub mod node;

@@ -13,6 +13,7 @@ use super::Ctx;
 use crate::cli::StatusArgs;
 use crate::cluster::{Cluster, NodeVerdict};
 use crate::error::{EXIT_OK, EXIT_UNHEALTHY};
+use crate::health;
 use crate::pki;
 use crate::plan::{names, Address, Endpoint, Expose};
 use crate::probe;
@@ -150,50 +151,43 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         None => ", usage not readable".to_string(),
     };
 
-    match &deploy {
-        None => r.problems.push(format!(
-            "Deployment {} is missing (run `kreg up`)",
-            names::REGISTRY
-        )),
-        Some(d) => {
-            r.read_only = crate::gc::is_readonly(d);
-            if r.read_only {
-                let turn = cluster
-                    .gc_lease_turn()
-                    .await
-                    .unwrap_or(crate::gc::Turn::Free);
-                r.problems.push(crate::gc::readonly_reason(&turn));
-            }
-            r.replicas_desired = d.spec.replicas.unwrap_or(1);
-            r.replicas_ready = d
-                .status
-                .as_ref()
-                .and_then(|s| s.ready_replicas)
-                .unwrap_or(0);
-            if r.replicas_desired == 0 {
-                // 0 of 0 ready is not healthy: nothing serves the registry.
-                r.problems.push(format!(
-                    "Deployment {} is scaled to 0 registry pods (run `kreg up` to restore it)",
-                    names::REGISTRY
-                ));
-            } else if r.replicas_ready < r.replicas_desired {
-                r.problems.push(format!(
-                    "{} of {} registry pods ready",
-                    r.replicas_ready, r.replicas_desired
-                ));
-            }
+    // What is observed goes into `seen`; which of it is a problem is `health::problems`.
+    let mut seen = health::Observed {
+        registry: None,
+        read_only: None,
+        service: svc.is_some(),
+        address_recorded: r.address.clone(),
+        address_now: None,
+        certificate: health::Certificate::PlainHttp,
+        volume_phase: None,
+        credentials: health::Credentials::Off,
+        node_trust: None,
+        probe: None,
+    };
+    if let Some(d) = &deploy {
+        r.read_only = crate::gc::is_readonly(d);
+        if r.read_only {
+            let turn = cluster
+                .gc_lease_turn()
+                .await
+                .unwrap_or(crate::gc::Turn::Free);
+            seen.read_only = Some(crate::gc::readonly_reason(&turn));
         }
+        r.replicas_desired = d.spec.replicas.unwrap_or(1);
+        r.replicas_ready = d
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
+        seen.registry = Some(health::Replicas {
+            desired: r.replicas_desired,
+            ready: r.replicas_ready,
+        });
     }
 
     // The address the cluster gives now, to compare with what the certificate names.
     let current = match (expose, &svc) {
-        (_, None) => {
-            r.problems.push(format!(
-                "Service {} is missing (run `kreg up`)",
-                names::REGISTRY
-            ));
-            None
-        }
+        (_, None) => None,
         (Some(Expose::LoadBalancer), Some(s)) => crate::cluster::lb_address(Some(s)),
         (_, Some(_)) => r.address.as_deref().map(|a| {
             a.parse::<IpAddr>()
@@ -201,11 +195,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                 .unwrap_or(Address::Hostname(a.to_string()))
         }),
     };
-    if let (Some(now), Some(then)) = (&current, &r.address) {
-        if &now.to_string() != then {
-            r.problems.push(format!("the address changed from {then} to {now}: run `kreg up` to re-issue the certificate"));
-        }
-    }
+    seen.address_now = current.as_ref().map(|a| a.to_string());
     let ips: Vec<IpAddr> = match &current {
         Some(Address::Ip(ip)) => vec![*ip],
         _ => vec![],
@@ -221,14 +211,11 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     if expose == Some(Expose::Localhost) {
         r.cert_matches_address = true;
     } else {
-        match tls
+        seen.certificate = match tls
             .as_ref()
             .and_then(|s| crate::manifests::secret_text(s, "tls.crt"))
         {
-            None => r.problems.push(format!(
-                "Secret {} (the serving certificate) is missing",
-                names::TLS_SECRET
-            )),
+            None => health::Certificate::Missing,
             Some(pem) => match pki::inspect(&pem) {
                 Ok(info) => {
                     r.cert_not_after = info
@@ -238,15 +225,13 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                     let now = time::OffsetDateTime::now_utc();
                     r.cert_matches_address =
                         pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
-                    if !r.cert_matches_address {
-                        r.problems.push("the serving certificate does not cover the current address or has expired: run `kreg up`".into());
+                    health::Certificate::Read {
+                        covers: r.cert_matches_address,
                     }
                 }
-                Err(e) => r
-                    .problems
-                    .push(format!("the serving certificate cannot be read: {e}")),
+                Err(e) => health::Certificate::Unreadable(e.to_string()),
             },
-        }
+        };
     }
 
     r.storage = Some(match &pvc {
@@ -260,10 +245,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                 .status
                 .as_ref()
                 .and_then(|s| s.capacity.as_ref()?.get("storage").map(|q| q.0.clone()));
-            if phase != "Bound" {
-                r.problems
-                    .push(format!("PVC {} is {phase}, not Bound", names::DATA_PVC));
-            }
+            seen.volume_phase = Some(phase.clone());
             format!(
                 "PVC {} {phase}{}{used_text}",
                 names::DATA_PVC,
@@ -274,21 +256,19 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     });
 
     if state.auth {
-        match registry_auth::read(cluster).await {
+        seen.credentials = match registry_auth::read(cluster).await {
             Ok(Some(users)) => {
                 r.auth = Some(AuthReport::new(
                     &cluster.namespace,
                     r.registry.as_deref().unwrap_or_default(),
                     &users,
                     show_password,
-                ))
+                ));
+                health::Credentials::Usable
             }
-            Ok(None) => r.problems.push(format!(
-                "--auth is on but Secret {} is missing or damaged: run `kreg up --auth` to generate a new password",
-                names::AUTH_SECRET
-            )),
-            Err(e) => r.problems.push(format!("cannot read the credentials: {e:#}")),
-        }
+            Ok(None) => health::Credentials::MissingOrDamaged,
+            Err(e) => health::Credentials::Unreadable(format!("{e:#}")),
+        };
         r.pull_secret_namespaces = state.pull_secret_namespaces.clone();
     }
 
@@ -296,26 +276,29 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         r.nodes_trusted = Some(trust.trusted);
         r.nodes_total = Some(trust.total);
         r.untrusted_nodes = trust.untrusted.clone();
-        if !trust.complete() {
-            r.problems.push(format!(
-                "{} of {} nodes trust the CA (not: {})",
-                trust.trusted,
-                trust.total,
-                trust.untrusted_names(10)
-            ));
-        }
+        seen.node_trust = Some(health::NodeTrust {
+            trusted: trust.trusted,
+            total: trust.total,
+            untrusted: trust.untrusted_names(10),
+        });
     }
 
     if let (Some(ca), true) = (&r.ca_pem, r.replicas_ready > 0) {
         let ip = ips.first().copied().or_else(|| endpoint.host.parse().ok());
-        match probe::probe_until(&endpoint, ip, ca, Duration::from_secs(3)).await {
-            Ok(code) => r.probe = Some(format!("GET /v2/ answered {code} over TLS")),
-            Err(e) => {
-                r.probe = Some(format!("{e:#}"));
-                r.problems.push(format!("health probe failed: {e:#}"));
-            }
-        }
+        seen.probe = Some(
+            match probe::probe_until(&endpoint, ip, ca, Duration::from_secs(3)).await {
+                Ok(code) => {
+                    r.probe = Some(format!("GET /v2/ answered {code} over TLS"));
+                    Ok(())
+                }
+                Err(e) => {
+                    r.probe = Some(format!("{e:#}"));
+                    Err(format!("{e:#}"))
+                }
+            },
+        );
     }
+    r.problems.extend(health::problems(&seen));
     collect_mirrors(cluster, &mut r, &state.mirrors).await?;
     r.mirror_access = super::mirrors::status_access(
         cluster,
