@@ -22,6 +22,9 @@ _kreg() {
             kreg,down)
                 cmd="kreg__subcmd__down"
                 ;;
+            kreg,env)
+                cmd="kreg__subcmd__env"
+                ;;
             kreg,gc)
                 cmd="kreg__subcmd__gc"
                 ;;
@@ -54,6 +57,9 @@ _kreg() {
                 ;;
             kreg__subcmd__help,down)
                 cmd="kreg__subcmd__help__subcmd__down"
+                ;;
+            kreg__subcmd__help,env)
+                cmd="kreg__subcmd__help__subcmd__env"
                 ;;
             kreg__subcmd__help,gc)
                 cmd="kreg__subcmd__help__subcmd__gc"
@@ -89,7 +95,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push completions node-agent registry-gate help"
+            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push env completions node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,6 +220,52 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__env)
+            opts="-n -o -y -h -V --shell --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --shell)
+                    COMPREPLY=($(compgen -W "bash zsh fish powershell" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__gc)
             opts="-n -o -y -h -V --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -257,7 +309,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up status down gc trust-local port-forward push completions node-agent registry-gate help"
+            opts="up status down gc trust-local port-forward push env completions node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,6 +337,20 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__help__subcmd__env)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -209,6 +209,24 @@ _arguments "${_arguments_options[@]}" : \
 ':source -- The image file or OCI layout directory:_files' \
 && ret=0
 ;;
+(env)
+_arguments "${_arguments_options[@]}" : \
+'--shell=[The shell whose syntax the exports use]:SHELL:(bash zsh fish powershell)' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -303,6 +321,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(env)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -338,6 +360,7 @@ _kreg_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
@@ -355,6 +378,11 @@ _kreg__subcmd__down_commands() {
     local commands; commands=()
     _describe -t commands 'kreg down commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__env_commands] )) ||
+_kreg__subcmd__env_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg env commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__gc_commands] )) ||
 _kreg__subcmd__gc_commands() {
     local commands; commands=()
@@ -370,6 +398,7 @@ _kreg__subcmd__help_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
@@ -386,6 +415,11 @@ _kreg__subcmd__help__subcmd__completions_commands() {
 _kreg__subcmd__help__subcmd__down_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help down commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__env_commands] )) ||
+_kreg__subcmd__help__subcmd__env_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help env commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__gc_commands] )) ||
 _kreg__subcmd__help__subcmd__gc_commands() {

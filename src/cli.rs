@@ -88,6 +88,8 @@ pub enum Command {
     PortForward(PortForwardArgs),
     /// Push an image from a file (docker save or OCI) to the registry, without docker
     Push(PushArgs),
+    /// Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports
+    Env(EnvArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
@@ -325,6 +327,28 @@ pub struct UpArgs {
     /// Print the plan and the objects that would be applied; change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  eval \"$(kreg env)\"                  # bash, zsh
+  kreg env --shell fish | source
+  kreg env --shell powershell | Invoke-Expression
+  kreg env -o json                    # for scripts")]
+pub struct EnvArgs {
+    /// The shell whose syntax the exports use
+    #[arg(long, value_enum, default_value_t = ShellArg::Bash)]
+    pub shell: ShellArg,
+}
+
+/// `kreg env --shell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args)]

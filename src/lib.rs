@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod detect;
+pub mod devtools;
 pub mod error;
 pub mod gate;
 pub mod gc;

@@ -131,6 +131,21 @@ fn auth_refuses_anonymous_pulls_and_pull_secrets_let_pods_in() {
     );
     assert!(text(&pushed.stdout).contains("/pushed/hello:1@sha256:"));
 
+    // `kreg env` drives a push: its exports name the registry dev tools push to.
+    let env_push = ws.sh(&format!(
+        "eval \"$({} env --kubeconfig {})\" && skopeo copy --quiet --dest-creds kreg:{password} oci-archive:{} \"docker://$KO_DOCKER_REPO/from-env:1\" && skopeo inspect --creds kreg:{password} \"docker://$SKAFFOLD_DEFAULT_REPO/from-env:1\"",
+        support::kreg::KREG,
+        tc.kubeconfig.display(),
+        hello.display()
+    ));
+    assert!(
+        env_push.status.success(),
+        "push to the registry kreg env names: {}",
+        text(&env_push.stderr)
+    );
+    let env_json = kreg_json(&tc, &["env", "-o", "json"]);
+    assert_eq!(env_json["registry"], registry.as_str(), "{env_json}");
+
     // team-b has no pull secret: the kubelet's pull is refused. team-a's default
     // ServiceAccount carries kreg's: the same image runs without imagePullSecrets in the spec.
     let image = format!("{registry}/hello:1");

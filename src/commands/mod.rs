@@ -4,6 +4,7 @@
 
 pub mod completions;
 mod down;
+mod env;
 mod gc;
 mod hosting;
 mod mirrors;
@@ -122,6 +123,7 @@ pub fn main() -> u8 {
         match &cli.command {
             Command::Up(a) => interruptible(&ctx, "up", up::run(&ctx, a)).await,
             Command::Status(a) => interruptible(&ctx, "status", status::run(&ctx, a)).await,
+            Command::Env(a) => interruptible(&ctx, "env", env::run(&ctx, a)).await,
             Command::Down(a) => interruptible(&ctx, "down", down::run(&ctx, a)).await,
             Command::Gc(a) => gc::run(&ctx, a).await,
             Command::TrustLocal(a) => {
