@@ -748,9 +748,18 @@ pub fn with_auth(d: &mut Deployment, users_sha256: &str, gate_image: &str) {
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["/usr/local/bin/kreg".into(), "registry-gate".into()]),
         env: Some(vec![plain("KREG_GATE_UPSTREAM", GATE_UPSTREAM)]),
-        ports: registry.ports.take(),
-        readiness_probe: registry.readiness_probe.take(),
-        liveness_probe: registry.liveness_probe.take(),
+        // The registry container keeps its port declaration and probes: in the pod's network
+        // they reach the gate on 5000, which passes the health check `GET /` to the registry,
+        // so they check both. Moving them here would make a server-side apply over an
+        // installation without `--auth` leave the registry container half a probe (the
+        // defaulted fields nobody owns) and fail validation.
+        liveness_probe: registry.liveness_probe.clone().map(|mut p| {
+            // By number: a named port resolves in the probed container's own declarations.
+            if let Some(get) = p.http_get.as_mut() {
+                get.port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5000);
+            }
+            p
+        }),
         resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
             requests: Some(
                 [
@@ -1227,9 +1236,11 @@ mod tests {
             "only the gate reaches it"
         );
         assert!(!env.iter().any(|e| e.name.starts_with("REGISTRY_HTTP_TLS")));
-        assert!(registry.ports.is_none() && registry.readiness_probe.is_none());
-        assert_eq!(gate.ports.as_ref().unwrap()[0].container_port, 5000);
-        assert!(gate.readiness_probe.is_some());
+        // Probes and port stay where they were (an upgrade by server-side apply keeps them
+        // whole); the port is the gate's in the pod's network.
+        assert_eq!(registry.ports.as_ref().unwrap()[0].container_port, 5000);
+        assert!(registry.readiness_probe.is_some() && registry.liveness_probe.is_some());
+        assert!(gate.ports.is_none() && gate.liveness_probe.is_some());
         assert_eq!(gate.image.as_deref(), Some("kreg-agent@sha256:42"));
     }
 
