@@ -335,10 +335,6 @@ pub struct NodeMirror {
     pub address: String,
 }
 
-/// Where the node agent puts kreg's CA next to a mirror's hosts.toml (not `ca.crt`: the
-/// upstream's directory may hold the user's own files).
-pub const MIRROR_CA_FILE: &str = "kreg-ca.crt";
-
 fn plain(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
@@ -430,9 +426,6 @@ pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) ->
     cm.data = Some(data);
     cm
 }
-
-/// Where the node agent puts the CA for k3s/rke2's registries.yaml (`ca_file`).
-pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
 
 /// What the node agents are told; everything they write on nodes derives from it.
 #[derive(Debug, Clone)]
@@ -614,15 +607,6 @@ pub fn restart_skip(
                 || n.labels.contains_key("node-role.kubernetes.io/master")
         })
         .map(|n| n.name.clone())
-        .collect()
-}
-
-/// Lowercase hex SHA-256, for change-detection annotations.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 

@@ -587,6 +587,15 @@ pub fn parse_fingerprints(s: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// Lowercase hex SHA-256 of any bytes: change-detection annotations, file records.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{ingress_controller, Flavor, IngressClassFact, IngressController};
 use crate::error::hint;
 
+/// The version of every `-o json|yaml` document kreg prints (`schemaVersion`): raised when a
+/// field is renamed or removed, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Names of everything kreg creates, in one place so `up`, `status` and `down` agree.
 pub mod names {
     pub const REGISTRY: &str = "kreg-registry";
@@ -124,7 +128,7 @@ pub fn mirror_name(upstream: &str) -> String {
     if lossless && slug.len() <= MAX_SLUG {
         return format!("{}{slug}", names::MIRROR_PREFIX);
     }
-    let hash = &crate::manifests::sha256_hex(upstream.as_bytes())[..8];
+    let hash = &crate::pki::sha256_hex(upstream.as_bytes())[..8];
     let keep = MAX_SLUG - 9;
     let head = slug[..slug.len().min(keep)].trim_end_matches('-');
     format!("{}{head}-{hash}", names::MIRROR_PREFIX)

@@ -438,7 +438,7 @@ fn a_deleted_or_tampered_registry_is_reported_and_up_heals_it() {
 /// A one-layer OCI image layout in `dir` whose layer holds `payload`; returns the config digest
 /// and the layer's (uncompressed) digest.
 fn write_oci_layout(dir: &Path, payload: &[u8]) -> (String, String) {
-    use kreg::manifests::sha256_hex;
+    use kreg::pki::sha256_hex;
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let src = dir.join("rootfs");
@@ -621,7 +621,7 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
         let dir = work.path().join(format!("pulled{i}"));
         let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
         assert_eq!(
-            format!("sha256:{}", kreg::manifests::sha256_hex(&manifest)),
+            format!("sha256:{}", kreg::pki::sha256_hex(&manifest)),
             *digest,
             "image {i}: the manifest pulled by digest is not the one pushed"
         );
@@ -630,10 +630,7 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
         let pushed_layer = m["layers"][0]["digest"].as_str().unwrap();
         let blob = dir.join(pushed_layer.trim_start_matches("sha256:"));
         assert_eq!(
-            format!(
-                "sha256:{}",
-                kreg::manifests::sha256_hex(&uncompressed(&blob))
-            ),
+            format!("sha256:{}", kreg::pki::sha256_hex(&uncompressed(&blob))),
             *layer,
             "image {i}: the layer's content changed"
         );

@@ -57,7 +57,7 @@ impl Cluster {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let hash = crate::manifests::sha256_hex(&serde_json::to_vec(obj)?);
+        let hash = crate::pki::sha256_hex(&serde_json::to_vec(obj)?);
         let existing = api
             .get_opt(&name)
             .await

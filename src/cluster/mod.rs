@@ -34,7 +34,7 @@ pub use jobs::JobRun;
 pub use wait::{last_verdict, lb_address, NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};
-use crate::manifests::sha256_hex;
+use crate::pki::sha256_hex;
 use crate::plan::names;
 use crate::settings::ClusterTarget;
 

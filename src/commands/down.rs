@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     let r = &ctx.reporter;
     let namespaces: Api<Namespace> = Api::all(cluster.client());
     let mut report = DownReport {
-        schema_version: super::up::SCHEMA_VERSION,
+        schema_version: crate::plan::SCHEMA_VERSION,
         namespace: ns.clone(),
         removed: vec![],
         kept: vec![],
@@ -102,7 +102,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     }
     report
         .removed
-        .extend(remove_node_trust_identity(&cluster).await?);
+        .extend(cluster.remove_node_trust_identity().await?);
     del(
         &cluster,
         &cluster.ns_api::<ConfigMap>(),
@@ -310,41 +310,6 @@ where
     Ok(())
 }
 
-/// Deletes the node agents' ServiceAccount, Role and RoleBinding (`--allow-runtime-restart`)
-/// and the restart Lease, when kreg's ServiceAccount is there; returns what was deleted.
-pub async fn remove_node_trust_identity(cluster: &Cluster) -> Result<Vec<String>> {
-    use k8s_openapi::api::coordination::v1::Lease;
-    use k8s_openapi::api::core::v1::ServiceAccount;
-    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-    let name = names::NODE_TRUST;
-    let mut removed = vec![];
-    // One read in the common case (never allowed): nothing to delete, no delete rights needed.
-    match cluster.get(&cluster.ns_api::<ServiceAccount>(), name).await {
-        Ok(Some(sa)) if crate::manifests::is_kreg_managed(&sa.metadata) => {}
-        _ => return Ok(removed),
-    }
-    if cluster
-        .delete(&cluster.ns_api::<RoleBinding>(), name)
-        .await?
-    {
-        removed.push(format!("RoleBinding/{name}"));
-    }
-    if cluster.delete(&cluster.ns_api::<Role>(), name).await? {
-        removed.push(format!("Role/{name}"));
-    }
-    if cluster
-        .delete(&cluster.ns_api::<ServiceAccount>(), name)
-        .await?
-    {
-        removed.push(format!("ServiceAccount/{name}"));
-    }
-    let lease = crate::cluster::lease::NAME;
-    if cluster.delete(&cluster.ns_api::<Lease>(), lease).await? {
-        removed.push(format!("Lease/{lease}"));
-    }
-    Ok(removed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,7 +318,7 @@ mod tests {
     #[test]
     fn down_json_contract() {
         let report = DownReport {
-            schema_version: super::super::up::SCHEMA_VERSION,
+            schema_version: crate::plan::SCHEMA_VERSION,
             namespace: "kreg-system".into(),
             removed: vec![
                 "DaemonSet/kreg-node-trust".into(),

@@ -14,7 +14,7 @@ pub async fn run(ctx: &Ctx, a: &EnvArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
     let state = super::installed_state(&cluster).await?;
     let doc = devtools::document(
-        super::up::SCHEMA_VERSION,
+        crate::plan::SCHEMA_VERSION,
         &state.registry,
         state.expose == Expose::Localhost,
     );

@@ -88,7 +88,7 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
     }
     let outcome = gc::parse(&run.log);
     let report = GcReport {
-        schema_version: super::up::SCHEMA_VERSION,
+        schema_version: crate::plan::SCHEMA_VERSION,
         namespace: ns,
         dry_run: a.dry_run,
         outcome,
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn gc_json_contract() {
         let report = GcReport {
-            schema_version: super::super::up::SCHEMA_VERSION,
+            schema_version: crate::plan::SCHEMA_VERSION,
             namespace: "kreg-system".into(),
             dry_run: false,
             outcome: Outcome {

@@ -348,7 +348,8 @@ pub async fn apply(
             .with_context(|| format!("Service {} has no ClusterIP", m.name))?;
         let endpoint = endpoint(plan, m, &ip)?;
         let (leaf, changed) =
-            super::up::ensure_leaf(cluster, &secrets, plan, ca, &endpoint, &m.tls_secret()).await?;
+            super::tls::ensure_leaf(cluster, &secrets, plan, ca, &endpoint, &m.tls_secret())
+                .await?;
         if changed {
             track(format!("Secret/{}", m.tls_secret()), Applied::Updated);
         }

@@ -12,6 +12,7 @@ mod port_forward;
 mod push;
 mod registry_auth;
 mod status;
+mod tls;
 mod trust_local;
 mod up;
 

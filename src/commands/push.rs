@@ -117,7 +117,7 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
 
     let digest = img.top().digest.clone();
     let report = PushReport {
-        schema_version: super::up::SCHEMA_VERSION,
+        schema_version: crate::plan::SCHEMA_VERSION,
         reference: format!("{registry_name}/{repo}:{tag}@{digest}"),
         registry: registry_name,
         repository: repo,
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn push_json_document() {
         let report = PushReport {
-            schema_version: super::super::up::SCHEMA_VERSION,
+            schema_version: crate::plan::SCHEMA_VERSION,
             reference: "registry.10.0.0.2.nip.io:31000/app:1@sha256:abc".into(),
             registry: "registry.10.0.0.2.nip.io:31000".into(),
             repository: "app".into(),

@@ -86,7 +86,7 @@ fn usable(s: &Secret) -> Option<Users> {
     Some(Users {
         push,
         pull,
-        sha256: manifests::sha256_hex(format!("{push_line}{pull_line}").as_bytes()),
+        sha256: crate::pki::sha256_hex(format!("{push_line}{pull_line}").as_bytes()),
     })
 }
 

@@ -97,7 +97,7 @@ pub async fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
 
 async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport> {
     let mut r = StatusReport {
-        schema_version: super::up::SCHEMA_VERSION,
+        schema_version: crate::plan::SCHEMA_VERSION,
         namespace: cluster.namespace.clone(),
         ..Default::default()
     };
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn status_json_contract() {
         let report = StatusReport {
-            schema_version: super::super::up::SCHEMA_VERSION,
+            schema_version: crate::plan::SCHEMA_VERSION,
             installed: true,
             healthy: false,
             namespace: "kreg-system".into(),

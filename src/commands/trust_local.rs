@@ -93,7 +93,7 @@ pub fn run_local(
         );
     }
     let mut report = TrustLocalReport {
-        schema_version: super::up::SCHEMA_VERSION,
+        schema_version: crate::plan::SCHEMA_VERSION,
         registry: registry.into(),
         ca_sha256: fingerprints,
         ..Default::default()
@@ -350,7 +350,7 @@ mod contract {
     #[test]
     fn trust_local_json_contract() {
         let report = TrustLocalReport {
-            schema_version: super::super::up::SCHEMA_VERSION,
+            schema_version: crate::plan::SCHEMA_VERSION,
             registry: "registry.10.0.0.2.nip.io:31000".into(),
             ca_sha256: vec!["ab".repeat(32)],
             written: vec![PathBuf::from(

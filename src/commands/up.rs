@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
@@ -20,15 +20,14 @@ use crate::cluster::{Applied, Cluster, NodeTrustReport};
 use crate::detect::{self, Flavor};
 use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::manifests;
-use crate::pki::{self, KeyPairPem};
+use crate::pki;
 use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request, Storage};
 use crate::probe;
 use crate::state::{self, Change, Explicit, InstalledState, NodeAddress};
 use crate::validate;
 
-pub const SCHEMA_VERSION: u32 = 1;
-/// A serving certificate with less than this left is re-issued by `up`.
-const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
+use super::tls::{ensure_ca, ensure_leaf, mark_distributed};
+use crate::plan::SCHEMA_VERSION;
 
 /// `kreg up -o json`.
 #[derive(Debug, Serialize)]
@@ -672,7 +671,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
             cluster.apply(&cluster.ns_api(), &id.binding).await?,
         );
     } else {
-        for removed in super::down::remove_node_trust_identity(&cluster).await? {
+        for removed in cluster.remove_node_trust_identity().await? {
             track(
                 format!("{removed} (deleted: no --allow-runtime-restart)"),
                 Applied::Updated,
@@ -928,275 +927,6 @@ async fn ingress_address(cluster: &Cluster, plan: &Plan, deadline: Instant) -> R
         .ingress_address(names::REGISTRY, left(deadline).min(Duration::from_secs(30)))
         .await?
         .unwrap_or(Address::Hostname(host)))
-}
-
-/// The CA this `up` signs with, and what it hands nodes and clients to trust.
-struct CaSet {
-    signing: KeyPairPem,
-    /// One PEM certificate, or during a `--rotate-ca` the old and the new one.
-    trust_pem: String,
-    /// A rotation waits for every node to trust both before the registry switches.
-    distributing: bool,
-    /// `Secret/...` entries for the plan's list of changes.
-    changed: Vec<String>,
-    /// The CA Secrets this `up` created, as stored (their UIDs go to the record, so that
-    /// `down --purge` deletes them and nothing else of that name).
-    created: Vec<Secret>,
-}
-
-/// The CA, created with name constraints for this installation when absent (a concurrent `up`
-/// adopts the winner's). `--rotate-ca` never deletes a CA before its successor is in place:
-///
-/// 1. the new CA is written to Secret `kreg-ca-next`; nodes and clients get the old and the new
-///    certificate together while the registry keeps serving under the old one;
-/// 2. once every node trusts both (this `up` waited for it), `kreg-ca-next` is marked and `up`
-///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, `kreg-ca` is
-///    replaced in place (one update) by the new CA, `kreg-ca-next` removed, and the serving
-///    certificate re-issued under the new CA while both are still trusted;
-/// 3. the next `up` drops the old certificate.
-///
-/// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
-async fn ensure_ca(
-    cluster: &Cluster,
-    secrets: &Api<Secret>,
-    plan: &Plan,
-    endpoint: &Endpoint,
-    rotate: bool,
-) -> Result<CaSet> {
-    let scope = pki::ca_scope(
-        &plan.dns_suffix,
-        Some(&endpoint.host),
-        &plan.namespace,
-        &endpoint.ips,
-    );
-    let new_ca_secret = |name: &str| -> Result<(KeyPairPem, Secret)> {
-        let ca = pki::generate_ca(time::OffsetDateTime::now_utc(), &scope)?;
-        let secret = manifests::secret(
-            &plan.namespace,
-            name,
-            "Opaque",
-            &[
-                ("ca.crt", ca.cert_pem.as_bytes()),
-                ("ca.key", ca.key_pem.as_bytes()),
-            ],
-        );
-        Ok((ca, secret))
-    };
-    let (mut changed, mut made) = (vec![], vec![]);
-    let current = match cluster.get(secrets, names::CA_SECRET).await? {
-        Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
-        None => {
-            let (_, secret) = new_ca_secret(names::CA_SECRET)?;
-            let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
-            if created {
-                changed.push(format!("Secret/{}", names::CA_SECRET));
-            }
-            return Ok(CaSet {
-                trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
-                signing: ca_from_secret(&stored, names::CA_SECRET)?,
-                distributing: false,
-                changed,
-                created: if created { vec![stored] } else { vec![] },
-            });
-        }
-    };
-    let next = cluster.get(secrets, names::CA_NEXT_SECRET).await?;
-    let previous = cluster
-        .get(secrets, names::CA_PREVIOUS_SECRET)
-        .await?
-        .and_then(|s| manifests::secret_text(&s, "ca.crt"));
-    let bundle = |old: &str, new: &str| format!("{}\n{}", old.trim_end(), new);
-    if let Some(next_secret) = next {
-        let next = ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?;
-        let distributed = next_secret
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(CA_DISTRIBUTED))
-            .is_some_and(|v| v == "true");
-        if !distributed {
-            return Ok(CaSet {
-                trust_pem: bundle(&current.cert_pem, &next.cert_pem),
-                signing: current,
-                distributing: true,
-                changed,
-                created: made.clone(),
-            });
-        }
-        // The switch. Already half done (kreg-ca holds the new CA): the old one is in
-        // kreg-ca-previous, which must not be overwritten with the new one.
-        let old_pem = if current.cert_pem == next.cert_pem {
-            previous.clone().unwrap_or_default()
-        } else {
-            let how = cluster
-                .apply(
-                    secrets,
-                    &manifests::secret(
-                        &plan.namespace,
-                        names::CA_PREVIOUS_SECRET,
-                        "Opaque",
-                        &[("ca.crt", current.cert_pem.as_bytes())],
-                    ),
-                )
-                .await?;
-            if how == Applied::Created {
-                made.extend(cluster.get(secrets, names::CA_PREVIOUS_SECRET).await?);
-            }
-            let mut replaced = manifests::secret(
-                &plan.namespace,
-                names::CA_SECRET,
-                "Opaque",
-                &[
-                    ("ca.crt", next.cert_pem.as_bytes()),
-                    ("ca.key", next.key_pem.as_bytes()),
-                ],
-            );
-            replaced.metadata.resource_version = None;
-            cluster.replace(secrets, &replaced).await?;
-            changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
-            current.cert_pem.clone()
-        };
-        cluster.delete(secrets, names::CA_NEXT_SECRET).await?;
-        return Ok(CaSet {
-            trust_pem: if old_pem.is_empty() {
-                next.cert_pem.clone()
-            } else {
-                bundle(&old_pem, &next.cert_pem)
-            },
-            signing: next,
-            distributing: false,
-            changed,
-            created: made.clone(),
-        });
-    }
-    if rotate {
-        // A finished earlier rotation's old certificate: every pod serves under the current CA.
-        cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
-        let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
-        let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
-        if created {
-            made.push(stored.clone());
-        }
-        let next = ca_from_secret(&stored, names::CA_NEXT_SECRET)?;
-        changed.push(format!(
-            "Secret/{} (new CA, trusted beside the old one)",
-            names::CA_NEXT_SECRET
-        ));
-        return Ok(CaSet {
-            trust_pem: bundle(&current.cert_pem, &next.cert_pem),
-            signing: current,
-            distributing: true,
-            changed,
-            created: made.clone(),
-        });
-    }
-    if let Some(old) = previous {
-        // Retired once the registry's certificate is the current CA's (a crash between the
-        // switch and the new certificate keeps the old one trusted).
-        let leaf = cluster
-            .get(secrets, names::TLS_SECRET)
-            .await?
-            .and_then(|s| manifests::secret_text(&s, "tls.crt"));
-        if leaf.is_some_and(|l| pki::verify_signed_by(&l, &current.cert_pem).is_ok()) {
-            cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
-            changed.push(format!(
-                "Secret/{} (deleted: the old CA is no longer trusted)",
-                names::CA_PREVIOUS_SECRET
-            ));
-        } else {
-            return Ok(CaSet {
-                trust_pem: bundle(&old, &current.cert_pem),
-                signing: current,
-                distributing: false,
-                changed,
-                created: made.clone(),
-            });
-        }
-    }
-    Ok(CaSet {
-        trust_pem: current.cert_pem.clone(),
-        signing: current,
-        distributing: false,
-        changed,
-        created: made.clone(),
-    })
-}
-
-/// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.
-async fn mark_distributed(cluster: &Cluster, secrets: &Api<Secret>) -> Result<()> {
-    let Some(mut s) = cluster.get(secrets, names::CA_NEXT_SECRET).await? else {
-        return Ok(());
-    };
-    s.metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(CA_DISTRIBUTED.into(), "true".into());
-    cluster.replace(secrets, &s).await.map(|_| ())
-}
-
-/// On Secret `kreg-ca-next`: every node trusted the old and the new CA.
-const CA_DISTRIBUTED: &str = "kreg.dev/ca-distributed";
-
-fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
-    let get = |k: &str| -> Result<String> {
-        manifests::secret_text(s, k)
-            .ok_or_else(|| anyhow!("Secret {name} has no PEM text under {k}"))
-    };
-    let ca = KeyPairPem {
-        cert_pem: get("ca.crt")?,
-        key_pem: get("ca.key")?,
-    };
-    pki::key_matches(&ca.cert_pem, &ca.key_pem).map_err(|e| {
-        hint(
-            format!("the CA in Secret {name} is damaged: {e}"),
-            "restore it from a backup, or run `kreg up --rotate-ca` (every client must then trust the new CA)",
-        )
-    })?;
-    Ok(ca)
-}
-
-/// The serving certificate in Secret `secret_name` (the registry's, or a mirror's), reused
-/// while it covers `endpoint`, is signed by `ca` and has time left; issued anew otherwise.
-pub(super) async fn ensure_leaf(
-    cluster: &Cluster,
-    secrets: &Api<Secret>,
-    plan: &Plan,
-    ca: &KeyPairPem,
-    endpoint: &Endpoint,
-    secret_name: &str,
-) -> Result<(KeyPairPem, bool)> {
-    let now = time::OffsetDateTime::now_utc();
-    if let Some(s) = cluster.get(secrets, secret_name).await? {
-        let (cert, key) = (
-            manifests::secret_text(&s, "tls.crt"),
-            manifests::secret_text(&s, "tls.key"),
-        );
-        if let (Some(cert_pem), Some(key_pem)) = (cert, key) {
-            let usable = pki::inspect(&cert_pem)
-                .map(|info| {
-                    pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE)
-                })
-                .unwrap_or(false)
-                && pki::verify_signed_by(&cert_pem, &ca.cert_pem).is_ok()
-                && pki::key_matches(&cert_pem, &key_pem).is_ok();
-            if usable {
-                return Ok((KeyPairPem { cert_pem, key_pem }, false));
-            }
-        }
-    }
-    let leaf = pki::issue_leaf(ca, &endpoint.host, &endpoint.ips, now)?;
-    let secret = manifests::secret(
-        &plan.namespace,
-        secret_name,
-        "kubernetes.io/tls",
-        &[
-            ("tls.crt", leaf.cert_pem.as_bytes()),
-            ("tls.key", leaf.key_pem.as_bytes()),
-            ("ca.crt", ca.cert_pem.as_bytes()),
-        ],
-    );
-    cluster.apply(secrets, &secret).await?;
-    Ok((leaf, true))
 }
 
 fn random_secret() -> String {

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::containerd::{self, RegistryConfig};
 use super::cri::Cri;
 use super::host::{self, Runtime};
-use crate::manifests::{sha256_hex, K3S_CA_FILE, MIRROR_CA_FILE};
+use crate::pki::sha256_hex;
+use crate::trust::node::{K3S_CA_FILE, MIRROR_CA_FILE};
 
 const DONE: &str = "/tmp/kreg-done";
 

@@ -8,6 +8,13 @@
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
 
+/// Where the node agent puts the CA for k3s/rke2's registries.yaml (`ca_file`).
+pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
+
+/// Where the node agent puts kreg's CA next to a mirror's hosts.toml (not `ca.crt`: the
+/// upstream's directory may hold the user's own files).
+pub const MIRROR_CA_FILE: &str = "kreg-ca.crt";
+
 /// Quotes `s` as a TOML basic string. Inputs are validated upstream, but escaping here means
 /// a path with a quote or backslash can never break out of the string.
 fn toml_str(s: &str) -> String {
