@@ -264,7 +264,8 @@ pub struct UpArgs {
     #[arg(long, requires = "allow_runtime_restart")]
     pub restart_control_plane: bool,
 
-    /// The node agent's image, pinned by digest (it runs privileged on every node)
+    /// kreg's image, pinned by digest: the node agent (privileged, on every node) and, with
+    /// --auth, the registry gate
     #[arg(long, value_name = "IMAGE@sha256:DIGEST", env = "KREG_AGENT_IMAGE")]
     pub agent_image: Option<String>,
 
