@@ -137,10 +137,18 @@ fn rotate_ca_keeps_every_node_pulling() {
 
     // The registry serves under the new CA; the old one stays trusted until the next `up`.
     assert_ne!(rotated["ca_sha256"], first["ca_sha256"], "{rotated}");
-    let new_ca = kreg::pki::cert_sha256(rotated["ca_pem"].as_str().unwrap()).unwrap();
-    assert_ne!(
-        Value::from(new_ca),
-        first["ca_sha256"],
+    let handed_out = kreg::pki::check_kreg_ca(
+        rotated["ca_pem"].as_str().unwrap(),
+        host_of(&registry),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert_eq!(
+        handed_out,
+        [
+            first["ca_sha256"].as_str().unwrap(),
+            rotated["ca_sha256"].as_str().unwrap()
+        ],
         "clients get the old and the new CA, in that order"
     );
     assert!(!secret_exists(&tc, "kreg-ca-next"), "rotation finished");
@@ -248,7 +256,8 @@ fn trust_local_installs_only_kregs_ca_and_system_needs_a_check() {
         "jsonpath={.data.state\\.json}",
     ]);
     let mut record: Value = serde_json::from_str(&record).unwrap();
-    record["ca_pem"] = leaf.clone().into();
+    assert!(record["caPem"].is_string(), "the record's field: {record}");
+    record["caPem"] = leaf.clone().into();
     let patch =
         serde_json::json!({"data": {"ca.crt": leaf, "state.json": record.to_string()}}).to_string();
     tc.kubectl_ok(&[
