@@ -21,6 +21,32 @@ const NS: &str = "kt-mirror";
 /// that share hello's blobs (a docker-archive copy, a `kreg push`), and containerd would then
 /// pull only the manifest and never ask the cache for a layer.
 /// On every node: the Pod may land on any of them.
+/// Imports the harness's hello image into every node again when dropped (`kcluster up node`
+/// imported it; `forget_hello_on_nodes` removes it).
+struct RestoreHello<'a>(&'a TestCluster);
+
+impl Drop for RestoreHello<'_> {
+    fn drop(&mut self) {
+        let Some(tar) = self.0.hello_image.as_ref() else {
+            return;
+        };
+        let tar = tar.display().to_string();
+        for node in &self.0.nodes {
+            let out = self.0.exec_node_on(
+                &node.name,
+                &["ctr", "-n", "k8s.io", "images", "import", &tar],
+            );
+            if !out.status.success() {
+                eprintln!(
+                    "re-importing {tar} into {}: {}",
+                    node.name,
+                    text(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
 fn forget_hello_on_nodes(tc: &TestCluster, digest: &str) {
     for node in &tc.nodes {
         forget_hello_on_node(tc, &node.name, digest);
@@ -97,6 +123,9 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
+    // The nodes lose the harness's hello image below (its blobs would short-cut the cache);
+    // the next test files use it, so it goes back when this test ends, passed or not.
+    let _restore = RestoreHello(&tc);
     let _ = kreg(&tc, &["down", "-n", NS, "--purge", "--yes"]);
     let upstream = tc.kcluster_ok(&["upstream", "start"]).trim().to_string();
     assert!(
@@ -253,8 +282,14 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
         t.elapsed().as_secs_f64()
     );
 
-    // 5. up without the upstream's --mirror: its cache goes, and so does the node's hosts.toml.
-    let other_only = up_args(&[&other_flag]);
+    // 5. Caches are sticky: a plain `up` keeps both; `--no-mirror UPSTREAM` drops that one's
+    //    cache, and the node's hosts.toml with it.
+    let plain = up_args(&[]);
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    let kept = kreg_json(&tc, &plain);
+    assert_eq!(kept["mirrors"].as_array().unwrap().len(), 2, "{kept}");
+    let mut other_only = up_args(&[]);
+    other_only.extend(["--no-mirror".to_string(), upstream.clone()]);
     let other_only: Vec<&str> = other_only.iter().map(String::as_str).collect();
     let t = Instant::now();
     let up = kreg_json(&tc, &other_only);
