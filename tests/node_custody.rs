@@ -31,6 +31,9 @@ fn rotate_ca_keeps_every_node_pulling() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
+    // The pull loop removes the pushed hello image from the nodes, and with it the harness's
+    // copy (same image): it goes back when this test ends.
+    let _restore = support::HelloBack(&tc);
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
     let first = up(&tc, &[]);
     let registry = first["registry"].as_str().unwrap().to_string();

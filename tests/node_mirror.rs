@@ -21,32 +21,6 @@ const NS: &str = "kt-mirror";
 /// that share hello's blobs (a docker-archive copy, a `kreg push`), and containerd would then
 /// pull only the manifest and never ask the cache for a layer.
 /// On every node: the Pod may land on any of them.
-/// Imports the harness's hello image into every node again when dropped (`kcluster up node`
-/// imported it; `forget_hello_on_nodes` removes it).
-struct RestoreHello<'a>(&'a TestCluster);
-
-impl Drop for RestoreHello<'_> {
-    fn drop(&mut self) {
-        let Some(tar) = self.0.hello_image.as_ref() else {
-            return;
-        };
-        let tar = tar.display().to_string();
-        for node in &self.0.nodes {
-            let out = self.0.exec_node_on(
-                &node.name,
-                &["ctr", "-n", "k8s.io", "images", "import", &tar],
-            );
-            if !out.status.success() {
-                eprintln!(
-                    "re-importing {tar} into {}: {}",
-                    node.name,
-                    text(&out.stderr)
-                );
-            }
-        }
-    }
-}
-
 fn forget_hello_on_nodes(tc: &TestCluster, digest: &str) {
     for node in &tc.nodes {
         forget_hello_on_node(tc, &node.name, digest);
@@ -125,7 +99,7 @@ fn pods_pull_through_the_mirror_and_from_its_cache_when_the_upstream_is_down() {
     };
     // The nodes lose the harness's hello image below (its blobs would short-cut the cache);
     // the next test files use it, so it goes back when this test ends, passed or not.
-    let _restore = RestoreHello(&tc);
+    let _restore = support::HelloBack(&tc);
     let _ = kreg(&tc, &["down", "-n", NS, "--purge", "--yes"]);
     let upstream = tc.kcluster_ok(&["upstream", "start"]).trim().to_string();
     assert!(

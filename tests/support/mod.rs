@@ -276,3 +276,31 @@ pub fn b64decode(s: &str) -> Vec<u8> {
         .decode(s.trim())
         .expect("base64")
 }
+
+/// Imports the harness's hello image (`docker.io/kreg-test/hello:1`, which `kcluster up node`
+/// preloads) into every node again when dropped. A test that removes it from the nodes (a CRI
+/// RemoveImage of any reference to the same image removes them all) holds one, so the test
+/// files after it find the nodes as the harness left them, whether it passed or not.
+pub struct HelloBack<'a>(pub &'a TestCluster);
+
+impl Drop for HelloBack<'_> {
+    fn drop(&mut self) {
+        let Some(tar) = self.0.hello_image.as_ref() else {
+            return;
+        };
+        let tar = tar.display().to_string();
+        for node in &self.0.nodes {
+            let out = self.0.exec_node_on(
+                &node.name,
+                &["ctr", "-n", "k8s.io", "images", "import", &tar],
+            );
+            if !out.status.success() {
+                eprintln!(
+                    "re-importing {tar} into {}: {}",
+                    node.name,
+                    text(&out.stderr)
+                );
+            }
+        }
+    }
+}
