@@ -610,17 +610,6 @@ pub fn restart_skip(
         .collect()
 }
 
-/// Whether an object carries kreg's `app.kubernetes.io/managed-by` label: kreg deletes only
-/// what it created (its namespace, the discovery ConfigMap), never a same-named object of
-/// someone else's.
-pub fn is_kreg_managed(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
-    meta.labels
-        .as_ref()
-        .and_then(|l| l.get(names::MANAGED_BY.0))
-        .map(String::as_str)
-        == Some(names::MANAGED_BY.1)
-}
-
 /// A namespace with every label of [`namespace`] (managed-by kreg and the Pod Security
 /// labels): one this version of kreg created. Earlier versions labelled namespaces they found
 /// with managed-by only, so that label alone proves nothing.
@@ -1038,15 +1027,15 @@ mod tests {
     #[test]
     fn only_kreg_labelled_objects_count_as_kreg_managed() {
         let p = plan(Expose::LoadBalancer, pvc_storage());
-        assert!(is_kreg_managed(&namespace(&p).metadata));
+        assert!(crate::plan::is_kreg_managed(&namespace(&p).metadata));
         let mut foreign = namespace(&p).metadata;
         foreign
             .labels
             .as_mut()
             .unwrap()
             .insert(names::MANAGED_BY.0.into(), "helm".into());
-        assert!(!is_kreg_managed(&foreign));
-        assert!(!is_kreg_managed(&Default::default()));
+        assert!(!crate::plan::is_kreg_managed(&foreign));
+        assert!(!crate::plan::is_kreg_managed(&Default::default()));
     }
 
     #[test]

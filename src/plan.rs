@@ -17,6 +17,17 @@ use crate::error::hint;
 /// field is renamed or removed, not when one is added.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Whether an object carries kreg's `app.kubernetes.io/managed-by` label: kreg deletes only
+/// what it created (its namespace, the discovery ConfigMap), never a same-named object of
+/// someone else's.
+pub fn is_kreg_managed(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(names::MANAGED_BY.0))
+        .map(String::as_str)
+        == Some(names::MANAGED_BY.1)
+}
+
 /// Names of everything kreg creates, in one place so `up`, `status` and `down` agree.
 pub mod names {
     pub const REGISTRY: &str = "kreg-registry";

@@ -110,13 +110,7 @@ impl super::Cluster {
         let mut removed = vec![];
         // One read in the common case (never allowed): nothing to delete, no delete rights needed.
         match self.get(&self.ns_api::<ServiceAccount>(), name).await {
-            Ok(Some(sa))
-                if sa
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(crate::plan::names::MANAGED_BY.0))
-                    .is_some_and(|v| v == crate::plan::names::MANAGED_BY.1) => {}
+            Ok(Some(sa)) if crate::plan::is_kreg_managed(&sa.metadata) => {}
             _ => return Ok(removed),
         }
         if self.delete(&self.ns_api::<RoleBinding>(), name).await? {

@@ -282,7 +282,7 @@ where
         return Ok(());
     };
     let uid = live.meta().uid.clone().unwrap_or_default();
-    let labelled = crate::manifests::is_kreg_managed(live.meta());
+    let labelled = crate::plan::is_kreg_managed(live.meta());
     let owned = match state {
         Some(s) => s.owns(&kind, name, Some(&uid), labelled),
         None => labelled,

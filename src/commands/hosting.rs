@@ -54,7 +54,7 @@ pub async fn publish(cluster: &Cluster, h: &Hosting) -> Published {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
     let attempt = async {
         if let Some(existing) = cluster.get(&api, name).await? {
-            if !manifests::is_kreg_managed(&existing.metadata) {
+            if !crate::plan::is_kreg_managed(&existing.metadata) {
                 return Ok(Published::Foreign);
             }
         }
@@ -71,7 +71,7 @@ pub async fn withdraw(cluster: &Cluster) -> Result<bool> {
     let (ns, name) = names::HOSTING;
     let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
     match cluster.get(&api, name).await? {
-        Some(cm) if manifests::is_kreg_managed(&cm.metadata) => cluster.delete(&api, name).await,
+        Some(cm) if crate::plan::is_kreg_managed(&cm.metadata) => cluster.delete(&api, name).await,
         _ => Ok(false),
     }
 }

@@ -992,7 +992,7 @@ async fn ownership(
         None => absent.push(("PersistentVolumeClaim", names::DATA_PVC.to_string())),
     }
     for (kind, name, meta) in found {
-        let labelled = manifests::is_kreg_managed(&meta);
+        let labelled = crate::plan::is_kreg_managed(&meta);
         if !owner.owns(kind, name, meta.uid.as_deref(), labelled) {
             return Err(hint(
                 format!(
@@ -1036,7 +1036,7 @@ async fn adopt_appeared(
                 .await?
                 .map(|o| o.metadata),
         };
-        if let Some(meta) = meta.filter(manifests::is_kreg_managed) {
+        if let Some(meta) = meta.filter(crate::plan::is_kreg_managed) {
             record(created, kind, name, &meta);
         }
     }
