@@ -211,7 +211,7 @@ fn mirrors_are_applied_pruned_and_removed() {
         "{report}"
     );
     assert!(!exists(&tc, "service", "kreg-mirror-ghcr-io"));
-    let out = kreg(
+    let report = kreg_json(
         &tc,
         &[
             "down",
@@ -225,8 +225,6 @@ fn mirrors_are_applied_pruned_and_removed() {
             "20s",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         report["removed"]
             .to_string()
@@ -461,7 +459,7 @@ fn caches_admit_only_the_nodes_and_logins_need_https() {
     );
 
     // 5. down removes the policy with the caches.
-    let out = kreg(
+    let report = kreg_json(
         &tc,
         &[
             "down",
@@ -474,8 +472,6 @@ fn caches_admit_only_the_nodes_and_logins_need_https() {
             "20s",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         report["removed"]
             .to_string()

@@ -304,6 +304,21 @@ fn fresh_registry_with_big_image_and(
     (ws, registry, work, big)
 }
 
+/// A fresh registry (no node trust: nothing here pulls on a node) holding garbage: an image
+/// pushed and deleted, so Distribution's collector has something to sweep (it fails on an
+/// empty registry).
+fn registry_with_garbage(
+    tc: &TestCluster,
+) -> (Workstation, String, tempfile::TempDir, std::path::PathBuf) {
+    let (ws, registry, work, big) = fresh_registry_with_big_image_and(tc, &["--no-node-trust"]);
+    let push = ws.sh(&format!(
+        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
+        big.display()
+    ));
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+    (ws, registry, work, big)
+}
+
 #[test]
 fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
     let Some(tc) = require(Tier::Node) else {
@@ -532,12 +547,7 @@ fn gc_interrupted_stays_read_only_until_the_next_gc_finishes_it() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
-    let push = ws.sh(&format!(
-        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
-        big.display()
-    ));
-    assert!(push.status.success(), "push: {}", text(&push.stderr));
+    let (ws, registry, _work, big) = registry_with_garbage(&tc);
 
     // Ctrl-C once the collector Job exists.
     let child = std::process::Command::new(support::kreg::KREG)
@@ -618,13 +628,7 @@ fn gc_waits_its_turn_behind_another_collector() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
-    // Something to collect (Distribution's collector fails on an empty registry).
-    let (ws, registry, _work, big) = fresh_registry_with_big_image_and(&tc, &["--no-node-trust"]);
-    let push = ws.sh(&format!(
-        "skopeo copy --quiet oci:{}:big docker://{registry}/big:1 && skopeo delete docker://{registry}/big:1",
-        big.display()
-    ));
-    assert!(push.status.success(), "push: {}", text(&push.stderr));
+    let (_ws, _registry, _work, _big) = registry_with_garbage(&tc);
     // A live holder (the CronJob, another workstation): refused, nothing changed.
     hold_gc_lease(&tc, "cronjob/kreg-gc-123", 300);
     let out = kreg(&tc, &["gc", "--yes", "--timeout", "2m"]);
