@@ -106,7 +106,7 @@ pub(super) async fn ensure_ca(
                 signing: current,
                 distributing: true,
                 changed,
-                created: made.clone(),
+                created: made,
             });
         }
         // The switch. Already half done (kreg-ca holds the new CA): the old one is in
@@ -152,7 +152,7 @@ pub(super) async fn ensure_ca(
             signing: next,
             distributing: false,
             changed,
-            created: made.clone(),
+            created: made,
         });
     }
     if rotate {
@@ -173,7 +173,7 @@ pub(super) async fn ensure_ca(
             signing: current,
             distributing: true,
             changed,
-            created: made.clone(),
+            created: made,
         });
     }
     if let Some(old) = previous {
@@ -195,7 +195,7 @@ pub(super) async fn ensure_ca(
                 signing: current,
                 distributing: false,
                 changed,
-                created: made.clone(),
+                created: made,
             });
         }
     }
@@ -204,7 +204,7 @@ pub(super) async fn ensure_ca(
         signing: current,
         distributing: false,
         changed,
-        created: made.clone(),
+        created: made,
     })
 }
 
