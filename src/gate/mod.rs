@@ -26,7 +26,7 @@ pub enum Role {
     Pull,
 }
 
-/// The users the gate accepts: bcrypt htpasswd lines, each with its role.
+/// The users the gate accepts: bcrypt htpasswd lines (user, line, role).
 #[derive(Debug, Clone)]
 pub struct Users {
     entries: Vec<(String, String, Role)>,
@@ -48,7 +48,7 @@ impl Users {
                 if entries.iter().any(|(u, _, _)| u == user) {
                     bail!("user {user} is listed twice");
                 }
-                entries.push((user.to_string(), hash.to_string(), role));
+                entries.push((user.to_string(), line.to_string(), role));
             }
         }
         if !entries.iter().any(|(_, _, r)| *r == Role::Push) {
@@ -59,8 +59,13 @@ impl Users {
 
     /// The role of `user` if `password` is theirs.
     pub fn check(&self, user: &str, password: &str) -> Option<Role> {
-        let (_, hash, role) = self.entries.iter().find(|(u, _, _)| u == user)?;
-        bcrypt::verify(password, hash).ok()?.then_some(*role)
+        let (_, line, role) = self.entries.iter().find(|(u, _, _)| u == user)?;
+        // The same check `kreg up` makes of the lines it stores.
+        let creds = crate::auth::Credentials {
+            username: user.to_string(),
+            password: password.to_string(),
+        };
+        crate::auth::htpasswd_accepts(line, &creds).then_some(*role)
     }
 }
 
