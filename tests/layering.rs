@@ -1,6 +1,7 @@
 //! The import graph of `src/` has no cycles (issue 12): a module that uses another never ends
 //! up, through others, used by it. Read from the sources as text (`crate::a::b` and
-//! `super::x` paths outside comments and test modules), at the granularity of files.
+//! `super::x` paths outside comments and test modules), at the granularity of files. And
+//! `cluster/` is the one edge to the API server: no other module names the kube crate.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -116,4 +117,29 @@ fn the_modules_of_src_form_no_cycle() {
         }
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
+
+#[test]
+fn only_the_cluster_edge_names_the_kube_crate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    sources(&src, &mut files);
+    let mut leaks = vec![];
+    for f in &files {
+        if f.starts_with(src.join("cluster")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            if code.contains("kube::") || code.contains("use kube") {
+                leaks.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "kube's client and Api belong to src/cluster/ only; hand objects to `Cluster` instead:\n{}",
+        leaks.join("\n")
+    );
 }

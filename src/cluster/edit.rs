@@ -2,33 +2,27 @@
 //! the others' part: a ServiceAccount's `imagePullSecrets` is an atomic list on the API
 //! servers kreg supports, so applying kreg's entry would replace everyone else's.
 
-use std::fmt::Debug;
-
 use anyhow::Result;
-use kube::api::{Api, PostParams};
-use kube::{Resource, ResourceExt};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use kube::api::PostParams;
+use kube::ResourceExt;
 
-use super::{api_error, Cluster};
+use super::{api_error, Cluster, Object};
 use crate::plan::names;
 
 impl Cluster {
-    /// Reads `name`, lets `change` edit it, and writes it back guarded by its resourceVersion,
-    /// retrying when someone else wrote in between. `None`: absent; `Some(false)`: `change`
-    /// found nothing to do (no write).
-    pub async fn edit<K>(
+    /// Reads `name` in `namespace`, lets `change` edit it, and writes it back guarded by its
+    /// resourceVersion, retrying when someone else wrote in between. `None`: absent;
+    /// `Some(false)`: `change` found nothing to do (no write).
+    pub async fn edit<K: Object>(
         &self,
-        api: &Api<K>,
+        namespace: &str,
         name: &str,
         change: impl Fn(&mut K) -> bool,
-    ) -> Result<Option<bool>>
-    where
-        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
-    {
+    ) -> Result<Option<bool>> {
+        let api = self.api_in::<K>(namespace);
         let mut attempt = 0;
         loop {
-            let Some(mut obj) = self.get(api, name).await? else {
+            let Some(mut obj) = self.get_in::<K>(namespace, name).await? else {
                 return Ok(None);
             };
             if !change(&mut obj) {

@@ -1,7 +1,8 @@
 //! A port-forward to a ready registry pod through the API server (the `pods/portforward`
 //! subresource over a WebSocket), served on a local `127.0.0.1` listener. `kreg push` uses it
 //! when the registry's address is not reachable from this machine; TLS still runs end to end
-//! between the client and the registry, the tunnel only carries bytes.
+//! between the client and the registry, the tunnel only carries bytes. Also the API server's
+//! service proxy, for a quick request to a Service this machine cannot reach.
 
 use std::net::SocketAddr;
 
@@ -30,6 +31,28 @@ impl Drop for Forward {
 }
 
 impl Cluster {
+    /// `GET path` on Service `service` (kreg's namespace) through the API server's service
+    /// proxy, over `scheme` to the port named `port`; the body as text.
+    pub async fn service_proxy_get(
+        &self,
+        service: &str,
+        scheme: &str,
+        port: &str,
+        path: &str,
+    ) -> Result<String> {
+        let url = format!(
+            "/api/v1/namespaces/{}/services/{scheme}:{service}:{port}/proxy{path}",
+            self.namespace
+        );
+        let req = http::Request::get(url).body(Vec::new())?;
+        self.client.request_text(req).await.map_err(|e| {
+            api_error(
+                e,
+                &format!("GET {path} on Service {service} through the API server"),
+            )
+        })
+    }
+
     /// Forwards a local port to the registry's container port on one ready registry pod. Each
     /// accepted connection gets its own tunnel (the HTTP client may open several).
     pub async fn forward_registry(&self) -> Result<Forward> {

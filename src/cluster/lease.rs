@@ -1,7 +1,6 @@
 //! The runtime-restart Lease: node agents take turns restarting their node's container
 //! runtime (`--allow-runtime-restart`), so a bad change can never take every node's runtime
-//! down at once. The agent's only API access, from inside its Pod (in-cluster config). Also
-//! the removal of that identity (ServiceAccount, Role, RoleBinding, Lease) for `up` and `down`.
+//! down at once. The agent's only API access, from inside its Pod (in-cluster config).
 
 use std::time::Duration;
 
@@ -96,36 +95,5 @@ impl RestartLease {
                 }
             }
         }
-    }
-}
-
-impl super::Cluster {
-    /// Deletes the node agents' ServiceAccount, Role and RoleBinding (`--allow-runtime-restart`)
-    /// and the restart Lease, when kreg's ServiceAccount is there; returns what was deleted.
-    pub async fn remove_node_trust_identity(&self) -> Result<Vec<String>> {
-        use k8s_openapi::api::coordination::v1::Lease;
-        use k8s_openapi::api::core::v1::ServiceAccount;
-        use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-        let name = crate::plan::names::NODE_TRUST;
-        let mut removed = vec![];
-        // One read in the common case (never allowed): nothing to delete, no delete rights needed.
-        match self.get(&self.ns_api::<ServiceAccount>(), name).await {
-            Ok(Some(sa)) if crate::plan::is_kreg_managed(&sa.metadata) => {}
-            _ => return Ok(removed),
-        }
-        if self.delete(&self.ns_api::<RoleBinding>(), name).await? {
-            removed.push(format!("RoleBinding/{name}"));
-        }
-        if self.delete(&self.ns_api::<Role>(), name).await? {
-            removed.push(format!("Role/{name}"));
-        }
-        if self.delete(&self.ns_api::<ServiceAccount>(), name).await? {
-            removed.push(format!("ServiceAccount/{name}"));
-        }
-        let lease = NAME;
-        if self.delete(&self.ns_api::<Lease>(), lease).await? {
-            removed.push(format!("Lease/{lease}"));
-        }
-        Ok(removed)
     }
 }

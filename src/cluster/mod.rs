@@ -12,6 +12,7 @@ mod forward;
 mod gc_lease;
 mod jobs;
 pub mod lease;
+mod node_trust;
 mod wait;
 
 use std::fmt::Debug;
@@ -158,23 +159,32 @@ impl Cluster {
         }
     }
 
-    pub fn client(&self) -> Client {
+    pub(in crate::cluster) fn client(&self) -> Client {
         self.client.clone()
     }
 
-    pub fn ns_api<K>(&self) -> Api<K>
+    pub(in crate::cluster) fn ns_api<K>(&self) -> Api<K>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
     {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
+    /// The API of `K` in `namespace` (ignored for cluster-scoped kinds).
+    fn api_in<K: Object>(&self, namespace: &str) -> Api<K> {
+        K::api(self.client.clone(), namespace)
+    }
+
+    /// The API `obj` lives in: its own namespace when it names one, else kreg's.
+    fn api_of<K: Object>(&self, obj: &K) -> Api<K> {
+        let ns = obj.meta().namespace.as_deref().unwrap_or(&self.namespace);
+        self.api_in(ns)
+    }
+
     /// Server-side apply, skipped when the object carries the hash of exactly this content and
     /// still holds every field of it (someone may have scaled or edited it since).
-    pub async fn apply<K>(&self, api: &Api<K>, obj: &K) -> Result<Applied>
-    where
-        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
-    {
+    pub async fn apply<K: Object>(&self, obj: &K) -> Result<Applied> {
+        let api = self.api_of(obj);
         let name = obj.name_any();
         let kind = K::kind(&());
         let hash = sha256_hex(&serde_json::to_vec(obj)?);
@@ -214,10 +224,8 @@ impl Cluster {
 
     /// Creates the object only if it does not exist and returns what is stored: the caller's
     /// object, or the one another `kreg up` created first (it adopts the winner's).
-    pub async fn create_if_absent<K>(&self, api: &Api<K>, obj: &K) -> Result<(K, bool)>
-    where
-        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
-    {
+    pub async fn create_if_absent<K: Object>(&self, obj: &K) -> Result<(K, bool)> {
+        let api = self.api_of(obj);
         let name = obj.name_any();
         if let Some(found) = api.get_opt(&name).await? {
             return Ok((found, false));
@@ -244,24 +252,36 @@ impl Cluster {
         }
     }
 
-    pub async fn get<K>(&self, api: &Api<K>, name: &str) -> Result<Option<K>>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-    {
-        api.get_opt(name)
+    /// Reads `name` of kind `K` in kreg's namespace (or the cluster scope); absent is `None`.
+    pub async fn get<K: Object>(&self, name: &str) -> Result<Option<K>> {
+        self.get_in(&self.namespace, name).await
+    }
+
+    /// [`Cluster::get`] in another namespace.
+    pub async fn get_in<K: Object>(&self, namespace: &str, name: &str) -> Result<Option<K>> {
+        self.api_in::<K>(namespace)
+            .get_opt(name)
             .await
             .map_err(|e| api_error(e, &format!("reading {} {name}", K::kind(&()))))
     }
 
+    /// The objects of kind `K` in kreg's namespace that match a label selector (`key=value`).
+    pub async fn list<K: Object>(&self, selector: &str) -> Result<Vec<K>> {
+        let lp = kube::api::ListParams::default().labels(selector);
+        self.api_in::<K>(&self.namespace)
+            .list(&lp)
+            .await
+            .map(|l| l.items)
+            .map_err(|e| api_error(e, &format!("listing {}s ({selector})", K::kind(&()))))
+    }
+
     /// Replaces an object in one write (`--rotate-ca`'s switch of the CA Secret); returns
     /// what is stored.
-    pub async fn replace<K>(&self, api: &Api<K>, obj: &K) -> Result<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
-    {
+    pub async fn replace<K: Object>(&self, obj: &K) -> Result<K> {
         // One write (PUT), never delete-then-create: a crash in between must not lose the
         // object. Without a resourceVersion in `obj`, the current one is used (last writer
         // wins); with one, a concurrent change makes this fail instead.
+        let api = self.api_of(obj);
         let name = obj.name_any();
         let mut obj = obj.clone();
         if obj.meta().resource_version.is_none() {
@@ -278,15 +298,12 @@ impl Cluster {
 
     /// Creates an object that must not exist yet; returns what is stored (with its UID).
     /// `None` when another client created it first.
-    pub async fn create_new<K>(&self, api: &Api<K>, obj: &K) -> Result<Option<K>>
-    where
-        K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
-    {
+    pub async fn create_new<K: Object>(&self, obj: &K) -> Result<Option<K>> {
         let pp = PostParams {
             field_manager: Some(names::FIELD_MANAGER.into()),
             ..Default::default()
         };
-        match api.create(&pp, obj).await {
+        match self.api_of(obj).create(&pp, obj).await {
             Ok(created) => Ok(Some(created)),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
             Err(e) => Err(api_error(
@@ -299,10 +316,7 @@ impl Cluster {
     /// Deletes the object only if it is still the one with this UID (a precondition the API
     /// server checks), so an object someone re-created under the same name is never deleted.
     /// Returns whether it was deleted; absent or replaced is `false`.
-    pub async fn delete_uid<K>(&self, api: &Api<K>, name: &str, uid: &str) -> Result<bool>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-    {
+    pub async fn delete_uid<K: Object>(&self, name: &str, uid: &str) -> Result<bool> {
         let dp = DeleteParams {
             propagation_policy: Some(kube::api::PropagationPolicy::Background),
             preconditions: Some(kube::api::Preconditions {
@@ -311,7 +325,7 @@ impl Cluster {
             }),
             ..Default::default()
         };
-        match api.delete(name, &dp).await {
+        match self.api_in::<K>(&self.namespace).delete(name, &dp).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(false),
             Err(e) => Err(api_error(e, &format!("deleting {} {name}", K::kind(&())))),
@@ -320,13 +334,10 @@ impl Cluster {
 
     /// Waits while `name` exists with a deletion timestamp (being deleted), up to `limit`;
     /// an object that is absent or not being deleted returns at once.
-    pub async fn wait_deleted<K>(&self, api: &Api<K>, name: &str, limit: Duration) -> Result<()>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-    {
+    pub async fn wait_deleted<K: Object>(&self, name: &str, limit: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            match self.get(api, name).await? {
+            match self.get::<K>(name).await? {
                 Some(o) if o.meta().deletion_timestamp.is_some() => {}
                 _ => return Ok(()),
             }
@@ -340,20 +351,60 @@ impl Cluster {
         }
     }
 
-    /// Deletes an object; absent is fine. Returns whether something was deleted.
-    pub async fn delete<K>(&self, api: &Api<K>, name: &str) -> Result<bool>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-    {
+    /// Deletes `name` of kind `K` in kreg's namespace (or the cluster scope); absent is fine.
+    /// Returns whether something was deleted.
+    pub async fn delete<K: Object>(&self, name: &str) -> Result<bool> {
+        self.delete_in::<K>(&self.namespace, name).await
+    }
+
+    /// [`Cluster::delete`] in another namespace.
+    pub async fn delete_in<K: Object>(&self, namespace: &str, name: &str) -> Result<bool> {
         let dp = DeleteParams {
             propagation_policy: Some(kube::api::PropagationPolicy::Background),
             ..Default::default()
         };
-        match api.delete(name, &dp).await {
+        match self.api_in::<K>(namespace).delete(name, &dp).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
             Err(e) => Err(api_error(e, &format!("deleting {} {name}", K::kind(&())))),
         }
+    }
+}
+
+/// A Kubernetes object kind the cluster edge reads and writes, namespaced or cluster-scoped.
+/// Callers name the kind (`cluster.get::<Secret>(name)`), never an API handle.
+pub trait Object:
+    Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug
+{
+    #[doc(hidden)]
+    fn api(client: Client, namespace: &str) -> Api<Self>;
+}
+
+impl<K> Object for K
+where
+    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+    K::Scope: Scope,
+{
+    fn api(client: Client, namespace: &str) -> Api<K> {
+        <K::Scope as Scope>::api::<K>(client, namespace)
+    }
+}
+
+/// Namespaced or cluster-scoped: which `Api` constructor a kind takes.
+pub trait Scope: Sized {
+    #[doc(hidden)]
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: Client, namespace: &str) -> Api<K>;
+}
+
+impl Scope for NamespaceResourceScope {
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: Client, namespace: &str) -> Api<K> {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl Scope for k8s_openapi::ClusterResourceScope {
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: Client, _: &str) -> Api<K> {
+        Api::all(client)
     }
 }
 

@@ -6,12 +6,11 @@ use anyhow::{bail, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::DownArgs;
-use crate::cluster::{api_error, Cluster, NodeVerdict};
+use crate::cluster::{Cluster, NodeVerdict, Object};
 use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::state::InstalledState;
@@ -31,7 +30,6 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     let ns = ctx.settings.namespace.clone();
     let cluster = Cluster::connect(&ctx.settings.target, &ns).await?;
     let r = &ctx.reporter;
-    let namespaces: Api<Namespace> = Api::all(cluster.client());
     let mut report = DownReport {
         schema_version: crate::plan::SCHEMA_VERSION,
         namespace: ns.clone(),
@@ -39,7 +37,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         kept: vec![],
         nodes_not_cleaned: vec![],
     };
-    let Some(namespace) = cluster.get(&namespaces, &ns).await? else {
+    let Some(namespace) = cluster.get::<Namespace>(&ns).await? else {
         r.done(&format!("namespace {ns} does not exist: nothing to remove"));
         ctx.printer.document(&report)?;
         return Ok(EXIT_OK);
@@ -65,20 +63,9 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     let state = super::read_state(&cluster).await?;
 
     // 1. Node trust: switch the DaemonSet to removal and wait for every node to confirm.
-    let ds_api: Api<DaemonSet> = cluster.ns_api();
-    if cluster.get(&ds_api, names::NODE_TRUST).await?.is_some() {
+    if cluster.get::<DaemonSet>(names::NODE_TRUST).await?.is_some() {
         r.step("removing the CA from every node");
-        let patch = serde_json::json!({"spec": {"template": {"spec": {"containers": [
-            {"name": "trust", "env": [{"name": "KREG_MODE", "value": "remove"}]}
-        ]}}}});
-        ds_api
-            .patch(
-                names::NODE_TRUST,
-                &PatchParams::default(),
-                &Patch::Strategic(&patch),
-            )
-            .await
-            .map_err(|e| api_error(e, "switching node trust to removal"))?;
+        cluster.switch_node_trust_to_removal().await?;
         let switched = tokio::time::Instant::now();
         // Only verdicts of the removal pass count, not the install verdicts before it.
         let nt = cluster
@@ -98,18 +85,12 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
                 r.warn(&format!("node {} was not cleaned: {}", v.node, v.reason));
             }
         }
-        del(&cluster, &ds_api, names::NODE_TRUST, &mut report).await?;
+        del::<DaemonSet>(&cluster, names::NODE_TRUST, &mut report).await?;
     }
     report
         .removed
         .extend(cluster.remove_node_trust_identity().await?);
-    del(
-        &cluster,
-        &cluster.ns_api::<ConfigMap>(),
-        names::NODE_TRUST,
-        &mut report,
-    )
-    .await?;
+    del::<ConfigMap>(&cluster, names::NODE_TRUST, &mut report).await?;
 
     // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
     let pulled = state
@@ -135,40 +116,19 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     }
 
     // 3. The registry and its exposure.
-    del(
-        &cluster,
-        &cluster.ns_api::<Ingress>(),
-        names::REGISTRY,
-        &mut report,
-    )
-    .await?;
-    del(
-        &cluster,
-        &cluster.ns_api::<Deployment>(),
-        names::REGISTRY,
-        &mut report,
-    )
-    .await?;
-    del(
-        &cluster,
-        &cluster.ns_api::<Service>(),
-        names::REGISTRY,
-        &mut report,
-    )
-    .await?;
+    del::<Ingress>(&cluster, names::REGISTRY, &mut report).await?;
+    del::<Deployment>(&cluster, names::REGISTRY, &mut report).await?;
+    del::<Service>(&cluster, names::REGISTRY, &mut report).await?;
     remove_mirrors(&cluster, a.purge, &mut report).await?;
-    let secrets: Api<Secret> = cluster.ns_api();
-    del(&cluster, &secrets, names::TLS_SECRET, &mut report).await?;
-    del(&cluster, &secrets, names::HTTP_SECRET, &mut report).await?;
+    del::<Secret>(&cluster, names::TLS_SECRET, &mut report).await?;
+    del::<Secret>(&cluster, names::HTTP_SECRET, &mut report).await?;
 
     // 4. User data: only with --purge, and only what kreg created, by the UID it recorded
     //    (the API server checks it), so an object or namespace someone else made under the
     //    same name is never deleted.
-    let pvcs: Api<PersistentVolumeClaim> = cluster.ns_api();
-    let states: Api<ConfigMap> = cluster.ns_api();
     if a.purge {
         let owner = state.as_ref();
-        purge_owned(&cluster, owner, &pvcs, names::DATA_PVC, &mut report).await?;
+        purge_owned::<PersistentVolumeClaim>(&cluster, owner, names::DATA_PVC, &mut report).await?;
         // The CA, and the halves of a `--rotate-ca` (the next CA with its key, the old
         // certificate) when kreg made them.
         for ca in [
@@ -176,13 +136,13 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
             names::CA_NEXT_SECRET,
             names::CA_PREVIOUS_SECRET,
         ] {
-            purge_owned(&cluster, owner, &secrets, ca, &mut report).await?;
+            purge_owned::<Secret>(&cluster, owner, ca, &mut report).await?;
         }
-        purge_owned(&cluster, owner, &secrets, names::AUTH_SECRET, &mut report).await?;
-        del(&cluster, &states, names::STATE, &mut report).await?;
+        purge_owned::<Secret>(&cluster, owner, names::AUTH_SECRET, &mut report).await?;
+        del::<ConfigMap>(&cluster, names::STATE, &mut report).await?;
         match owner.and_then(|s| s.created_uid("Namespace", &ns)) {
             Some(uid) if namespace.metadata.uid.as_deref() == Some(uid) => {
-                if cluster.delete_uid(&namespaces, &ns, uid).await? {
+                if cluster.delete_uid::<Namespace>(&ns, uid).await? {
                     // Removed means gone: the namespace controller deletes what is in it first
                     // (pods get their grace period, volumes wait for their pods), as
                     // `kubectl delete namespace` waits for.
@@ -203,25 +163,30 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         if let Some(mut kept) = state.clone() {
             kept.installed = false;
             cluster
-                .apply(
-                    &states,
-                    &crate::manifests::configmap(&ns, names::STATE, kept.to_data()?),
-                )
+                .apply(&crate::manifests::configmap(
+                    &ns,
+                    names::STATE,
+                    kept.to_data()?,
+                ))
                 .await?;
         }
-        if cluster.get(&pvcs, names::DATA_PVC).await?.is_some() {
+        if cluster
+            .get::<PersistentVolumeClaim>(names::DATA_PVC)
+            .await?
+            .is_some()
+        {
             report.kept.push(format!(
                 "PersistentVolumeClaim/{} (your images)",
                 names::DATA_PVC
             ));
         }
-        if cluster.get(&secrets, names::CA_SECRET).await?.is_some() {
+        if cluster.get::<Secret>(names::CA_SECRET).await?.is_some() {
             report.kept.push(format!(
                 "Secret/{} (the CA your clients trust)",
                 names::CA_SECRET
             ));
         }
-        if cluster.get(&secrets, names::AUTH_SECRET).await?.is_some() {
+        if cluster.get::<Secret>(names::AUTH_SECRET).await?.is_some() {
             report.kept.push(format!(
                 "Secret/{} (the password your clients log in with)",
                 names::AUTH_SECRET
@@ -267,18 +232,14 @@ async fn remove_mirrors(cluster: &Cluster, purge: bool, report: &mut DownReport)
 /// `--purge`: deletes one object kreg created, by its recorded UID. An object of an older
 /// kreg's record (no UIDs) counts as kreg's when it carries kreg's label; anything else of
 /// that name is kept and reported.
-async fn purge_owned<K>(
+async fn purge_owned<K: Object>(
     cluster: &Cluster,
     state: Option<&InstalledState>,
-    api: &Api<K>,
     name: &str,
     report: &mut DownReport,
-) -> Result<()>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
+) -> Result<()> {
     let kind = K::kind(&()).to_string();
-    let Some(live) = cluster.get(api, name).await? else {
+    let Some(live) = cluster.get::<K>(name).await? else {
         return Ok(());
     };
     let uid = live.meta().uid.clone().unwrap_or_default();
@@ -293,18 +254,15 @@ where
             .push(format!("{kind}/{name} (not created by kreg)"));
         return Ok(());
     }
-    if cluster.delete_uid(api, name, &uid).await? {
+    if cluster.delete_uid::<K>(name, &uid).await? {
         report.removed.push(format!("{kind}/{name}"));
     }
     Ok(())
 }
 
 /// Deletes one object if present and records it as `Kind/name`.
-async fn del<K>(cluster: &Cluster, api: &Api<K>, name: &str, report: &mut DownReport) -> Result<()>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    if cluster.delete(api, name).await? {
+async fn del<K: Object>(cluster: &Cluster, name: &str, report: &mut DownReport) -> Result<()> {
+    if cluster.delete::<K>(name).await? {
         report.removed.push(format!("{}/{name}", K::kind(&())));
     }
     Ok(())

@@ -36,10 +36,7 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
     let deadline = started + ctx.settings.timeout;
     let left = || deadline.saturating_duration_since(Instant::now());
     let cluster = Cluster::connect(&ctx.settings.target, &ns).await?;
-    let Some(registry) = cluster
-        .get(&cluster.ns_api::<Deployment>(), names::REGISTRY)
-        .await?
-    else {
+    let Some(registry) = cluster.get::<Deployment>(names::REGISTRY).await? else {
         return Err(hint(
             format!(
                 "kreg is not installed in namespace {ns}: no Deployment {}",
@@ -226,25 +223,12 @@ pub async fn unschedule(cluster: &Cluster) -> Result<Vec<String>> {
             removed.push(format!("{kind}/{name}"));
         }
     };
-    note(
-        "ConfigMap",
-        cluster.delete(&cluster.ns_api::<ConfigMap>(), name).await?,
-    );
-    note(
-        "RoleBinding",
-        cluster
-            .delete(&cluster.ns_api::<RoleBinding>(), name)
-            .await?,
-    );
-    note(
-        "Role",
-        cluster.delete(&cluster.ns_api::<Role>(), name).await?,
-    );
+    note("ConfigMap", cluster.delete::<ConfigMap>(name).await?);
+    note("RoleBinding", cluster.delete::<RoleBinding>(name).await?);
+    note("Role", cluster.delete::<Role>(name).await?);
     note(
         "ServiceAccount",
-        cluster
-            .delete(&cluster.ns_api::<ServiceAccount>(), name)
-            .await?,
+        cluster.delete::<ServiceAccount>(name).await?,
     );
     Ok(removed)
 }

@@ -6,7 +6,6 @@
 
 use anyhow::Result;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::Api;
 
 use crate::cluster::{Applied, Cluster};
 use crate::manifests::{self, Hosting};
@@ -51,15 +50,14 @@ pub enum Published {
 /// convenience, and the registry works without it.
 pub async fn publish(cluster: &Cluster, h: &Hosting) -> Published {
     let (ns, name) = names::HOSTING;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
     let attempt = async {
-        if let Some(existing) = cluster.get(&api, name).await? {
+        if let Some(existing) = cluster.get_in::<ConfigMap>(ns, name).await? {
             if !crate::plan::is_kreg_managed(&existing.metadata) {
                 return Ok(Published::Foreign);
             }
         }
         let cm = manifests::local_registry_hosting(h)?;
-        Ok::<_, anyhow::Error>(Published::Applied(cluster.apply(&api, &cm).await?))
+        Ok::<_, anyhow::Error>(Published::Applied(cluster.apply(&cm).await?))
     };
     attempt
         .await
@@ -69,9 +67,10 @@ pub async fn publish(cluster: &Cluster, h: &Hosting) -> Published {
 /// Deletes the ConfigMap if it is kreg's. Returns whether it deleted it.
 pub async fn withdraw(cluster: &Cluster) -> Result<bool> {
     let (ns, name) = names::HOSTING;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns);
-    match cluster.get(&api, name).await? {
-        Some(cm) if crate::plan::is_kreg_managed(&cm.metadata) => cluster.delete(&api, name).await,
+    match cluster.get_in::<ConfigMap>(ns, name).await? {
+        Some(cm) if crate::plan::is_kreg_managed(&cm.metadata) => {
+            cluster.delete_in::<ConfigMap>(ns, name).await
+        }
         _ => Ok(false),
     }
 }

@@ -14,13 +14,11 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, ListParams};
-use kube::ResourceExt;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cli::UpArgs;
-use crate::cluster::{Applied, Cluster};
+use crate::cluster::{Applied, Cluster, Object};
 use crate::detect::{self, Flavor, PolicyEnforcer};
 use crate::error::hint;
 use crate::manifests::{self, NodeMirror};
@@ -270,14 +268,13 @@ pub fn dry_run_objects(
 /// Every credentials Secret exists and has `username` and `password`: checked before anything
 /// is applied, so a missing Secret never leaves a cache crash-looping.
 pub async fn check_credentials(cluster: &Cluster, plan: &Plan) -> Result<()> {
-    let secrets: Api<Secret> = cluster.ns_api();
     for m in &plan.mirrors {
         let Some(name) = &m.credentials else { continue };
         let create = format!(
             "create it first (after `kubectl create namespace {ns}` if the namespace is new): kubectl -n {ns} create secret generic {name} --from-literal=username=USER --from-literal=password=TOKEN",
             ns = plan.namespace
         );
-        let Some(s) = cluster.get(&secrets, name).await? else {
+        let Some(s) = cluster.get::<Secret>(name).await? else {
             return Err(hint(
                 format!(
                     "--mirror-credentials {}: Secret {name} does not exist in namespace {}",
@@ -310,18 +307,16 @@ pub async fn apply(
     access: Option<&MirrorAccess>,
     track: &mut dyn FnMut(String, Applied),
 ) -> Result<Vec<NodeMirror>> {
-    let svcs: Api<Service> = cluster.ns_api();
-    let secrets: Api<Secret> = cluster.ns_api();
     let mut out = Vec::new();
     if !plan.mirrors.is_empty() {
         // First, so no cache pod ever runs without it.
         track(
             format!("NetworkPolicy/{}", names::MIRROR_POLICY),
             cluster
-                .apply(
-                    &cluster.ns_api::<NetworkPolicy>(),
-                    &manifests::mirror_network_policy(&plan.namespace, &sources_of(access)),
-                )
+                .apply(&manifests::mirror_network_policy(
+                    &plan.namespace,
+                    &sources_of(access),
+                ))
                 .await?,
         );
     }
@@ -329,37 +324,33 @@ pub async fn apply(
         if let Some(pvc) = manifests::mirror_pvc(plan, m) {
             track(
                 format!("PersistentVolumeClaim/{}", m.name),
-                cluster
-                    .apply(&cluster.ns_api::<PersistentVolumeClaim>(), &pvc)
-                    .await?,
+                cluster.apply(&pvc).await?,
             );
         }
         track(
             format!("Service/{}", m.name),
-            cluster
-                .apply(&svcs, &manifests::mirror_service(plan, m))
-                .await?,
+            cluster.apply(&manifests::mirror_service(plan, m)).await?,
         );
         let ip = cluster
-            .get(&svcs, &m.name)
+            .get::<Service>(&m.name)
             .await?
             .and_then(|s| s.spec?.cluster_ip)
             .filter(|ip| !ip.is_empty() && ip != "None")
             .with_context(|| format!("Service {} has no ClusterIP", m.name))?;
         let endpoint = endpoint(plan, m, &ip)?;
         let (leaf, changed) =
-            super::tls::ensure_leaf(cluster, &secrets, plan, ca, &endpoint, &m.tls_secret())
-                .await?;
+            super::tls::ensure_leaf(cluster, plan, ca, &endpoint, &m.tls_secret()).await?;
         if changed {
             track(format!("Secret/{}", m.tls_secret()), Applied::Updated);
         }
         track(
             format!("Deployment/{}", m.name),
             cluster
-                .apply(
-                    &cluster.ns_api::<Deployment>(),
-                    &manifests::mirror_deployment(plan, m, &pki::cert_sha256(&leaf.cert_pem)?),
-                )
+                .apply(&manifests::mirror_deployment(
+                    plan,
+                    m,
+                    &pki::cert_sha256(&leaf.cert_pem)?,
+                ))
                 .await?,
         );
         // Nodes use the IP: their host network resolves no cluster DNS names.
@@ -401,10 +392,7 @@ pub async fn prune(
 ) -> Result<()> {
     if plan.mirrors.is_empty() {
         for name in labelled_names::<NetworkPolicy>(cluster).await? {
-            if cluster
-                .delete(&cluster.ns_api::<NetworkPolicy>(), &name)
-                .await?
-            {
+            if cluster.delete::<NetworkPolicy>(&name).await? {
                 track(
                     format!("NetworkPolicy/{name} (removed: no cache left)"),
                     Applied::Updated,
@@ -418,21 +406,11 @@ pub async fn prune(
             continue;
         }
         for (kind, deleted) in [
-            (
-                "Deployment",
-                cluster
-                    .delete(&cluster.ns_api::<Deployment>(), &name)
-                    .await?,
-            ),
-            (
-                "Service",
-                cluster.delete(&cluster.ns_api::<Service>(), &name).await?,
-            ),
+            ("Deployment", cluster.delete::<Deployment>(&name).await?),
+            ("Service", cluster.delete::<Service>(&name).await?),
             (
                 "Secret",
-                cluster
-                    .delete(&cluster.ns_api::<Secret>(), &format!("{name}-tls"))
-                    .await?,
+                cluster.delete::<Secret>(&format!("{name}-tls")).await?,
             ),
         ] {
             if deleted {
@@ -447,23 +425,10 @@ pub async fn prune(
 }
 
 /// Names of the objects of kind `K` that carry the cache role label.
-async fn labelled_names<K>(cluster: &Cluster) -> Result<Vec<String>>
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let lp = ListParams::default().labels(&format!(
-        "{}={}",
-        names::MIRROR_LABEL.0,
-        names::MIRROR_LABEL.1
-    ));
-    let list =
-        cluster.ns_api::<K>().list(&lp).await.map_err(|e| {
-            crate::cluster::api_error(e, &format!("listing kreg's {}s", K::kind(&())))
-        })?;
-    Ok(list.items.iter().map(|o| o.name_any()).collect())
+async fn labelled_names<K: Object>(cluster: &Cluster) -> Result<Vec<String>> {
+    let selector = format!("{}={}", names::MIRROR_LABEL.0, names::MIRROR_LABEL.1);
+    let found = cluster.list::<K>(&selector).await?;
+    Ok(found.iter().filter_map(|o| o.meta().name.clone()).collect())
 }
 
 /// Waits for every cache's rollout.
@@ -501,7 +466,6 @@ pub async fn status(
     records: &[MirrorRecord],
     ca_pem: Option<&str>,
 ) -> Result<Vec<MirrorStatus>> {
-    let deploys: Api<Deployment> = cluster.ns_api();
     let mut out = Vec::new();
     for rec in records.iter().cloned() {
         let mut s = MirrorStatus {
@@ -514,7 +478,7 @@ pub async fn status(
             probe: None,
             problems: vec![],
         };
-        match cluster.get(&deploys, &rec.name).await? {
+        match cluster.get::<Deployment>(&rec.name).await? {
             None => s.problems.push(format!(
                 "Deployment {} is missing (run `kreg up`)",
                 rec.name
@@ -584,9 +548,8 @@ pub async fn status_access(
     if records.is_empty() {
         return Ok(None);
     }
-    let policies = cluster.ns_api::<NetworkPolicy>();
     let (live, nodes, daemonsets) = tokio::join!(
-        cluster.get(&policies, names::MIRROR_POLICY),
+        cluster.get::<NetworkPolicy>(names::MIRROR_POLICY),
         cluster.node_sources(),
         cluster.network_plugin_daemonsets()
     );
@@ -645,13 +608,12 @@ fn policy_sources(np: &NetworkPolicy) -> Vec<IpAddr> {
 /// `GET /v2/` of the cache through the API server (`services/https:<name>:https/proxy`);
 /// `Some` when it answered as a registry does (200, or 401 with an auth challenge).
 async fn via_service_proxy(cluster: &Cluster, name: &str) -> Option<()> {
-    let path = format!(
-        "/api/v1/namespaces/{}/services/https:{name}:https/proxy/v2/",
-        cluster.namespace
-    );
-    let req = http::Request::get(path).body(Vec::new()).ok()?;
-    let client = cluster.client();
-    match tokio::time::timeout(Duration::from_secs(5), client.request_text(req)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        cluster.service_proxy_get(name, "https", "https", "/v2/"),
+    )
+    .await
+    {
         Ok(Ok(_)) => Some(()),
         _ => None,
     }
@@ -662,38 +624,29 @@ async fn via_service_proxy(cluster: &Cluster, name: &str) -> Option<()> {
 pub async fn remove(cluster: &Cluster, purge: bool) -> Result<(Vec<String>, Vec<String>)> {
     let (mut removed, mut kept) = (Vec::new(), Vec::new());
     for name in labelled_names::<Deployment>(cluster).await? {
-        if cluster
-            .delete(&cluster.ns_api::<Deployment>(), &name)
-            .await?
-        {
+        if cluster.delete::<Deployment>(&name).await? {
             removed.push(format!("Deployment/{name}"));
         }
     }
     for name in labelled_names::<Service>(cluster).await? {
-        if cluster.delete(&cluster.ns_api::<Service>(), &name).await? {
+        if cluster.delete::<Service>(&name).await? {
             removed.push(format!("Service/{name}"));
         }
         // The certificate Secret is named after the Service (see `Mirror::tls_secret`).
         let tls = format!("{name}-tls");
-        if cluster.delete(&cluster.ns_api::<Secret>(), &tls).await? {
+        if cluster.delete::<Secret>(&tls).await? {
             removed.push(format!("Secret/{tls}"));
         }
     }
     for name in labelled_names::<NetworkPolicy>(cluster).await? {
-        if cluster
-            .delete(&cluster.ns_api::<NetworkPolicy>(), &name)
-            .await?
-        {
+        if cluster.delete::<NetworkPolicy>(&name).await? {
             removed.push(format!("NetworkPolicy/{name}"));
         }
     }
     for name in labelled_names::<PersistentVolumeClaim>(cluster).await? {
         if !purge {
             kept.push(format!("PersistentVolumeClaim/{name} (a mirror's cache)"));
-        } else if cluster
-            .delete(&cluster.ns_api::<PersistentVolumeClaim>(), &name)
-            .await?
-        {
+        } else if cluster.delete::<PersistentVolumeClaim>(&name).await? {
             removed.push(format!("PersistentVolumeClaim/{name}"));
         }
     }

@@ -157,7 +157,7 @@ async fn read_state(
     use crate::plan::names;
     use k8s_openapi::api::core::v1::ConfigMap;
     cluster
-        .get(&cluster.ns_api::<ConfigMap>(), names::STATE)
+        .get::<ConfigMap>(names::STATE)
         .await?
         .map(|c| crate::state::InstalledState::from_data(&c.data.unwrap_or_default()))
         .transpose()

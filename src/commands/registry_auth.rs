@@ -7,7 +7,6 @@
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use kube::api::Api;
 use serde::Serialize;
 
 use crate::auth::{self, Credentials};
@@ -62,7 +61,7 @@ pub struct Users {
 /// The stored users, if Secret `kreg-auth` holds both with htpasswd lines that accept them.
 pub async fn read(cluster: &Cluster) -> Result<Option<Users>> {
     Ok(cluster
-        .get(&cluster.ns_api::<Secret>(), names::AUTH_SECRET)
+        .get::<Secret>(names::AUTH_SECRET)
         .await?
         .as_ref()
         .and_then(usable))
@@ -114,8 +113,7 @@ fn secret(namespace: &str, push: &Credentials, pull: &Credentials) -> Result<Sec
 /// user; a damaged one is replaced in place (its UID, so kreg's ownership, stays). The Secret
 /// is created only if absent, so two concurrent runs end with one password.
 pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Users, Option<Secret>)> {
-    let secrets: Api<Secret> = cluster.ns_api();
-    let existing = cluster.get(&secrets, names::AUTH_SECRET).await?;
+    let existing = cluster.get::<Secret>(names::AUTH_SECRET).await?;
     if let Some(users) = existing.as_ref().and_then(usable) {
         return Ok((users, None));
     }
@@ -124,12 +122,13 @@ pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Users, Option
             .map(|(c, _)| c)
             .unwrap_or_else(|| Credentials::generate(names::AUTH_USER));
         cluster
-            .apply(
-                &secrets,
-                &secret(namespace, &push, &Credentials::generate(names::PULL_USER))?,
-            )
+            .apply(&secret(
+                namespace,
+                &push,
+                &Credentials::generate(names::PULL_USER),
+            )?)
             .await?;
-        let stored = cluster.get(&secrets, names::AUTH_SECRET).await?;
+        let stored = cluster.get::<Secret>(names::AUTH_SECRET).await?;
         let users = stored.as_ref().and_then(usable).ok_or_else(changed)?;
         return Ok((users, None));
     }
@@ -138,7 +137,7 @@ pub async fn ensure(cluster: &Cluster, namespace: &str) -> Result<(Users, Option
         &Credentials::generate(names::AUTH_USER),
         &Credentials::generate(names::PULL_USER),
     )?;
-    let (stored, created) = cluster.create_if_absent(&secrets, &fresh).await?;
+    let (stored, created) = cluster.create_if_absent(&fresh).await?;
     // Created, or another `up` won the race: either way the stored Secret is the truth.
     let users = usable(&stored).ok_or_else(changed)?;
     Ok((users, created.then_some(stored)))
@@ -158,25 +157,19 @@ pub async fn grant(
     registry: &str,
     creds: &Credentials,
 ) -> Result<bool> {
-    let client = cluster.client();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    if cluster.get(&namespaces, namespace).await?.is_none() {
+    if cluster.get::<Namespace>(namespace).await?.is_none() {
         return Err(hint(
             format!("--pull-secret-namespaces: namespace {namespace} does not exist"),
             format!("create it first (kubectl create namespace {namespace}), or leave it out"),
         ));
     }
     let secret = cluster
-        .apply(
-            &Api::<Secret>::namespaced(client.clone(), namespace),
-            &manifests::pull_secret(namespace, registry, creds),
-        )
+        .apply(&manifests::pull_secret(namespace, registry, creds))
         .await?;
-    let sas: Api<ServiceAccount> = Api::namespaced(client, namespace);
     let add = |sa: &mut ServiceAccount| {
         auth::set_pull_secret(&mut sa.image_pull_secrets, names::PULL_SECRET, true)
     };
-    let sa_changed = match cluster.edit(&sas, "default", add).await? {
+    let sa_changed = match cluster.edit(namespace, "default", add).await? {
         Some(changed) => changed,
         // The namespace is new and its ServiceAccount controller has not run yet: create the
         // account; the controller adopts an existing one.
@@ -185,8 +178,8 @@ pub async fn grant(
             sa.metadata.name = Some("default".into());
             sa.metadata.namespace = Some(namespace.into());
             add(&mut sa);
-            let (_, created) = cluster.create_if_absent(&sas, &sa).await?;
-            created || cluster.edit(&sas, "default", add).await? == Some(true)
+            let (_, created) = cluster.create_if_absent(&sa).await?;
+            created || cluster.edit(namespace, "default", add).await? == Some(true)
         }
     };
     Ok(secret != Applied::Unchanged || sa_changed)
@@ -195,23 +188,17 @@ pub async fn grant(
 /// Undoes [`grant`]: kreg's entry leaves the default ServiceAccount (other entries stay), then
 /// the pull Secret is deleted. Absent namespaces are already clean.
 pub async fn revoke(cluster: &Cluster, namespace: &str) -> Result<bool> {
-    let client = cluster.client();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    if cluster.get(&namespaces, namespace).await?.is_none() {
+    if cluster.get::<Namespace>(namespace).await?.is_none() {
         return Ok(false);
     }
-    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
     let sa_changed = cluster
-        .edit(&sas, "default", |sa| {
+        .edit(namespace, "default", |sa: &mut ServiceAccount| {
             auth::set_pull_secret(&mut sa.image_pull_secrets, names::PULL_SECRET, false)
         })
         .await?
         == Some(true);
     let deleted = cluster
-        .delete(
-            &Api::<Secret>::namespaced(client, namespace),
-            names::PULL_SECRET,
-        )
+        .delete_in::<Secret>(namespace, names::PULL_SECRET)
         .await?;
     Ok(sa_changed || deleted)
 }

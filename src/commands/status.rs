@@ -131,17 +131,11 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     let port = state.port;
     let expose = Some(state.expose);
 
-    let (deploys, svcs, secrets, pvcs) = (
-        cluster.ns_api::<Deployment>(),
-        cluster.ns_api::<Service>(),
-        cluster.ns_api::<Secret>(),
-        cluster.ns_api::<PersistentVolumeClaim>(),
-    );
     let (deploy, svc, tls, pvc, trust, used) = tokio::try_join!(
-        cluster.get(&deploys, names::REGISTRY),
-        cluster.get(&svcs, names::REGISTRY),
-        cluster.get(&secrets, names::TLS_SECRET),
-        cluster.get(&pvcs, names::DATA_PVC),
+        cluster.get::<Deployment>(names::REGISTRY),
+        cluster.get::<Service>(names::REGISTRY),
+        cluster.get::<Secret>(names::TLS_SECRET),
+        cluster.get::<PersistentVolumeClaim>(names::DATA_PVC),
         cluster.node_trust_report(),
         async { Ok(cluster.registry_storage_used().await) },
     )?;

@@ -5,7 +5,6 @@
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 
 use crate::cluster::{Applied, Cluster};
 use crate::error::hint;
@@ -44,7 +43,6 @@ pub(super) struct CaSet {
 /// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
 pub(super) async fn ensure_ca(
     cluster: &Cluster,
-    secrets: &Api<Secret>,
     plan: &Plan,
     endpoint: &Endpoint,
     rotate: bool,
@@ -69,11 +67,11 @@ pub(super) async fn ensure_ca(
         Ok((ca, secret))
     };
     let (mut changed, mut made) = (vec![], vec![]);
-    let current = match cluster.get(secrets, names::CA_SECRET).await? {
+    let current = match cluster.get::<Secret>(names::CA_SECRET).await? {
         Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
         None => {
             let (_, secret) = new_ca_secret(names::CA_SECRET)?;
-            let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
+            let (stored, created) = cluster.create_if_absent(&secret).await?;
             if created {
                 changed.push(format!("Secret/{}", names::CA_SECRET));
             }
@@ -86,9 +84,9 @@ pub(super) async fn ensure_ca(
             });
         }
     };
-    let next = cluster.get(secrets, names::CA_NEXT_SECRET).await?;
+    let next = cluster.get::<Secret>(names::CA_NEXT_SECRET).await?;
     let previous = cluster
-        .get(secrets, names::CA_PREVIOUS_SECRET)
+        .get::<Secret>(names::CA_PREVIOUS_SECRET)
         .await?
         .and_then(|s| manifests::secret_text(&s, "ca.crt"));
     let bundle = |old: &str, new: &str| format!("{}\n{}", old.trim_end(), new);
@@ -115,18 +113,15 @@ pub(super) async fn ensure_ca(
             previous.clone().unwrap_or_default()
         } else {
             let how = cluster
-                .apply(
-                    secrets,
-                    &manifests::secret(
-                        &plan.namespace,
-                        names::CA_PREVIOUS_SECRET,
-                        "Opaque",
-                        &[("ca.crt", current.cert_pem.as_bytes())],
-                    ),
-                )
+                .apply(&manifests::secret(
+                    &plan.namespace,
+                    names::CA_PREVIOUS_SECRET,
+                    "Opaque",
+                    &[("ca.crt", current.cert_pem.as_bytes())],
+                ))
                 .await?;
             if how == Applied::Created {
-                made.extend(cluster.get(secrets, names::CA_PREVIOUS_SECRET).await?);
+                made.extend(cluster.get::<Secret>(names::CA_PREVIOUS_SECRET).await?);
             }
             let mut replaced = manifests::secret(
                 &plan.namespace,
@@ -138,11 +133,11 @@ pub(super) async fn ensure_ca(
                 ],
             );
             replaced.metadata.resource_version = None;
-            cluster.replace(secrets, &replaced).await?;
+            cluster.replace(&replaced).await?;
             changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
             current.cert_pem.clone()
         };
-        cluster.delete(secrets, names::CA_NEXT_SECRET).await?;
+        cluster.delete::<Secret>(names::CA_NEXT_SECRET).await?;
         return Ok(CaSet {
             trust_pem: if old_pem.is_empty() {
                 next.cert_pem.clone()
@@ -157,9 +152,9 @@ pub(super) async fn ensure_ca(
     }
     if rotate {
         // A finished earlier rotation's old certificate: every pod serves under the current CA.
-        cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
+        cluster.delete::<Secret>(names::CA_PREVIOUS_SECRET).await?;
         let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
-        let (stored, created) = cluster.create_if_absent(secrets, &secret).await?;
+        let (stored, created) = cluster.create_if_absent(&secret).await?;
         if created {
             made.push(stored.clone());
         }
@@ -180,11 +175,11 @@ pub(super) async fn ensure_ca(
         // Retired once the registry's certificate is the current CA's (a crash between the
         // switch and the new certificate keeps the old one trusted).
         let leaf = cluster
-            .get(secrets, names::TLS_SECRET)
+            .get::<Secret>(names::TLS_SECRET)
             .await?
             .and_then(|s| manifests::secret_text(&s, "tls.crt"));
         if leaf.is_some_and(|l| pki::verify_signed_by(&l, &current.cert_pem).is_ok()) {
-            cluster.delete(secrets, names::CA_PREVIOUS_SECRET).await?;
+            cluster.delete::<Secret>(names::CA_PREVIOUS_SECRET).await?;
             changed.push(format!(
                 "Secret/{} (deleted: the old CA is no longer trusted)",
                 names::CA_PREVIOUS_SECRET
@@ -209,15 +204,15 @@ pub(super) async fn ensure_ca(
 }
 
 /// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.
-pub(super) async fn mark_distributed(cluster: &Cluster, secrets: &Api<Secret>) -> Result<()> {
-    let Some(mut s) = cluster.get(secrets, names::CA_NEXT_SECRET).await? else {
+pub(super) async fn mark_distributed(cluster: &Cluster) -> Result<()> {
+    let Some(mut s) = cluster.get::<Secret>(names::CA_NEXT_SECRET).await? else {
         return Ok(());
     };
     s.metadata
         .annotations
         .get_or_insert_with(Default::default)
         .insert(CA_DISTRIBUTED.into(), "true".into());
-    cluster.replace(secrets, &s).await.map(|_| ())
+    cluster.replace(&s).await.map(|_| ())
 }
 
 /// On Secret `kreg-ca-next`: every node trusted the old and the new CA.
@@ -245,14 +240,13 @@ fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
 /// while it covers `endpoint`, is signed by `ca` and has time left; issued anew otherwise.
 pub(super) async fn ensure_leaf(
     cluster: &Cluster,
-    secrets: &Api<Secret>,
     plan: &Plan,
     ca: &KeyPairPem,
     endpoint: &Endpoint,
     secret_name: &str,
 ) -> Result<(KeyPairPem, bool)> {
     let now = time::OffsetDateTime::now_utc();
-    if let Some(s) = cluster.get(secrets, secret_name).await? {
+    if let Some(s) = cluster.get::<Secret>(secret_name).await? {
         let (cert, key) = (
             manifests::secret_text(&s, "tls.crt"),
             manifests::secret_text(&s, "tls.key"),
@@ -281,6 +275,6 @@ pub(super) async fn ensure_leaf(
             ("ca.crt", ca.cert_pem.as_bytes()),
         ],
     );
-    cluster.apply(secrets, &secret).await?;
+    cluster.apply(&secret).await?;
     Ok((leaf, true))
 }

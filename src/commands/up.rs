@@ -5,10 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -345,13 +342,9 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     //    never labels or takes over one it did not create); one kreg creates is recorded by
     //    UID, and only such a namespace is ever deleted by `down --purge`. The CA is created
     //    only if absent, so a concurrent `up` adopts the winner's.
-    let namespaces = Api::<Namespace>::all(cluster.client());
-    match cluster.get(&namespaces, &plan.namespace).await? {
+    match cluster.get::<Namespace>(&plan.namespace).await? {
         None => {
-            if let Some(ns) = cluster
-                .create_new(&namespaces, &manifests::namespace(&plan))
-                .await?
-            {
+            if let Some(ns) = cluster.create_new(&manifests::namespace(&plan)).await? {
                 record(&mut created, "Namespace", &plan.namespace, &ns.metadata);
                 track(format!("Namespace/{}", plan.namespace), Applied::Created);
             }
@@ -375,18 +368,14 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         }
         Some(_) => {}
     }
-    let secrets: Api<Secret> = cluster.ns_api();
     let http = random_secret();
     let (_, http_created) = cluster
-        .create_if_absent(
-            &secrets,
-            &manifests::secret(
-                &plan.namespace,
-                names::HTTP_SECRET,
-                "Opaque",
-                &[("secret", http.as_bytes())],
-            ),
-        )
+        .create_if_absent(&manifests::secret(
+            &plan.namespace,
+            names::HTTP_SECRET,
+            "Opaque",
+            &[("secret", http.as_bytes())],
+        ))
         .await?;
     if http_created {
         track(format!("Secret/{}", names::HTTP_SECRET), Applied::Created);
@@ -394,15 +383,17 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
 
     // 2. Storage and Service.
     if let Some(pvc) = manifests::pvc(&plan) {
-        let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
         // A volume still being deleted (`down --purge` just before) cannot be used: a pod on it
         // stays Pending. Wait until it is gone, then create a new one.
         cluster
-            .wait_deleted(&pvcs, names::DATA_PVC, left(deadline))
+            .wait_deleted::<PersistentVolumeClaim>(names::DATA_PVC, left(deadline))
             .await?;
-        let how = cluster.apply(&pvcs, &pvc).await?;
+        let how = cluster.apply(&pvc).await?;
         if how == Applied::Created {
-            if let Some(live) = cluster.get(&pvcs, names::DATA_PVC).await? {
+            if let Some(live) = cluster
+                .get::<PersistentVolumeClaim>(names::DATA_PVC)
+                .await?
+            {
                 record(
                     &mut created,
                     "PersistentVolumeClaim",
@@ -418,9 +409,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     }
     track(
         format!("Service/{}", names::REGISTRY),
-        cluster
-            .apply(&cluster.ns_api::<Service>(), &manifests::service(&plan))
-            .await?,
+        cluster.apply(&manifests::service(&plan)).await?,
     );
 
     // 3. The address.
@@ -464,7 +453,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     // 4. The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
     //    address is known, since its name constraints cover it), then the serving certificate:
     //    reused while it covers the address and has time left.
-    let cas = ensure_ca(&cluster, &secrets, &plan, &endpoint, rotate).await?;
+    let cas = ensure_ca(&cluster, &plan, &endpoint, rotate).await?;
     for stored in &cas.created {
         let name = stored.metadata.name.clone().unwrap_or_default();
         record(&mut created, "Secret", &name, &stored.metadata);
@@ -478,7 +467,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         "plain-http".to_string()
     } else {
         let (leaf, leaf_changed) =
-            ensure_leaf(&cluster, &secrets, &plan, &ca, &endpoint, names::TLS_SECRET).await?;
+            ensure_leaf(&cluster, &plan, &ca, &endpoint, names::TLS_SECRET).await?;
         if leaf_changed {
             track(format!("Secret/{}", names::TLS_SECRET), Applied::Updated);
         }
@@ -500,9 +489,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     };
     track(
         format!("Deployment/{}", names::REGISTRY),
-        cluster
-            .apply(&cluster.ns_api::<Deployment>(), &deployment)
-            .await?,
+        cluster.apply(&deployment).await?,
     );
     let pulled_before = prev
         .as_ref()
@@ -529,21 +516,19 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         let gc_name = names::GC_JOB;
         track(
             format!("ServiceAccount/{gc_name}"),
-            cluster
-                .apply(&cluster.ns_api(), &objects.service_account)
-                .await?,
+            cluster.apply(&objects.service_account).await?,
         );
         track(
             format!("Role/{gc_name}"),
-            cluster.apply(&cluster.ns_api(), &objects.role).await?,
+            cluster.apply(&objects.role).await?,
         );
         track(
             format!("RoleBinding/{gc_name}"),
-            cluster.apply(&cluster.ns_api(), &objects.binding).await?,
+            cluster.apply(&objects.binding).await?,
         );
         track(
             format!("ConfigMap/{gc_name}"),
-            cluster.apply(&cluster.ns_api(), &objects.config).await?,
+            cluster.apply(&objects.config).await?,
         );
         track(
             format!("CronJob/{gc_name}"),
@@ -571,7 +556,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     if let Some(ing) = manifests::ingress(&plan, &endpoint.host) {
         track(
             format!("Ingress/{}", names::REGISTRY),
-            cluster.apply(&cluster.ns_api::<Ingress>(), &ing).await?,
+            cluster.apply(&ing).await?,
         );
     }
     // Pull-through caches (--mirror), and the removal of those no longer asked for.
@@ -647,10 +632,11 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     track(
         format!("ConfigMap/{}", names::STATE),
         cluster
-            .apply(
-                &cluster.ns_api::<ConfigMap>(),
-                &manifests::configmap(&plan.namespace, names::STATE, record.to_data()?),
-            )
+            .apply(&manifests::configmap(
+                &plan.namespace,
+                names::STATE,
+                record.to_data()?,
+            ))
             .await?,
     );
     let probe = crate::node::probe::build();
@@ -658,17 +644,15 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         let id = manifests::node_trust_identity(&plan);
         track(
             format!("ServiceAccount/{}", names::NODE_TRUST),
-            cluster
-                .apply(&cluster.ns_api(), &id.service_account)
-                .await?,
+            cluster.apply(&id.service_account).await?,
         );
         track(
             format!("Role/{}", names::NODE_TRUST),
-            cluster.apply(&cluster.ns_api(), &id.role).await?,
+            cluster.apply(&id.role).await?,
         );
         track(
             format!("RoleBinding/{}", names::NODE_TRUST),
-            cluster.apply(&cluster.ns_api(), &id.binding).await?,
+            cluster.apply(&id.binding).await?,
         );
     } else {
         for removed in cluster.remove_node_trust_identity().await? {
@@ -694,13 +678,12 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
         );
         track(
             format!("DaemonSet/{}", names::NODE_TRUST),
-            cluster.apply(&cluster.ns_api::<DaemonSet>(), &ds).await?,
+            cluster.apply(&ds).await?,
         );
         // The ConfigMap the shell agent of kreg 0.1 read: nothing reads it any more. Read
         // first, so a re-run stays read-only (no DELETE answered 404 on every `up`).
-        let configmaps = cluster.ns_api::<ConfigMap>();
-        if cluster.get(&configmaps, names::NODE_TRUST).await?.is_some()
-            && cluster.delete(&configmaps, names::NODE_TRUST).await?
+        if cluster.get::<ConfigMap>(names::NODE_TRUST).await?.is_some()
+            && cluster.delete::<ConfigMap>(names::NODE_TRUST).await?
         {
             track(
                 format!("ConfigMap/{} (deleted)", names::NODE_TRUST),
@@ -836,7 +819,7 @@ async fn run_pass(ctx: &Ctx, a: &UpArgs, rotate: bool) -> Result<u8> {
     }
     if cas.distributing && exit == EXIT_OK {
         // Every node trusts the old and the new CA: now the registry may switch to the new one.
-        mark_distributed(&cluster, &secrets).await?;
+        mark_distributed(&cluster).await?;
         r.done("every node trusts the old and the new CA: switching the registry to the new one");
         return Box::pin(run_pass(ctx, a, false)).await;
     }
@@ -964,8 +947,7 @@ async fn ownership(
         ..prev.cloned().unwrap_or_else(|| empty_record(plan))
     };
     let owner = prev.unwrap_or(&unknown);
-    let namespaces = Api::<Namespace>::all(cluster.client());
-    if let Some(ns) = cluster.get(&namespaces, &plan.namespace).await? {
+    if let Some(ns) = cluster.get::<Namespace>(&plan.namespace).await? {
         if !owner.owns(
             "Namespace",
             &plan.namespace,
@@ -978,16 +960,17 @@ async fn ownership(
     } else {
         absent.push(("Namespace", plan.namespace.clone()));
     }
-    let secrets = cluster.ns_api::<Secret>();
-    let pvcs = cluster.ns_api::<PersistentVolumeClaim>();
     let mut found = Vec::new();
     for name in [names::CA_SECRET, names::AUTH_SECRET] {
-        match cluster.get(&secrets, name).await? {
+        match cluster.get::<Secret>(name).await? {
             Some(s) => found.push(("Secret", name, s.metadata)),
             None => absent.push(("Secret", name.to_string())),
         }
     }
-    match cluster.get(&pvcs, names::DATA_PVC).await? {
+    match cluster
+        .get::<PersistentVolumeClaim>(names::DATA_PVC)
+        .await?
+    {
         Some(p) => found.push(("PersistentVolumeClaim", names::DATA_PVC, p.metadata)),
         None => absent.push(("PersistentVolumeClaim", names::DATA_PVC.to_string())),
     }
@@ -1023,16 +1006,10 @@ async fn adopt_appeared(
             continue;
         }
         let meta = match *kind {
-            "Namespace" => cluster
-                .get(&Api::<Namespace>::all(cluster.client()), name)
-                .await?
-                .map(|o| o.metadata),
-            "Secret" => cluster
-                .get(&cluster.ns_api::<Secret>(), name)
-                .await?
-                .map(|o| o.metadata),
+            "Namespace" => cluster.get::<Namespace>(name).await?.map(|o| o.metadata),
+            "Secret" => cluster.get::<Secret>(name).await?.map(|o| o.metadata),
             _ => cluster
-                .get(&cluster.ns_api::<PersistentVolumeClaim>(), name)
+                .get::<PersistentVolumeClaim>(name)
                 .await?
                 .map(|o| o.metadata),
         };
