@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::detect::IngressController;
-use crate::plan::{names, Expose, Mirror, Plan, Storage};
+use crate::plan::{names, Endpoint, Expose, Mirror, Plan, Storage};
 
 const NAMESPACE: &str = include_str!("../manifests/namespace.yaml");
 const PVC: &str = include_str!("../manifests/pvc.yaml");
@@ -787,6 +787,31 @@ pub struct Hosting {
     pub help: String,
 }
 
+/// What tools read: the registry's name from outside, from the nodes and from pods.
+pub fn hosting(expose: Expose, endpoint: &Endpoint, namespace: &str) -> Hosting {
+    let registry = endpoint.registry();
+    let from_pods = if expose == Expose::Localhost {
+        // localhost on a pod is the pod itself: pods use the Service.
+        format!(
+            "{}.{namespace}.svc:{}",
+            names::REGISTRY,
+            names::CONTAINER_PORT
+        )
+    } else {
+        // LoadBalancer, NodePort and Ingress addresses are reachable from pods as well, and
+        // the serving certificate names them.
+        registry.clone()
+    };
+    Hosting {
+        host: registry.clone(),
+        host_from_container_runtime: registry.clone(),
+        host_from_cluster_network: from_pods,
+        help: format!(
+            "kreg registry {registry}: run `kreg trust-local` once to trust its CA, then push to {registry}/<name>:<tag>; `kreg status` shows its health"
+        ),
+    }
+}
+
 /// `kube-public/local-registry-hosting`.
 pub fn local_registry_hosting(h: &Hosting) -> Result<ConfigMap> {
     let mut cm: ConfigMap = parse("local-registry-hosting.yaml", HOSTING);
@@ -811,6 +836,33 @@ pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hosting_ep() -> Endpoint {
+        Endpoint {
+            host: "registry.10.0.0.9.nip.io".into(),
+            port: 443,
+            ips: vec!["10.0.0.9".parse().unwrap()],
+        }
+    }
+
+    #[test]
+    fn every_party_uses_the_tls_name_except_pods_in_localhost_mode() {
+        let h = hosting(Expose::LoadBalancer, &hosting_ep(), "kreg-system");
+        assert_eq!(h.host, hosting_ep().registry());
+        assert_eq!(h.host_from_container_runtime, hosting_ep().registry());
+        assert_eq!(h.host_from_cluster_network, hosting_ep().registry());
+        let local = Endpoint {
+            host: "localhost".into(),
+            port: 30500,
+            ips: vec![],
+        };
+        let h = hosting(Expose::Localhost, &local, "kreg-system");
+        assert_eq!(h.host_from_container_runtime, "localhost:30500");
+        assert_eq!(
+            h.host_from_cluster_network,
+            "kreg-registry.kreg-system.svc:5000"
+        );
+    }
 
     fn plan(expose: Expose, storage: Storage) -> Plan {
         crate::plan::sample(expose, storage)

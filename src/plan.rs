@@ -473,6 +473,11 @@ pub fn internal_lb_annotations(flavor: Flavor) -> &'static [(&'static str, &'sta
 }
 
 impl Plan {
+    /// The registry serves TLS with kreg's certificate (all but `--expose localhost`, plain HTTP).
+    pub fn serves_tls(&self) -> bool {
+        self.expose != Expose::Localhost
+    }
+
     /// Whether the Service gets the provider's internal load balancer.
     pub fn internal_lb(&self) -> bool {
         self.expose == Expose::LoadBalancer

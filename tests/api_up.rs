@@ -568,3 +568,81 @@ fn two_concurrent_ups_end_with_one_ca() {
     kreg::pki::verify_signed_by(&pem, stored["ca_pem"].as_str().unwrap()).unwrap();
     cleanup(&tc, ns);
 }
+
+/// `up --dry-run` and `up` converge one rendered list (issue 12): every object the dry run
+/// lists exists after `up`, and every object in the namespace that carries kreg's label was
+/// listed (the state record aside: it is bookkeeping, not desired state). Before the list,
+/// the dry run was a second, hand-kept copy, and it missed the node agents' restart identity.
+#[test]
+fn the_dry_run_lists_exactly_what_up_applies() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let (ns, team) = ("kt-render", "kt-render-team");
+    cleanup(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    let _ = tc.kubectl(&["create", "namespace", team]);
+    let flags = [
+        "--auth",
+        "--pull-secret-namespaces",
+        team,
+        "--allow-runtime-restart",
+        "--gc-schedule",
+        "0 3 * * 0",
+        "--gc-image",
+        "docker.io/bitnami/kubectl@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ];
+    let mut dry_args = api_tier_up(ns, "60s", &flags);
+    dry_args.push("--dry-run");
+    let dry = kreg_json(&tc, &dry_args);
+    let listed: std::collections::BTreeSet<(String, String, String)> = dry["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            let m = &o["metadata"];
+            (
+                o["kind"].as_str().unwrap().to_string(),
+                m["namespace"].as_str().unwrap_or_default().to_string(),
+                m["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(listed.len() > 10, "a full install lists more: {listed:?}");
+    up(&tc, ns, &flags);
+
+    for (kind, namespace, name) in &listed {
+        let mut args = vec!["get", kind.as_str(), name.as_str()];
+        if !namespace.is_empty() {
+            args.extend(["-n", namespace.as_str()]);
+        }
+        let out = tc.kubectl(&args);
+        assert!(
+            out.status.success(),
+            "the dry run listed {kind} {namespace}/{name}, but `up` did not create it: {}",
+            text(&out.stderr)
+        );
+    }
+    let live = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "deploy,daemonset,svc,secret,configmap,pvc,serviceaccount,role,rolebinding,ingress,networkpolicy,cronjob",
+        "-l",
+        "app.kubernetes.io/managed-by=kreg",
+        "-o",
+        "jsonpath={range .items[*]}{.kind}/{.metadata.name}{\"\\n\"}{end}",
+    ]);
+    let unlisted: Vec<&str> = live
+        .lines()
+        .filter(|l| *l != "ConfigMap/kreg-state")
+        .filter(|l| {
+            let (kind, name) = l.split_once('/').unwrap();
+            !listed.contains(&(kind.to_string(), ns.to_string(), name.to_string()))
+        })
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "`up` applied objects the dry run did not list: {unlisted:?}"
+    );
+    cleanup(&tc, ns);
+    let _ = tc.kubectl(&["delete", "namespace", team, "--wait=false"]);
+}

@@ -13,6 +13,7 @@ mod gc_lease;
 mod jobs;
 pub mod lease;
 mod node_trust;
+mod state;
 mod wait;
 
 use std::fmt::Debug;
@@ -220,6 +221,26 @@ impl Cluster {
             (None, Some(_)) => Applied::Updated,
             (None, None) => Applied::Created,
         })
+    }
+
+    /// Applies one rendered object (see [`crate::render`]) as [`Cluster::apply`] does.
+    pub async fn apply_object(&self, obj: &crate::render::Object) -> Result<Applied> {
+        use crate::render::Object as O;
+        match obj {
+            O::Namespace(o) => self.apply(o).await,
+            O::Secret(o) => self.apply(o).await,
+            O::PersistentVolumeClaim(o) => self.apply(o).await,
+            O::Service(o) => self.apply(o).await,
+            O::Deployment(o) => self.apply(o).await,
+            O::DaemonSet(o) => self.apply(o).await,
+            O::ConfigMap(o) => self.apply(o).await,
+            O::ServiceAccount(o) => self.apply(o).await,
+            O::Role(o) => self.apply(o).await,
+            O::RoleBinding(o) => self.apply(o).await,
+            O::Ingress(o) => self.apply(o).await,
+            O::NetworkPolicy(o) => self.apply(o).await,
+            O::CronJob(o) => self.apply_cronjob(o).await,
+        }
     }
 
     /// Creates the object only if it does not exist and returns what is stored: the caller's

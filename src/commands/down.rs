@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         bail!("cancelled; nothing was changed");
     }
     cluster.check_access(crate::cluster::ACCESS_DOWN).await?;
-    let state = super::read_state(&cluster).await?;
+    let state = cluster.read_state().await?;
 
     // 1. Node trust: switch the DaemonSet to removal and wait for every node to confirm.
     if cluster.get::<DaemonSet>(names::NODE_TRUST).await?.is_some() {
@@ -98,16 +98,14 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         .map(|s| s.pull_secret_namespaces.clone())
         .unwrap_or_default();
     for pulled in pulled {
-        if super::registry_auth::revoke(&cluster, &pulled).await? {
+        if crate::install::auth::revoke(&cluster, &pulled).await? {
             report
                 .removed
                 .push(format!("Secret/{} -n {pulled}", names::PULL_SECRET));
         }
     }
-    report
-        .removed
-        .extend(super::gc::unschedule(&cluster).await?);
-    if super::hosting::withdraw(&cluster).await? {
+    report.removed.extend(cluster.remove_gc_schedule().await?);
+    if crate::install::discovery::withdraw(&cluster).await? {
         report.removed.push(format!(
             "ConfigMap/{} -n {}",
             names::HOSTING.1,
@@ -162,13 +160,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         // keeps (auth above all).
         if let Some(mut kept) = state.clone() {
             kept.installed = false;
-            cluster
-                .apply(&crate::manifests::configmap(
-                    &ns,
-                    names::STATE,
-                    kept.to_data()?,
-                ))
-                .await?;
+            cluster.write_state(&kept).await?;
         }
         if cluster
             .get::<PersistentVolumeClaim>(names::DATA_PVC)
@@ -223,7 +215,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
 /// The pull-through caches (`up --mirror`): their nodes' hosts.toml went with the node-trust
 /// removal above; their cache PVCs stay unless `--purge`.
 async fn remove_mirrors(cluster: &Cluster, purge: bool, report: &mut DownReport) -> Result<()> {
-    let (removed, kept) = super::mirrors::remove(cluster, purge).await?;
+    let (removed, kept) = crate::install::mirrors::remove(cluster, purge).await?;
     report.removed.extend(removed);
     report.kept.extend(kept);
     Ok(())

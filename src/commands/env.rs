@@ -12,7 +12,7 @@ use crate::plan::Expose;
 
 pub async fn run(ctx: &Ctx, a: &EnvArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
-    let state = super::installed_state(&cluster).await?;
+    let state = cluster.installed_state().await?;
     let doc = devtools::document(
         crate::plan::SCHEMA_VERSION,
         &state.registry,

@@ -208,31 +208,6 @@ fn holder_identity() -> String {
     format!("kreg-gc@{}/{}", host.trim(), std::process::id())
 }
 
-/// Deletes what `--gc-schedule` created (all named `kreg-gc`); returns `Kind/name` of each
-/// object that was there.
-pub async fn unschedule(cluster: &Cluster) -> Result<Vec<String>> {
-    use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-    let name = names::GC_JOB;
-    let mut removed = vec![];
-    if cluster.delete_cronjob(name).await? {
-        removed.push(format!("CronJob/{name}"));
-    }
-    let mut note = |kind: &str, deleted: bool| {
-        if deleted {
-            removed.push(format!("{kind}/{name}"));
-        }
-    };
-    note("ConfigMap", cluster.delete::<ConfigMap>(name).await?);
-    note("RoleBinding", cluster.delete::<RoleBinding>(name).await?);
-    note("Role", cluster.delete::<Role>(name).await?);
-    note(
-        "ServiceAccount",
-        cluster.delete::<ServiceAccount>(name).await?,
-    );
-    Ok(removed)
-}
-
 fn unix_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

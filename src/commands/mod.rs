@@ -6,13 +6,9 @@ pub mod completions;
 mod down;
 mod env;
 mod gc;
-mod hosting;
-mod mirrors;
 mod port_forward;
 mod push;
-mod registry_auth;
 mod status;
-mod tls;
 mod trust_local;
 mod up;
 
@@ -23,33 +19,12 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::{Cli, Command};
 use crate::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use crate::printer::Printer;
-use crate::reporter::{Reporter, StderrReporter};
+use crate::reporter::StderrReporter;
 use crate::settings::Settings;
 
+pub use crate::context::Ctx;
+pub use crate::install::UpReport;
 pub use status::StatusReport;
-pub use up::UpReport;
-
-/// What every command gets: resolved settings, the printer and the progress reporter.
-pub struct Ctx {
-    pub settings: Settings,
-    pub printer: Printer,
-    pub reporter: Box<dyn Reporter>,
-}
-
-impl Ctx {
-    /// Asks a yes/no question on a terminal. Without one (or with --yes) the answer is yes:
-    /// scripts opted in by running the command.
-    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        if !self.settings.interactive {
-            return Ok(true);
-        }
-        self.reporter.finish();
-        Ok(dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()?)
-    }
-}
 
 /// Parses the command line, runs the command, prints errors; returns the exit code.
 pub fn main() -> u8 {
@@ -147,36 +122,6 @@ pub fn main() -> u8 {
             EXIT_ERROR
         }
     }
-}
-
-/// The record in ConfigMap `kreg-state` (see [`crate::state`]), if there is one: installed, or
-/// kept by a `down` without `--purge`.
-async fn read_state(
-    cluster: &crate::cluster::Cluster,
-) -> anyhow::Result<Option<crate::state::InstalledState>> {
-    use crate::plan::names;
-    use k8s_openapi::api::core::v1::ConfigMap;
-    cluster
-        .get::<ConfigMap>(names::STATE)
-        .await?
-        .map(|c| crate::state::InstalledState::from_data(&c.data.unwrap_or_default()))
-        .transpose()
-}
-
-/// The record of the installed registry (address, host, port, CA certificate...); an error
-/// that says to run `kreg up` when kreg is not installed in the namespace.
-async fn installed_state(
-    cluster: &crate::cluster::Cluster,
-) -> anyhow::Result<crate::state::InstalledState> {
-    read_state(cluster)
-        .await?
-        .filter(|s| s.installed)
-        .ok_or_else(|| {
-            crate::error::hint(
-                format!("kreg is not installed in namespace {}", cluster.namespace),
-                "run `kreg up` first",
-            )
-        })
 }
 
 /// Runs a command until it ends or Ctrl-C, then says so in one line and exits 130. Every step

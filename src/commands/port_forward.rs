@@ -14,7 +14,8 @@ use crate::plan::{names, Expose};
 pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
     let ns = &ctx.settings.namespace;
     let cluster = Cluster::connect(&ctx.settings.target, ns).await?;
-    let state = super::read_state(&cluster)
+    let state = cluster
+        .read_state()
         .await?
         .filter(|s| s.installed)
         .ok_or_else(|| {

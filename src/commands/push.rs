@@ -10,17 +10,17 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::PushArgs;
-use crate::cluster::{Cluster, Forward};
+use crate::cluster::Cluster;
 use crate::error::{hint, EXIT_OK};
 use crate::image::{self, Format, Image};
 use crate::plan::{names, Expose};
-use crate::registry::{Credentials, Failure, Registry, Target};
+use crate::registry::{Credentials, Registry, Target};
 
 /// Blobs uploaded at once: enough to overlap round trips, few enough for a small registry.
 const PARALLEL_UPLOADS: usize = 3;
@@ -76,7 +76,7 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
     }
 
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
-    let state = super::installed_state(&cluster).await?;
+    let state = cluster.installed_state().await?;
     let registry_name = state.registry.clone();
     crate::validate::host_port(&registry_name)
         .context("the registry address stored in the cluster is not valid")?;
@@ -95,7 +95,7 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
             .map(|ip| SocketAddr::new(ip, port)),
     };
     let creds = credentials(&cluster, state.auth).await?;
-    let (client, forward) = reach(
+    let (client, forward) = crate::reach::reach(
         ctx,
         &cluster,
         target,
@@ -146,53 +146,6 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// A client for the registry: at its address when this machine reaches it, else (or when
-/// forced, or for `--expose localhost`) through a port-forward to a registry pod, which the
-/// caller keeps alive for as long as it uses the client.
-pub(crate) async fn reach(
-    ctx: &Ctx,
-    cluster: &Cluster,
-    mut target: Target,
-    creds: Option<Credentials>,
-    ca_pem: &str,
-    registry: &str,
-    force_forward: bool,
-) -> Result<(Registry, Option<Forward>)> {
-    let r = &ctx.reporter;
-    if target.plain_http {
-        r.info(&format!(
-            "{registry} is the nodes' own loopback (--expose localhost): pushing through a port-forward"
-        ));
-    } else if !force_forward {
-        r.step(&format!("connecting to {registry}"));
-        let client = Registry::new(&target, ca_pem, creds.clone())?;
-        match client.ping().await {
-            Ok(()) => return Ok((client, None)),
-            Err(Failure::Unreachable(why)) => r.warn(&format!(
-                "{registry} is not reachable from this machine ({why}): pushing through a port-forward to the registry pod"
-            )),
-            // A registry that answers wrongly (TLS, auth) is not fixed by another route.
-            Err(Failure::Other(e)) => return Err(e),
-        }
-    }
-    r.step("port-forwarding to the registry pod");
-    let forward = cluster.forward_registry().await?;
-    r.done(&format!(
-        "port-forward 127.0.0.1:{} → pod {}",
-        forward.local.port(),
-        forward.pod
-    ));
-    target.connect = Some(forward.local);
-    let client = Registry::new(&target, ca_pem, creds)?;
-    client.ping().await.map_err(|e| match e {
-        Failure::Unreachable(why) => {
-            anyhow!("the registry did not answer through the port-forward: {why}")
-        }
-        Failure::Other(e) => e,
-    })?;
-    Ok((client, Some(forward)))
-}
-
 /// Uploads the blobs the registry lacks, a few at a time. Returns (uploaded, present, bytes).
 async fn upload(
     ctx: &Ctx,
@@ -229,7 +182,7 @@ async fn credentials(cluster: &Cluster, auth: bool) -> Result<Option<Credentials
     if !auth {
         return Ok(None);
     }
-    match super::registry_auth::read(cluster).await {
+    match crate::install::auth::read(cluster).await {
         Ok(Some(users)) => Ok(Some(users.push)),
         Ok(None) => Err(hint(
             format!(

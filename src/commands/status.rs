@@ -8,12 +8,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use serde::Serialize;
 
-use super::registry_auth::{self, AuthReport};
 use super::Ctx;
 use crate::cli::StatusArgs;
 use crate::cluster::{Cluster, NodeVerdict};
 use crate::error::{EXIT_OK, EXIT_UNHEALTHY};
 use crate::health;
+use crate::install::auth::{self as registry_auth, AuthReport};
 use crate::pki;
 use crate::plan::{names, Address, Endpoint, Expose};
 use crate::probe;
@@ -71,11 +71,11 @@ pub struct StatusReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gc_schedule: Option<String>,
     /// Pull-through caches (`up --mirror`); an unhealthy one makes the whole status unhealthy.
-    pub mirrors: Vec<super::mirrors::MirrorStatus>,
+    pub mirrors: Vec<crate::install::mirrors::MirrorStatus>,
     /// Who can reach the caches (absent without caches); `open_to_pods` when no plugin known
     /// to enforce the NetworkPolicy was found.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mirror_access: Option<super::mirrors::MirrorAccess>,
+    pub mirror_access: Option<crate::install::mirrors::MirrorAccess>,
     /// No password is needed: whoever reaches the registry can push, overwrite and delete.
     pub anonymous_access: bool,
     /// Said, but not a health problem (anonymous access is a choice).
@@ -101,7 +101,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         namespace: cluster.namespace.clone(),
         ..Default::default()
     };
-    let Some(state) = super::read_state(cluster).await?.filter(|s| s.installed) else {
+    let Some(state) = cluster.read_state().await?.filter(|s| s.installed) else {
         r.problems.push(format!(
             "kreg is not installed in namespace {} (run `kreg up`)",
             cluster.namespace
@@ -294,7 +294,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     }
     r.problems.extend(health::problems(&seen));
     collect_mirrors(cluster, &mut r, &state.mirrors).await?;
-    r.mirror_access = super::mirrors::status_access(
+    r.mirror_access = crate::install::mirrors::status_access(
         cluster,
         state.flavor,
         &state.mirrors,
@@ -310,9 +310,9 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
 async fn collect_mirrors(
     cluster: &Cluster,
     r: &mut StatusReport,
-    recorded: &[super::mirrors::MirrorRecord],
+    recorded: &[crate::install::mirrors::MirrorRecord],
 ) -> Result<()> {
-    r.mirrors = super::mirrors::status(cluster, recorded, r.ca_pem.as_deref()).await?;
+    r.mirrors = crate::install::mirrors::status(cluster, recorded, r.ca_pem.as_deref()).await?;
     for m in &r.mirrors {
         for p in &m.problems {
             r.problems.push(format!("mirror {}: {p}", m.upstream));

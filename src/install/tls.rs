@@ -16,17 +16,17 @@ use crate::plan::{names, Endpoint, Plan};
 const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
 
 /// The CA this `up` signs with, and what it hands nodes and clients to trust.
-pub(super) struct CaSet {
-    pub(super) signing: KeyPairPem,
+pub struct CaSet {
+    pub signing: KeyPairPem,
     /// One PEM certificate, or during a `--rotate-ca` the old and the new one.
-    pub(super) trust_pem: String,
+    pub trust_pem: String,
     /// A rotation waits for every node to trust both before the registry switches.
-    pub(super) distributing: bool,
+    pub distributing: bool,
     /// `Secret/...` entries for the plan's list of changes.
-    pub(super) changed: Vec<String>,
+    pub changed: Vec<String>,
     /// The CA Secrets this `up` created, as stored (their UIDs go to the record, so that
     /// `down --purge` deletes them and nothing else of that name).
-    pub(super) created: Vec<Secret>,
+    pub created: Vec<Secret>,
 }
 
 /// The CA, created with name constraints for this installation when absent (a concurrent `up`
@@ -41,7 +41,7 @@ pub(super) struct CaSet {
 /// 3. the next `up` drops the old certificate.
 ///
 /// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
-pub(super) async fn ensure_ca(
+pub async fn ensure_ca(
     cluster: &Cluster,
     plan: &Plan,
     endpoint: &Endpoint,
@@ -204,7 +204,7 @@ pub(super) async fn ensure_ca(
 }
 
 /// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.
-pub(super) async fn mark_distributed(cluster: &Cluster) -> Result<()> {
+pub async fn mark_distributed(cluster: &Cluster) -> Result<()> {
     let Some(mut s) = cluster.get::<Secret>(names::CA_NEXT_SECRET).await? else {
         return Ok(());
     };
@@ -238,7 +238,7 @@ fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
 
 /// The serving certificate in Secret `secret_name` (the registry's, or a mirror's), reused
 /// while it covers `endpoint`, is signed by `ca` and has time left; issued anew otherwise.
-pub(super) async fn ensure_leaf(
+pub async fn ensure_leaf(
     cluster: &Cluster,
     plan: &Plan,
     ca: &KeyPairPem,

@@ -150,22 +150,17 @@ fn changed() -> anyhow::Error {
     )
 }
 
-/// Puts the pull Secret into `namespace` and adds it to the default ServiceAccount there.
-pub async fn grant(
-    cluster: &Cluster,
-    namespace: &str,
-    registry: &str,
-    creds: &Credentials,
-) -> Result<bool> {
+/// Puts a pull Secret (rendered for its namespace) there and adds it to the default
+/// ServiceAccount of that namespace.
+pub async fn grant(cluster: &Cluster, secret: &Secret) -> Result<bool> {
+    let namespace = secret.metadata.namespace.as_deref().unwrap_or_default();
     if cluster.get::<Namespace>(namespace).await?.is_none() {
         return Err(hint(
             format!("--pull-secret-namespaces: namespace {namespace} does not exist"),
             format!("create it first (kubectl create namespace {namespace}), or leave it out"),
         ));
     }
-    let secret = cluster
-        .apply(&manifests::pull_secret(namespace, registry, creds))
-        .await?;
+    let secret = cluster.apply(secret).await?;
     let add = |sa: &mut ServiceAccount| {
         auth::set_pull_secret(&mut sa.image_pull_secrets, names::PULL_SECRET, true)
     };

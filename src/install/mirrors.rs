@@ -17,12 +17,10 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::cli::UpArgs;
 use crate::cluster::{Applied, Cluster, Object};
 use crate::detect::{self, Flavor, PolicyEnforcer};
 use crate::error::hint;
 use crate::manifests::{self, NodeMirror};
-use crate::pki::{self, KeyPairPem};
 use crate::plan::{names, Endpoint, Mirror, Plan};
 use crate::probe;
 use crate::validate;
@@ -120,7 +118,7 @@ fn with_login<'a>(mirrors: impl Iterator<Item = (&'a str, bool)>) -> Vec<String>
 /// `up`: the nodes' addresses and the enforcing plugin, read before anything is applied
 /// (also for `--dry-run`), and said once in the plan. `None` without caches.
 pub async fn access(
-    ctx: &super::Ctx,
+    ctx: &crate::context::Ctx,
     cluster: &Cluster,
     plan: &Plan,
 ) -> Result<Option<MirrorAccess>> {
@@ -148,7 +146,7 @@ pub async fn access(
 }
 
 /// The policy's sources as `up` applies them.
-fn sources_of(access: Option<&MirrorAccess>) -> Vec<IpAddr> {
+pub fn sources_of(access: Option<&MirrorAccess>) -> Vec<IpAddr> {
     access
         .map(|a| {
             a.allowed_sources
@@ -161,9 +159,9 @@ fn sources_of(access: Option<&MirrorAccess>) -> Vec<IpAddr> {
 
 /// `--mirror` and `--mirror-credentials`, validated; credentials for an upstream that has no
 /// `--mirror` are refused (a typo would otherwise be silently ignored).
-pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
+pub fn requested(specs: &[String], credentials: &[String]) -> Result<Vec<Mirror>> {
     let mut creds: Vec<(String, String)> = Vec::new();
-    for spec in &a.mirror_credentials {
+    for spec in credentials {
         let (upstream, secret) = validate::mirror_credentials(spec)?;
         if creds.iter().any(|(u, _)| *u == upstream) {
             anyhow::bail!("--mirror-credentials {upstream} is given twice");
@@ -171,7 +169,7 @@ pub fn requested(a: &UpArgs) -> Result<Vec<Mirror>> {
         creds.push((upstream, secret));
     }
     let mut mirrors = Vec::new();
-    for spec in &a.mirrors {
+    for spec in specs {
         let (upstream, url) = validate::mirror(spec)?;
         let secret = creds
             .iter()
@@ -214,7 +212,7 @@ fn clear_login_refused(m: &Mirror) -> anyhow::Error {
 }
 
 /// The plan's caches, for `up`'s plan summary.
-pub fn describe(ctx: &super::Ctx, plan: &Plan) {
+pub fn describe(ctx: &crate::context::Ctx, plan: &Plan) {
     for m in &plan.mirrors {
         ctx.reporter.info(&format!(
             "pull-through cache: {} from {}{} (Deployment {})",
@@ -232,37 +230,6 @@ pub fn describe(ctx: &super::Ctx, plan: &Plan) {
             "--no-node-trust: the caches run, but no node is pointed at them; write <config_path>/<upstream>/hosts.toml yourself",
         );
     }
-}
-
-/// The caches' objects for `up --dry-run` (certificates are issued during `up`).
-pub fn dry_run_objects(
-    plan: &Plan,
-    pending: &str,
-    access: Option<&MirrorAccess>,
-) -> Result<Vec<serde_json::Value>> {
-    let mut out = Vec::new();
-    if !plan.mirrors.is_empty() {
-        out.push(serde_json::to_value(manifests::mirror_network_policy(
-            &plan.namespace,
-            &sources_of(access),
-        ))?);
-    }
-    for m in &plan.mirrors {
-        if let Some(p) = manifests::mirror_pvc(plan, m) {
-            out.push(serde_json::to_value(p)?);
-        }
-        out.push(serde_json::to_value(manifests::mirror_service(plan, m))?);
-        out.push(serde_json::to_value(manifests::placeholder_secret(
-            &plan.namespace,
-            &m.tls_secret(),
-            "kubernetes.io/tls",
-            &["tls.crt", "tls.key", "ca.crt"],
-        ))?);
-        out.push(serde_json::to_value(manifests::mirror_deployment(
-            plan, m, pending,
-        ))?);
-    }
-    Ok(out)
 }
 
 /// Every credentials Secret exists and has `username` and `password`: checked before anything
@@ -298,39 +265,11 @@ pub async fn check_credentials(cluster: &Cluster, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Applies every cache of the plan (PVC, Service, certificate, Deployment) and returns where
-/// nodes reach each. `track` records what changed, as `up` does for its own objects.
-pub async fn apply(
-    cluster: &Cluster,
-    plan: &Plan,
-    ca: &KeyPairPem,
-    access: Option<&MirrorAccess>,
-    track: &mut dyn FnMut(String, Applied),
-) -> Result<Vec<NodeMirror>> {
+/// Where nodes reach each cache, once its Service has a ClusterIP: the address for the
+/// nodes' hosts.toml and the endpoint its certificate names.
+pub async fn locate(cluster: &Cluster, plan: &Plan) -> Result<Vec<(NodeMirror, Endpoint)>> {
     let mut out = Vec::new();
-    if !plan.mirrors.is_empty() {
-        // First, so no cache pod ever runs without it.
-        track(
-            format!("NetworkPolicy/{}", names::MIRROR_POLICY),
-            cluster
-                .apply(&manifests::mirror_network_policy(
-                    &plan.namespace,
-                    &sources_of(access),
-                ))
-                .await?,
-        );
-    }
     for m in &plan.mirrors {
-        if let Some(pvc) = manifests::mirror_pvc(plan, m) {
-            track(
-                format!("PersistentVolumeClaim/{}", m.name),
-                cluster.apply(&pvc).await?,
-            );
-        }
-        track(
-            format!("Service/{}", m.name),
-            cluster.apply(&manifests::mirror_service(plan, m)).await?,
-        );
         let ip = cluster
             .get::<Service>(&m.name)
             .await?
@@ -338,30 +277,16 @@ pub async fn apply(
             .filter(|ip| !ip.is_empty() && ip != "None")
             .with_context(|| format!("Service {} has no ClusterIP", m.name))?;
         let endpoint = endpoint(plan, m, &ip)?;
-        let (leaf, changed) =
-            super::tls::ensure_leaf(cluster, plan, ca, &endpoint, &m.tls_secret()).await?;
-        if changed {
-            track(format!("Secret/{}", m.tls_secret()), Applied::Updated);
-        }
-        track(
-            format!("Deployment/{}", m.name),
-            cluster
-                .apply(&manifests::mirror_deployment(
-                    plan,
-                    m,
-                    &pki::cert_sha256(&leaf.cert_pem)?,
-                ))
-                .await?,
-        );
         // Nodes use the IP: their host network resolves no cluster DNS names.
         let address = match endpoint.ips[0] {
             std::net::IpAddr::V6(v6) => format!("[{v6}]"),
             v4 => v4.to_string(),
         };
-        out.push(NodeMirror {
+        let node = NodeMirror {
             mirror: m.clone(),
             address,
-        });
+        };
+        out.push((node, endpoint));
     }
     Ok(out)
 }
@@ -665,7 +590,7 @@ mod tests {
         let Command::Up(a) = cli.command else {
             unreachable!()
         };
-        requested(&a)
+        requested(&a.mirrors, &a.mirror_credentials)
     }
 
     #[test]

@@ -1,0 +1,784 @@
+//! `kreg up`'s work, without the command line: prepare (connect, check rights, plan), then
+//! converge the rendered objects ([`crate::render`]) in stages, wait, verify and report.
+//! `commands/up.rs` turns flags into [`Options`] and prints the [`Outcome`].
+//!
+//! The install steps that are more than applying an object live beside this file: the CA and
+//! the serving certificates (`tls`), the registry's users and pull secrets (`auth`), tool
+//! discovery (`discovery`), the pull-through caches (`mirrors`), and the check that every
+//! object `up` reuses by name is kreg's own (`ownership`).
+
+pub mod auth;
+pub mod discovery;
+pub mod mirrors;
+mod ownership;
+mod report;
+pub mod tls;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret};
+use tokio::time::Instant;
+
+use crate::cluster::{Applied, Cluster, NodeTrustReport};
+use crate::context::Ctx;
+use crate::detect::{self, NodeFacts};
+use crate::error::{hint, EXIT_ERROR, EXIT_OK};
+use crate::manifests;
+use crate::pki::{self, KeyPairPem};
+use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request};
+use crate::probe;
+use crate::render::{self, Desired, How, Material, Object, Stage};
+use crate::state::{Change, Explicit, InstalledState};
+
+pub use mirrors::{MirrorAccess, MirrorRecord};
+pub use report::{DryRun, Timings, UpReport};
+
+/// What `kreg up` was asked to do, flags already validated.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub request: Request,
+    /// Which sticky choices the flags made (the rest come from the last `up`).
+    pub explicit: Explicit,
+    pub dry_run: bool,
+    pub no_wait: bool,
+    pub rotate_ca: bool,
+}
+
+/// What `up` ended with, for the command to print.
+pub enum Outcome {
+    DryRun(DryRun),
+    Installed {
+        report: Box<UpReport>,
+        /// The node-trust verdicts (absent with `--no-node-trust` or `--no-wait`).
+        trust: Option<NodeTrustReport>,
+        exit: u8,
+    },
+}
+
+/// What [`prepare`] learned: the plan and the facts it rests on.
+struct Prepared {
+    cluster: Cluster,
+    plan: Plan,
+    prev: Option<InstalledState>,
+    changes: Vec<Change>,
+    nodes: Vec<NodeFacts>,
+    mirror_access: Option<MirrorAccess>,
+}
+
+/// Installs (or converges) the registry. `--rotate-ca` runs a second pass, once every node
+/// trusts the old and the new CA, to switch the registry to the new one.
+pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
+    let started = Instant::now();
+    let deadline = started + ctx.settings.timeout;
+    let p = prepare(ctx, opts).await?;
+    if opts.dry_run {
+        return dry_run(ctx, &p);
+    }
+    confirm(ctx, &p)?;
+    // Before the first write: every object kreg would reuse by name must be kreg's own.
+    let (created, absent) = ownership::check(&p.cluster, &p.plan, p.prev.as_ref()).await?;
+    let mut run = Converge {
+        ctx,
+        cluster: &p.cluster,
+        plan: &p.plan,
+        deadline,
+        changed: vec![],
+        created,
+        timings: Timings::default(),
+    };
+    run.foundation().await?;
+    let located = run.locate(p.prev.as_ref()).await?;
+    let keys = run.mint(&located, opts.rotate_ca).await?;
+    let material = material(&p, &located, &keys).await?;
+    let discovery = run.workload(&material).await?;
+    run.prune(p.prev.as_ref()).await?;
+    ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
+    run.record(&located, &keys, &material).await?;
+    let mut report = report::installed(&p, &run, &located, &keys, &material, discovery)?;
+    if opts.no_wait {
+        ctx.reporter
+            .warn("--no-wait: not waiting for the rollout, the health probe or node trust");
+        if keys.cas.distributing {
+            ctx.reporter.warn("CA rotation half done: nodes and clients now get the old and the new CA; the registry switches to the new one on the next `kreg up` without --no-wait, once every node trusts both");
+        }
+        report.set_cost(started, run.timings);
+        return Ok(Outcome::Installed {
+            report: Box::new(report),
+            trust: None,
+            exit: EXIT_OK,
+        });
+    }
+    let trust = run
+        .verify(&p, &located, &keys, &material, &mut report)
+        .await?;
+    let exit = match &trust {
+        Some(nt) if !nt.complete() => EXIT_ERROR,
+        _ => EXIT_OK,
+    };
+    if keys.cas.distributing && exit == EXIT_OK {
+        // Every node trusts the old and the new CA: now the registry may switch to the new one.
+        tls::mark_distributed(&p.cluster).await?;
+        ctx.reporter.done(
+            "every node trusts the old and the new CA: switching the registry to the new one",
+        );
+        let again = Options {
+            rotate_ca: false,
+            ..opts.clone()
+        };
+        return Box::pin(up(ctx, &again)).await;
+    }
+    ctx.reporter
+        .info(&format!("took {:.1}s", started.elapsed().as_secs_f64()));
+    report.set_cost(started, run.timings);
+    Ok(Outcome::Installed {
+        report: Box::new(report),
+        trust,
+        exit,
+    })
+}
+
+/// Connect, check rights, read the record, detect, plan; say what will happen. Read-only, so
+/// `--dry-run` stops after it.
+async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
+    let r = &ctx.reporter;
+    let mut req = opts.request.clone();
+    r.step("connecting to the cluster");
+    let cluster = Cluster::connect(&ctx.settings.target, &req.namespace).await?;
+    r.done(&format!(
+        "connected to {} ({})",
+        cluster.context, cluster.server
+    ));
+    if !opts.dry_run {
+        cluster.check_access(crate::cluster::ACCESS_UP).await?;
+    }
+    // What the last `up` chose stays unless a flag changes it (see `state`).
+    let prev = cluster.read_state().await?;
+    let changes = crate::state::keep(&mut req, &opts.explicit, prev.as_ref())?;
+    let (facts, abilities) = cluster.facts().await?;
+    let detection = detect::detect(&facts);
+    let mut plan = plan::make(&req, detection.flavor, &abilities)?;
+    if !opts.explicit.expose && prev.is_some() {
+        plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
+    }
+    let from_flag = if req.flavor.is_some() {
+        " (from --flavor)"
+    } else {
+        ""
+    };
+    r.done(&format!("flavour {}{from_flag}", plan.flavor));
+    for e in &detection.evidence {
+        r.info(e);
+    }
+    report::describe_plan(ctx, &plan, &changes);
+    mirrors::describe(ctx, &plan);
+    mirrors::check_credentials(&cluster, &plan).await?;
+    let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
+    Ok(Prepared {
+        cluster,
+        plan,
+        prev,
+        changes,
+        nodes: facts.nodes,
+        mirror_access,
+    })
+}
+
+/// `--dry-run`: the rendered list with placeholders for what `up` would learn or mint.
+fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
+    let desired = render::render(
+        &p.plan,
+        &Material::pending(mirrors::sources_of(p.mirror_access.as_ref())),
+    )?;
+    for note in report::dry_run_notes(&desired) {
+        ctx.reporter.info(&note);
+    }
+    Ok(Outcome::DryRun(DryRun::new(&p.plan, &desired)?))
+}
+
+/// A security downgrade needs its own yes; then the install itself is confirmed.
+fn confirm(ctx: &Ctx, p: &Prepared) -> Result<()> {
+    confirm_downgrades(ctx, &p.changes)?;
+    if !ctx.confirm(&format!(
+        "Install the registry into namespace {}?",
+        p.plan.namespace
+    ))? {
+        bail!("cancelled; nothing was changed");
+    }
+    Ok(())
+}
+
+/// A security downgrade (dropping `--auth`) is applied only when the user says so: asked on a
+/// terminal, `--yes` otherwise, refused without either.
+fn confirm_downgrades(ctx: &Ctx, changes: &[Change]) -> Result<()> {
+    let downgrades: Vec<String> = changes
+        .iter()
+        .filter(|c| c.downgrade)
+        .map(|c| c.to_string())
+        .collect();
+    if downgrades.is_empty() || ctx.settings.yes {
+        return Ok(());
+    }
+    let what = downgrades.join(", ");
+    if !ctx.settings.interactive {
+        return Err(hint(
+            format!(
+                "refusing a security downgrade without confirmation ({what}); nothing was changed"
+            ),
+            "run it on a terminal to be asked, or add --yes if dropping the protection is meant",
+        ));
+    }
+    if ctx.confirm(&format!(
+        "{what}: anyone who reaches the registry could then push, overwrite and delete images. Continue?"
+    ))? {
+        Ok(())
+    } else {
+        bail!("cancelled; nothing was changed")
+    }
+}
+
+/// Where the registry and its caches are reached, once their Services exist.
+struct Located {
+    address: Address,
+    endpoint: Endpoint,
+    /// The node the NodePort registry is named after (kept while it exists).
+    node: Option<String>,
+    mirrors: Vec<(manifests::NodeMirror, Endpoint)>,
+}
+
+/// What [`Converge::mint`] made or reused.
+struct Keys {
+    cas: tls::CaSet,
+    /// SHA-256 of the serving certificate, or `plain-http`.
+    tls_sha256: String,
+    users: Option<auth::Users>,
+    mirror_tls_sha256: Vec<String>,
+}
+
+/// The workload's inputs, from what `up` learned and minted.
+async fn material(p: &Prepared, at: &Located, keys: &Keys) -> Result<Material> {
+    let registry = at.endpoint.registry();
+    Ok(Material {
+        endpoint: at.endpoint.clone(),
+        dial: plan::dial(&p.plan, &at.address, &at.endpoint),
+        tls_sha256: keys.tls_sha256.clone(),
+        users_sha256: keys
+            .users
+            .as_ref()
+            .map(|u| u.sha256.clone())
+            .unwrap_or_default(),
+        pull: keys.users.as_ref().map(|u| u.pull.clone()),
+        trust_pem: keys.cas.trust_pem.clone(),
+        mirrors: at.mirrors.iter().map(|(m, _)| m.clone()).collect(),
+        mirror_tls_sha256: keys.mirror_tls_sha256.clone(),
+        mirror_sources: mirrors::sources_of(p.mirror_access.as_ref()),
+        probe_image: Some(crate::node::probe::build().reference(&registry)),
+        restart_skip: manifests::restart_skip(&p.nodes, p.plan.restart_control_plane),
+        cronjob_api: match &p.plan.gc_schedule {
+            Some(_) => p.cluster.cronjob_api_version().await?,
+            None => "batch/v1",
+        },
+    })
+}
+
+/// One run's converging: what it changed and created, and where the time went.
+struct Converge<'a> {
+    ctx: &'a Ctx,
+    cluster: &'a Cluster,
+    plan: &'a Plan,
+    deadline: Instant,
+    /// `Kind/name` of each object this run created or changed, for the report.
+    changed: Vec<String>,
+    /// The ownership record: `Kind/name` -> UID of each object kreg created.
+    created: BTreeMap<String, String>,
+    timings: Timings,
+}
+
+impl Converge<'_> {
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn track(&mut self, what: String, how: Applied) {
+        if let Applied::Restored(field) = &how {
+            self.ctx.reporter.warn(&format!(
+                "{what} had been changed ({field}); restored what kreg applies"
+            ));
+        }
+        if how != Applied::Unchanged {
+            self.changed.push(what);
+        }
+    }
+
+    /// Records the UID of an object this run created (see `state`'s ownership rule).
+    fn record_uid(&mut self, kind: &str, name: &str, uid: Option<&String>) {
+        if let Some(uid) = uid {
+            self.created.insert(format!("{kind}/{name}"), uid.clone());
+        }
+    }
+
+    /// The objects that depend on the plan alone: the namespace, the shared HTTP secret, the
+    /// volumes and the Services, whose addresses the rest needs.
+    async fn foundation(&mut self) -> Result<()> {
+        let r = &self.ctx.reporter;
+        if self
+            .cluster
+            .wait_namespace_not_terminating(self.left())
+            .await?
+        {
+            r.done(&format!(
+                "namespace {} finished terminating",
+                self.plan.namespace
+            ));
+        }
+        let desired = render::render(self.plan, &Material::pending(vec![]))?;
+        for d in desired.into_iter().filter(|d| d.stage == Stage::Foundation) {
+            match (d.how, d.object) {
+                (How::Namespace, Object::Namespace(ns)) => self.namespace(ns).await?,
+                (How::CreateOnce, Object::Secret(s)) => self.shared_secret(s).await?,
+                (How::Apply, Object::PersistentVolumeClaim(pvc)) => self.volume(pvc).await?,
+                (How::Apply, o) => {
+                    let how = self.cluster.apply_object(&o).await?;
+                    self.track(o.key(&self.plan.namespace), how);
+                }
+                (how, o) => bail!("{} cannot be converged as {how:?}", o.key("")),
+            }
+        }
+        if self.plan.storage == plan::Storage::EmptyDir {
+            r.warn(
+                "--storage emptydir: images are LOST whenever the registry pod restarts or moves",
+            );
+        }
+        Ok(())
+    }
+
+    /// A namespace that exists is left as it is (kreg never labels or takes over one it did
+    /// not create); one kreg creates is recorded by UID, and only such a namespace is ever
+    /// deleted by `down --purge`.
+    async fn namespace(&mut self, ns: Namespace) -> Result<()> {
+        let name = self.plan.namespace.clone();
+        match self.cluster.get::<Namespace>(&name).await? {
+            None => {
+                if let Some(made) = self.cluster.create_new(&ns).await? {
+                    self.record_uid("Namespace", &name, made.metadata.uid.as_ref());
+                    self.track(format!("Namespace/{name}"), Applied::Created);
+                }
+            }
+            // A namespace this kreg created carries both its managed-by and its Pod Security
+            // labels (no other kreg labelled namespaces that way): an `up` interrupted between
+            // creating it and writing the record leaves it unrecorded; adopt it again.
+            Some(live) if manifests::created_by_this_kreg(&live.metadata) => {
+                if !self.created.contains_key(&format!("Namespace/{name}")) {
+                    self.record_uid("Namespace", &name, live.metadata.uid.as_ref());
+                }
+            }
+            // Not kreg's to relabel: say so when its Pod Security level rejects the agent.
+            Some(live) if self.plan.node_trust => {
+                if let Some(why) = manifests::pod_security_blocks_agent(&live.metadata) {
+                    self.ctx.reporter.warn(&format!(
+                        "{why}: label it pod-security.kubernetes.io/enforce=privileged, or let kreg create a namespace of its own (-n)"
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The replicas' shared HTTP secret: random, created only if absent, never rewritten (an
+    /// upload begun on one replica must finish on another).
+    async fn shared_secret(&mut self, placeholder: Secret) -> Result<()> {
+        let name = placeholder.metadata.name.clone().unwrap_or_default();
+        let secret = manifests::secret(
+            &self.plan.namespace,
+            &name,
+            "Opaque",
+            &[("secret", random_secret().as_bytes())],
+        );
+        let (_, created) = self.cluster.create_if_absent(&secret).await?;
+        if created {
+            self.track(format!("Secret/{name}"), Applied::Created);
+        }
+        Ok(())
+    }
+
+    /// A volume still being deleted (`down --purge` just before) cannot be used: a pod on it
+    /// stays Pending. Wait until it is gone, then apply; a new one is recorded by UID.
+    async fn volume(&mut self, pvc: PersistentVolumeClaim) -> Result<()> {
+        let name = pvc.metadata.name.clone().unwrap_or_default();
+        self.cluster
+            .wait_deleted::<PersistentVolumeClaim>(&name, self.left())
+            .await?;
+        let how = self.cluster.apply(&pvc).await?;
+        if how == Applied::Created && name == names::DATA_PVC {
+            if let Some(live) = self.cluster.get::<PersistentVolumeClaim>(&name).await? {
+                self.record_uid("PersistentVolumeClaim", &name, live.metadata.uid.as_ref());
+            }
+        }
+        self.track(format!("PersistentVolumeClaim/{name}"), how);
+        Ok(())
+    }
+
+    /// The registry's address (a load balancer may take a while) and the caches' ClusterIPs.
+    async fn locate(&mut self, prev: Option<&InstalledState>) -> Result<Located> {
+        let r = &self.ctx.reporter;
+        r.step(match self.plan.expose {
+            Expose::LoadBalancer => "waiting for the load balancer's address",
+            _ => "reading the node address",
+        });
+        // A NodePort registry keeps the node it was named after while that node exists: its
+        // name is in every image reference the users wrote.
+        let kept_node = prev
+            .and_then(|p| p.node_address.as_ref())
+            .map(|n| n.node.clone());
+        let t = Instant::now();
+        let (address, node_port, node) = match self.plan.expose {
+            Expose::Ingress => (self.ingress_address().await?, None, None),
+            e => {
+                self.cluster
+                    .wait_address(
+                        names::REGISTRY,
+                        e == Expose::LoadBalancer,
+                        kept_node.as_deref(),
+                        self.left(),
+                    )
+                    .await?
+            }
+        };
+        self.timings.wait_address_ms += t.elapsed().as_millis();
+        let endpoint = plan::endpoint(self.plan, &address, node_port);
+        r.done(&format!(
+            "address {address}: registry {}",
+            endpoint.registry()
+        ));
+        let mirrors = mirrors::locate(self.cluster, self.plan).await?;
+        Ok(Located {
+            address,
+            endpoint,
+            node,
+            mirrors,
+        })
+    }
+
+    async fn ingress_address(&self) -> Result<Address> {
+        // The host is the user's; the certificate gets the controller's IP as well when it has one.
+        let host = self
+            .plan
+            .host
+            .clone()
+            .expect("plan requires --host with ingress");
+        Ok(self
+            .cluster
+            .ingress_address(names::REGISTRY, self.left().min(Duration::from_secs(30)))
+            .await?
+            .unwrap_or(Address::Hostname(host)))
+    }
+
+    /// The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
+    /// address is known, since its name constraints cover it), the serving certificates
+    /// (reused while they cover the address and have time left) and the users (`--auth`).
+    async fn mint(&mut self, at: &Located, rotate: bool) -> Result<Keys> {
+        let cas = tls::ensure_ca(self.cluster, self.plan, &at.endpoint, rotate).await?;
+        for stored in &cas.created {
+            let name = stored.metadata.name.clone().unwrap_or_default();
+            self.record_uid("Secret", &name, stored.metadata.uid.as_ref());
+        }
+        for s in &cas.changed {
+            self.track(s.clone(), Applied::Updated);
+        }
+        // `--expose localhost` is plain HTTP: no serving certificate.
+        let tls_sha256 = if self.plan.serves_tls() {
+            self.leaf(&cas.signing, &at.endpoint, names::TLS_SECRET)
+                .await?
+        } else {
+            "plain-http".to_string()
+        };
+        let mut mirror_tls_sha256 = vec![];
+        for (m, endpoint) in &at.mirrors {
+            mirror_tls_sha256.push(
+                self.leaf(&cas.signing, endpoint, &m.mirror.tls_secret())
+                    .await?,
+            );
+        }
+        let users = if self.plan.auth {
+            let (users, stored) = auth::ensure(self.cluster, &self.plan.namespace).await?;
+            if let Some(stored) = stored {
+                self.record_uid("Secret", names::AUTH_SECRET, stored.metadata.uid.as_ref());
+                self.track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
+            }
+            Some(users)
+        } else {
+            None
+        };
+        Ok(Keys {
+            cas,
+            tls_sha256,
+            users,
+            mirror_tls_sha256,
+        })
+    }
+
+    /// One serving certificate; its SHA-256.
+    async fn leaf(&mut self, ca: &KeyPairPem, endpoint: &Endpoint, secret: &str) -> Result<String> {
+        let (leaf, changed) =
+            tls::ensure_leaf(self.cluster, self.plan, ca, endpoint, secret).await?;
+        if changed {
+            self.track(format!("Secret/{secret}"), Applied::Updated);
+        }
+        pki::cert_sha256(&leaf.cert_pem)
+    }
+
+    /// The rendered workload, in order. Returns what discovery did, for the report.
+    async fn workload(&mut self, material: &Material) -> Result<String> {
+        let mut discovery = String::new();
+        let home = self.plan.namespace.clone();
+        for d in render::render(self.plan, material)? {
+            let Desired { stage, how, object } = d;
+            if stage != Stage::Workload {
+                continue;
+            }
+            let key = object.key(&home);
+            match (how, object) {
+                // Minted above, from keys; the list holds a placeholder.
+                (How::Minted, _) => {}
+                (How::Apply, o) => {
+                    let applied = self.cluster.apply_object(&o).await?;
+                    self.track(key, applied);
+                }
+                (How::PullSecret, Object::Secret(s)) => {
+                    if auth::grant(self.cluster, &s).await? {
+                        self.track(key, Applied::Updated);
+                    }
+                }
+                (How::Discovery, Object::ConfigMap(cm)) => {
+                    discovery = self.publish(&cm).await;
+                }
+                (how, o) => bail!("{} cannot be converged as {how:?}", o.key(&home)),
+            }
+        }
+        Ok(discovery)
+    }
+
+    /// KEP-1755 discovery: never fails `up` (the registry works without it).
+    async fn publish(&mut self, cm: &ConfigMap) -> String {
+        let r = &self.ctx.reporter;
+        let (ns, name) = names::HOSTING;
+        match discovery::publish(self.cluster, cm).await {
+            discovery::Published::Applied(how) => {
+                self.track(format!("ConfigMap/{name} -n {ns}"), how);
+                "published".to_string()
+            }
+            discovery::Published::Foreign => {
+                r.warn(&format!(
+                    "{ns}/{name} exists and was not created by kreg: left alone, so Tilt/Skaffold/ctlptl keep finding the registry it names"
+                ));
+                "left alone: another tool owns it".to_string()
+            }
+            discovery::Published::Failed(why) => {
+                r.warn(&format!(
+                    "could not publish {ns}/{name} for Tilt/Skaffold/ctlptl ({why}); the registry works without it"
+                ));
+                format!("not published: {why}")
+            }
+        }
+    }
+
+    /// What the last `up` made and this one no longer wants: pull secrets of namespaces
+    /// dropped from the list, a dropped gc schedule, caches no longer asked for, the agents'
+    /// restart identity without `--allow-runtime-restart`, kreg 0.1's agent ConfigMap.
+    async fn prune(&mut self, prev: Option<&InstalledState>) -> Result<()> {
+        let cluster = self.cluster;
+        let before = prev
+            .map(|p| p.pull_secret_namespaces.clone())
+            .unwrap_or_default();
+        for ns in before
+            .iter()
+            .filter(|ns| !self.plan.pull_secret_namespaces.contains(ns))
+        {
+            if auth::revoke(cluster, ns).await? {
+                self.track(
+                    format!("ServiceAccount/default -n {ns} (pull secret removed)"),
+                    Applied::Updated,
+                );
+            }
+        }
+        if self.plan.gc_schedule.is_none() && prev.is_some_and(|p| p.gc_schedule.is_some()) {
+            for removed in cluster.remove_gc_schedule().await? {
+                self.track(
+                    format!("{removed} (deleted: --no-gc-schedule)"),
+                    Applied::Updated,
+                );
+            }
+        }
+        let mut pruned = vec![];
+        mirrors::prune(cluster, self.plan, &mut |what, how| {
+            pruned.push((what, how))
+        })
+        .await?;
+        for (what, how) in pruned {
+            self.track(what, how);
+        }
+        if !(self.plan.node_trust && self.plan.allow_runtime_restart) {
+            for removed in cluster.remove_node_trust_identity().await? {
+                self.track(
+                    format!("{removed} (deleted: no --allow-runtime-restart)"),
+                    Applied::Updated,
+                );
+            }
+        }
+        // Nothing reads kreg 0.1's agent ConfigMap any more. Read first, so a re-run stays
+        // read-only (no DELETE answered 404 on every `up`).
+        if self.plan.node_trust
+            && cluster.get::<ConfigMap>(names::NODE_TRUST).await?.is_some()
+            && cluster.delete::<ConfigMap>(names::NODE_TRUST).await?
+        {
+            self.track(
+                format!("ConfigMap/{} (deleted)", names::NODE_TRUST),
+                Applied::Updated,
+            );
+        }
+        Ok(())
+    }
+
+    /// The record of what this `up` chose and created (`kreg-state`), written after the
+    /// objects, so it never names something that is not there.
+    async fn record(&mut self, at: &Located, keys: &Keys, m: &Material) -> Result<()> {
+        let record = report::record(self.plan, at, keys, m, self.created.clone());
+        let how = self.cluster.write_state(&record).await?;
+        self.track(format!("ConfigMap/{}", names::STATE), how);
+        if self.changed.is_empty() {
+            self.ctx
+                .reporter
+                .done("everything already as planned; nothing changed");
+        } else {
+            self.ctx
+                .reporter
+                .done(&format!("applied {}", self.changed.join(", ")));
+        }
+        Ok(())
+    }
+
+    /// Waits for the rollouts, proves TLS works from here, pushes the probe image and waits
+    /// for every node to pull it through its runtime: "healthy" and "trusted" are results.
+    async fn verify(
+        &mut self,
+        p: &Prepared,
+        at: &Located,
+        keys: &Keys,
+        m: &Material,
+        report: &mut UpReport,
+    ) -> Result<Option<NodeTrustReport>> {
+        self.wait_rollouts(m).await?;
+        let connect_ip = probe_ip(&at.address, &at.endpoint);
+        self.probe(&at.endpoint, connect_ip, &keys.cas.trust_pem)
+            .await?;
+        report.healthy = true;
+        if !self.plan.node_trust {
+            return Ok(None);
+        }
+        // The image every node agent pulls through its runtime: "trusted" means that pull
+        // worked. Pushed only now, once the registry answers; the agents retry until then.
+        report::push_probe(
+            self.ctx,
+            self.cluster,
+            self.plan,
+            &at.endpoint,
+            connect_ip,
+            &keys.cas.trust_pem,
+            keys.users.as_ref().map(|u| u.push.clone()),
+        )
+        .await?;
+        let pushed = Instant::now();
+        let r = &self.ctx.reporter;
+        r.step("waiting for every node to pull the probe image through its runtime");
+        let nt = self
+            .cluster
+            .wait_node_trust(self.left(), Some(pushed))
+            .await?;
+        self.timings.wait_node_trust_ms += pushed.elapsed().as_millis();
+        report.nodes_trusted = Some(nt.trusted);
+        report.nodes_total = Some(nt.total);
+        report.untrusted_nodes = nt.untrusted.clone();
+        if nt.complete() {
+            r.done(&format!(
+                "{} of {} nodes trust the CA (each pulled the probe image through its runtime)",
+                nt.trusted, nt.total
+            ));
+        } else {
+            report.healthy = false;
+        }
+        let skipped = manifests::nodes_without_agent(&p.nodes);
+        if !skipped.is_empty() {
+            r.info(&format!(
+                "not counted (no node agent runs there): {}",
+                skipped.join(", ")
+            ));
+        }
+        Ok(Some(nt))
+    }
+
+    async fn wait_rollouts(&mut self, m: &Material) -> Result<()> {
+        let r = &self.ctx.reporter;
+        let t = Instant::now();
+        r.step("waiting for the registry to be ready");
+        self.cluster
+            .wait_rollout(names::REGISTRY, self.left())
+            .await?;
+        r.done("registry ready");
+        if !m.mirrors.is_empty() {
+            r.step("waiting for the pull-through caches to be ready");
+            mirrors::wait(self.cluster, &m.mirrors, self.deadline).await?;
+            r.done(&format!(
+                "pull-through caches ready: {}",
+                m.mirrors
+                    .iter()
+                    .map(|m| format!("{} via {}", m.mirror.upstream, m.address))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        self.timings.wait_rollout_ms += t.elapsed().as_millis();
+        Ok(())
+    }
+
+    async fn probe(
+        &mut self,
+        endpoint: &Endpoint,
+        connect_ip: Option<std::net::IpAddr>,
+        trust_pem: &str,
+    ) -> Result<()> {
+        let r = &self.ctx.reporter;
+        r.step(&format!(
+            "probing https://{}/v2/ with kreg's CA",
+            endpoint.registry()
+        ));
+        let t = Instant::now();
+        let limit = self.left().min(Duration::from_secs(60));
+        let code = probe::probe_until(endpoint, connect_ip, trust_pem, limit)
+            .await
+            .map_err(|e| {
+                hint(
+                    format!("the registry is running but this machine cannot reach it over TLS: {e:#}"),
+                    "check that this machine can reach the address (firewall, VPN); `kreg status` re-runs the probe",
+                )
+            })?;
+        self.timings.probe_ms += t.elapsed().as_millis();
+        r.done(&format!("registry answered {code} over TLS"));
+        Ok(())
+    }
+}
+
+/// The IP to pin the probe's connection to: the address when it is one (nip.io names carry it).
+fn probe_ip(address: &Address, endpoint: &Endpoint) -> Option<std::net::IpAddr> {
+    match address {
+        Address::Ip(ip) => Some(*ip),
+        Address::Hostname(_) => endpoint.ips.first().copied(),
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
