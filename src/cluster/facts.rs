@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
@@ -14,6 +14,7 @@ use kube::ResourceExt;
 
 use super::{api_error, Cluster};
 use crate::detect::{ClusterFacts, IngressClassFact, NodeFacts};
+use crate::plan::names;
 use crate::plan::Abilities;
 
 /// Nodes sampled for detection (detection needs a few, not all).
@@ -214,6 +215,36 @@ impl Cluster {
             ingress_classes,
         };
         Ok((facts, abilities))
+    }
+
+    /// Bytes the registry's data volume uses, from the kubelet's stats summary on the node that
+    /// runs the registry pod (via the API server's node proxy). `None` when that is not
+    /// readable (no `nodes/proxy` right, no running pod, or a volume type without stats).
+    pub async fn registry_storage_used(&self) -> Option<u64> {
+        let pods: Api<Pod> = self.ns_api();
+        let lp =
+            ListParams::default().labels(&format!("app.kubernetes.io/name={}", names::REGISTRY));
+        let pod = pods
+            .list(&lp)
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(super::node_trust::pod_ready)?;
+        let node = pod.spec.as_ref()?.node_name.clone()?;
+        let req = http::Request::get(format!("/api/v1/nodes/{node}/proxy/stats/summary"))
+            .body(Vec::new())
+            .ok()?;
+        let summary: serde_json::Value =
+            serde_json::from_str(&self.client().request_text(req).await.ok()?).ok()?;
+        summary["pods"].as_array()?.iter().find(|p| {
+            p["podRef"]["name"] == pod.name_any().as_str()
+                && p["podRef"]["namespace"] == self.namespace.as_str()
+        })?["volume"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == "data")?["usedBytes"]
+            .as_u64()
     }
 }
 

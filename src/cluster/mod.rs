@@ -5,6 +5,7 @@
 //! watches. Commands call it; it decides nothing about what to build.
 
 mod access;
+mod address;
 mod drift;
 mod edit;
 mod facts;
@@ -30,10 +31,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use address::lb_address;
 pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;
-pub use wait::{last_verdict, lb_address, NodeTrustReport, NodeVerdict};
+pub use node_trust::{last_verdict, NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};
 use crate::pki::sha256_hex;
