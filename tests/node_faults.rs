@@ -31,20 +31,6 @@ fn up(tc: &TestCluster) -> Output {
     kreg(tc, &["up", "--yes", "-o", "json", "--timeout", "3m"])
 }
 
-fn b64(s: &str) -> String {
-    use base64::Engine;
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-fn jsonpath(tc: &TestCluster, what: &str, path: &str) -> String {
-    tc.kubectl_ok(&["-n", NS, "get", what, "-o", &format!("jsonpath={path}")])
-}
-
 /// The certificate the registry serves at its address, as PEM.
 fn served_cert(registry: &str, address: &str) -> String {
     let port = registry.rsplit_once(':').map_or("443", |(_, p)| p);
@@ -91,8 +77,12 @@ fn converged(tc: &TestCluster) -> Value {
     let secrets = tc.kubectl_ok(&["-n", NS, "get", "secrets", "-o", "name"]);
     let ca_secrets: Vec<_> = secrets.lines().filter(|l| l.contains("-ca")).collect();
     assert_eq!(ca_secrets, ["secret/kreg-ca"], "exactly one CA Secret");
-    assert_eq!(b64(&jsonpath(tc, "secret/kreg-ca", "{.data.ca\\.crt}")), ca);
-    assert_eq!(jsonpath(tc, "configmap/kreg-state", "{.data.ca\\.crt}"), ca);
+    let stored = support::b64decode(&tc.jsonpath(NS, "secret/kreg-ca", ".data.ca\\.crt"));
+    assert_eq!(text(&stored), ca);
+    assert_eq!(
+        tc.jsonpath(NS, "configmap/kreg-state", ".data.ca\\.crt"),
+        ca.trim()
+    );
     let registry = report["registry"].as_str().unwrap();
     let served = served_cert(registry, report["address"].as_str().unwrap());
     kreg::pki::verify_signed_by(&served, &ca)
@@ -269,7 +259,7 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
     );
 
     // down --purge removes everything kreg made, on the cluster and on the node.
-    let registry = jsonpath(&tc, "configmap/kreg-state", "{.data.registry}");
+    let registry = tc.jsonpath(NS, "configmap/kreg-state", ".data.registry");
     let out = kreg(&tc, &["down", "--purge", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // down waits until the namespace is gone: removed means gone.
@@ -362,10 +352,10 @@ fn a_deleted_or_tampered_registry_is_reported_and_up_heals_it() {
 
     // Someone scales the registry to 0, swaps its image and edits the state record: the
     // recorded hash still matches, but `up` must see the drift and put kreg's fields back.
-    let image = jsonpath(
-        &tc,
+    let image = tc.jsonpath(
+        NS,
         "deployment/kreg-registry",
-        "{.spec.template.spec.containers[0].image}",
+        ".spec.template.spec.containers[0].image",
     );
     tc.kubectl_ok(&[
         "-n",
@@ -411,19 +401,19 @@ fn a_deleted_or_tampered_registry_is_reported_and_up_heals_it() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["healthy"], true);
     assert_eq!(
-        jsonpath(&tc, "deployment/kreg-registry", "{.spec.replicas}"),
+        tc.jsonpath(NS, "deployment/kreg-registry", ".spec.replicas"),
         "1"
     );
     assert_eq!(
-        jsonpath(
-            &tc,
+        tc.jsonpath(
+            NS,
             "deployment/kreg-registry",
-            "{.spec.template.spec.containers[0].image}"
+            ".spec.template.spec.containers[0].image"
         ),
         image
     );
     assert_eq!(
-        jsonpath(&tc, "configmap/kreg-state", "{.data.registry}"),
+        tc.jsonpath(NS, "configmap/kreg-state", ".data.registry"),
         before["registry"].as_str().unwrap()
     );
     // Restored means converged: the next run reads only.

@@ -133,12 +133,6 @@ spec:
     }
 }
 
-fn jsonpath(tc: &TestCluster, ns: &str, what: &str, path: &str) -> String {
-    tc.kubectl_ok(&["-n", ns, "get", what, "-o", &format!("jsonpath={{{path}}}")])
-        .trim()
-        .to_string()
-}
-
 /// `curl` from this machine (or, with `in_node`, from inside that node): (HTTP status, body).
 fn curl(tc: &TestCluster, url: &str, in_node: Option<&str>) -> (String, String) {
     let args = ["-sS", "--max-time", "5", "-w", "\n%{http_code}", url];
@@ -198,19 +192,19 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
     deploy_registry(&tc, ns, &["ClusterIP", "NodePort", "LoadBalancer"], true);
 
     // The pod runs on a real node, with a volume from the default StorageClass.
-    let on = jsonpath(&tc, ns, "pods", ".items[0].spec.nodeName");
+    let on = tc.jsonpath(ns, "pods", ".items[0].spec.nodeName");
     assert!(
         tc.nodes.iter().any(|n| n.name == on),
         "{on}: {:?}",
         tc.nodes
     );
-    assert_eq!(jsonpath(&tc, ns, "pvc/reg-data", ".status.phase"), "Bound");
+    assert_eq!(tc.jsonpath(ns, "pvc/reg-data", ".status.phase"), "Bound");
     assert_eq!(
-        jsonpath(&tc, ns, "pvc/reg-data", ".spec.storageClassName"),
+        tc.jsonpath(ns, "pvc/reg-data", ".spec.storageClassName"),
         "standard"
     );
 
-    let cluster_ip = jsonpath(&tc, ns, "svc/reg-clusterip", ".spec.clusterIP");
+    let cluster_ip = tc.jsonpath(ns, "svc/reg-clusterip", ".spec.clusterIP");
     assert!(cluster_ip.starts_with("10.96."), "{cluster_ip}");
     let body = get_200(&tc, &format!("http://{cluster_ip}:5000/v2/"), None);
     assert_eq!(body.trim(), "{}");
@@ -223,7 +217,7 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
         );
     }
 
-    let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
+    let node_port = tc.jsonpath(ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
     assert!(
         node_port
             .parse::<u16>()
@@ -237,8 +231,7 @@ fn a_registry_deployment_answers_through_cluster_ip_node_port_and_load_balancer(
 
     // The harness's load balancer hands out an IP that kube-proxy serves.
     let lb_ip = wait_for("a load-balancer IP", 30, || {
-        let ip = jsonpath(
-            &tc,
+        let ip = tc.jsonpath(
             ns,
             "svc/reg-loadbalancer",
             ".status.loadBalancer.ingress[0].ip",
@@ -278,7 +271,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
     let ns = "smoke-push";
     let mut cleanup = fresh_namespace(&tc, ns);
     deploy_registry(&tc, ns, &["NodePort"], false);
-    let node_port = jsonpath(&tc, ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
+    let node_port = tc.jsonpath(ns, "svc/reg-nodeport", ".spec.ports[0].nodePort");
     let host = format!("{node_ip}:{node_port}");
     get_200(&tc, &format!("http://{host}/v2/"), None);
 
@@ -313,8 +306,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
         "--restart=Never",
     ]);
     let err = wait_for("a pull error", 60, || {
-        let m = jsonpath(
-            &tc,
+        let m = tc.jsonpath(
             ns,
             "pod/no-hosts",
             ".status.containerStatuses[0].state.waiting.message",
@@ -359,7 +351,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
             tc.kubectl_ok(&["-n", ns, "describe", "pod", "hello"])
         );
     }
-    assert_eq!(jsonpath(&tc, ns, "pod/hello", ".status.phase"), "Running");
+    assert_eq!(tc.jsonpath(ns, "pod/hello", ".status.phase"), "Running");
     let logs = wait_for("the pod's log", 30, || {
         let l = tc.kubectl_ok(&["-n", ns, "logs", "hello"]);
         l.contains("hello from kreg").then_some(l)
@@ -367,7 +359,7 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
     assert_eq!(logs.trim(), "hello from kreg");
 
     // The containerd of the node the pod ran on holds the image it pulled.
-    let on = jsonpath(&tc, ns, "pod/hello", ".spec.nodeName");
+    let on = tc.jsonpath(ns, "pod/hello", ".spec.nodeName");
     let images = tc.exec_node_on(&on, &["ctr", "images", "ls", "-q"]);
     assert!(images.status.success(), "{}", text(&images.stderr));
     assert!(
@@ -398,8 +390,7 @@ fn an_elb_hostname_resolves_and_answers_inside_the_node() {
     tc.kcluster_ok(&["lb", "hostname"]);
     deploy_registry(&tc, ns, &["LoadBalancer"], false);
     let host = wait_for("a load-balancer hostname", 30, || {
-        let h = jsonpath(
-            &tc,
+        let h = tc.jsonpath(
             ns,
             "svc/reg-loadbalancer",
             ".status.loadBalancer.ingress[0].hostname",
@@ -408,8 +399,7 @@ fn an_elb_hostname_resolves_and_answers_inside_the_node() {
     });
     assert!(host.ends_with(".elb.us-east-1.amazonaws.com"), "{host}");
     assert_eq!(
-        jsonpath(
-            &tc,
+        tc.jsonpath(
             ns,
             "svc/reg-loadbalancer",
             ".status.loadBalancer.ingress[0].ip"
@@ -433,7 +423,7 @@ fn an_elb_hostname_resolves_and_answers_inside_the_node() {
 /// Waits for a Pod to end and returns its phase (Succeeded or Failed).
 fn finished_phase(tc: &TestCluster, ns: &str, pod: &str) -> String {
     wait_for(&format!("pod {ns}/{pod} to finish"), 120, || {
-        let phase = jsonpath(tc, ns, &format!("pod/{pod}"), ".status.phase");
+        let phase = tc.jsonpath(ns, &format!("pod/{pod}"), ".status.phase");
         matches!(phase.as_str(), "Succeeded" | "Failed").then_some(phase)
     })
 }
@@ -531,8 +521,8 @@ spec:
             "--timeout=120s",
         ]);
         assert!(out.status.success(), "pod reg{i}: {}", text(&out.stderr));
-        let pod_ip = jsonpath(&tc, ns, &format!("pod/reg{i}"), ".status.podIP");
-        let svc_ip = jsonpath(&tc, ns, &format!("svc/reg{i}"), ".spec.clusterIP");
+        let pod_ip = tc.jsonpath(ns, &format!("pod/reg{i}"), ".status.podIP");
+        let svc_ip = tc.jsonpath(ns, &format!("svc/reg{i}"), ".spec.clusterIP");
         targets.push((i, pod_ip, svc_ip));
     }
 

@@ -209,6 +209,14 @@ impl TestCluster {
         String::from_utf8(b64decode(&b64)).expect("UTF-8 text")
     }
 
+    /// `kubectl -n NS get WHAT -o jsonpath={PATH}`, trimmed (`path` without the braces).
+    pub fn jsonpath(&self, ns: &str, what: &str, path: &str) -> String {
+        let jp = format!("jsonpath={{{path}}}");
+        self.kubectl_ok(&["-n", ns, "get", what, "-o", &jp])
+            .trim()
+            .to_string()
+    }
+
     /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl 1.20; `kubectl` on PATH if
     /// KUBECTL is unset).
     pub fn kubectl(&self, args: &[&str]) -> Output {
