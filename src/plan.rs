@@ -655,7 +655,8 @@ pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpo
         Address::Hostname(_) => vec![],
     };
     if plan.expose == Expose::Localhost {
-        // Every node (and `kreg port-forward` here) reaches the NodePort on its own loopback.
+        // The name every party uses: nodes reach it through the Service's ClusterIP (their
+        // hosts.toml, see `dial`), this machine through `kreg port-forward`.
         return Endpoint {
             host: "localhost".into(),
             port,
@@ -672,8 +673,20 @@ pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpo
 
 /// Where nodes connect to reach the registry (`IP:port`), so they need no DNS for its name:
 /// the address when it is an IP the registry's certificate carries (LoadBalancer, NodePort).
-/// None for names (ELB hostnames, Ingress hosts) and for `--expose localhost`.
-pub fn dial(plan: &Plan, address: &Address, endpoint: &Endpoint) -> Option<String> {
+/// For `--expose localhost`, the Service's ClusterIP (`cluster_ip`) and port: nodes reach it
+/// through kube-proxy's ClusterIP rules, which every proxy mode has, while a NodePort on
+/// 127.0.0.1 exists only in iptables mode with `route_localnet` (not in nftables or IPVS
+/// mode). None for names (ELB hostnames, Ingress hosts).
+pub fn dial(
+    plan: &Plan,
+    address: &Address,
+    endpoint: &Endpoint,
+    cluster_ip: Option<IpAddr>,
+) -> Option<String> {
+    if plan.expose == Expose::Localhost {
+        return cluster_ip
+            .map(|ip| std::net::SocketAddr::new(ip, names::CONTAINER_PORT as u16).to_string());
+    }
     match (plan.expose, address) {
         (Expose::LoadBalancer | Expose::NodePort, Address::Ip(ip)) if endpoint.ips.contains(ip) => {
             Some(std::net::SocketAddr::new(*ip, endpoint.port).to_string())
@@ -1046,14 +1059,42 @@ mod tests {
         for (expose, want) in [
             (Expose::LoadBalancer, Some("10.214.0.10:443")),
             (Expose::NodePort, Some("10.214.0.10:31000")),
-            (Expose::Localhost, None),
+            (Expose::Localhost, Some("10.96.0.20:5000")),
         ] {
             let p = sample(expose, Storage::EmptyDir);
             let e = endpoint(&p, &Address::Ip(ip), Some(31000));
-            assert_eq!(dial(&p, &Address::Ip(ip), &e).as_deref(), want, "{expose}");
+            let cluster_ip = Some("10.96.0.20".parse().unwrap());
+            assert_eq!(
+                dial(&p, &Address::Ip(ip), &e, cluster_ip).as_deref(),
+                want,
+                "{expose}"
+            );
         }
         let p = sample(Expose::LoadBalancer, Storage::EmptyDir);
         let name = Address::Hostname("a.elb.example".into());
-        assert_eq!(dial(&p, &name, &endpoint(&p, &name, None)), None);
+        assert_eq!(dial(&p, &name, &endpoint(&p, &name, None), None), None);
+        // localhost mode without a ClusterIP (a headless Service): the NodePort on localhost.
+        let p = sample(Expose::Localhost, Storage::EmptyDir);
+        assert_eq!(
+            dial(
+                &p,
+                &Address::Ip(ip),
+                &endpoint(&p, &Address::Ip(ip), Some(31000)),
+                None
+            ),
+            None
+        );
+        // IPv6 clusters: the ClusterIP in brackets.
+        let v6 = Some("fd00:10:96::20".parse().unwrap());
+        assert_eq!(
+            dial(
+                &p,
+                &Address::Ip(ip),
+                &endpoint(&p, &Address::Ip(ip), Some(31000)),
+                v6
+            )
+            .as_deref(),
+            Some("[fd00:10:96::20]:5000")
+        );
     }
 }

@@ -17,6 +17,14 @@ use crate::error::hint;
 use crate::plan::Address;
 
 impl Cluster {
+    /// The ClusterIP of Service `name` (kreg's namespace); `None` for a headless Service.
+    pub async fn cluster_ip(&self, name: &str) -> Result<Option<IpAddr>> {
+        let svc = self.get::<Service>(name).await?;
+        Ok(svc
+            .and_then(|s| s.spec?.cluster_ip)
+            .and_then(|ip| ip.parse().ok()))
+    }
+
     /// Waits until the Service has an address clients can use: the load balancer's, or a
     /// node's for a NodePort (`prefer`: the node the last `up` named the registry after, kept
     /// while it exists). Returns the address, the node port and the node.

@@ -282,7 +282,7 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
     ));
     p.out(&format!("# Registry: {reg}"));
     if report.expose == Expose::Localhost {
-        p.out("# Plain HTTP: every node pulls from its own localhost. Push from here through:");
+        p.out("# Plain HTTP: nodes pull it as localhost:<port> through the Service's ClusterIP (any kube-proxy mode). Push from here through:");
         p.out("kreg port-forward &");
         p.out(&format!(
             "docker push {reg}/myapp:latest    # skopeo/podman: --dest-tls-verify=false"

@@ -244,6 +244,8 @@ struct Located {
     endpoint: Endpoint,
     /// The node the NodePort registry is named after (kept while it exists).
     node: Option<String>,
+    /// The registry Service's ClusterIP, where nodes reach a `--expose localhost` registry.
+    cluster_ip: Option<std::net::IpAddr>,
     mirrors: Vec<(manifests::NodeMirror, Endpoint)>,
 }
 
@@ -261,7 +263,7 @@ async fn material(p: &Prepared, at: &Located, keys: &Keys) -> Result<Material> {
     let registry = at.endpoint.registry();
     Ok(Material {
         endpoint: at.endpoint.clone(),
-        dial: plan::dial(&p.plan, &at.address, &at.endpoint),
+        dial: plan::dial(&p.plan, &at.address, &at.endpoint, at.cluster_ip),
         tls_sha256: keys.tls_sha256.clone(),
         users_sha256: keys
             .users
@@ -452,11 +454,16 @@ impl Converge<'_> {
             "address {address}: registry {}",
             endpoint.registry()
         ));
+        let cluster_ip = match self.plan.expose {
+            Expose::Localhost => self.cluster.cluster_ip(names::REGISTRY).await?,
+            _ => None,
+        };
         let mirrors = mirrors::locate(self.cluster, self.plan).await?;
         Ok(Located {
             address,
             endpoint,
             node,
+            cluster_ip,
             mirrors,
         })
     }

@@ -172,7 +172,10 @@ impl Config {
         if self.http {
             v.push((
                 format!("{}/hosts.toml", self.registry),
-                crate::trust::node::containerd_hosts_toml_http(&self.registry),
+                crate::trust::node::containerd_hosts_toml_http(
+                    &self.registry,
+                    self.dial.as_deref(),
+                ),
             ));
         } else {
             v.push((format!("{}/ca.crt", self.registry), self.ca_pem.clone()));

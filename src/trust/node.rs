@@ -59,11 +59,15 @@ pub fn containerd_hosts_toml(host_port: &str, dial: Option<&str>, ca_path: &str)
 
 /// The containerd `hosts.toml` for a registry served over plain HTTP (`--expose localhost`):
 /// the same shape without a CA, so containerd speaks HTTP to it instead of attempting TLS.
-pub fn containerd_hosts_toml_http(host_port: &str) -> String {
+/// `dial` (the Service's `ClusterIP:port`) comes first: it works under every kube-proxy mode,
+/// while the NodePort on 127.0.0.1 (`server`, the fallback) does not under nftables or IPVS.
+pub fn containerd_hosts_toml_http(host_port: &str, dial: Option<&str>) -> String {
     let url = format!("http://{host_port}");
+    let entry = dial.map_or_else(|| url.clone(), |d| format!("http://{d}"));
     format!(
-        "server = {url_q}\n\n[host.{url_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
+        "server = {url_q}\n\n[host.{entry_q}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
         url_q = toml_str(&url),
+        entry_q = toml_str(&entry),
     )
 }
 
@@ -235,8 +239,12 @@ mod tests {
     #[test]
     fn hosts_toml_http_golden() {
         assert_eq!(
-            containerd_hosts_toml_http("localhost:5000"),
+            containerd_hosts_toml_http("localhost:5000", None),
             include_str!("../../tests/golden/hosts-http.toml")
+        );
+        assert_eq!(
+            containerd_hosts_toml_http("localhost:31000", Some("10.96.0.20:5000")),
+            include_str!("../../tests/golden/hosts-http-dial.toml")
         );
     }
 
