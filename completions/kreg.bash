@@ -762,7 +762,7 @@ _kreg() {
                     return 0
                     ;;
                 --expose)
-                    COMPREPLY=($(compgen -W "loadbalancer ingress nodeport localhost" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "loadbalancer ingress nodeport localhost localhost-tls" -- "${cur}"))
                     return 0
                     ;;
                 --lb-source-ranges)

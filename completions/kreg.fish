@@ -50,7 +50,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l flavor -d 'Cluster flav
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the registry is exposed (default: the last `up`\'s, else chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
 ingress\t'An Ingress of an existing IngressClass (needs --host)'
 nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
-localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'"
+localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'
+localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>' -r

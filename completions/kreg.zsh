@@ -43,7 +43,8 @@ _arguments "${_arguments_options[@]}" : \
 '--expose=[How the registry is exposed (default\: the last \`up\`'\''s, else chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
 ingress\:"An Ingress of an existing IngressClass (needs --host)"
 nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
-localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"))' \
+localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"
+localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
 '--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>]:SUFFIX:_default' \

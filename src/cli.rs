@@ -149,6 +149,9 @@ pub enum ExposeArg {
     /// Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP;
     /// push through `kreg port-forward`
     Localhost,
+    /// localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the
+    /// nodes and pods, with a certificate for it
+    LocalhostTls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -91,7 +91,7 @@ pub fn service(plan: &Plan) -> Service {
             }
         }
         Expose::Ingress => spec.type_ = Some("ClusterIP".into()),
-        Expose::NodePort | Expose::Localhost => {
+        Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => {
             spec.type_ = Some("NodePort".into());
             // Port 5000 inside the cluster; the node port itself is allocated by the API server
             // and kept across re-applies (server-side apply does not own the field).
@@ -238,7 +238,7 @@ pub fn mirror_deployment(plan: &Plan, m: &Mirror, tls_sha256: &str) -> Deploymen
     // (nodes reach it by ClusterIP, never by localhost), and one replica: in proxy mode each
     // replica would fetch from the upstream on its own.
     let mut base = plan.clone();
-    if base.expose == Expose::Localhost {
+    if base.expose.is_localhost() {
         base.expose = Expose::NodePort;
     }
     base.replicas = 1;
@@ -790,7 +790,11 @@ pub struct Hosting {
 /// What tools read: the registry's name from outside, from the nodes and from pods.
 pub fn hosting(expose: Expose, endpoint: &Endpoint, namespace: &str) -> Hosting {
     let registry = endpoint.registry();
-    let from_pods = if expose == Expose::Localhost {
+    let cluster_ip = endpoint.ips.iter().find(|ip| !ip.is_loopback());
+    let from_pods = if let (Expose::LocalhostTls, Some(ip)) = (expose, cluster_ip) {
+        // localhost on a pod is the pod itself: pods use the ClusterIP the certificate names.
+        std::net::SocketAddr::new(*ip, names::CONTAINER_PORT as u16).to_string()
+    } else if expose.is_localhost() {
         // localhost on a pod is the pod itself: pods use the Service.
         format!(
             "{}.{namespace}.svc:{}",
@@ -862,6 +866,35 @@ mod tests {
             h.host_from_cluster_network,
             "kreg-registry.kreg-system.svc:5000"
         );
+        // Over TLS, pods use the ClusterIP the certificate names (not the Service's DNS name).
+        let tls = Endpoint {
+            host: "localhost".into(),
+            port: 30500,
+            ips: vec![
+                "127.0.0.1".parse().unwrap(),
+                "::1".parse().unwrap(),
+                "10.96.0.20".parse().unwrap(),
+            ],
+        };
+        let h = hosting(Expose::LocalhostTls, &tls, "kreg-system");
+        assert_eq!(h.host, "localhost:30500");
+        assert_eq!(h.host_from_cluster_network, "10.96.0.20:5000");
+    }
+
+    /// `localhost-tls` keeps what plain `localhost` strips: the certificate, HTTPS probes, and
+    /// nodes speaking TLS.
+    #[test]
+    fn localhost_tls_serves_tls_and_nodes_speak_it() {
+        for (expose, tls) in [(Expose::Localhost, false), (Expose::LocalhostTls, true)] {
+            let p = plan(expose, Storage::EmptyDir);
+            let d = serde_json::to_string(&deployment(&p, "sha")).unwrap();
+            assert_eq!(d.contains("REGISTRY_HTTP_TLS_CERTIFICATE"), tls, "{expose}");
+            assert_eq!(d.contains("\"HTTPS\""), tls, "{expose}: probe scheme");
+            let ds = serde_json::to_string(&node_trust(&p, &sample_agent(&[]))).unwrap();
+            assert_eq!(ds.contains("KREG_SCHEME"), !tls, "{expose}");
+            let svc = service(&p).spec.unwrap();
+            assert_eq!(svc.type_.as_deref(), Some("NodePort"), "{expose}");
+        }
     }
 
     fn plan(expose: Expose, storage: Storage) -> Plan {

@@ -153,6 +153,22 @@ pub enum Expose {
     NodePort,
     /// Plain HTTP on a NodePort that every node's runtime reaches as `localhost:<port>`.
     Localhost,
+    /// The same `localhost:<port>` name over TLS: a certificate for localhost, 127.0.0.1, ::1
+    /// and the Service's ClusterIP; this machine reaches it through `kreg port-forward`, the
+    /// nodes through the ClusterIP, so one image reference works everywhere.
+    LocalhostTls,
+}
+
+impl Expose {
+    /// Named `localhost:<port>`: reached from this machine through a port-forward.
+    pub fn is_localhost(self) -> bool {
+        matches!(self, Expose::Localhost | Expose::LocalhostTls)
+    }
+
+    /// Served over TLS with kreg's certificate (all but plain `localhost`).
+    pub fn serves_tls(self) -> bool {
+        self != Expose::Localhost
+    }
 }
 
 impl fmt::Display for Expose {
@@ -162,6 +178,7 @@ impl fmt::Display for Expose {
             Expose::Ingress => "ingress",
             Expose::NodePort => "nodeport",
             Expose::Localhost => "localhost",
+            Expose::LocalhostTls => "localhost-tls",
         })
     }
 }
@@ -174,8 +191,9 @@ impl std::str::FromStr for Expose {
             "ingress" => Ok(Expose::Ingress),
             "nodeport" => Ok(Expose::NodePort),
             "localhost" => Ok(Expose::Localhost),
+            "localhost-tls" => Ok(Expose::LocalhostTls),
             other => {
-                bail!("unknown exposure {other:?}: expected loadbalancer, ingress or nodeport")
+                bail!("unknown exposure {other:?}: expected loadbalancer, ingress, nodeport, localhost or localhost-tls")
             }
         }
     }
@@ -345,7 +363,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         // Basic auth sends the password with every request; never over plain HTTP.
         return Err(hint(
             "--auth needs TLS, and --expose localhost is plain HTTP",
-            "use --expose loadbalancer, nodeport or ingress with --auth",
+            "use --expose localhost-tls (or loadbalancer, nodeport, ingress) with --auth",
         ));
     }
     if req.auth && req.agent_image.is_empty() {
@@ -475,7 +493,7 @@ pub fn internal_lb_annotations(flavor: Flavor) -> &'static [(&'static str, &'sta
 impl Plan {
     /// The registry serves TLS with kreg's certificate (all but `--expose localhost`, plain HTTP).
     pub fn serves_tls(&self) -> bool {
-        self.expose != Expose::Localhost
+        self.expose.serves_tls()
     }
 
     /// Whether the Service gets the provider's internal load balancer.
@@ -519,7 +537,9 @@ pub fn anonymous_reach(expose: Expose, flavor: Flavor, public: bool, ranges: &[S
         }
         Expose::Ingress => "everyone who reaches the ingress controller".into(),
         Expose::NodePort => "every machine that reaches a node's address".into(),
-        Expose::Localhost => "every pod and process on the nodes (localhost NodePort)".into(),
+        Expose::Localhost | Expose::LocalhostTls => {
+            "every pod and process on the nodes (localhost NodePort, Service ClusterIP)".into()
+        }
     }
 }
 
@@ -647,20 +667,30 @@ impl Endpoint {
 /// `registry.<ip>.<suffix>` (nip.io/sslip.io resolve it back to the IP).
 pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpoint {
     let port = match plan.expose {
-        Expose::NodePort | Expose::Localhost => node_port.unwrap_or(names::CONTAINER_PORT as u16),
+        Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => {
+            node_port.unwrap_or(names::CONTAINER_PORT as u16)
+        }
         Expose::LoadBalancer | Expose::Ingress => 443,
     };
     let ips = match address {
         Address::Ip(ip) => vec![*ip],
         Address::Hostname(_) => vec![],
     };
-    if plan.expose == Expose::Localhost {
+    if plan.expose.is_localhost() {
         // The name every party uses: nodes reach it through the Service's ClusterIP (their
         // hosts.toml, see `dial`), this machine through `kreg port-forward`.
+        // With TLS the certificate names the loopbacks too (`up` adds the ClusterIP).
+        let loopbacks = match plan.expose {
+            Expose::LocalhostTls => vec![
+                IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
+            _ => vec![],
+        };
         return Endpoint {
             host: "localhost".into(),
             port,
-            ips: vec![],
+            ips: loopbacks,
         };
     }
     let host = match (&plan.host, address) {
@@ -683,7 +713,7 @@ pub fn dial(
     endpoint: &Endpoint,
     cluster_ip: Option<IpAddr>,
 ) -> Option<String> {
-    if plan.expose == Expose::Localhost {
+    if plan.expose.is_localhost() {
         return cluster_ip
             .map(|ip| std::net::SocketAddr::new(ip, names::CONTAINER_PORT as u16).to_string());
     }
@@ -1051,6 +1081,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("plain HTTP"), "{e}");
+    }
+
+    #[test]
+    fn localhost_tls_names_localhost_and_the_loopbacks() {
+        let p = sample(Expose::LocalhostTls, Storage::EmptyDir);
+        let node: IpAddr = "10.214.0.10".parse().unwrap();
+        let e = endpoint(&p, &Address::Ip(node), Some(31000));
+        assert_eq!(e.registry(), "localhost:31000");
+        assert_eq!(
+            e.ips,
+            [
+                "127.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert!(p.serves_tls() && Expose::LocalhostTls.is_localhost());
+        assert!(!Expose::Localhost.serves_tls());
+        assert_eq!(
+            "localhost-tls".parse::<Expose>().unwrap(),
+            Expose::LocalhostTls
+        );
+        // Plain localhost names no address: it has no certificate.
+        let plain = sample(Expose::Localhost, Storage::EmptyDir);
+        assert!(endpoint(&plain, &Address::Ip(node), Some(31000))
+            .ips
+            .is_empty());
     }
 
     #[test]

@@ -14,12 +14,11 @@ use crate::plan::Endpoint;
 pub async fn probe_once(
     endpoint: &Endpoint,
     connect_ip: Option<IpAddr>,
-    ca_pem: &str,
+    ca_pem: Option<&str>,
 ) -> Result<u16> {
-    let (client, url) = if endpoint.host == "localhost" {
-        plain_http(endpoint, connect_ip)?
-    } else {
-        https(endpoint, connect_ip, ca_pem)?
+    let (client, url) = match ca_pem {
+        None => plain_http(endpoint, connect_ip)?,
+        Some(ca) => https(endpoint, connect_ip, ca)?,
     };
     let resp = client
         .get(&url)
@@ -34,7 +33,7 @@ pub async fn probe_once(
     }
 }
 
-/// `--expose localhost`: nodes reach the registry on their own loopback; this machine reaches
+/// Plain `--expose localhost` (no CA given): nodes reach the registry on their own loopback; this machine reaches
 /// the same NodePort on the node address, over plain HTTP (there is no certificate).
 fn plain_http(
     endpoint: &Endpoint,
@@ -83,7 +82,7 @@ fn https(
 pub async fn probe_until(
     endpoint: &Endpoint,
     connect_ip: Option<IpAddr>,
-    ca_pem: &str,
+    ca_pem: Option<&str>,
     limit: Duration,
 ) -> Result<u16> {
     let deadline = Instant::now() + limit;

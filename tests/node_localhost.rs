@@ -190,3 +190,191 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     let out = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Removes the workstation's firewall rule however the test ends.
+struct NoRoute(Vec<String>);
+
+impl Drop for NoRoute {
+    fn drop(&mut self) {
+        let mut args: Vec<&str> = vec!["-D"];
+        args.extend(self.0.iter().map(String::as_str));
+        let _ = Command::new("iptables").args(&args).status();
+    }
+}
+
+/// `--expose localhost-tls` (issue 13): one reference, `localhost:<port>/...`, over TLS for a
+/// workstation that reaches no node (its client, uid 65534 here, may use loopback only), for
+/// the nodes (through the Service's ClusterIP, named in the certificate) and for Pod specs.
+/// The push is TLS-verified with kreg's CA, and the registry is the one `kreg env` names.
+#[test]
+fn localhost_tls_is_one_name_for_a_workstation_without_node_routes_and_for_the_nodes() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let ns = "kt-local-tls";
+    let _ = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
+    let up = kreg_json(
+        &tc,
+        &[
+            "up",
+            "-n",
+            ns,
+            "--expose",
+            "localhost-tls",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "3m",
+        ],
+    );
+    assert_eq!(up["expose"], "localhost-tls");
+    assert_eq!(up["healthy"], true, "{up}");
+    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
+    let registry = up["registry"].as_str().unwrap().to_string();
+    let port: u16 = registry
+        .strip_prefix("localhost:")
+        .expect("localhost:<port>")
+        .parse()
+        .unwrap();
+    let cluster_ip = tc.jsonpath(ns, "svc/kreg-registry", ".spec.clusterIP");
+    let leaf = kreg::pki::inspect(&tc.secret_text(ns, "kreg-tls", "tls.crt")).unwrap();
+    for ip in ["127.0.0.1", "::1", cluster_ip.as_str()] {
+        let ip = ip.parse().unwrap();
+        assert!(
+            kreg::pki::leaf_covers(
+                &leaf,
+                "localhost",
+                &[ip],
+                time::OffsetDateTime::now_utc(),
+                time::Duration::ZERO
+            ),
+            "the certificate does not name localhost and {ip}"
+        );
+    }
+    for node in &tc.nodes {
+        let dir = node.etc().join("containerd/certs.d").join(&registry);
+        let hosts = std::fs::read_to_string(dir.join("hosts.toml"))
+            .unwrap_or_else(|e| panic!("no hosts.toml on {}: {e}", node.name));
+        assert!(
+            hosts.contains(&format!("[host.\"https://{cluster_ip}:5000\"]")),
+            "{hosts}"
+        );
+        assert!(dir.join("ca.crt").exists(), "no ca.crt on {}", node.name);
+    }
+    let env = kreg_json(&tc, &["env", "-n", ns, "-o", "json"]);
+    assert_eq!(env["registry"], registry.as_str(), "{env}");
+    assert_eq!(env["plain_http"], false, "{env}");
+
+    // The workstation: a client with loopback only, kreg's CA, and `kreg port-forward`.
+    let ws = std::env::temp_dir().join(format!("kreg-ws-{}", std::process::id()));
+    let certs = ws.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(certs.join("ca.crt"), up["ca_pem"].as_str().unwrap()).unwrap();
+    let image = ws.join("hello.oci.tar");
+    std::fs::copy(tc.hello_image.clone().unwrap(), &image).unwrap();
+    Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&ws)
+        .status()
+        .unwrap();
+    let rule: Vec<String> = [
+        "OUTPUT",
+        "-m",
+        "owner",
+        "--uid-owner",
+        "65534",
+        "!",
+        "-o",
+        "lo",
+        "-j",
+        "REJECT",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut insert = vec!["-I".to_string()];
+    insert.extend(rule.iter().cloned());
+    assert!(Command::new("iptables")
+        .args(&insert)
+        .status()
+        .unwrap()
+        .success());
+    let _no_route = NoRoute(rule);
+    let as_client = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"])
+            .arg(format!("HOME={}", ws.display()))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let node_ip = up["address"].as_str().unwrap();
+    let direct = as_client(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "3",
+        "-k",
+        &format!("https://{node_ip}:{port}/v2/"),
+    ]);
+    assert!(
+        !direct.status.success(),
+        "the client still reaches the node at {node_ip}: the test proves nothing"
+    );
+
+    let kubectl_dir = std::path::Path::new(&std::env::var("KUBECTL").unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut pf = Command::new(KREG)
+        .args(["port-forward", "-n", ns, "--kubeconfig"])
+        .arg(&tc.kubeconfig)
+        .env("PATH", &path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(500));
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let tag = format!(
+        "{}/hello:tls-{}",
+        env["registry"].as_str().unwrap(),
+        std::process::id()
+    );
+    let push = as_client(&[
+        "skopeo",
+        "copy",
+        "--quiet",
+        "--dest-cert-dir",
+        certs.to_str().unwrap(),
+        &format!("oci-archive:{}", image.display()),
+        &format!("docker://{tag}"),
+    ]);
+    let _ = pf.kill();
+    let pf_out = pf.wait_with_output().unwrap();
+    drop(_no_route);
+    let _ = std::fs::remove_dir_all(&ws);
+    assert!(
+        listening,
+        "no port-forward on {port}: {}",
+        text(&pf_out.stderr)
+    );
+    assert!(
+        push.status.success(),
+        "TLS push of {tag} from the workstation failed: {}",
+        text(&push.stderr)
+    );
+
+    // The very reference, in a Pod spec: the node pulls it through the ClusterIP over TLS.
+    run_hello(&tc, "hello-local-tls", &tag);
+
+    let out = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

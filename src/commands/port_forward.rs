@@ -9,7 +9,7 @@ use super::Ctx;
 use crate::cli::PortForwardArgs;
 use crate::cluster::Cluster;
 use crate::error::hint;
-use crate::plan::{names, Expose};
+use crate::plan::names;
 
 pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
     let ns = &ctx.settings.namespace;
@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx, _a: &PortForwardArgs) -> Result<u8> {
                 "run `kreg up --expose localhost` first",
             )
         })?;
-    if state.expose != Expose::Localhost {
+    if !state.expose.is_localhost() {
         return Err(hint(
             format!(
                 "the registry in namespace {ns} is exposed as {}, not localhost",

@@ -202,7 +202,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     };
 
     // `--expose localhost` is plain HTTP by design: no certificate to check.
-    if expose == Some(Expose::Localhost) {
+    if expose.is_some_and(|e| !e.serves_tls()) {
         r.cert_matches_address = true;
     } else {
         seen.certificate = match tls
@@ -217,8 +217,14 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                         .format(&time::format_description::well_known::Rfc3339)
                         .ok();
                     let now = time::OffsetDateTime::now_utc();
+                    // A localhost registry is reached by name (and its ClusterIP), never at
+                    // the node address the record keeps for the probe.
+                    let named = match expose.is_some_and(|e| e.is_localhost()) {
+                        true => &[][..],
+                        false => &ips[..],
+                    };
                     r.cert_matches_address =
-                        pki::leaf_covers(&info, &host, &ips, now, time::Duration::ZERO);
+                        pki::leaf_covers(&info, &host, named, now, time::Duration::ZERO);
                     health::Certificate::Read {
                         covers: r.cert_matches_address,
                     }
@@ -279,6 +285,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
 
     if let (Some(ca), true) = (&r.ca_pem, r.replicas_ready > 0) {
         let ip = ips.first().copied().or_else(|| endpoint.host.parse().ok());
+        let ca = expose.is_none_or(|e| e.serves_tls()).then_some(ca.as_str());
         seen.probe = Some(
             match probe::probe_until(&endpoint, ip, ca, Duration::from_secs(3)).await {
                 Ok(code) => {

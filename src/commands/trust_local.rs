@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
     let state = cluster.installed_state().await?;
     let (registry, ca_pem) = (state.registry.clone(), state.ca_pem.clone());
-    if state.expose == crate::plan::Expose::Localhost {
+    if !state.expose.serves_tls() {
         ctx.reporter.done(&format!("{registry} is plain HTTP on localhost: there is no CA to trust (docker and containerd allow localhost without TLS; for skopeo/podman use --tls-verify=false)"));
         return Ok(EXIT_OK);
     }

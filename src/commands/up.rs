@@ -108,6 +108,7 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<(Request, Explicit)> {
             ExposeArg::Ingress => Expose::Ingress,
             ExposeArg::Nodeport => Expose::NodePort,
             ExposeArg::Localhost => Expose::Localhost,
+            ExposeArg::LocalhostTls => Expose::LocalhostTls,
         }),
         public: a.public,
         lb_source_ranges: a.lb_source_ranges.clone(),
@@ -290,6 +291,10 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
         p.out("# Use it in a Pod spec:");
         p.out(&format!("#   image: {reg}/myapp:latest"));
         return Ok(exit);
+    }
+    if report.expose == Expose::LocalhostTls {
+        p.out("# The same name here, on the nodes and in Pod specs; from here through:");
+        p.out("kreg port-forward &");
     }
     p.out("# Trust it on this machine (docker, podman, skopeo):");
     p.out("kreg trust-local");

@@ -433,7 +433,7 @@ pub async fn status(
                 port: 443,
                 ips: vec![ip],
             };
-            match probe::probe_until(&ep, Some(ip), ca, Duration::from_secs(3)).await {
+            match probe::probe_until(&ep, Some(ip), Some(ca), Duration::from_secs(3)).await {
                 Ok(code) => s.probe = Some(format!("GET /v2/ answered {code} over TLS")),
                 // A machine outside the cluster network cannot reach a ClusterIP at all (the
                 // nodes can): ask the cache through the API server's service proxy instead,

@@ -454,10 +454,15 @@ impl Converge<'_> {
             "address {address}: registry {}",
             endpoint.registry()
         ));
-        let cluster_ip = match self.plan.expose {
-            Expose::Localhost => self.cluster.cluster_ip(names::REGISTRY).await?,
-            _ => None,
+        let cluster_ip = match self.plan.expose.is_localhost() {
+            true => self.cluster.cluster_ip(names::REGISTRY).await?,
+            false => None,
         };
+        let mut endpoint = endpoint;
+        if let (Expose::LocalhostTls, Some(ip)) = (self.plan.expose, cluster_ip) {
+            // Nodes connect to the ClusterIP over TLS: the certificate must name it.
+            endpoint.ips.push(ip);
+        }
         let mirrors = mirrors::locate(self.cluster, self.plan).await?;
         Ok(Located {
             address,
@@ -762,7 +767,8 @@ impl Converge<'_> {
         ));
         let t = Instant::now();
         let limit = self.left().min(Duration::from_secs(60));
-        let code = probe::probe_until(endpoint, connect_ip, trust_pem, limit)
+        let ca = self.plan.serves_tls().then_some(trust_pem);
+        let code = probe::probe_until(endpoint, connect_ip, ca, limit)
             .await
             .map_err(|e| {
                 hint(
