@@ -54,7 +54,7 @@ localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over 
 localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage -d 'Where images are stored (default: the last `up`\'s, else pvc)' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
 s3\t'An S3 bucket (credentials from --s3-secret)'

@@ -47,7 +47,7 @@ localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> ove
 localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
-'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>]:SUFFIX:_default' \
+'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
 '--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
 '--storage=[Where images are stored (default\: the last \`up\`'\''s, else pvc)]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
 s3\:"An S3 bucket (credentials from --s3-secret)"

@@ -196,7 +196,8 @@ pub struct UpArgs {
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
 
-    /// Wildcard DNS service that maps <ip>.<suffix> to <ip>
+    /// Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by
+    /// its IP address (no DNS needed anywhere)
     #[arg(long, value_name = "SUFFIX", default_value = "nip.io")]
     pub dns_suffix: String,
 

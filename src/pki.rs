@@ -81,8 +81,17 @@ pub const PRIVATE_RANGES: &[(&str, u8)] = &[
 /// namespace's Service names (`<namespace>.svc`, the pull-through caches' certificates) and
 /// `localhost`; the private ranges, plus each address in `ips` that is not in them (a public
 /// load balancer's) as a single address.
-pub fn ca_scope(dns_suffix: &str, host: Option<&str>, namespace: &str, ips: &[IpAddr]) -> CaScope {
-    let mut dns = vec![dns_suffix.trim_end_matches('.').to_ascii_lowercase()];
+pub fn ca_scope(
+    dns_suffix: Option<&str>,
+    host: Option<&str>,
+    namespace: &str,
+    ips: &[IpAddr],
+) -> CaScope {
+    // No suffix (`--dns-suffix none` names the registry by IP): no DNS subtree for it.
+    let mut dns: Vec<String> = dns_suffix
+        .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+        .into_iter()
+        .collect();
     if let Some(h) = host.filter(|h| h.parse::<IpAddr>().is_err()) {
         let h = h.trim_end_matches('.').to_ascii_lowercase();
         if !dns.iter().any(|d| dns_in_subtree(&h, d)) {
@@ -608,7 +617,7 @@ mod tests {
     }
 
     fn scope() -> CaScope {
-        ca_scope("nip.io", Some("reg.example.com"), "kreg-test", &[])
+        ca_scope(Some("nip.io"), Some("reg.example.com"), "kreg-test", &[])
     }
 
     fn with_cert<T>(pem: &str, f: impl FnOnce(&X509Certificate<'_>) -> T) -> T {
@@ -969,7 +978,12 @@ mod tests {
     #[test]
     fn scope_covers_the_suffix_host_namespace_localhost_and_private_ranges() {
         let public = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
-        let s = ca_scope("sslip.io", Some("Reg.Example.com."), "team", &[public]);
+        let s = ca_scope(
+            Some("sslip.io"),
+            Some("Reg.Example.com."),
+            "team",
+            &[public],
+        );
         assert_eq!(
             s.dns,
             ["sslip.io", "reg.example.com", "team.svc", "localhost"]
@@ -977,7 +991,7 @@ mod tests {
         assert!(s.ips.contains(&(public, 32)), "{s:?}");
         // A host under the suffix adds nothing; private addresses add nothing.
         let p = ca_scope(
-            "nip.io",
+            Some("nip.io"),
             Some("r.1.2.3.4.nip.io"),
             "ns",
             &["10.1.2.3".parse().unwrap()],

@@ -491,6 +491,11 @@ pub fn internal_lb_annotations(flavor: Flavor) -> &'static [(&'static str, &'sta
 }
 
 impl Plan {
+    /// The wildcard DNS suffix registry names use; `None` with `--dns-suffix none`.
+    pub fn wildcard_suffix(&self) -> Option<&str> {
+        Some(self.dns_suffix.as_str()).filter(|s| *s != NO_DNS)
+    }
+
     /// The registry serves TLS with kreg's certificate (all but `--expose localhost`, plain HTTP).
     pub fn serves_tls(&self) -> bool {
         self.expose.serves_tls()
@@ -696,6 +701,8 @@ pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpo
     let host = match (&plan.host, address) {
         (Some(h), _) => h.clone(),
         (None, Address::Hostname(h)) => h.clone(),
+        // `--dns-suffix none`: the IP itself, for clusters and workstations without wildcard DNS.
+        (None, Address::Ip(ip)) if plan.dns_suffix == NO_DNS => ip.to_string(),
         (None, Address::Ip(ip)) => wildcard_name(*ip, &plan.dns_suffix),
     };
     Endpoint { host, port, ips }
@@ -724,6 +731,9 @@ pub fn dial(
         _ => None,
     }
 }
+
+/// `--dns-suffix none`: name the registry by its IP address.
+pub const NO_DNS: &str = "none";
 
 /// `registry.10.1.2.3.nip.io`; IPv6 in sslip.io's dashed form (`registry.2001-db8--1.sslip.io`).
 pub fn wildcard_name(ip: IpAddr, suffix: &str) -> String {
@@ -1081,6 +1091,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("plain HTTP"), "{e}");
+    }
+
+    /// `--dns-suffix none`: the registry is its IP (bracketed for IPv6), and the CA permits no
+    /// DNS subtree for a suffix that is not one.
+    #[test]
+    fn no_dns_names_the_registry_by_its_ip() {
+        let mut p = sample(Expose::NodePort, Storage::EmptyDir);
+        p.dns_suffix = NO_DNS.into();
+        let v4: IpAddr = "10.214.0.10".parse().unwrap();
+        assert_eq!(
+            endpoint(&p, &Address::Ip(v4), Some(31000)).registry(),
+            "10.214.0.10:31000"
+        );
+        let v6: IpAddr = "fd00::10".parse().unwrap();
+        assert_eq!(
+            endpoint(&p, &Address::Ip(v6), Some(31000)).registry(),
+            "[fd00::10]:31000"
+        );
+        assert_eq!(p.wildcard_suffix(), None);
+        let scope = crate::pki::ca_scope(p.wildcard_suffix(), None, "kreg-system", &[v4]);
+        assert!(!scope.dns.iter().any(|d| d == "none"), "{:?}", scope.dns);
+        p.dns_suffix = "sslip.io".into();
+        assert_eq!(p.wildcard_suffix(), Some("sslip.io"));
     }
 
     #[test]

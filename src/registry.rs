@@ -288,7 +288,7 @@ mod tests {
         };
         let ca = crate::pki::generate_ca(
             time::OffsetDateTime::now_utc(),
-            &crate::pki::ca_scope("nip.io", None, "kreg-test", &[]),
+            &crate::pki::ca_scope(Some("nip.io"), None, "kreg-test", &[]),
         )
         .unwrap()
         .cert_pem;

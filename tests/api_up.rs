@@ -646,3 +646,29 @@ fn the_dry_run_lists_exactly_what_up_applies() {
     cleanup(&tc, ns);
     let _ = tc.kubectl(&["delete", "namespace", team, "--wait=false"]);
 }
+
+/// `--dns-suffix none` (issue 13, item 2): the registry is named by its IP, so neither the
+/// nodes nor a workstation needs any resolver, and the CA's name constraints permit no suffix.
+#[test]
+fn with_no_dns_suffix_the_registry_is_its_ip() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-no-dns";
+    cleanup(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    let report = up(&tc, ns, &["--dns-suffix", "none"]);
+    let ip: std::net::IpAddr = report["address"].as_str().unwrap().parse().unwrap();
+    assert_eq!(report["registry"], ip.to_string(), "{report}");
+    assert_eq!(report["host"], ip.to_string());
+    let leaf = leaf_of(&tc, ns);
+    assert!(leaf.ips.contains(&ip), "{:?}", leaf.ips);
+    assert!(leaf.dns_names.is_empty(), "{:?}", leaf.dns_names);
+    let ca = kreg::pki::ca_scope_of(report["ca_pem"].as_str().unwrap())
+        .unwrap()
+        .expect("kreg's CA carries name constraints");
+    assert!(
+        !ca.dns.iter().any(|d| d == "none" || d == "nip.io"),
+        "{:?}",
+        ca.dns
+    );
+    cleanup(&tc, ns);
+}

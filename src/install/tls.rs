@@ -48,7 +48,7 @@ pub async fn ensure_ca(
     rotate: bool,
 ) -> Result<CaSet> {
     let scope = pki::ca_scope(
-        &plan.dns_suffix,
+        plan.wildcard_suffix(),
         Some(&endpoint.host),
         &plan.namespace,
         &endpoint.ips,

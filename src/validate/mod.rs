@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn dns_suffixes() {
-        for ok in ["nip.io", "sslip.io", "traefik.me", "local"] {
+        for ok in ["nip.io", "sslip.io", "traefik.me", "local", "none"] {
             assert!(dns_suffix(ok).is_ok(), "rejected {ok:?}");
         }
         for bad in [

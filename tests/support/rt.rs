@@ -98,7 +98,7 @@ impl TestRegistry {
         let now = time::OffsetDateTime::now_utc();
         let ca = kreg::pki::generate_ca(
             now,
-            &kreg::pki::ca_scope("kreg.test", Some(REGISTRY_NAME), "kreg-test", &[]),
+            &kreg::pki::ca_scope(Some("kreg.test"), Some(REGISTRY_NAME), "kreg-test", &[]),
         )
         .unwrap();
         let leaf = kreg::pki::issue_leaf(&ca, REGISTRY_NAME, &["127.0.0.1".parse().unwrap()], now)
