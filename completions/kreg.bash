@@ -705,7 +705,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__trust__subcmd__local)
-            opts="-n -o -y -h -V --system --ca-sha256 --remove --dry-run --user --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -h -V --system --ca-sha256 --remove --dry-run --user --hosts --kubeconfig --context --namespace --output --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -144,6 +144,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l system -d 'Als
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l remove -d 'Remove what trust-local wrote before'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l dry-run -d 'Print the files that would be written or removed; change nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l user -d 'Only the per-user locations (no root needed): ~/.config/containers/certs.d'
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l hosts -d 'Also map the registry\'s name to its address in /etc/hosts (for a workstation whose resolver cannot answer nip.io names: air-gapped, or with rebinding protection)'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s V -l version -d 'Print version'

@@ -165,6 +165,7 @@ _arguments "${_arguments_options[@]}" : \
 '--remove[Remove what trust-local wrote before]' \
 '--dry-run[Print the files that would be written or removed; change nothing]' \
 '--user[Only the per-user locations (no root needed)\: ~/.config/containers/certs.d]' \
+'--hosts[Also map the registry'\''s name to its address in /etc/hosts (for a workstation whose resolver cannot answer nip.io names\: air-gapped, or with rebinding protection)]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \

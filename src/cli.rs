@@ -404,6 +404,11 @@ pub struct TrustLocalArgs {
     /// Only the per-user locations (no root needed): ~/.config/containers/certs.d
     #[arg(long)]
     pub user: bool,
+
+    /// Also map the registry's name to its address in /etc/hosts (for a workstation whose
+    /// resolver cannot answer nip.io names: air-gapped, or with rebinding protection)
+    #[arg(long)]
+    pub hosts: bool,
 }
 
 /// The name to show in usage and messages: `kubectl kreg` when this binary was started as the

@@ -18,18 +18,24 @@ fn up(tc: &TestCluster, extra: &[&str]) -> (Value, String) {
     (serde_json::from_slice(&out.stdout).unwrap(), stderr)
 }
 
-/// The workstation and node resolve the registry's nip.io name; the workstation trusts the CA.
+/// The node resolves the registry's nip.io name; the workstation (no resolver) trusts the CA
+/// and gets the name from `trust-local --hosts`, the line kreg writes into its /etc/hosts.
 fn reach(tc: &TestCluster, ws: &Workstation, up: &Value) -> String {
     let registry = up["registry"].as_str().unwrap().to_string();
     let ip = up["address"].as_str().unwrap();
-    ws.add_host(ip, host_of(&registry));
     resolve_on_node(tc, ip, &registry);
     let out = ws.sh(&format!(
-        "{} trust-local --yes --kubeconfig {}",
+        "{} trust-local --yes --hosts --kubeconfig {}",
         support::kreg::KREG,
         tc.kubeconfig.display()
     ));
     assert!(out.status.success(), "trust-local: {}", text(&out.stderr));
+    let hosts = std::fs::read_to_string(ws.etc().join("hosts")).unwrap();
+    let host = host_of(&registry);
+    assert!(
+        hosts.contains(&format!("{ip} {host} # kreg: {host}")),
+        "trust-local --hosts wrote no line for {host}: {hosts}"
+    );
     registry
 }
 

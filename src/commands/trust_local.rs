@@ -38,9 +38,59 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     }
     crate::validate::host_port(&registry)
         .context("the registry address stored in the cluster is not valid")?;
-    let (code, report) = run_local(ctx, a, &registry, &ca_pem)?;
+    let (code, mut report) = run_local(ctx, a, &registry, &ca_pem)?;
+    if a.hosts {
+        hosts_entry(a, &state.host, &state.address, &mut report)?;
+    }
     print(ctx, &report, a)?;
     Ok(code)
+}
+
+/// `--hosts`: maps the registry's name to its address in the hosts file (`KREG_HOSTS_FILE`
+/// instead of /etc/hosts, for tests), so this machine needs no resolver for it. Only kreg's own
+/// line (marked `# kreg: HOST`) is ever written or removed.
+fn hosts_entry(
+    a: &TrustLocalArgs,
+    host: &str,
+    address: &str,
+    report: &mut TrustLocalReport,
+) -> Result<()> {
+    let path =
+        PathBuf::from(std::env::var("KREG_HOSTS_FILE").unwrap_or_else(|_| "/etc/hosts".into()));
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(()); // named by its address (`--dns-suffix none`): nothing to resolve
+    }
+    let ip: std::net::IpAddr = address.parse().map_err(|_| {
+        hint(
+            format!("--hosts: the registry's address {address:?} is a name, not an IP"),
+            "a load balancer hostname resolves through DNS already; leave --hosts out",
+        )
+    })?;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let changed = if a.remove {
+        trust::hosts_without(&text, host)
+    } else {
+        trust::hosts_with(&text, &ip.to_string(), host)
+    };
+    let Some(new) = changed else {
+        if !a.remove {
+            report.unchanged.push(path);
+        }
+        return Ok(());
+    };
+    if !a.dry_run {
+        std::fs::write(&path, new).map_err(|e| {
+            hint(
+                format!("cannot write {}: {e}", path.display()),
+                "run it as root (sudo kreg trust-local --hosts), or leave --hosts out",
+            )
+        })?;
+    }
+    match a.remove {
+        true => report.removed.push(path),
+        false => report.written.push(path),
+    }
+    Ok(())
 }
 
 /// The local half, separate from the cluster read so `up --trust-local` can run it; the caller

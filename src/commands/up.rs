@@ -48,6 +48,7 @@ fn trust_local(ctx: &Ctx, report: &UpReport, code: u8) -> Result<u8> {
         remove: false,
         dry_run: false,
         user: false,
+        hosts: false,
     };
     let (local_code, local_report) =
         super::trust_local::run_local(ctx, &local, &report.registry, &report.ca_pem)?;

@@ -205,6 +205,46 @@ pub fn distro_from_os_release(text: &str) -> Distro {
     Distro::Other
 }
 
+/// The marker ending each hosts-file line kreg writes, naming the registry host it maps.
+fn hosts_marker(host: &str) -> String {
+    format!("# kreg: {host}")
+}
+
+/// `text` (a hosts file) with `ip host` mapped by kreg: an earlier line of kreg's for `host` is
+/// replaced, everything else kept as it is. `None` when it already says exactly that.
+pub fn hosts_with(text: &str, ip: &str, host: &str) -> Option<String> {
+    let line = format!("{ip} {host} {}", hosts_marker(host));
+    if text.lines().any(|l| l == line) {
+        return None;
+    }
+    let mut out = hosts_without(text, host).unwrap_or_else(|| text.to_string());
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&line);
+    out.push('\n');
+    Some(out)
+}
+
+/// `text` without kreg's line for `host`; `None` when there is none. Lines kreg did not write
+/// (no marker, or another host's) are never touched.
+pub fn hosts_without(text: &str, host: &str) -> Option<String> {
+    let marker = hosts_marker(host);
+    let ours = |l: &str| l.trim_end().ends_with(&marker);
+    if !text.lines().any(ours) {
+        return None;
+    }
+    let mut out: String = text
+        .lines()
+        .filter(|l| !ours(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !text.ends_with('\n') && out.ends_with('\n') && !text.is_empty() {
+        out.pop();
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +435,41 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Distro::Fedora).unwrap(),
             "\"fedora\""
+        );
+    }
+
+    #[test]
+    fn hosts_lines_are_kreg_s_own_and_nothing_else_moves() {
+        let base = "127.0.0.1 localhost\n10.0.0.9 registry.10.0.0.9.nip.io\n";
+        let added = hosts_with(base, "10.0.0.2", "registry.10.0.0.2.nip.io").unwrap();
+        assert_eq!(
+            added,
+            format!("{base}10.0.0.2 registry.10.0.0.2.nip.io # kreg: registry.10.0.0.2.nip.io\n")
+        );
+        assert_eq!(
+            hosts_with(&added, "10.0.0.2", "registry.10.0.0.2.nip.io"),
+            None,
+            "idempotent"
+        );
+        // A new address replaces kreg's line, not the user's line for another name.
+        let moved = hosts_with(&added, "10.0.0.3", "registry.10.0.0.2.nip.io").unwrap();
+        assert!(moved.starts_with(base), "{moved}");
+        assert_eq!(moved.matches("# kreg:").count(), 1, "{moved}");
+        assert!(moved.contains("10.0.0.3 registry.10.0.0.2.nip.io"));
+        assert_eq!(
+            hosts_without(&moved, "registry.10.0.0.2.nip.io").unwrap(),
+            base
+        );
+        assert_eq!(
+            hosts_without(base, "registry.10.0.0.9.nip.io"),
+            None,
+            "not kreg's line"
+        );
+        // No trailing newline in the file: one is added before kreg's line.
+        let bare = hosts_with("127.0.0.1 localhost", "10.0.0.2", "r.example").unwrap();
+        assert!(
+            bare.starts_with("127.0.0.1 localhost\n10.0.0.2 r.example"),
+            "{bare}"
         );
     }
 }
