@@ -743,6 +743,26 @@ pub fn wildcard_name(ip: IpAddr, suffix: &str) -> String {
     }
 }
 
+/// [`sample`] with everything that adds objects: `--auth`, a pull-secret namespace, a gc
+/// schedule (the render and dry-run tests).
+#[cfg(test)]
+pub fn sample_full() -> Plan {
+    let mut plan = sample(
+        Expose::NodePort,
+        Storage::Pvc {
+            size: "10Gi".into(),
+            class: None,
+        },
+    );
+    plan.auth = true;
+    plan.pull_secret_namespaces = vec!["team-a".into()];
+    plan.gc_schedule = Some(GcSchedule {
+        cron: "0 3 * * 0".into(),
+        image: "bitnami/kubectl@sha256:00".into(),
+    });
+    plan
+}
+
 /// A plan for the tests of the modules that render one (manifests, gc): a kind cluster with an
 /// nginx IngressClass and a mirrored registry image.
 #[cfg(test)]

@@ -392,23 +392,9 @@ fn node_trust(plan: &Plan, m: &Material, out: &mut List) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Expose, GcSchedule, Storage};
 
     fn full_plan() -> Plan {
-        let mut plan = crate::plan::sample(
-            Expose::NodePort,
-            Storage::Pvc {
-                size: "10Gi".into(),
-                class: None,
-            },
-        );
-        plan.auth = true;
-        plan.pull_secret_namespaces = vec!["team-a".into()];
-        plan.gc_schedule = Some(GcSchedule {
-            cron: "0 3 * * 0".into(),
-            image: "bitnami/kubectl@sha256:00".into(),
-        });
-        plan
+        crate::plan::sample_full()
     }
 
     fn learned() -> Material {

@@ -7,11 +7,11 @@
 mod support;
 
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use support::kreg::{kreg, kreg_json, run_hello, KREG};
-use support::{require, text, Tier};
+use support::{require, text, TestCluster, Tier};
 
 #[test]
 fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
@@ -79,37 +79,10 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     );
 
     // Push through kreg port-forward, to the very reference the nodes pull.
-    let kubectl_dir =
-        std::path::Path::new(&std::env::var("KUBECTL").expect("kcluster env sets KUBECTL"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        kubectl_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut pf = Command::new(KREG)
-        .args(["port-forward", "-n", ns, "--kubeconfig"])
-        .arg(&tc.kubeconfig)
-        .env("PATH", &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let listening = (0..40).any(|_| {
-        std::thread::sleep(Duration::from_millis(500));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
     let hello = tc.hello_image.clone().unwrap();
-    let push = Command::new("skopeo")
-        .args(["copy", "--quiet", "--dest-tls-verify=false"])
-        .arg(format!("oci-archive:{}", hello.display()))
-        .arg(format!("docker://{registry}/hello:1"))
-        .output()
-        .unwrap();
-    let _ = pf.kill();
-    let pf_out = pf.wait_with_output().unwrap();
+    let (listening, push, pf_out) = through_port_forward(&tc, ns, port, || {
+        skopeo_copy(&hello, &format!("{registry}/hello:1"))
+    });
     assert!(
         listening,
         "kreg port-forward did not listen on {port}: {}",
@@ -133,26 +106,7 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     // (route_localnet off drops kube-proxy's DNAT of loopback traffic). A tag no node has
     // cached is still pulled by the same localhost reference, through the ClusterIP.
     let tag = format!("{registry}/hello:nft-{}", std::process::id());
-    let mut pf2 = Command::new(KREG)
-        .args(["port-forward", "-n", ns, "--kubeconfig"])
-        .arg(&tc.kubeconfig)
-        .env("PATH", &path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let listening = (0..40).any(|_| {
-        std::thread::sleep(Duration::from_millis(500));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    let copy = Command::new("skopeo")
-        .args(["copy", "--quiet", "--dest-tls-verify=false"])
-        .arg(format!("oci-archive:{}", hello.display()))
-        .arg(format!("docker://{tag}"))
-        .output()
-        .unwrap();
-    let _ = pf2.kill();
-    let _ = pf2.wait();
+    let (listening, copy, _) = through_port_forward(&tc, ns, port, || skopeo_copy(&hello, &tag));
     assert!(
         listening && copy.status.success(),
         "push of {tag}: {}",
@@ -322,43 +276,22 @@ fn localhost_tls_is_one_name_for_a_workstation_without_node_routes_and_for_the_n
         "the client still reaches the node at {node_ip}: the test proves nothing"
     );
 
-    let kubectl_dir = std::path::Path::new(&std::env::var("KUBECTL").unwrap())
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        kubectl_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut pf = Command::new(KREG)
-        .args(["port-forward", "-n", ns, "--kubeconfig"])
-        .arg(&tc.kubeconfig)
-        .env("PATH", &path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let listening = (0..40).any(|_| {
-        std::thread::sleep(Duration::from_millis(500));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
     let tag = format!(
         "{}/hello:tls-{}",
         env["registry"].as_str().unwrap(),
         std::process::id()
     );
-    let push = as_client(&[
-        "skopeo",
-        "copy",
-        "--quiet",
-        "--dest-cert-dir",
-        certs.to_str().unwrap(),
-        &format!("oci-archive:{}", image.display()),
-        &format!("docker://{tag}"),
-    ]);
-    let _ = pf.kill();
-    let pf_out = pf.wait_with_output().unwrap();
+    let (listening, push, pf_out) = through_port_forward(&tc, ns, port, || {
+        as_client(&[
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--dest-cert-dir",
+            certs.to_str().unwrap(),
+            &format!("oci-archive:{}", image.display()),
+            &format!("docker://{tag}"),
+        ])
+    });
     drop(_no_route);
     let _ = std::fs::remove_dir_all(&ws);
     assert!(
@@ -377,4 +310,46 @@ fn localhost_tls_is_one_name_for_a_workstation_without_node_routes_and_for_the_n
 
     let out = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Runs `kreg port-forward -n NS` (the harness's kubectl on PATH) while `f` runs: whether it
+/// listened on `port`, what `f` returned, and the port-forward's output.
+fn through_port_forward<T>(
+    tc: &TestCluster,
+    ns: &str,
+    port: u16,
+    f: impl FnOnce() -> T,
+) -> (bool, T, Output) {
+    let kubectl = std::env::var("KUBECTL").expect("kcluster env sets KUBECTL");
+    let kubectl_dir = std::path::Path::new(&kubectl).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut pf = Command::new(KREG)
+        .args(["port-forward", "-n", ns, "--kubeconfig"])
+        .arg(&tc.kubeconfig)
+        .env("PATH", path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(500));
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let out = f();
+    let _ = pf.kill();
+    (listening, out, pf.wait_with_output().unwrap())
+}
+
+/// `skopeo copy` of an OCI archive to a plain-HTTP registry reference.
+fn skopeo_copy(archive: &std::path::Path, dest: &str) -> Output {
+    Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", archive.display()))
+        .arg(format!("docker://{dest}"))
+        .output()
+        .unwrap()
 }

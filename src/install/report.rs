@@ -299,7 +299,6 @@ pub(super) async fn push_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{GcSchedule, Storage};
 
     /// The `-o json` contract of `up`: field names and shapes scripts read.
     #[test]
@@ -371,19 +370,7 @@ mod tests {
     /// The `--dry-run -o json` document: every object, secrets as placeholders, and the notes.
     #[test]
     fn dry_run_json_contract() {
-        let mut plan = crate::plan::sample(
-            Expose::NodePort,
-            Storage::Pvc {
-                size: "10Gi".into(),
-                class: None,
-            },
-        );
-        plan.auth = true;
-        plan.pull_secret_namespaces = vec!["team-a".into()];
-        plan.gc_schedule = Some(GcSchedule {
-            cron: "0 3 * * 0".into(),
-            image: "bitnami/kubectl@sha256:00".into(),
-        });
+        let plan = crate::plan::sample_full();
         let desired = crate::render::render(&plan, &Material::pending(vec![])).unwrap();
         let doc = DryRun::new(&plan, &desired).unwrap();
         let notes = dry_run_notes(&desired);
