@@ -21,30 +21,7 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     let ns = "kt-local";
     let _ = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
 
-    let up = kreg_json(
-        &tc,
-        &[
-            "up",
-            "-n",
-            ns,
-            "--expose",
-            "localhost",
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "3m",
-        ],
-    );
-    assert_eq!(up["expose"], "localhost");
-    assert_eq!(up["healthy"], true, "{up}");
-    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
-    let registry = up["registry"].as_str().unwrap().to_string();
-    let port: u16 = registry
-        .strip_prefix("localhost:")
-        .expect("localhost:<port>")
-        .parse()
-        .unwrap();
+    let (_, registry, port) = up_localhost(&tc, ns, "localhost");
     assert!(
         !tc.kubectl(&["-n", ns, "get", "secret", "kreg-tls"])
             .status
@@ -167,30 +144,7 @@ fn localhost_tls_is_one_name_for_a_workstation_without_node_routes_and_for_the_n
     };
     let ns = "kt-local-tls";
     let _ = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);
-    let up = kreg_json(
-        &tc,
-        &[
-            "up",
-            "-n",
-            ns,
-            "--expose",
-            "localhost-tls",
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "3m",
-        ],
-    );
-    assert_eq!(up["expose"], "localhost-tls");
-    assert_eq!(up["healthy"], true, "{up}");
-    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
-    let registry = up["registry"].as_str().unwrap().to_string();
-    let port: u16 = registry
-        .strip_prefix("localhost:")
-        .expect("localhost:<port>")
-        .parse()
-        .unwrap();
+    let (up, registry, port) = up_localhost(&tc, ns, "localhost-tls");
     let cluster_ip = tc.jsonpath(ns, "svc/kreg-registry", ".spec.clusterIP");
     let leaf = kreg::pki::inspect(&tc.secret_text(ns, "kreg-tls", "tls.crt")).unwrap();
     for ip in ["127.0.0.1", "::1", cluster_ip.as_str()] {
@@ -352,4 +306,32 @@ fn skopeo_copy(archive: &std::path::Path, dest: &str) -> Output {
         .arg(format!("docker://{dest}"))
         .output()
         .unwrap()
+}
+
+/// `kreg up --expose EXPOSE` into `ns`, checked healthy and trusted by every node: the report,
+/// the registry (`localhost:<port>`) and the port.
+fn up_localhost(tc: &TestCluster, ns: &str, expose: &str) -> (serde_json::Value, String, u16) {
+    let args = [
+        "up",
+        "-n",
+        ns,
+        "--expose",
+        expose,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "3m",
+    ];
+    let up = kreg_json(tc, &args);
+    assert_eq!(up["expose"], expose);
+    assert_eq!(up["healthy"], true, "{up}");
+    assert_eq!(up["nodes_trusted"], tc.node_count(), "{up}");
+    let registry = up["registry"].as_str().unwrap().to_string();
+    let port: u16 = registry
+        .strip_prefix("localhost:")
+        .expect("localhost:<port>")
+        .parse()
+        .unwrap();
+    (up, registry, port)
 }
