@@ -156,6 +156,7 @@ pub enum Expose {
     /// The same `localhost:<port>` name over TLS: a certificate for localhost, 127.0.0.1, ::1
     /// and the Service's ClusterIP; this machine reaches it through `kreg port-forward`, the
     /// nodes through the ClusterIP, so one image reference works everywhere.
+    #[serde(rename = "localhost-tls")]
     LocalhostTls,
 }
 
