@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
+    Affinity, ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, PodAffinityTerm,
+    PodAntiAffinity, Secret, Service, Volume, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, Ingress, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::de::DeserializeOwned;
@@ -124,6 +125,9 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         .spec
         .as_mut()
         .expect("deployment.yaml has a pod spec");
+    if plan.replicas > 1 {
+        pod.affinity = Some(spread_over_nodes());
+    }
     let c = &mut pod.containers[0];
     c.image = Some(plan.image.clone());
     if plan.expose == Expose::Localhost {
@@ -191,6 +195,34 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         }
     }
     d
+}
+
+/// Replicas on different nodes where the scheduler can: one node going away then takes one
+/// replica, not all of them. Preferred, not required, so a cluster with fewer nodes than
+/// replicas still runs them all.
+fn spread_over_nodes() -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(BTreeMap::from([(
+                                "app.kubernetes.io/name".to_string(),
+                                names::REGISTRY.to_string(),
+                            )])),
+                            ..Default::default()
+                        }),
+                        topology_key: "kubernetes.io/hostname".into(),
+                        ..Default::default()
+                    },
+                },
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Marks an object as part of `m`'s pull-through cache: `app.kubernetes.io/name` is the
@@ -1114,6 +1146,39 @@ mod tests {
         p.lb_source_ranges = vec!["203.0.113.0/24".into(), "198.51.100.7/32".into()];
         docs.push(serde_json::to_value(service(&p)).unwrap());
         insta::assert_yaml_snapshot!("cloud_load_balancers", docs);
+    }
+
+    #[test]
+    fn replicas_prefer_different_nodes_and_one_replica_has_no_affinity() {
+        let mut p = plan(
+            Expose::LoadBalancer,
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: None,
+                secret: "creds".into(),
+            },
+        );
+        let affinity = |p: &Plan| deployment(p, "x").spec.template.spec.unwrap().affinity;
+        assert_eq!(affinity(&p), None);
+        p.replicas = 2;
+        let anti = affinity(&p)
+            .and_then(|a| a.pod_anti_affinity)
+            .expect("replicas > 1 spread over nodes");
+        assert!(anti
+            .required_during_scheduling_ignored_during_execution
+            .is_none());
+        let term = &anti
+            .preferred_during_scheduling_ignored_during_execution
+            .unwrap()[0]
+            .pod_affinity_term;
+        assert_eq!(term.topology_key, "kubernetes.io/hostname");
+        let selects = term.label_selector.clone().unwrap().match_labels.unwrap();
+        // The registry's own pods, the label its Service selects.
+        assert_eq!(selects["app.kubernetes.io/name"], names::REGISTRY);
+        // A cache is one replica, whatever the registry's count.
+        let cache = mirror_deployment(&p, &hub(), "x");
+        assert_eq!(cache.spec.template.spec.unwrap().affinity, None);
     }
 
     #[test]
