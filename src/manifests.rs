@@ -177,6 +177,11 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
                 .get_or_insert_with(Vec::new)
                 .retain(|m| m.name != "data");
             env.push(plain("REGISTRY_STORAGE", "s3"));
+            // The registry serves blobs itself. Distribution otherwise answers a blob GET with
+            // a 307 to a presigned URL of the S3 endpoint, which the nodes and workstations
+            // must then reach and resolve themselves (an in-cluster MinIO or Garage name, a
+            // private endpoint, plain http): kreg promises only the registry's address.
+            env.push(plain("REGISTRY_STORAGE_REDIRECT_DISABLE", "true"));
             env.push(plain("REGISTRY_STORAGE_S3_BUCKET", bucket));
             env.push(plain("REGISTRY_STORAGE_S3_REGION", region));
             if let Some(ep) = endpoint {
@@ -1196,6 +1201,16 @@ mod tests {
         let pod = d.spec.template.spec.unwrap();
         assert!(pod.volumes.unwrap().iter().all(|v| v.name != "data"));
         let env = pod.containers[0].env.clone().unwrap();
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(
+            value("REGISTRY_STORAGE_REDIRECT_DISABLE").as_deref(),
+            Some("true"),
+            "blobs are served by the registry, not by a redirect to the bucket"
+        );
         let key = env
             .iter()
             .find(|e| e.name == "REGISTRY_STORAGE_S3_SECRETKEY")
