@@ -765,8 +765,12 @@ pub fn with_auth(d: &mut Deployment, users_sha256: &str, gate_image: &str) {
         // defaulted fields nobody owns) and fail validation.
         liveness_probe: registry.liveness_probe.clone().map(|mut p| {
             // By number: a named port resolves in the probed container's own declarations.
+            let port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5000);
             if let Some(get) = p.http_get.as_mut() {
-                get.port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5000);
+                get.port = port.clone();
+            }
+            if let Some(tcp) = p.tcp_socket.as_mut() {
+                tcp.port = port;
             }
             p
         }),
@@ -1151,6 +1155,38 @@ mod tests {
         p.lb_source_ranges = vec!["203.0.113.0/24".into(), "198.51.100.7/32".into()];
         docs.push(serde_json::to_value(service(&p)).unwrap());
         insta::assert_yaml_snapshot!("cloud_load_balancers", docs);
+    }
+
+    #[test]
+    fn a_storage_outage_makes_the_registry_unready_but_never_restarts_it() {
+        for storage in [
+            pvc_storage(),
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: Some("http://garage.example:3900".into()),
+                secret: "creds".into(),
+            },
+        ] {
+            let mut d = deployment(&plan(Expose::NodePort, storage), "x");
+            let c = &d.spec.template.spec.as_ref().unwrap().containers[0];
+            // Readiness asks Distribution, whose `GET /` fails with its storage health check.
+            let ready = c.readiness_probe.clone().unwrap();
+            assert_eq!(ready.http_get.unwrap().path.as_deref(), Some("/"));
+            // Liveness only asks whether the port accepts connections.
+            let live = c.liveness_probe.clone().unwrap();
+            assert!(live.http_get.is_none(), "{live:?}");
+            assert_eq!(
+                live.tcp_socket.unwrap().port,
+                IntOrString::String("https".into())
+            );
+            // With --auth, the gate's liveness is its own port, by number.
+            with_auth(&mut d, "x", "kreg-agent@sha256:42");
+            let gate = &d.spec.template.spec.as_ref().unwrap().containers[1];
+            let live = gate.liveness_probe.clone().unwrap();
+            assert!(live.http_get.is_none(), "{live:?}");
+            assert_eq!(live.tcp_socket.unwrap().port, IntOrString::Int(5000));
+        }
     }
 
     #[test]
