@@ -181,6 +181,8 @@ pub fn job(registry: &Deployment, name: &str, dry_run: bool, deadline_seconds: u
         value_from: None,
     });
     pod_spec.restart_policy = Some("Never".into());
+    // The registry's own placement (replicas spread over nodes) is not the collector's.
+    pod_spec.affinity = None;
     if pvc {
         // A ReadWriteOnce volume attaches to one node: run beside the registry pod.
         pod_spec.affinity = Some(Affinity {
@@ -413,6 +415,28 @@ mod tests {
             secret: "s".into(),
         });
         let j = job(&s3, "kreg-gc-1", true, 5).unwrap();
+        assert!(j.spec.unwrap().template.spec.unwrap().affinity.is_none());
+        // Replicas spread over nodes: the collector does not inherit that placement.
+        let mut p = crate::plan::sample(
+            Expose::LoadBalancer,
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: None,
+                secret: "s".into(),
+            },
+        );
+        p.replicas = 2;
+        let spread = crate::manifests::deployment(&p, "x");
+        assert!(spread
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .affinity
+            .is_some());
+        let j = job(&spread, "kreg-gc-1", false, 300).unwrap();
         assert!(j.spec.unwrap().template.spec.unwrap().affinity.is_none());
         let e = job(&registry(Storage::EmptyDir), "kreg-gc-1", false, 300).unwrap_err();
         assert!(format!("{e:#}").contains("emptyDir"), "{e:#}");

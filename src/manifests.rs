@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, Secret, Service, Volume,
+    Affinity, ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, PodAffinityTerm,
+    PodAntiAffinity, Secret, Service, Volume, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, Ingress, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::de::DeserializeOwned;
@@ -124,6 +125,9 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         .spec
         .as_mut()
         .expect("deployment.yaml has a pod spec");
+    if plan.replicas > 1 {
+        pod.affinity = Some(spread_over_nodes());
+    }
     let c = &mut pod.containers[0];
     c.image = Some(plan.image.clone());
     if plan.expose == Expose::Localhost {
@@ -173,6 +177,11 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
                 .get_or_insert_with(Vec::new)
                 .retain(|m| m.name != "data");
             env.push(plain("REGISTRY_STORAGE", "s3"));
+            // The registry serves blobs itself. Distribution otherwise answers a blob GET with
+            // a 307 to a presigned URL of the S3 endpoint, which the nodes and workstations
+            // must then reach and resolve themselves (an in-cluster MinIO or Garage name, a
+            // private endpoint, plain http): kreg promises only the registry's address.
+            env.push(plain("REGISTRY_STORAGE_REDIRECT_DISABLE", "true"));
             env.push(plain("REGISTRY_STORAGE_S3_BUCKET", bucket));
             env.push(plain("REGISTRY_STORAGE_S3_REGION", region));
             if let Some(ep) = endpoint {
@@ -191,6 +200,34 @@ pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {
         }
     }
     d
+}
+
+/// Replicas on different nodes where the scheduler can: one node going away then takes one
+/// replica, not all of them. Preferred, not required, so a cluster with fewer nodes than
+/// replicas still runs them all.
+fn spread_over_nodes() -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(BTreeMap::from([(
+                                "app.kubernetes.io/name".to_string(),
+                                names::REGISTRY.to_string(),
+                            )])),
+                            ..Default::default()
+                        }),
+                        topology_key: "kubernetes.io/hostname".into(),
+                        ..Default::default()
+                    },
+                },
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Marks an object as part of `m`'s pull-through cache: `app.kubernetes.io/name` is the
@@ -728,8 +765,12 @@ pub fn with_auth(d: &mut Deployment, users_sha256: &str, gate_image: &str) {
         // defaulted fields nobody owns) and fail validation.
         liveness_probe: registry.liveness_probe.clone().map(|mut p| {
             // By number: a named port resolves in the probed container's own declarations.
+            let port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5000);
             if let Some(get) = p.http_get.as_mut() {
-                get.port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5000);
+                get.port = port.clone();
+            }
+            if let Some(tcp) = p.tcp_socket.as_mut() {
+                tcp.port = port;
             }
             p
         }),
@@ -1202,6 +1243,71 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_outage_makes_the_registry_unready_but_never_restarts_it() {
+        for storage in [
+            pvc_storage(),
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: Some("http://garage.example:3900".into()),
+                secret: "creds".into(),
+            },
+        ] {
+            let mut d = deployment(&plan(Expose::NodePort, storage), "x");
+            let c = &d.spec.template.spec.as_ref().unwrap().containers[0];
+            // Readiness asks Distribution, whose `GET /` fails with its storage health check.
+            let ready = c.readiness_probe.clone().unwrap();
+            assert_eq!(ready.http_get.unwrap().path.as_deref(), Some("/"));
+            // Liveness only asks whether the port accepts connections.
+            let live = c.liveness_probe.clone().unwrap();
+            assert!(live.http_get.is_none(), "{live:?}");
+            assert_eq!(
+                live.tcp_socket.unwrap().port,
+                IntOrString::String("https".into())
+            );
+            // With --auth, the gate's liveness is its own port, by number.
+            with_auth(&mut d, "x", "kreg-agent@sha256:42");
+            let gate = &d.spec.template.spec.as_ref().unwrap().containers[1];
+            let live = gate.liveness_probe.clone().unwrap();
+            assert!(live.http_get.is_none(), "{live:?}");
+            assert_eq!(live.tcp_socket.unwrap().port, IntOrString::Int(5000));
+        }
+    }
+
+    #[test]
+    fn replicas_prefer_different_nodes_and_one_replica_has_no_affinity() {
+        let mut p = plan(
+            Expose::LoadBalancer,
+            Storage::S3 {
+                bucket: "b".into(),
+                region: "r".into(),
+                endpoint: None,
+                secret: "creds".into(),
+            },
+        );
+        let affinity = |p: &Plan| deployment(p, "x").spec.template.spec.unwrap().affinity;
+        assert_eq!(affinity(&p), None);
+        p.replicas = 2;
+        let anti = affinity(&p)
+            .and_then(|a| a.pod_anti_affinity)
+            .expect("replicas > 1 spread over nodes");
+        assert!(anti
+            .required_during_scheduling_ignored_during_execution
+            .is_none());
+        let term = &anti
+            .preferred_during_scheduling_ignored_during_execution
+            .unwrap()[0]
+            .pod_affinity_term;
+        assert_eq!(term.topology_key, "kubernetes.io/hostname");
+        let selects = term.label_selector.clone().unwrap().match_labels.unwrap();
+        // The registry's own pods, the label its Service selects.
+        assert_eq!(selects["app.kubernetes.io/name"], names::REGISTRY);
+        // A cache is one replica, whatever the registry's count.
+        let cache = mirror_deployment(&p, &hub(), "x");
+        assert_eq!(cache.spec.template.spec.unwrap().affinity, None);
+    }
+
+    #[test]
     fn s3_has_no_volume_and_credentials_come_from_the_secret() {
         let p = plan(
             Expose::LoadBalancer,
@@ -1216,6 +1322,16 @@ mod tests {
         let pod = d.spec.template.spec.unwrap();
         assert!(pod.volumes.unwrap().iter().all(|v| v.name != "data"));
         let env = pod.containers[0].env.clone().unwrap();
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(
+            value("REGISTRY_STORAGE_REDIRECT_DISABLE").as_deref(),
+            Some("true"),
+            "blobs are served by the registry, not by a redirect to the bucket"
+        );
         let key = env
             .iter()
             .find(|e| e.name == "REGISTRY_STORAGE_S3_SECRETKEY")

@@ -15,6 +15,16 @@ use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::state::InstalledState;
 
+/// What `down` says it keeps or deletes, before it asks. kreg never deletes objects in an S3
+/// bucket: `--purge` deletes the PVC, not a bucket's contents.
+fn keep_note(purge: bool) -> &'static str {
+    if purge {
+        "including the stored images (the PVC; an S3 bucket's contents stay) and the CA"
+    } else {
+        "keeping the stored images (the PVC or the S3 bucket) and the CA"
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct DownReport {
     #[serde(rename = "schemaVersion")]
@@ -42,11 +52,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         ctx.printer.document(&report)?;
         return Ok(EXIT_OK);
     };
-    let keep_note = if a.purge {
-        "including the stored images and the CA"
-    } else {
-        "keeping the stored images (PVC) and the CA"
-    };
+    let keep_note = keep_note(a.purge);
     if a.dry_run {
         r.done(&format!(
             "dry run: would remove kreg from namespace {ns}, {keep_note}"
@@ -284,5 +290,11 @@ mod tests {
             }],
         };
         insta::assert_json_snapshot!("down_json", report);
+    }
+
+    #[test]
+    fn the_notes_never_claim_an_s3_bucket_is_emptied() {
+        assert!(keep_note(true).contains("S3 bucket's contents stay"));
+        assert!(keep_note(false).contains("S3 bucket"));
     }
 }
