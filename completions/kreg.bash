@@ -52,6 +52,9 @@ _kreg() {
             kreg,up)
                 cmd="kreg__subcmd__up"
                 ;;
+            kreg,version)
+                cmd="kreg__subcmd__version"
+                ;;
             kreg__subcmd__help,completions)
                 cmd="kreg__subcmd__help__subcmd__completions"
                 ;;
@@ -88,6 +91,9 @@ _kreg() {
             kreg__subcmd__help,up)
                 cmd="kreg__subcmd__help__subcmd__up"
                 ;;
+            kreg__subcmd__help,version)
+                cmd="kreg__subcmd__help__subcmd__version"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +101,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push env completions node-agent registry-gate help"
+            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push env completions version node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +315,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up status down gc trust-local port-forward push env completions node-agent registry-gate help"
+            opts="up status down gc trust-local port-forward push env completions version node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +483,20 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -845,6 +865,48 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__version)
+            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

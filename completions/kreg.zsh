@@ -245,6 +245,23 @@ _arguments "${_arguments_options[@]}" : \
 ':shell -- The shell to generate completions for:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -329,6 +346,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -362,6 +383,7 @@ _kreg_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
+'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -400,6 +422,7 @@ _kreg__subcmd__help_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
+'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -466,6 +489,11 @@ _kreg__subcmd__help__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help up commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__version_commands] )) ||
+_kreg__subcmd__help__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help version commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__node-agent_commands] )) ||
 _kreg__subcmd__node-agent_commands() {
     local commands; commands=()
@@ -500,6 +528,11 @@ _kreg__subcmd__trust-local_commands() {
 _kreg__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__version_commands] )) ||
+_kreg__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg version commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_kreg" ]; then

@@ -23,7 +23,7 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(
     name = "kreg",
-    version,
+    version = crate::version::LINE,
     about = "Give any Kubernetes cluster its own private, trusted image registry in one command",
     long_about = None,
     after_help = EXIT_CODES,
@@ -92,6 +92,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Print kreg's version, the git commit it was built from and the build date
+    Version,
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
     #[command(hide = true)]
     NodeAgent(NodeAgentArgs),

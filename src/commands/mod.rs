@@ -15,6 +15,7 @@ mod status;
 mod tls;
 mod trust_local;
 mod up;
+mod version;
 
 use std::future::Future;
 
@@ -69,6 +70,14 @@ pub fn main() -> u8 {
     };
     if let Command::Completions(args) = &cli.command {
         return completions::run(args);
+    }
+    // Needs no cluster and no kubeconfig.
+    if let Command::Version = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return version::run(&printer).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
     }
     // The node agent has no kubeconfig, no printer and no terminal: only verdict lines.
     if let Command::NodeAgent(args) = &cli.command {
@@ -134,7 +143,10 @@ pub fn main() -> u8 {
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
             Command::Push(a) => push::run(&ctx, a).await,
-            Command::Completions(_) | Command::NodeAgent(_) | Command::RegistryGate => {
+            Command::Completions(_)
+            | Command::Version
+            | Command::NodeAgent(_)
+            | Command::RegistryGate => {
                 unreachable!("handled above")
             }
         }
