@@ -3,7 +3,9 @@
 # make demo     with a kubeconfig: kreg up. Without one: starts the project's own test
 #               cluster (root needed), runs kreg up, pushes an image and runs a Pod from it.
 # make test     the whole test suite (same as ./tests/run.sh and CI)
-.PHONY: install demo test completions
+# make completions / make man  rewrite completions/ and man/ from the flags (tests fail when
+#               they are stale)
+.PHONY: install demo test completions man
 install:
 	cargo install --locked --path .
 	ln -sf kreg "$${CARGO_HOME:-$$HOME/.cargo}/bin/kubectl-kreg"
@@ -13,3 +15,6 @@ test:
 	./tests/run.sh
 completions:
 	for s in bash zsh fish elvish powershell; do cargo run -q -- completions $$s > completions/kreg.$$s; done
+man:
+	rm -f man/*.1
+	cargo run -q -- man --out-dir man

@@ -262,6 +262,24 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+'--out-dir=[The directory to write kreg.1, kreg-up.1, ... into (created if missing)]:DIR:_files' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -350,6 +368,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -384,6 +406,7 @@ _kreg_commands() {
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
+'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -423,6 +446,7 @@ _kreg__subcmd__help_commands() {
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
+'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -453,6 +477,11 @@ _kreg__subcmd__help__subcmd__gc_commands() {
 _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__man_commands] )) ||
+_kreg__subcmd__help__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help man commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__node-agent_commands] )) ||
 _kreg__subcmd__help__subcmd__node-agent_commands() {
@@ -493,6 +522,11 @@ _kreg__subcmd__help__subcmd__up_commands() {
 _kreg__subcmd__help__subcmd__version_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help version commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__man_commands] )) ||
+_kreg__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg man commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__node-agent_commands] )) ||
 _kreg__subcmd__node-agent_commands() {

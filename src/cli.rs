@@ -94,6 +94,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print kreg's version, the git commit it was built from and the build date
     Version,
+    /// Write a man page per command into a directory (packaging: `make man`, `make dist`)
+    #[command(hide = true)]
+    Man(ManArgs),
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
     #[command(hide = true)]
     NodeAgent(NodeAgentArgs),
@@ -424,6 +427,13 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write kreg.1, kreg-up.1, ... into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod down;
 mod env;
 mod gc;
 mod hosting;
+pub mod man;
 mod mirrors;
 mod port_forward;
 mod push;
@@ -70,6 +71,13 @@ pub fn main() -> u8 {
     };
     if let Command::Completions(args) = &cli.command {
         return completions::run(args);
+    }
+    if let Command::Man(args) = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return man::run(&printer, args).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
     }
     // Needs no cluster and no kubeconfig.
     if let Command::Version = &cli.command {
@@ -145,6 +153,7 @@ pub fn main() -> u8 {
             Command::Push(a) => push::run(&ctx, a).await,
             Command::Completions(_)
             | Command::Version
+            | Command::Man(_)
             | Command::NodeAgent(_)
             | Command::RegistryGate => {
                 unreachable!("handled above")
