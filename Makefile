@@ -3,9 +3,9 @@
 # make demo     with a kubeconfig: kreg up. Without one: starts the project's own test
 #               cluster (root needed), runs kreg up, pushes an image and runs a Pod from it.
 # make test     the whole test suite (same as ./tests/run.sh and CI)
-# make completions / make man  rewrite completions/ and man/ from the flags (tests fail when
-#               they are stale)
-.PHONY: install demo test completions man
+# make completions / make man / make schemas  rewrite completions/, man/ (from the flags) and
+#               schemas/ (from the -o json report types); tests fail when they are stale
+.PHONY: install demo test completions man schemas
 install:
 	cargo install --locked --path .
 	ln -sf kreg "$${CARGO_HOME:-$$HOME/.cargo}/bin/kubectl-kreg"
@@ -18,3 +18,7 @@ completions:
 man:
 	rm -f man/*.1
 	cargo run -q -- man --out-dir man
+SCHEMAS = up dry-run status down gc push trust-local env version
+schemas:
+	rm -f schemas/*.json
+	for d in $(SCHEMAS); do cargo run -q -- schema $$d > schemas/$$d.json; done

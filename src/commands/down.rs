@@ -16,8 +16,9 @@ use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::state::InstalledState;
 
-#[derive(Debug, Serialize)]
-struct DownReport {
+/// `kreg down -o json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct DownReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     namespace: String,

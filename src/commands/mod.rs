@@ -12,6 +12,7 @@ mod mirrors;
 mod port_forward;
 mod push;
 mod registry_auth;
+pub mod schema;
 mod status;
 mod tls;
 mod trust_local;
@@ -75,6 +76,13 @@ pub fn main() -> u8 {
     if let Command::Man(args) = &cli.command {
         let printer = Printer::new(cli.global.output, false);
         return man::run(&printer, args).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
+    }
+    if let Command::Schema(args) = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return schema::run(&printer, args).unwrap_or_else(|e| {
             printer.error(&e);
             EXIT_ERROR
         });
@@ -154,6 +162,7 @@ pub fn main() -> u8 {
             Command::Completions(_)
             | Command::Version
             | Command::Man(_)
+            | Command::Schema(_)
             | Command::NodeAgent(_)
             | Command::RegistryGate => {
                 unreachable!("handled above")

@@ -30,7 +30,7 @@ use super::tls::{ensure_ca, ensure_leaf, mark_distributed};
 use crate::plan::SCHEMA_VERSION;
 
 /// `kreg up -o json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UpReport {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,
@@ -73,7 +73,7 @@ pub struct UpReport {
 }
 
 /// Milliseconds per phase of `up`. `work_ms` is the total minus the waits.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     pub total_ms: u128,
     pub work_ms: u128,
@@ -101,8 +101,9 @@ async fn timed<T>(slot: &mut u128, fut: impl std::future::Future<Output = T>) ->
     out
 }
 
-#[derive(Debug, Serialize)]
-struct DryRun {
+/// `kreg up --dry-run -o json`: the objects `up` would apply.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct DryRun {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     flavor: Flavor,

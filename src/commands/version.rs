@@ -9,7 +9,7 @@ use crate::printer::Printer;
 use crate::version;
 
 /// `kreg version -o json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VersionReport {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,
