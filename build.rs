@@ -3,6 +3,11 @@
 //! outside a git checkout, e.g. built from a release tarball), `KREG_BUILD_DATE` (UTC,
 //! YYYY-MM-DD; from `SOURCE_DATE_EPOCH` when set, so builds are reproducible) and
 //! `KREG_TARGET`, the target triple.
+//!
+//! `KREG_BUILD_EPOCH` means what `SOURCE_DATE_EPOCH` does, for this build script only:
+//! `make dist` sets it to the last commit's time when `SOURCE_DATE_EPOCH` is not set, because
+//! the C dependencies' build scripts (aws-lc-sys, ring, through `cc`) rebuild whenever
+//! `SOURCE_DATE_EPOCH` changes, and with it everything above them (minutes per commit).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -49,11 +54,15 @@ fn civil(days: i64) -> (i64, u32, u32) {
 }
 
 fn build_date() -> String {
-    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.trim().parse::<i64>().unwrap_or_else(|_| {
-            panic!("SOURCE_DATE_EPOCH must be seconds since 1970-01-01 UTC, not {v:?}")
-        }),
-        Err(_) => SystemTime::now()
+    let set = ["SOURCE_DATE_EPOCH", "KREG_BUILD_EPOCH"]
+        .into_iter()
+        .find_map(|k| Some((k, std::env::var(k).ok().filter(|v| !v.trim().is_empty())?)));
+    let epoch = match set {
+        Some((k, v)) => v
+            .trim()
+            .parse::<i64>()
+            .unwrap_or_else(|_| panic!("{k} must be seconds since 1970-01-01 UTC, not {v:?}")),
+        None => SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64),
     };
@@ -63,6 +72,7 @@ fn build_date() -> String {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    println!("cargo:rerun-if-env-changed=KREG_BUILD_EPOCH");
     // The sources (for `-dirty`) and git's view of HEAD and the index (commits, checkouts).
     for p in ["build.rs", "Cargo.toml", "src"] {
         println!("cargo:rerun-if-changed={p}");
