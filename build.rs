@@ -34,8 +34,15 @@ fn commit() -> Option<String> {
         return None;
     }
     let hash = git(&["rev-parse", "--short=12", "HEAD"]).filter(|h| !h.is_empty())?;
-    let dirty =
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    // --no-optional-locks: no index refresh written, which would make the next build rerun
+    // this script for nothing.
+    let dirty = git(&[
+        "--no-optional-locks",
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+    ])
+    .is_some_and(|s| !s.is_empty());
     Some(if dirty { format!("{hash}-dirty") } else { hash })
 }
 
@@ -73,14 +80,15 @@ fn build_date() -> String {
 fn main() {
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-env-changed=KREG_BUILD_EPOCH");
-    // The sources (for `-dirty`) and git's view of HEAD and the index (commits, checkouts).
-    for p in ["build.rs", "Cargo.toml", "src"] {
+    // Reruns when the sources change (for `-dirty`) and on commits and checkouts (HEAD and the
+    // branch's ref). Not on git's index, which `git status` rewrites at any time: a change to
+    // another tracked file shows as `-dirty` from the next rerun on.
+    for p in ["build.rs", "Cargo.toml", "Cargo.lock", "src"] {
         println!("cargo:rerun-if-changed={p}");
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let git_paths = [
         git(&["rev-parse", "--git-path", "HEAD"]),
-        git(&["rev-parse", "--git-path", "index"]),
         git(&["rev-parse", "--git-path", "packed-refs"]),
         git(&["symbolic-ref", "-q", "HEAD"])
             .and_then(|r| git(&["rev-parse", "--git-path", r.as_str()])),
