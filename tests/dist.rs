@@ -38,15 +38,37 @@ fn stdout(cmd: &mut Command) -> String {
         .to_string()
 }
 
-/// `make dist` into `dir`, the default targets (this machine's).
+/// `make dist` into `dir`, the default targets (this machine's), in the environment a person
+/// runs it in: without the variables cargo sets for this test (CARGO_MANIFEST_DIR and the
+/// like), which build scripts such as ring's track, so that the release build seen from here
+/// and from a shell is the same one (no rebuild of half the dependencies in between).
 fn make_dist(dir: &Path) {
-    run(Command::new("make")
-        .args(["-s", "dist"])
+    let mut make = Command::new("make");
+    make.args(["-s", "dist"])
         .arg(format!("DIST_DIR={}", dir.display()))
         .arg(format!("DIST_BASE_URL={BASE_URL}"))
         .arg("DIST_HOMEPAGE=https://kreg.example")
         .env_remove("TARGETS")
-        .current_dir(root()));
+        .env_remove("OUT_DIR")
+        .current_dir(root());
+    const USER_SET: [&str; 9] = [
+        "CARGO_HOME",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_",
+        "CARGO_PROFILE_",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_TERM_",
+        "CARGO_INCREMENTAL",
+    ];
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_") && !USER_SET.iter().any(|u| k.starts_with(u)) {
+            make.env_remove(k.as_ref());
+        }
+    }
+    run(&mut make);
 }
 
 /// SHA256SUMS as file name -> sum.
