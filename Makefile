@@ -3,7 +3,13 @@
 # make demo     with a kubeconfig: kreg up. Without one: starts the project's own test
 #               cluster (root needed), runs kreg up, pushes an image and runs a Pod from it.
 # make test     the whole test suite (same as ./tests/run.sh and CI)
-.PHONY: install demo test completions
+# make dist     release tarballs per target with SHA256SUMS, the krew manifest and the Homebrew
+#               formula, in dist/ (packaging/dist.sh). Variables: TARGETS (target triples;
+#               default this machine's), DIST_BASE_URL (where the tarballs will be published;
+#               default file://$(DIST_DIR)), DIST_HOMEPAGE, DIST_DIR (default dist)
+# make completions / make man / make schemas  rewrite completions/, man/ (from the flags) and
+#               schemas/ (from the -o json report types); tests fail when they are stale
+.PHONY: install demo test completions man schemas dist
 install:
 	cargo install --locked --path .
 	ln -sf kreg "$${CARGO_HOME:-$$HOME/.cargo}/bin/kubectl-kreg"
@@ -13,3 +19,14 @@ test:
 	./tests/run.sh
 completions:
 	for s in bash zsh fish elvish powershell; do cargo run -q -- completions $$s > completions/kreg.$$s; done
+man:
+	rm -f man/*.1
+	cargo run -q -- man --out-dir man
+SCHEMAS = up dry-run status down gc push trust-local env version
+schemas:
+	rm -f schemas/*.json
+	for d in $(SCHEMAS); do cargo run -q -- schema $$d > schemas/$$d.json; done
+DIST_DIR ?= dist
+export TARGETS DIST_BASE_URL DIST_HOMEPAGE DIST_DIR
+dist:
+	./packaging/dist.sh

@@ -43,6 +43,9 @@ complete -c kreg -n "__fish_kreg_needs_command" -f -a "port-forward" -d 'Forward
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -194,6 +197,37 @@ complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'Ho
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand version" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand version" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand man" -l out-dir -d 'The directory to write kreg.1, kreg-up.1, ... into (created if missing)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand man" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand man" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -216,15 +250,18 @@ complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -l timeout -d '
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -247,6 +247,67 @@ _arguments "${_arguments_options[@]}" : \
 ':shell -- The shell to generate completions for:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(schema)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':document -- The document\: the `-o json` output of this command:((up\:"\`kreg up\`"
+dry-run\:"\`kreg up --dry-run\`\: the objects \`up\` would apply"
+status\:"\`kreg status\`"
+down\:"\`kreg down\`"
+gc\:"\`kreg gc\`"
+push\:"\`kreg push\`"
+trust-local\:"\`kreg trust-local\`"
+env\:"\`kreg env\`"
+version\:"\`kreg version\`"))' \
+&& ret=0
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+'--out-dir=[The directory to write kreg.1, kreg-up.1, ... into (created if missing)]:DIR:_files' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -331,6 +392,18 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(schema)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -364,6 +437,9 @@ _kreg_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
+'version:Print kreg'\''s version, the git commit it was built from and the build date' \
+'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
+'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -402,6 +478,9 @@ _kreg__subcmd__help_commands() {
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
+'version:Print kreg'\''s version, the git commit it was built from and the build date' \
+'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
+'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -433,6 +512,11 @@ _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__man_commands] )) ||
+_kreg__subcmd__help__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help man commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__node-agent_commands] )) ||
 _kreg__subcmd__help__subcmd__node-agent_commands() {
     local commands; commands=()
@@ -453,6 +537,11 @@ _kreg__subcmd__help__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help registry-gate commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__schema_commands] )) ||
+_kreg__subcmd__help__subcmd__schema_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help schema commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__status_commands] )) ||
 _kreg__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
@@ -467,6 +556,16 @@ _kreg__subcmd__help__subcmd__trust-local_commands() {
 _kreg__subcmd__help__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__version_commands] )) ||
+_kreg__subcmd__help__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help version commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__man_commands] )) ||
+_kreg__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg man commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__node-agent_commands] )) ||
 _kreg__subcmd__node-agent_commands() {
@@ -488,6 +587,11 @@ _kreg__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg registry-gate commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__schema_commands] )) ||
+_kreg__subcmd__schema_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg schema commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__status_commands] )) ||
 _kreg__subcmd__status_commands() {
     local commands; commands=()
@@ -502,6 +606,11 @@ _kreg__subcmd__trust-local_commands() {
 _kreg__subcmd__up_commands() {
     local commands; commands=()
     _describe -t commands 'kreg up commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__version_commands] )) ||
+_kreg__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg version commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_kreg" ]; then

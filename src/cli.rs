@@ -23,7 +23,7 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(
     name = "kreg",
-    version,
+    version = crate::version::LINE,
     about = "Give any Kubernetes cluster its own private, trusted image registry in one command",
     long_about = None,
     after_help = EXIT_CODES,
@@ -92,6 +92,13 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Print kreg's version, the git commit it was built from and the build date
+    Version,
+    /// Print the JSON Schema of a command's `-o json` document
+    Schema(SchemaArgs),
+    /// Write a man page per command into a directory (packaging: `make man`, `make dist`)
+    #[command(hide = true)]
+    Man(ManArgs),
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
     #[command(hide = true)]
     NodeAgent(NodeAgentArgs),
@@ -431,6 +438,47 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The schemas of this release are also in schemas/ of the source and of the release tarball.
+A document's `schemaVersion` changes when a field is removed or changes meaning; new fields
+may appear without a change.")]
+pub struct SchemaArgs {
+    /// The document: the `-o json` output of this command
+    #[arg(value_enum)]
+    pub document: SchemaDocument,
+}
+
+/// The `-o json|yaml` documents kreg prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// `kreg up`
+    Up,
+    /// `kreg up --dry-run`: the objects `up` would apply
+    DryRun,
+    /// `kreg status`
+    Status,
+    /// `kreg down`
+    Down,
+    /// `kreg gc`
+    Gc,
+    /// `kreg push`
+    Push,
+    /// `kreg trust-local`
+    TrustLocal,
+    /// `kreg env`
+    Env,
+    /// `kreg version`
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write kreg.1, kreg-up.1, ... into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 #[cfg(test)]

@@ -11,7 +11,17 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The cluster flavours kreg knows how to expose and trust a registry on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
     Kind,

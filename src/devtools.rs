@@ -15,7 +15,7 @@ pub enum Shell {
 }
 
 /// `kreg env -o json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvDocument {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,

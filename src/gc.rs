@@ -300,7 +300,7 @@ pub fn schedule(
 }
 
 /// What the collector did, read from the Job's log.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
     /// Storage size before and after, when the storage is a filesystem (not S3).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -31,3 +31,4 @@ pub mod settings;
 pub mod state;
 pub mod trust;
 pub mod validate;
+pub mod version;

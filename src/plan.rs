@@ -145,7 +145,7 @@ pub fn mirror_name(upstream: &str) -> String {
     format!("{}{head}-{hash}", names::MIRROR_PREFIX)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Expose {
     LoadBalancer,

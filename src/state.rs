@@ -35,7 +35,7 @@ pub const KEY: &str = "state.json";
 pub const VERSION: u32 = 1;
 
 /// One pull-through cache as `up -o json` reports it and the record keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct MirrorRecord {
     pub upstream: String,
     pub url: String,

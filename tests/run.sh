@@ -51,6 +51,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 export KREG_TEST_REQUIRE_CLUSTER=1
 export KREG_TEST_KCLUSTER=$KC
+# tests/dist.rs's release build, outside the clone like the other slow builds.
+export KREG_DIST_TARGET_DIR=${KREG_CACHE:-/var/cache/kreg}/dist-target
 
 step "tools"
 command -v cargo >/dev/null || die "cargo is required (a rustup toolchain)"

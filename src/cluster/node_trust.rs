@@ -33,7 +33,7 @@ const FRESH_GRACE: Duration = Duration::from_secs(8);
 const VERDICT: &str = "kreg-node-trust: ";
 
 /// One node's answer from the node-trust DaemonSet.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct NodeVerdict {
     pub node: String,
     pub reason: String,

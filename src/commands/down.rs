@@ -25,8 +25,9 @@ fn keep_note(purge: bool) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct DownReport {
+/// `kreg down -o json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct DownReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     namespace: String,

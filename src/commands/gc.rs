@@ -17,8 +17,9 @@ use crate::error::{hint, EXIT_OK};
 use crate::gc::{self, Outcome, Turn};
 use crate::plan::names;
 
-#[derive(Debug, Serialize)]
-struct GcReport {
+/// `kreg gc -o json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct GcReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     namespace: String,

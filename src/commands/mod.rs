@@ -6,11 +6,14 @@ pub mod completions;
 mod down;
 mod env;
 mod gc;
+pub mod man;
 mod port_forward;
 mod push;
+pub mod schema;
 mod status;
 mod trust_local;
 mod up;
+mod version;
 
 use std::future::Future;
 
@@ -44,6 +47,28 @@ pub fn main() -> u8 {
     };
     if let Command::Completions(args) = &cli.command {
         return completions::run(args);
+    }
+    if let Command::Man(args) = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return man::run(&printer, args).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
+    }
+    if let Command::Schema(args) = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return schema::run(&printer, args).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
+    }
+    // Needs no cluster and no kubeconfig.
+    if let Command::Version = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return version::run(&printer).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
     }
     // The node agent has no kubeconfig, no printer and no terminal: only verdict lines.
     if let Command::NodeAgent(args) = &cli.command {
@@ -109,7 +134,12 @@ pub fn main() -> u8 {
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
             Command::Push(a) => push::run(&ctx, a).await,
-            Command::Completions(_) | Command::NodeAgent(_) | Command::RegistryGate => {
+            Command::Completions(_)
+            | Command::Version
+            | Command::Man(_)
+            | Command::Schema(_)
+            | Command::NodeAgent(_)
+            | Command::RegistryGate => {
                 unreachable!("handled above")
             }
         }

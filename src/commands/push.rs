@@ -25,7 +25,8 @@ use crate::registry::{Credentials, Registry, Target};
 /// Blobs uploaded at once: enough to overlap round trips, few enough for a small registry.
 const PARALLEL_UPLOADS: usize = 3;
 
-#[derive(Debug, Serialize)]
+/// `kreg push -o json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PushReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,

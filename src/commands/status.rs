@@ -18,7 +18,8 @@ use crate::pki;
 use crate::plan::{names, Address, Endpoint, Expose};
 use crate::probe;
 
-#[derive(Debug, Default, Serialize)]
+/// `kreg status -o json`.
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct StatusReport {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,

@@ -14,7 +14,8 @@ use crate::error::{hint, EXIT_ERROR, EXIT_OK};
 use crate::plan::names;
 use crate::trust::workstation::{self as trust, Distro, LocalTarget, Os};
 
-#[derive(Debug, Default, Serialize)]
+/// `kreg trust-local -o json`.
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct TrustLocalReport {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,

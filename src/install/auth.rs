@@ -16,7 +16,7 @@ use crate::manifests;
 use crate::plan::names;
 
 /// The registry's credentials as `up` reports them: never the password.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuthReport {
     pub username: String,
     /// `namespace/name` of the Secret that holds the password.

@@ -28,7 +28,7 @@ use crate::validate;
 pub use crate::state::MirrorRecord;
 
 /// One cache as `status` sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MirrorStatus {
     pub upstream: String,
     pub url: String,
@@ -43,7 +43,7 @@ pub struct MirrorStatus {
 }
 
 /// Who can reach the caches: `up -o json` and `status -o json` report it as `mirror_access`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct MirrorAccess {
     /// The NetworkPolicy that admits only the nodes to every cache pod.
     pub network_policy: String,

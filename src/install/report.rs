@@ -18,7 +18,7 @@ use crate::render::{Desired, How, Material};
 use crate::state::{self, Change, InstalledState, NodeAddress};
 
 /// `kreg up -o json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UpReport {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,
@@ -61,7 +61,7 @@ pub struct UpReport {
 }
 
 /// Milliseconds per phase of `up`. `work_ms` is the total minus the waits.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     pub total_ms: u128,
     pub work_ms: u128,
@@ -83,7 +83,7 @@ impl UpReport {
 
 /// `kreg up --dry-run -o json`: every object `up` would converge, in its order, with
 /// placeholders for what it would learn or mint (never a key).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DryRun {
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,
