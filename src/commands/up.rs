@@ -239,38 +239,7 @@ fn agent_image(a: &UpArgs) -> Result<String> {
 fn finish(ctx: &Ctx, report: &UpReport, nt: Option<&NodeTrustReport>, exit: u8) -> Result<u8> {
     ctx.reporter.finish();
     if let Some(nt) = nt.filter(|n| !n.complete()) {
-        ctx.printer.warn(&format!(
-            "only {} of {} nodes trust the CA; pods on the others fail with x509 errors:",
-            nt.trusted, nt.total
-        ));
-        for v in nt.untrusted.iter().take(20) {
-            ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
-        }
-        if report.flavor == Flavor::Gke {
-            // COS nodes are not edited by hand on GKE; the cluster's own setting is the route.
-            ctx.printer.say(&format!(
-                "  on GKE, give nodes the CA through the cluster's private-CA registry access instead: store ca.crt in \
-Secret Manager, then `gcloud container clusters update CLUSTER --containerd-config-from-file=FILE` \
-with privateRegistryAccessConfig listing {} (see GKE's \"private registries with private CA\" guide)",
-                report.registry
-            ));
-        }
-        if nt.untrusted.len() > 20 {
-            ctx.printer.say(&format!(
-                "  ... and {} more (kreg status -o json lists them)",
-                nt.untrusted.len() - 20
-            ));
-        }
-        if !nt.pending.is_empty() {
-            let pending = crate::cluster::NodeTrustReport {
-                pending: nt.pending.clone(),
-                ..Default::default()
-            };
-            ctx.printer.say(&format!(
-                "  no answer before the timeout: {}",
-                pending.untrusted_names(10)
-            ));
-        }
+        untrusted(ctx, report, nt);
     }
     if !ctx.printer.is_text() {
         ctx.printer.document(report)?;
@@ -319,4 +288,40 @@ with privateRegistryAccessConfig listing {} (see GKE's \"private registries with
     p.out("# Use it in a Pod spec:");
     p.out(&format!("#   image: {reg}/myapp:latest"));
     Ok(exit)
+}
+
+/// The nodes that do not trust the CA, why, and (on GKE) the cluster's own route to it.
+fn untrusted(ctx: &Ctx, report: &UpReport, nt: &NodeTrustReport) {
+    ctx.printer.warn(&format!(
+        "only {} of {} nodes trust the CA; pods on the others fail with x509 errors:",
+        nt.trusted, nt.total
+    ));
+    for v in nt.untrusted.iter().take(20) {
+        ctx.printer.say(&format!("  {}: {}", v.node, v.reason));
+    }
+    if report.flavor == Flavor::Gke {
+        // COS nodes are not edited by hand on GKE; the cluster's own setting is the route.
+        ctx.printer.say(&format!(
+            "  on GKE, give nodes the CA through the cluster's private-CA registry access instead: store ca.crt in \
+Secret Manager, then `gcloud container clusters update CLUSTER --containerd-config-from-file=FILE` \
+with privateRegistryAccessConfig listing {} (see GKE's \"private registries with private CA\" guide)",
+            report.registry
+        ));
+    }
+    if nt.untrusted.len() > 20 {
+        ctx.printer.say(&format!(
+            "  ... and {} more (kreg status -o json lists them)",
+            nt.untrusted.len() - 20
+        ));
+    }
+    if !nt.pending.is_empty() {
+        let pending = crate::cluster::NodeTrustReport {
+            pending: nt.pending.clone(),
+            ..Default::default()
+        };
+        ctx.printer.say(&format!(
+            "  no answer before the timeout: {}",
+            pending.untrusted_names(10)
+        ));
+    }
 }
