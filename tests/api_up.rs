@@ -672,3 +672,55 @@ fn with_no_dns_suffix_the_registry_is_its_ip() {
     );
     cleanup(&tc, ns);
 }
+
+/// `--storage s3` with a credentials Secret that is missing or incomplete stops before anything
+/// is applied, naming the Secret and how to create it (the registry would otherwise
+/// crash-loop on an empty key).
+#[test]
+fn s3_without_its_credentials_secret_is_refused_before_anything_is_applied() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-s3-creds";
+    cleanup(&tc, ns);
+    let s3 = [
+        "--storage",
+        "s3",
+        "--s3-bucket",
+        "kreg",
+        "--s3-region",
+        "garage",
+        "--s3-endpoint",
+        "http://10.213.0.2:3900",
+        "--s3-secret",
+        "s3-creds",
+    ];
+    let out = kreg(&tc, &api_tier_up(ns, "60s", &s3));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Secret s3-creds does not exist"), "{err}");
+    assert!(err.contains("hint:") && err.contains("accesskey="), "{err}");
+    assert!(
+        !tc.kubectl(&["get", "namespace", ns]).status.success(),
+        "the namespace was created although nothing may be"
+    );
+    tc.kubectl_ok(&["create", "namespace", ns]);
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "create",
+        "secret",
+        "generic",
+        "s3-creds",
+        "--from-literal=accesskey=GK0000",
+    ]);
+    let out = kreg(&tc, &api_tier_up(ns, "60s", &s3));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("has no secretkey"), "{err}");
+    assert!(
+        !tc.kubectl(&["-n", ns, "get", "deployment", "kreg-registry"])
+            .status
+            .success(),
+        "a registry was applied without its credentials"
+    );
+    cleanup(&tc, ns);
+}

@@ -174,6 +174,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     report::describe_plan(ctx, &plan, &changes);
     mirrors::describe(ctx, &plan);
     mirrors::check_credentials(&cluster, &plan).await?;
+    check_s3_secret(&cluster, &plan).await?;
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,
@@ -183,6 +184,36 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         nodes: facts.nodes,
         mirror_access,
     })
+}
+
+/// `--storage s3`: the credentials Secret exists and has `accesskey` and `secretkey`, checked
+/// before anything is applied, so a typo never leaves the registry crash-looping.
+async fn check_s3_secret(cluster: &Cluster, plan: &Plan) -> Result<()> {
+    let plan::Storage::S3 { secret, .. } = &plan.storage else {
+        return Ok(());
+    };
+    let create = format!(
+        "create it first (after `kubectl create namespace {ns}` if the namespace is new): kubectl -n {ns} create secret generic {secret} --from-literal=accesskey=KEY_ID --from-literal=secretkey=SECRET",
+        ns = plan.namespace
+    );
+    let Some(s) = cluster.get::<Secret>(secret).await? else {
+        return Err(hint(
+            format!(
+                "--s3-secret {secret}: Secret {secret} does not exist in namespace {}; nothing was changed",
+                plan.namespace
+            ),
+            create,
+        ));
+    };
+    for key in ["accesskey", "secretkey"] {
+        if manifests::secret_text(&s, key).is_none_or(|v| v.is_empty()) {
+            return Err(hint(
+                format!("--s3-secret {secret}: Secret {secret} has no {key}; nothing was changed"),
+                create,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `--dry-run`: the rendered list with placeholders for what `up` would learn or mint.
