@@ -13,7 +13,7 @@ use crate::cli::StatusArgs;
 use crate::cluster::{Cluster, NodeVerdict};
 use crate::error::{EXIT_OK, EXIT_UNHEALTHY};
 use crate::health;
-use crate::install::auth::{self as registry_auth, AuthReport};
+use crate::install::auth::{self, AuthReport};
 use crate::pki;
 use crate::plan::{names, Address, Endpoint, Expose};
 use crate::probe;
@@ -257,7 +257,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     });
 
     if state.auth {
-        seen.credentials = match registry_auth::read(cluster).await {
+        seen.credentials = match auth::read(cluster).await {
             Ok(Some(users)) => {
                 r.auth = Some(AuthReport::new(
                     &cluster.namespace,
