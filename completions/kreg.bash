@@ -113,7 +113,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +147,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -155,7 +163,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__completions)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version bash elvish fish powershell zsh"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +194,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -197,7 +213,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__down)
-            opts="-n -o -y -h -V --purge --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --purge --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +247,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -239,7 +263,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__env)
-            opts="-n -o -y -h -V --shell --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --shell --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +301,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -285,7 +317,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__gc)
-            opts="-n -o -y -h -V --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +348,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -551,7 +591,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__man)
-            opts="-n -o -y -h -V --out-dir --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --out-dir --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -589,6 +629,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -597,7 +645,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__node__subcmd__agent)
-            opts="-n -o -y -h -V --once --ready --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --once --ready --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +676,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -639,7 +695,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__port__subcmd__forward)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +729,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -681,7 +745,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__push)
-            opts="-n -o -y -h -V --name --port-forward --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --name --port-forward --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,6 +783,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -727,7 +799,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__registry__subcmd__gate)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -758,6 +830,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -769,7 +849,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__schema)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version up dry-run status down gc push trust-local env version"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up dry-run status down gc push trust-local env version config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,6 +880,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -811,7 +899,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__status)
-            opts="-n -o -y -h -V --show-password --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --show-password --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +933,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -853,7 +949,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__trust__subcmd__local)
-            opts="-n -o -y -h -V --system --ca-sha256 --remove --dry-run --user --hosts --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --system --ca-sha256 --remove --dry-run --user --hosts --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -891,6 +987,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -899,7 +1003,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1021,6 +1125,14 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1029,7 +1141,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__version)
-            opts="-n -o -y -h -V --kubeconfig --context --namespace --output --timeout --yes --help --version"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1060,6 +1172,14 @@ _kreg() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kreg_global_optspecs
-    string join \n kubeconfig= context= n/namespace= o/output= timeout= y/yes h/help V/version
+    string join \n kubeconfig= context= n/namespace= o/output= timeout= y/yes f/filename= h/help V/version
 end
 
 function __fish_kreg_needs_command
@@ -31,6 +31,7 @@ complete -c kreg -n "__fish_kreg_needs_command" -s o -l output -d 'Output format
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_needs_command" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_needs_command" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_needs_command" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_needs_command" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_needs_command" -s V -l version -d 'Print version'
@@ -84,6 +85,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -s o -l output -d 'Output 
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
@@ -108,6 +110,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand status" -s o -l output -d 'Out
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand status" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand status" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand status" -l show-password -d 'With --auth: also print the registry password (never printed otherwise)'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s h -l help -d 'Print help'
@@ -119,6 +122,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand down" -s o -l output -d 'Outpu
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand down" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand down" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand down" -l purge -d 'Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA'
 complete -c kreg -n "__fish_kreg_using_subcommand down" -l dry-run -d 'Print what would be deleted; change nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand down" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
@@ -131,6 +135,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand gc" -s o -l output -d 'Output 
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand gc" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -l dry-run -d 'Report what the garbage collector would delete; delete nothing'
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand gc" -s h -l help -d 'Print help'
@@ -143,6 +148,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s o -l output -d
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l system -d 'Also add the CA to the operating system\'s trust store (asks on a terminal; else needs --ca-sha256)'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l remove -d 'Remove what trust-local wrote before'
 complete -c kreg -n "__fish_kreg_using_subcommand trust-local" -l dry-run -d 'Print the files that would be written or removed; change nothing'
@@ -158,6 +164,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s o -l output -
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand port-forward" -s V -l version -d 'Print version'
@@ -169,6 +176,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand push" -s o -l output -d 'Outpu
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand push" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand push" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand push" -l port-forward -d 'Push through a port-forward to the registry pod even if its address is reachable'
 complete -c kreg -n "__fish_kreg_using_subcommand push" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand push" -s h -l help -d 'Print help'
@@ -184,6 +192,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand env" -s o -l output -d 'Output
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand env" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand env" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand env" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand env" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand env" -s V -l version -d 'Print version'
@@ -194,6 +203,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand completions" -s o -l output -d
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand completions" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand completions" -s V -l version -d 'Print version'
@@ -204,6 +214,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand version" -s o -l output -d 'Ou
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand version" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand version" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand version" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand version" -s V -l version -d 'Print version'
@@ -214,6 +225,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand schema" -s o -l output -d 'Out
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand schema" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand schema" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand schema" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kreg -n "__fish_kreg_using_subcommand schema" -s V -l version -d 'Print version'
@@ -225,6 +237,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand man" -s o -l output -d 'Output
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand man" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand man" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand man" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand man" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand man" -s V -l version -d 'Print version'
@@ -235,6 +248,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s o -l output -d 
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l once -d 'One pass, then exit (0 when the node trusts the registry, or kreg\'s files are removed)'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l ready -d 'Exit 0 if the last pass\'s verdict was good (the DaemonSet\'s readiness probe)'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
@@ -247,6 +261,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s o -l output 
 json\t''
 yaml\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s V -l version -d 'Print version'

@@ -22,6 +22,8 @@ _kreg() {
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -74,6 +76,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
@@ -105,6 +109,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--show-password[With --auth\: also print the registry password (never printed otherwise)]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -123,6 +129,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--purge[Also delete the stored images (the PVC) and the CA; clients must re-trust a new CA]' \
 '--dry-run[Print what would be deleted; change nothing]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -142,6 +150,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--dry-run[Report what the garbage collector would delete; delete nothing]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -161,6 +171,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--system[Also add the CA to the operating system'\''s trust store (asks on a terminal; else needs --ca-sha256)]' \
 '--remove[Remove what trust-local wrote before]' \
 '--dry-run[Print the files that would be written or removed; change nothing]' \
@@ -183,6 +195,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -201,6 +215,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--port-forward[Push through a port-forward to the registry pod even if its address is reachable]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -221,6 +237,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -238,6 +256,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -256,6 +276,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -273,6 +295,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -287,7 +311,8 @@ gc\:"\`kreg gc\`"
 push\:"\`kreg push\`"
 trust-local\:"\`kreg trust-local\`"
 env\:"\`kreg env\`"
-version\:"\`kreg version\`"))' \
+version\:"\`kreg version\`"
+config\:"\`kreg.yaml\`, the file of \`-f\` and KREG_CONFIG"))' \
 && ret=0
 ;;
 (man)
@@ -300,6 +325,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -317,6 +344,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--once[One pass, then exit (0 when the node trusts the registry, or kreg'\''s files are removed)]' \
 '(--once)--ready[Exit 0 if the last pass'\''s verdict was good (the DaemonSet'\''s readiness probe)]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
@@ -336,6 +365,8 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
 '--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \

@@ -1,8 +1,8 @@
 //! The command line, and nothing else: clap types that describe flags.
 //!
 //! Values are kept as the user typed them; `settings` resolves them against the environment
-//! and `commands/*` turn them into options structs. Nothing outside `commands` and
-//! `settings` sees clap.
+//! and `commands/*` turn them into options structs. Nothing outside `commands`, `settings` and
+//! `config` (which turns `kreg.yaml` into flags before clap parses them) sees clap.
 
 use std::path::PathBuf;
 
@@ -62,6 +62,11 @@ pub struct GlobalArgs {
     /// Answer yes to every question (never asks without a terminal anyway)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+
+    /// Settings from a file (kreg.yaml: global flags at the top, `kreg up`'s under `up:`);
+    /// flags on the command line win (env: KREG_CONFIG)
+    #[arg(short = 'f', long, global = true, value_name = "FILE")]
+    pub filename: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -472,6 +477,8 @@ pub enum SchemaDocument {
     Env,
     /// `kreg version`
     Version,
+    /// `kreg.yaml`, the file of `-f` and KREG_CONFIG
+    Config,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod config;
 pub mod context;
 pub mod detect;
 pub mod devtools;

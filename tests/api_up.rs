@@ -724,3 +724,88 @@ fn s3_without_its_credentials_secret_is_refused_before_anything_is_applied() {
     );
     cleanup(&tc, ns);
 }
+
+/// `kreg -f kreg.yaml up` (issue 14, item 2) converges exactly what the same settings as flags
+/// do: the two dry runs list the same objects, and so does KREG_CONFIG instead of `-f`.
+#[test]
+fn a_config_file_renders_the_same_objects_as_its_flags() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-config";
+    cleanup(&tc, ns);
+    tc.kcluster_ok(&["lb", "ip"]);
+    let dir = std::env::temp_dir().join(format!("kreg-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("kreg.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: kreg.dev/v1alpha1\nkind: Config\nnamespace: {ns}\ntimeout: 60s\nup:\n  expose: loadbalancer\n  auth: true\n  pull-secret-namespaces: [team-a]\n  mirror: [docker.io]\n  size: 20Gi\n  gc-schedule: \"0 3 * * 0\"\n  gc-image: docker.io/bitnami/kubectl@sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+        ),
+    )
+    .unwrap();
+    let flags = kreg_json(
+        &tc,
+        &[
+            "up", "-n", ns, "--timeout", "60s", "--expose", "loadbalancer", "--auth",
+            "--pull-secret-namespaces", "team-a", "--mirror", "docker.io", "--size", "20Gi",
+            "--gc-schedule", "0 3 * * 0", "--gc-image",
+            "docker.io/bitnami/kubectl@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "--dry-run", "-o", "json",
+        ],
+    );
+    let from_file = kreg_json(
+        &tc,
+        &[
+            "-f",
+            file.to_str().unwrap(),
+            "up",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(flags["objects"].as_array().unwrap().len() > 5);
+    assert_eq!(from_file, flags, "-f renders other objects than the flags");
+    let out = std::process::Command::new(support::kreg::KREG)
+        .args(["up", "--dry-run", "-o", "json", "--kubeconfig"])
+        .arg(&tc.kubeconfig)
+        .env("KREG_CONFIG", &file)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let from_env: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        from_env, flags,
+        "KREG_CONFIG renders other objects than the flags"
+    );
+    // A flag on the command line wins over the file.
+    let smaller = kreg_json(
+        &tc,
+        &[
+            "-f",
+            file.to_str().unwrap(),
+            "up",
+            "--size",
+            "5Gi",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(smaller.to_string().contains("\"5Gi\""), "{smaller}");
+    // An unknown field is refused with its path, before any request.
+    std::fs::write(
+        &file,
+        "apiVersion: kreg.dev/v1alpha1\nkind: Config\nup:\n  sise: 5Gi\n",
+    )
+    .unwrap();
+    let out = kreg(&tc, &["-f", file.to_str().unwrap(), "up", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("up.sise: unknown field"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -34,9 +34,17 @@ pub fn main() -> u8 {
     // Installed as `kubectl-kreg`, kubectl runs it as a plugin: usage and hints say so.
     let program = crate::cli::program_name(&std::env::args_os().next().unwrap_or_default());
     crate::printer::set_program_name(program);
+    // `-f kreg.yaml` (or KREG_CONFIG): the file's settings become flags in front of these.
+    let argv = match crate::config::apply(&Cli::command(), std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            Printer::new(crate::cli::OutputFormat::Text, false).error(&e);
+            return EXIT_ERROR;
+        }
+    };
     let cli = match Cli::command()
         .bin_name(program)
-        .try_get_matches()
+        .try_get_matches_from(argv)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
         Ok(cli) => cli,

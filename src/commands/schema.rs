@@ -27,6 +27,10 @@ pub fn schema(doc: SchemaDocument) -> Value {
         SchemaDocument::TrustLocal => of::<super::trust_local::TrustLocalReport>(doc),
         SchemaDocument::Env => of::<crate::devtools::EnvDocument>(doc),
         SchemaDocument::Version => of::<super::version::VersionReport>(doc),
+        // Not a report: the file `-f` reads, described from the same clap definitions.
+        SchemaDocument::Config => {
+            crate::config::schema(&<crate::cli::Cli as clap::CommandFactory>::command())
+        }
     }
 }
 
@@ -114,6 +118,7 @@ mod tests {
             SchemaDocument::Version => {
                 "src/commands/snapshots/kreg__commands__version__tests__version_json.snap"
             }
+            SchemaDocument::Config => "tests/golden/kreg.yaml",
         }
     }
 
@@ -121,6 +126,10 @@ mod tests {
     fn document_of(doc: SchemaDocument) -> Value {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(snapshot(doc));
         let text = std::fs::read_to_string(&path).unwrap();
+        if doc == SchemaDocument::Config {
+            // The example kreg.yaml, as JSON.
+            return serde_yaml::from_str(&text).unwrap();
+        }
         let body = text.splitn(3, "---\n").nth(2).expect("an insta header");
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
