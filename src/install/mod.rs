@@ -91,7 +91,10 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
     run.foundation().await?;
     let located = run.locate(p.prev.as_ref()).await?;
     let keys = run.mint(&located, opts.rotate_ca).await?;
-    let material = material(&p, &located, &keys).await?;
+    // The image every node agent pulls to prove trust: its reference goes into the DaemonSet,
+    // its blobs are pushed once the registry answers.
+    let probe = crate::node::probe::build();
+    let material = material(&p, &located, &keys, &probe).await?;
     let discovery = run.workload(&material).await?;
     run.prune(p.prev.as_ref()).await?;
     ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
@@ -111,7 +114,7 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
         });
     }
     let trust = run
-        .verify(&p, &located, &keys, &material, &mut report)
+        .verify(&p, &located, &keys, &material, &probe, &mut report)
         .await?;
     let exit = match &trust {
         Some(nt) if !nt.complete() => EXIT_ERROR,
@@ -290,7 +293,12 @@ struct Keys {
 }
 
 /// The workload's inputs, from what `up` learned and minted.
-async fn material(p: &Prepared, at: &Located, keys: &Keys) -> Result<Material> {
+async fn material(
+    p: &Prepared,
+    at: &Located,
+    keys: &Keys,
+    probe: &crate::node::probe::ProbeImage,
+) -> Result<Material> {
     let registry = at.endpoint.registry();
     Ok(Material {
         endpoint: at.endpoint.clone(),
@@ -306,7 +314,7 @@ async fn material(p: &Prepared, at: &Located, keys: &Keys) -> Result<Material> {
         mirrors: at.mirrors.iter().map(|(m, _)| m.clone()).collect(),
         mirror_tls_sha256: keys.mirror_tls_sha256.clone(),
         mirror_sources: mirrors::sources_of(p.mirror_access.as_ref()),
-        probe_image: Some(crate::node::probe::build().reference(&registry)),
+        probe_image: Some(probe.reference(&registry)),
         restart_skip: manifests::restart_skip(&p.nodes, p.plan.restart_control_plane),
         cronjob_api: match &p.plan.gc_schedule {
             Some(_) => p.cluster.cronjob_api_version().await?,
@@ -341,13 +349,6 @@ impl Converge<'_> {
         }
         if how != Applied::Unchanged {
             self.changed.push(what);
-        }
-    }
-
-    /// Records the UID of an object this run created (see `state`'s ownership rule).
-    fn record_uid(&mut self, kind: &str, name: &str, uid: Option<&String>) {
-        if let Some(uid) = uid {
-            self.created.insert(format!("{kind}/{name}"), uid.clone());
         }
     }
 
@@ -394,7 +395,7 @@ impl Converge<'_> {
         match self.cluster.get::<Namespace>(&name).await? {
             None => {
                 if let Some(made) = self.cluster.create_new(&ns).await? {
-                    self.record_uid("Namespace", &name, made.metadata.uid.as_ref());
+                    ownership::record(&mut self.created, "Namespace", &name, &made.metadata);
                     self.track(format!("Namespace/{name}"), Applied::Created);
                 }
             }
@@ -403,7 +404,7 @@ impl Converge<'_> {
             // creating it and writing the record leaves it unrecorded; adopt it again.
             Some(live) if manifests::created_by_this_kreg(&live.metadata) => {
                 if !self.created.contains_key(&format!("Namespace/{name}")) {
-                    self.record_uid("Namespace", &name, live.metadata.uid.as_ref());
+                    ownership::record(&mut self.created, "Namespace", &name, &live.metadata);
                 }
             }
             // Not kreg's to relabel: say so when its Pod Security level rejects the agent.
@@ -446,7 +447,12 @@ impl Converge<'_> {
         let how = self.cluster.apply(&pvc).await?;
         if how == Applied::Created && name == names::DATA_PVC {
             if let Some(live) = self.cluster.get::<PersistentVolumeClaim>(&name).await? {
-                self.record_uid("PersistentVolumeClaim", &name, live.metadata.uid.as_ref());
+                ownership::record(
+                    &mut self.created,
+                    "PersistentVolumeClaim",
+                    &name,
+                    &live.metadata,
+                );
             }
         }
         self.track(format!("PersistentVolumeClaim/{name}"), how);
@@ -480,16 +486,16 @@ impl Converge<'_> {
             }
         };
         self.timings.wait_address_ms += t.elapsed().as_millis();
-        let endpoint = plan::endpoint(self.plan, &address, node_port);
+        let mut endpoint = plan::endpoint(self.plan, &address, node_port);
         r.done(&format!(
             "address {address}: registry {}",
             endpoint.registry()
         ));
-        let cluster_ip = match self.plan.expose.is_localhost() {
-            true => self.cluster.cluster_ip(names::REGISTRY).await?,
-            false => None,
+        let cluster_ip = if self.plan.expose.is_localhost() {
+            self.cluster.cluster_ip(names::REGISTRY).await?
+        } else {
+            None
         };
-        let mut endpoint = endpoint;
         if let (Expose::LocalhostTls, Some(ip)) = (self.plan.expose, cluster_ip) {
             // Nodes connect to the ClusterIP over TLS: the certificate must name it.
             endpoint.ips.push(ip);
@@ -525,7 +531,7 @@ impl Converge<'_> {
         let cas = tls::ensure_ca(self.cluster, self.plan, &at.endpoint, rotate).await?;
         for stored in &cas.created {
             let name = stored.metadata.name.clone().unwrap_or_default();
-            self.record_uid("Secret", &name, stored.metadata.uid.as_ref());
+            ownership::record(&mut self.created, "Secret", &name, &stored.metadata);
         }
         for s in &cas.changed {
             self.track(s.clone(), Applied::Updated);
@@ -547,7 +553,12 @@ impl Converge<'_> {
         let users = if self.plan.auth {
             let (users, stored) = auth::ensure(self.cluster, &self.plan.namespace).await?;
             if let Some(stored) = stored {
-                self.record_uid("Secret", names::AUTH_SECRET, stored.metadata.uid.as_ref());
+                ownership::record(
+                    &mut self.created,
+                    "Secret",
+                    names::AUTH_SECRET,
+                    &stored.metadata,
+                );
                 self.track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
             }
             Some(users)
@@ -710,6 +721,7 @@ impl Converge<'_> {
         at: &Located,
         keys: &Keys,
         m: &Material,
+        probe: &crate::node::probe::ProbeImage,
         report: &mut UpReport,
     ) -> Result<Option<NodeTrustReport>> {
         self.wait_rollouts(m).await?;
@@ -730,6 +742,7 @@ impl Converge<'_> {
             connect_ip,
             &keys.cas.trust_pem,
             keys.users.as_ref().map(|u| u.push.clone()),
+            probe,
         )
         .await?;
         let pushed = Instant::now();

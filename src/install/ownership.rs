@@ -136,7 +136,7 @@ fn empty_record(plan: &Plan) -> InstalledState {
 }
 
 /// Records the UID of an object this run created (see `state`'s ownership rule).
-fn record(
+pub(super) fn record(
     created: &mut BTreeMap<String, String>,
     kind: &str,
     name: &str,

@@ -264,6 +264,7 @@ pub(super) async fn push_probe(
     connect_ip: Option<IpAddr>,
     ca_pem: &str,
     creds: Option<crate::auth::Credentials>,
+    probe: &crate::node::probe::ProbeImage,
 ) -> Result<()> {
     let target = crate::registry::Target {
         host: endpoint.host.clone(),
@@ -281,7 +282,6 @@ pub(super) async fn push_probe(
         false,
     )
     .await?;
-    let probe = crate::node::probe::build();
     let repo = crate::node::probe::REPO;
     for (digest, bytes) in &probe.blobs {
         client.upload_bytes(repo, digest, bytes).await?;
