@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::cluster::{Applied, Cluster, Object};
 use crate::detect::{self, Flavor, PolicyEnforcer};
 use crate::error::hint;
-use crate::manifests::{self, NodeMirror};
+use crate::manifests::NodeMirror;
 use crate::plan::{names, Endpoint, Mirror, Plan};
 use crate::probe;
 use crate::validate;
@@ -237,30 +237,9 @@ pub fn describe(ctx: &crate::context::Ctx, plan: &Plan) {
 pub async fn check_credentials(cluster: &Cluster, plan: &Plan) -> Result<()> {
     for m in &plan.mirrors {
         let Some(name) = &m.credentials else { continue };
-        let create = format!(
-            "create it first (after `kubectl create namespace {ns}` if the namespace is new): kubectl -n {ns} create secret generic {name} --from-literal=username=USER --from-literal=password=TOKEN",
-            ns = plan.namespace
-        );
-        let Some(s) = cluster.get::<Secret>(name).await? else {
-            return Err(hint(
-                format!(
-                    "--mirror-credentials {}: Secret {name} does not exist in namespace {}",
-                    m.upstream, plan.namespace
-                ),
-                create,
-            ));
-        };
-        for key in ["username", "password"] {
-            if manifests::secret_text(&s, key).is_none_or(|v| v.is_empty()) {
-                return Err(hint(
-                    format!(
-                        "--mirror-credentials {}: Secret {name} has no {key}",
-                        m.upstream
-                    ),
-                    create,
-                ));
-            }
-        }
+        let flag = format!("--mirror-credentials {}", m.upstream);
+        let keys = [("username", "USER"), ("password", "TOKEN")];
+        super::require_secret(cluster, &plan.namespace, &flag, name, &keys).await?;
     }
     Ok(())
 }
@@ -584,6 +563,7 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
+    use crate::manifests;
 
     fn parse(args: &[&str]) -> Result<Vec<Mirror>> {
         let cli = Cli::try_parse_from([&["kreg", "up"], args].concat()).unwrap();

@@ -195,23 +195,40 @@ async fn check_s3_secret(cluster: &Cluster, plan: &Plan) -> Result<()> {
     let plan::Storage::S3 { secret, .. } = &plan.storage else {
         return Ok(());
     };
+    let flag = format!("--s3-secret {secret}");
+    let keys = [("accesskey", "KEY_ID"), ("secretkey", "SECRET")];
+    require_secret(cluster, &plan.namespace, &flag, secret, &keys).await
+}
+
+/// A Secret a flag names (`flag`, as the message shows it) exists in kreg's namespace with
+/// every key of `keys` non-empty; else an error whose hint is the `kubectl create secret` line
+/// that makes it (`keys` pairs each key with a placeholder value). Called before anything is
+/// applied.
+async fn require_secret(
+    cluster: &Cluster,
+    namespace: &str,
+    flag: &str,
+    name: &str,
+    keys: &[(&str, &str)],
+) -> Result<()> {
+    let literals: Vec<String> = keys
+        .iter()
+        .map(|(k, v)| format!("--from-literal={k}={v}"))
+        .collect();
     let create = format!(
-        "create it first (after `kubectl create namespace {ns}` if the namespace is new): kubectl -n {ns} create secret generic {secret} --from-literal=accesskey=KEY_ID --from-literal=secretkey=SECRET",
-        ns = plan.namespace
+        "create it first (after `kubectl create namespace {namespace}` if the namespace is new): kubectl -n {namespace} create secret generic {name} {}",
+        literals.join(" ")
     );
-    let Some(s) = cluster.get::<Secret>(secret).await? else {
+    let Some(s) = cluster.get::<Secret>(name).await? else {
         return Err(hint(
-            format!(
-                "--s3-secret {secret}: Secret {secret} does not exist in namespace {}; nothing was changed",
-                plan.namespace
-            ),
+            format!("{flag}: Secret {name} does not exist in namespace {namespace}; nothing was changed"),
             create,
         ));
     };
-    for key in ["accesskey", "secretkey"] {
+    for (key, _) in keys {
         if manifests::secret_text(&s, key).is_none_or(|v| v.is_empty()) {
             return Err(hint(
-                format!("--s3-secret {secret}: Secret {secret} has no {key}; nothing was changed"),
+                format!("{flag}: Secret {name} has no {key}; nothing was changed"),
                 create,
             ));
         }
