@@ -1,5 +1,7 @@
 //! Fails when man/ drifts from the flags: regenerate with `make man`.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use kreg::commands::man::pages;
@@ -18,13 +20,7 @@ fn man_pages_match_the_flags() {
         );
     }
     let want: BTreeSet<String> = pages.into_iter().map(|(n, _)| n).collect();
-    let have: BTreeSet<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let have = support::file_names(&dir);
     let stale: Vec<&String> = have.difference(&want).collect();
     assert!(
         stale.is_empty(),

@@ -289,14 +289,7 @@ fn upload_across(reg: &Registry, a: &str, b: &str, repo: &str, data: &[u8]) -> S
     let dir = tempfile::tempdir().unwrap();
     let (p1, rest) = data.split_at(data.len() * 6 / 10);
     let (p2, p3) = rest.split_at(rest.len() * 3 / 4);
-    let (code, headers, body) = reg.call(
-        Some(a),
-        "POST",
-        &reg.url(&format!("{repo}/blobs/uploads/")),
-        &[],
-    );
-    assert_eq!(code, 202, "POST on {a}: {}", text(&body));
-    let mut location = header(&headers, "Location").expect("Location").to_string();
+    let mut location = begin_upload(reg, a, repo);
     let mut offset = 0;
     for (i, (via, part)) in [(b, p1), (a, p2)].into_iter().enumerate() {
         let file = dir.path().join(format!("part{i}"));
@@ -326,28 +319,13 @@ fn upload_across(reg: &Registry, a: &str, b: &str, repo: &str, data: &[u8]) -> S
         assert_eq!(end, format!("0-{}", offset - 1), "the upload's size so far");
         location = header(&headers, "Location").expect("Location").to_string();
     }
-    let file = dir.path().join("last");
-    std::fs::write(&file, p3).unwrap();
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let (code, headers, body) = reg.call(
-        Some(b),
-        "PUT",
-        &format!("{location}{sep}digest={digest}"),
-        &[
-            "-H",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &format!("@{}", file.display()),
-        ],
-    );
-    assert_eq!(code, 201, "PUT on {b}: {}", text(&body));
+    let headers = finish_upload(reg, b, &location, &digest, p3);
     assert_eq!(header(&headers, "Docker-Content-Digest"), Some(&*digest));
     digest
 }
 
-/// Uploads `bytes` as a blob of `repo` on `via` (POST, one PUT); returns the digest.
-fn put_blob(reg: &Registry, via: &str, repo: &str, bytes: &[u8]) -> String {
-    let digest = sha256(bytes);
+/// POST: begins an upload to `repo` on `via`; the Location to continue it at.
+fn begin_upload(reg: &Registry, via: &str, repo: &str) -> String {
     let (code, headers, body) = reg.call(
         Some(via),
         "POST",
@@ -355,12 +333,17 @@ fn put_blob(reg: &Registry, via: &str, repo: &str, bytes: &[u8]) -> String {
         &[],
     );
     assert_eq!(code, 202, "POST on {via}: {}", text(&body));
-    let location = header(&headers, "Location").expect("Location").to_string();
-    let sep = if location.contains('?') { '&' } else { '?' };
+    header(&headers, "Location").expect("Location").to_string()
+}
+
+/// The closing PUT of the upload at `location`, on `via`, carrying `last` (the bytes not sent
+/// yet) and naming the blob's `digest`; the response headers.
+fn finish_upload(reg: &Registry, via: &str, location: &str, digest: &str, last: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("blob");
-    std::fs::write(&file, bytes).unwrap();
-    let (code, _, body) = reg.call(
+    let file = dir.path().join("last");
+    std::fs::write(&file, last).unwrap();
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let (code, headers, body) = reg.call(
         Some(via),
         "PUT",
         &format!("{location}{sep}digest={digest}"),
@@ -372,6 +355,14 @@ fn put_blob(reg: &Registry, via: &str, repo: &str, bytes: &[u8]) -> String {
         ],
     );
     assert_eq!(code, 201, "PUT on {via}: {}", text(&body));
+    headers
+}
+
+/// Uploads `bytes` as a blob of `repo` on `via` (POST, one PUT); returns the digest.
+fn put_blob(reg: &Registry, via: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256(bytes);
+    let location = begin_upload(reg, via, repo);
+    finish_upload(reg, via, &location, &digest, bytes);
     digest
 }
 

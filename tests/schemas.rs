@@ -1,5 +1,7 @@
 //! Fails when schemas/ drifts from the `-o json` report types: regenerate with `make schemas`.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use kreg::commands::schema::{all, name, text};
@@ -19,13 +21,7 @@ fn schemas_match_the_report_types() {
         );
         want.insert(file);
     }
-    let have: BTreeSet<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let have = support::file_names(&dir);
     let stale: Vec<&String> = have.difference(&want).collect();
     assert!(
         stale.is_empty(),

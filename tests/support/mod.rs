@@ -278,6 +278,18 @@ impl TestCluster {
 }
 
 /// The bytes of standard base64 text (a Secret's `.data` value read with jsonpath).
+/// The names of the files in `dir` (none when it does not exist): what a staleness test
+/// compares with the files it would generate.
+pub fn file_names(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn b64decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
