@@ -46,6 +46,9 @@ _kreg() {
             kreg,registry-gate)
                 cmd="kreg__subcmd__registry__subcmd__gate"
                 ;;
+            kreg,render)
+                cmd="kreg__subcmd__render"
+                ;;
             kreg,schema)
                 cmd="kreg__subcmd__schema"
                 ;;
@@ -91,6 +94,9 @@ _kreg() {
             kreg__subcmd__help,registry-gate)
                 cmd="kreg__subcmd__help__subcmd__registry__subcmd__gate"
                 ;;
+            kreg__subcmd__help,render)
+                cmd="kreg__subcmd__help__subcmd__render"
+                ;;
             kreg__subcmd__help,schema)
                 cmd="kreg__subcmd__help__subcmd__schema"
                 ;;
@@ -113,7 +119,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,7 +373,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
+            opts="up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,6 +526,20 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__help__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__help__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -645,7 +665,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__node__subcmd__agent)
-            opts="-n -o -y -f -h -V --once --ready --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --once --ready --push-probe --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -848,8 +868,146 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__render)
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --flavor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expose)
+                    COMPREPLY=($(compgen -W "loadbalancer ingress nodeport localhost localhost-tls" -- "${cur}"))
+                    return 0
+                    ;;
+                --lb-source-ranges)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-suffix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -W "pvc s3 emptydir" -- "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror-credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret-namespaces)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gc-schedule)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gc-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__schema)
-            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up dry-run status down gc push trust-local env version config"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up dry-run render status down gc push trust-local env version config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,7 +1161,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -36,6 +36,7 @@ complete -c kreg -n "__fish_kreg_needs_command" -s y -l yes -d 'Answer yes to ev
 complete -c kreg -n "__fish_kreg_needs_command" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_needs_command" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "render" -d 'Print the objects `up` applies, for Argo CD or Flux (Secrets referenced, never included)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
@@ -89,20 +90,70 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -s f -l filename -d 'Setti
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l rotate-ca -d 'Replace the CA (every client must trust the new one afterwards)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l auth -d 'Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later `up` keeps it on'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-auth -d 'Turn authentication off again (a security downgrade: asks on a terminal, needs --yes otherwise)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-pull-secret-namespaces -d 'Take the pull Secrets out of every namespace the last `up` gave one'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-gc-schedule -d 'Remove the garbage-collection CronJob of an earlier --gc-schedule'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l rotate-ca -d 'Replace the CA (every client must trust the new one afterwards)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-wait -d 'Return once everything is applied, without waiting for the rollout, probe and node trust'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l trust-local -d 'Also run `kreg trust-local` at the end'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dry-run -d 'Print the plan and the objects that would be applied; change nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l secrets-only -d 'Make only what the rendered objects reference (namespace, Service, CA, serving certificate, users, state record) and stop: the first step of a GitOps install with `kreg render`'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l flavor -d 'Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l expose -d 'How the registry is exposed (default: the last `up`\'s, else chosen from the flavour)' -r -f -a "loadbalancer\t'A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)'
+ingress\t'An Ingress of an existing IngressClass (needs --host)'
+nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
+localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'
+localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'"
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l storage -d 'Where images are stored (default: the last `up`\'s, else pvc)' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
+s3\t'An S3 bucket (credentials from --s3-secret)'
+emptydir\t'An emptyDir: images are LOST when the pod moves or restarts'"
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l size -d 'Size of the PersistentVolumeClaim (default: 10Gi)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l storage-class -d 'StorageClass of the PersistentVolumeClaim (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-bucket -d 'S3 bucket (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-region -d 'S3 region (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-endpoint -d 'S3-compatible endpoint URL, e.g. https://minio.example:9000 (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l replicas -d 'Registry replicas (more than 1 needs --storage s3; default: the last `up`\'s, else 1)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l agent-image -d 'kreg\'s image, pinned by digest: the node agent (privileged, on every node) and, with --auth, the registry gate' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l auth -d 'Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later `up` keeps it on'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-auth -d 'Turn authentication off again (a security downgrade: asks on a terminal, needs --yes otherwise)'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-pull-secret-namespaces -d 'Take the pull Secrets out of every namespace the last `up` gave one'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-gc-schedule -d 'Remove the garbage-collection CronJob of an earlier --gc-schedule'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand status" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand status" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -251,6 +302,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l timeout -d 'How
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l once -d 'One pass, then exit (0 when the node trusts the registry, or kreg\'s files are removed)'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l ready -d 'Exit 0 if the last pass\'s verdict was good (the DaemonSet\'s readiness probe)'
+complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -l push-probe -d 'Push the probe image to $KREG_REGISTRY and exit (`kreg render`\'s Job)'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand node-agent" -s V -l version -d 'Print version'
@@ -265,18 +317,19 @@ complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s f -l filenam
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "render" -d 'Print the objects `up` applies, for Argo CD or Flux (Secrets referenced, never included)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -81,17 +81,75 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
-'--rotate-ca[Replace the CA (every client must trust the new one afterwards)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
-'--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
-'--trust-local[Also run \`kreg trust-local\` at the end]' \
 '(--no-auth)--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later \`up\` keeps it on]' \
 '--no-auth[Turn authentication off again (a security downgrade\: asks on a terminal, needs --yes otherwise)]' \
 '--no-pull-secret-namespaces[Take the pull Secrets out of every namespace the last \`up\` gave one]' \
 '--no-gc-schedule[Remove the garbage-collection CronJob of an earlier --gc-schedule]' \
+'--rotate-ca[Replace the CA (every client must trust the new one afterwards)]' \
+'--no-wait[Return once everything is applied, without waiting for the rollout, probe and node trust]' \
+'--trust-local[Also run \`kreg trust-local\` at the end]' \
 '--dry-run[Print the plan and the objects that would be applied; change nothing]' \
+'(--dry-run --trust-local)--secrets-only[Make only what the rendered objects reference (namespace, Service, CA, serving certificate, users, state record) and stop\: the first step of a GitOps install with \`kreg render\`]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(render)
+_arguments "${_arguments_options[@]}" : \
+'--flavor=[Cluster flavour\: kind, k3s, minikube, eks, aks, gke, generic (default\: detected)]:FLAVOR:_default' \
+'--expose=[How the registry is exposed (default\: the last \`up\`'\''s, else chosen from the flavour)]:EXPOSE:((loadbalancer\:"A LoadBalancer Service (clouds, k3s ServiceLB, MetalLB)"
+ingress\:"An Ingress of an existing IngressClass (needs --host)"
+nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
+localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"
+localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"))' \
+'*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
+'--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
+'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
+'--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
+'--storage=[Where images are stored (default\: the last \`up\`'\''s, else pvc)]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
+s3\:"An S3 bucket (credentials from --s3-secret)"
+emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
+'--size=[Size of the PersistentVolumeClaim (default\: 10Gi)]:QUANTITY:_default' \
+'--storage-class=[StorageClass of the PersistentVolumeClaim (default\: the cluster'\''s default class)]:NAME:_default' \
+'--s3-bucket=[S3 bucket (with --storage s3)]:BUCKET:_default' \
+'--s3-region=[S3 region (with --storage s3)]:REGION:_default' \
+'--s3-endpoint=[S3-compatible endpoint URL, e.g. https\://minio.example\:9000 (with --storage s3)]:URL:_default' \
+'--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
+'--replicas=[Registry replicas (more than 1 needs --storage s3; default\: the last \`up\`'\''s, else 1)]:N:_default' \
+'--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
+'*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
+'*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
+'*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
+'--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
+'(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
+'(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
+'--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
+'--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
+'--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
+'--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
+'--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
+'--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
+'(--no-auth)--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later \`up\` keeps it on]' \
+'--no-auth[Turn authentication off again (a security downgrade\: asks on a terminal, needs --yes otherwise)]' \
+'--no-pull-secret-namespaces[Take the pull Secrets out of every namespace the last \`up\` gave one]' \
+'--no-gc-schedule[Remove the garbage-collection CronJob of an earlier --gc-schedule]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -305,6 +363,7 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 ':document -- The document\: the `-o json` output of this command:((up\:"\`kreg up\`"
 dry-run\:"\`kreg up --dry-run\`\: the objects \`up\` would apply"
+render\:"\`kreg render\`\: the objects for a GitOps tool, Secrets referenced"
 status\:"\`kreg status\`"
 down\:"\`kreg down\`"
 gc\:"\`kreg gc\`"
@@ -348,6 +407,7 @@ _arguments "${_arguments_options[@]}" : \
 '--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
 '--once[One pass, then exit (0 when the node trusts the registry, or kreg'\''s files are removed)]' \
 '(--once)--ready[Exit 0 if the last pass'\''s verdict was good (the DaemonSet'\''s readiness probe)]' \
+'(--once --ready)--push-probe[Push the probe image to \$KREG_REGISTRY and exit (\`kreg render\`'\''s Job)]' \
 '-y[Answer yes to every question (never asks without a terminal anyway)]' \
 '--yes[Answer yes to every question (never asks without a terminal anyway)]' \
 '-h[Print help]' \
@@ -388,6 +448,10 @@ _arguments "${_arguments_options[@]}" : \
         curcontext="${curcontext%:*:*}:kreg-help-command-$line[1]:"
         case $line[1] in
             (up)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(render)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -460,6 +524,7 @@ esac
 _kreg_commands() {
     local commands; commands=(
 'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
+'render:Print the objects \`up\` applies, for Argo CD or Flux (Secrets referenced, never included)' \
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
 'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
@@ -501,6 +566,7 @@ _kreg__subcmd__gc_commands() {
 _kreg__subcmd__help_commands() {
     local commands; commands=(
 'up:Install or update the registry, its TLS certificate and node trust (idempotent)' \
+'render:Print the objects \`up\` applies, for Argo CD or Flux (Secrets referenced, never included)' \
 'status:Show the registry'\''s health, address, certificate and node trust (read-only)' \
 'down:Remove what \`up\` created; images and the CA stay unless --purge' \
 'gc:Reclaim the space of deleted images\: the registry'\''s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)' \
@@ -568,6 +634,11 @@ _kreg__subcmd__help__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help registry-gate commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__render_commands] )) ||
+_kreg__subcmd__help__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help render commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__schema_commands] )) ||
 _kreg__subcmd__help__subcmd__schema_commands() {
     local commands; commands=()
@@ -617,6 +688,11 @@ _kreg__subcmd__push_commands() {
 _kreg__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg registry-gate commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__render_commands] )) ||
+_kreg__subcmd__render_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg render commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__schema_commands] )) ||
 _kreg__subcmd__schema_commands() {

@@ -80,6 +80,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Install or update the registry, its TLS certificate and node trust (idempotent)
     Up(Box<UpArgs>),
+    /// Print the objects `up` applies, for Argo CD or Flux (Secrets referenced, never included)
+    Render(Box<RenderArgs>),
     /// Show the registry's health, address, certificate and node trust (read-only)
     Status(StatusArgs),
     /// Remove what `up` created; images and the CA stay unless --purge
@@ -121,6 +123,10 @@ pub struct NodeAgentArgs {
     /// Exit 0 if the last pass's verdict was good (the DaemonSet's readiness probe)
     #[arg(long, conflicts_with = "once")]
     pub ready: bool,
+
+    /// Push the probe image to $KREG_REGISTRY and exit (`kreg render`'s Job)
+    #[arg(long, conflicts_with_all = ["once", "ready"])]
+    pub push_probe: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,8 +182,50 @@ pub enum StorageArg {
     Emptydir,
 }
 
+/// `kreg up`: the install settings, and what only an `up` does with them.
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub install: InstallArgs,
+
+    /// Replace the CA (every client must trust the new one afterwards)
+    #[arg(long)]
+    pub rotate_ca: bool,
+
+    /// Return once everything is applied, without waiting for the rollout, probe and node trust
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Also run `kreg trust-local` at the end
+    #[arg(long)]
+    pub trust_local: bool,
+
+    /// Print the plan and the objects that would be applied; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Make only what the rendered objects reference (namespace, Service, CA, serving
+    /// certificate, users, state record) and stop: the first step of a GitOps install with
+    /// `kreg render`
+    #[arg(long, conflicts_with_all = ["dry_run", "trust_local"])]
+    pub secrets_only: bool,
+}
+
+/// `kreg render`: the install settings `up` takes (the same `-f kreg.yaml`).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+A GitOps install, step by step:
+  kreg up --secrets-only -f kreg.yaml     once: CA, certificate and users, in the cluster only
+  kreg render -f kreg.yaml > kreg.rendered.yaml    commit it; Argo CD or Flux applies it
+  kreg status -f kreg.yaml                healthy once every node pulled the probe image")]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub install: InstallArgs,
+}
+
+/// The settings of an installation, shared by `up` and `render`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
     /// Cluster flavour: kind, k3s, minikube, eks, aks, gke, generic (default: detected)
     #[arg(long, value_name = "FLAVOR")]
     pub flavor: Option<String>,
@@ -268,10 +316,6 @@ pub struct UpArgs {
     #[arg(long = "mirror-credentials", value_name = "UPSTREAM=SECRET")]
     pub mirror_credentials: Vec<String>,
 
-    /// Replace the CA (every client must trust the new one afterwards)
-    #[arg(long)]
-    pub rotate_ca: bool,
-
     /// Let node trust set containerd's config_path and restart containerd where it is unset
     #[arg(long)]
     pub allow_runtime_restart: bool,
@@ -288,14 +332,6 @@ pub struct UpArgs {
     /// Skip node trust (no DaemonSet; you configure the nodes' runtimes yourself)
     #[arg(long)]
     pub no_node_trust: bool,
-
-    /// Return once everything is applied, without waiting for the rollout, probe and node trust
-    #[arg(long)]
-    pub no_wait: bool,
-
-    /// Also run `kreg trust-local` at the end
-    #[arg(long)]
-    pub trust_local: bool,
 
     /// Require a user and password (htpasswd); generated once, kept in Secret kreg-auth.
     /// A later `up` keeps it on
@@ -340,10 +376,6 @@ pub struct UpArgs {
     /// of bitnami/kubectl)
     #[arg(long, value_name = "IMAGE", requires = "gc_schedule")]
     pub gc_image: Option<String>,
-
-    /// Print the plan and the objects that would be applied; change nothing
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +495,8 @@ pub enum SchemaDocument {
     Up,
     /// `kreg up --dry-run`: the objects `up` would apply
     DryRun,
+    /// `kreg render`: the objects for a GitOps tool, Secrets referenced
+    Render,
     /// `kreg status`
     Status,
     /// `kreg down`

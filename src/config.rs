@@ -70,6 +70,14 @@ pub fn expand(cmd: &Command, argv: &[OsString], text: &str) -> Result<Vec<OsStri
     let up: Vec<&Arg> = up_cmd.get_arguments().collect();
     let user = &argv[1.min(argv.len())..];
     let sub = subcommand_index(&globals, user);
+    // `render` takes the install settings of `up:`; what only an `up` does (--dry-run,
+    // --rotate-ca, ...) does not apply to it and is left out.
+    let takes_up = sub
+        .and_then(|i| cmd.find_subcommand(user[i].to_str()?))
+        .filter(|c| matches!(c.get_name(), "up" | "render"));
+    let taken: Vec<&Arg> = takes_up
+        .map(|c| c.get_arguments().collect())
+        .unwrap_or_default();
     let mut front = vec![];
     let mut up_args = vec![];
     for (k, v) in &top {
@@ -88,7 +96,7 @@ pub fn expand(cmd: &Command, argv: &[OsString], text: &str) -> Result<Vec<OsStri
                         .ok_or_else(|| anyhow!("up.{k:?}: keys are strings"))?;
                     let arg = find(&up, key).ok_or_else(|| unknown(&format!("up.{key}"), &up))?;
                     let after = sub.map_or(&[][..], |i| &user[i + 1..]);
-                    if !given(&up, arg, after) {
+                    if find(&taken, key).is_some() && !given(&up, arg, after) {
                         up_args.extend(to_args(arg, v, &format!("up.{key}"))?);
                     }
                 }
@@ -104,7 +112,7 @@ pub fn expand(cmd: &Command, argv: &[OsString], text: &str) -> Result<Vec<OsStri
     let mut out = vec![argv.first().cloned().unwrap_or_else(|| "kreg".into())];
     out.extend(front);
     match sub {
-        Some(i) if user[i] == "up" => {
+        Some(i) if takes_up.is_some() => {
             out.extend(user[..=i].iter().cloned());
             out.extend(up_args);
             out.extend(user[i + 1..].iter().cloned());
@@ -341,6 +349,34 @@ mod tests {
                 "json"
             ]
         );
+    }
+
+    #[test]
+    fn render_takes_the_install_settings_and_not_what_only_up_does() {
+        let file = format!("{FILE}  rotate-ca: true\n  no-wait: true\n");
+        let a = expanded(&file, &["kreg", "render"]).unwrap();
+        assert_eq!(
+            a,
+            [
+                "kreg",
+                "--namespace=team-reg",
+                "--timeout=3m",
+                "render",
+                "--expose=nodeport",
+                "--auth",
+                "--mirror=docker.io",
+                "--mirror=ghcr.io",
+                "--size=20Gi",
+            ]
+        );
+        // The same file still refuses a field no `up` flag has.
+        let e = expanded(&format!("{FILE}  colour: red\n"), &["kreg", "render"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("up.colour: unknown field"),
+            "{e:#}"
+        );
+        // And parses as render's flags.
+        crate::cli::Cli::try_parse_from(a).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, PodAffinityTerm,
     PodAntiAffinity, Secret, Service, Volume, WeightedPodAffinityTerm,
@@ -33,6 +34,7 @@ const CONFIGMAP: &str = include_str!("../manifests/configmap.yaml");
 const NODE_TRUST_DS: &str = include_str!("../manifests/node-trust-daemonset.yaml");
 const NODE_TRUST_RBAC: &str = include_str!("../manifests/node-trust-rbac.yaml");
 const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
+const PROBE_PUSH_JOB: &str = include_str!("../manifests/probe-push-job.yaml");
 const MIRROR_POLICY: &str = include_str!("../manifests/mirror-networkpolicy.yaml");
 
 /// Annotation on the Deployment's pod template: changes when the serving certificate does,
@@ -484,6 +486,43 @@ pub struct NodeAgent<'a> {
 }
 
 /// The node-trust DaemonSet: the agent image pinned by digest, its whole input in env.
+/// `kreg render`'s Job that pushes the probe image (`up` pushes it itself). It reaches the
+/// registry through its Service's ClusterIP, from the variables Kubernetes sets for Services
+/// in the Pod's namespace (no DNS needed), and checks the certificate against `registry`'s
+/// name with the CA from the serving Secret; with `--auth` it is the push user.
+pub fn probe_push_job(plan: &Plan, registry: &str) -> Job {
+    let mut job: Job = parse("probe-push-job.yaml", PROBE_PUSH_JOB);
+    job.metadata.namespace = Some(plan.namespace.clone());
+    let pod = job
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+        .expect("pod spec");
+    let c = &mut pod.containers[0];
+    c.image = Some(plan.agent_image.clone());
+    let env = c.env.get_or_insert_with(Vec::new);
+    env.clear();
+    env.push(plain("KREG_REGISTRY", registry));
+    if plan.expose == Expose::Localhost {
+        env.push(plain("KREG_SCHEME", "http"));
+    } else {
+        env.push(from_secret("KREG_CA_PEM", names::TLS_SECRET, "ca.crt"));
+    }
+    if plan.auth {
+        env.push(from_secret(
+            "KREG_PUSH_USERNAME",
+            names::AUTH_SECRET,
+            "username",
+        ));
+        env.push(from_secret(
+            "KREG_PUSH_PASSWORD",
+            names::AUTH_SECRET,
+            "password",
+        ));
+    }
+    job
+}
+
 pub fn node_trust(plan: &Plan, agent: &NodeAgent) -> DaemonSet {
     let mirrors: Vec<crate::node::agent::MirrorSpec> = agent
         .mirrors

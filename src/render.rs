@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
@@ -40,6 +41,7 @@ pub enum Object {
     RoleBinding(RoleBinding),
     Ingress(Ingress),
     NetworkPolicy(NetworkPolicy),
+    Job(Box<Job>),
     /// batch/v1 or batch/v1beta1 (chosen against the server), so JSON: the typed crate knows
     /// one of them only.
     CronJob(serde_json::Value),
@@ -60,6 +62,7 @@ impl Object {
             Object::RoleBinding(_) => "RoleBinding",
             Object::Ingress(_) => "Ingress",
             Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::Job(_) => "Job",
             Object::CronJob(_) => "CronJob",
         }
     }
@@ -78,6 +81,7 @@ impl Object {
             Object::RoleBinding(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
+            Object::Job(o) => &o.metadata,
             Object::CronJob(_) => return None,
         })
     }
@@ -132,6 +136,9 @@ pub enum How {
     /// `kube-public/local-registry-hosting`: applied only while absent or kreg's; a failure
     /// is reported, never fatal (the registry works without discovery).
     Discovery,
+    /// The Job that pushes the probe image, for `kreg render` alone: `up` pushes the probe
+    /// itself once the registry answers (and waits for the pulls), so it skips this entry.
+    ProbePush,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +394,10 @@ fn node_trust(plan: &Plan, m: &Material, out: &mut List) {
         How::Apply,
         Object::DaemonSet(manifests::node_trust(plan, &agent)),
     );
+    if m.probe_image.is_some() {
+        let job = manifests::probe_push_job(plan, &registry);
+        out.add(w, How::ProbePush, Object::Job(Box::new(job)));
+    }
 }
 
 #[cfg(test)]
@@ -496,5 +507,26 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n);
+    }
+
+    /// `kreg render`'s probe Job: there exactly when nodes prove trust with a probe image;
+    /// it names the registry and takes the CA and the push user from Secrets by reference.
+    #[test]
+    fn the_probe_job_refers_to_its_secrets() {
+        let plan = full_plan();
+        let all = render(&plan, &learned()).unwrap();
+        let jobs: Vec<_> = all.iter().filter(|d| d.how == How::ProbePush).collect();
+        assert_eq!(jobs.len(), 1);
+        let text = serde_json::to_string(&jobs[0].object).unwrap();
+        assert!(text.contains("registry.10.0.0.2.nip.io:31000"), "{text}");
+        assert!(
+            !text.contains("\"secret\""),
+            "the pull password leaked: {text}"
+        );
+        insta::assert_yaml_snapshot!(jobs[0].object);
+        let mut m = learned();
+        m.probe_image = None;
+        let none = render(&plan, &m).unwrap();
+        assert!(none.iter().all(|d| d.how != How::ProbePush));
     }
 }

@@ -241,6 +241,7 @@ impl Cluster {
             O::RoleBinding(o) => self.apply(o).await,
             O::Ingress(o) => self.apply(o).await,
             O::NetworkPolicy(o) => self.apply(o).await,
+            O::Job(o) => self.apply(o.as_ref()).await,
             O::CronJob(o) => self.apply_cronjob(o).await,
         }
     }

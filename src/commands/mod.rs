@@ -9,6 +9,7 @@ mod gc;
 pub mod man;
 mod port_forward;
 mod push;
+mod render;
 pub mod schema;
 mod status;
 mod trust_local;
@@ -87,6 +88,7 @@ pub fn main() -> u8 {
             .enable_all()
             .build()
         {
+            Ok(rt) if args.push_probe => rt.block_on(crate::node::probe::push_from_env()),
             Ok(rt) => rt
                 .block_on(crate::node::agent::run(args.once))
                 .unwrap_or(EXIT_ERROR),
@@ -131,6 +133,7 @@ pub fn main() -> u8 {
     let code = runtime.block_on(async {
         match &cli.command {
             Command::Up(a) => interruptible(&ctx, "up", up::run(&ctx, a)).await,
+            Command::Render(a) => render::run(&ctx, a).await,
             Command::Status(a) => interruptible(&ctx, "status", status::run(&ctx, a)).await,
             Command::Env(a) => interruptible(&ctx, "env", env::run(&ctx, a)).await,
             Command::Down(a) => interruptible(&ctx, "down", down::run(&ctx, a)).await,

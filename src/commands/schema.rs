@@ -20,6 +20,7 @@ pub fn schema(doc: SchemaDocument) -> Value {
     match doc {
         SchemaDocument::Up => of::<crate::install::UpReport>(doc),
         SchemaDocument::DryRun => of::<crate::install::DryRun>(doc),
+        SchemaDocument::Render => of::<super::render::RenderDoc>(doc),
         SchemaDocument::Status => of::<super::status::StatusReport>(doc),
         SchemaDocument::Down => of::<super::down::DownReport>(doc),
         SchemaDocument::Gc => of::<super::gc::GcReport>(doc),
@@ -100,6 +101,9 @@ mod tests {
             SchemaDocument::Up => "src/install/snapshots/kreg__install__report__tests__up_json.snap",
             SchemaDocument::DryRun => {
                 "src/install/snapshots/kreg__install__report__tests__dry_run_json.snap"
+            }
+            SchemaDocument::Render => {
+                "src/commands/snapshots/kreg__commands__render__tests__render_json.snap"
             }
             SchemaDocument::Status => {
                 "src/commands/snapshots/kreg__commands__status__tests__status_json.snap"

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{ExposeArg, StorageArg, UpArgs};
+use crate::cli::{ExposeArg, InstallArgs, StorageArg, UpArgs};
 use crate::cluster::NodeTrustReport;
 use crate::context::Ctx;
 use crate::detect::Flavor;
@@ -16,13 +16,14 @@ use crate::state::Explicit;
 use crate::validate;
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
-    let (request, explicit) = request(ctx, a)?;
+    let (request, explicit) = request(ctx, &a.install)?;
     let opts = Options {
         request,
         explicit,
         dry_run: a.dry_run,
         no_wait: a.no_wait,
         rotate_ca: a.rotate_ca,
+        secrets_only: a.secrets_only,
     };
     match install::up(ctx, &opts).await? {
         Outcome::DryRun(doc) => print_dry_run(ctx, &doc),
@@ -75,7 +76,7 @@ fn print_dry_run(ctx: &Ctx, doc: &DryRun) -> Result<u8> {
 /// Turns flags into a validated request, with defaults where a flag is absent, and which
 /// sticky choices the flags made (the rest come from the last `up`: [`state::keep`]);
 /// everything hostile is refused here, before any request reaches the cluster.
-fn request(ctx: &Ctx, a: &UpArgs) -> Result<(Request, Explicit)> {
+pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)> {
     let flavor = a.flavor.as_deref().map(str::parse::<Flavor>).transpose()?;
     let host = a
         .host
@@ -133,7 +134,7 @@ fn request(ctx: &Ctx, a: &UpArgs) -> Result<(Request, Explicit)> {
 }
 
 /// `--storage` and the flags that go with it, validated.
-fn storage(a: &UpArgs) -> Result<Storage> {
+fn storage(a: &InstallArgs) -> Result<Storage> {
     let s3_flags = [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret];
     let storage_arg = a.storage.unwrap_or(StorageArg::Pvc);
     if storage_arg != StorageArg::S3 && s3_flags.iter().any(|f| f.is_some()) {
@@ -179,7 +180,7 @@ fn storage(a: &UpArgs) -> Result<Storage> {
 }
 
 /// Which sticky choices the flags made; the others are kept from the last `up`.
-fn explicit(a: &UpArgs) -> Explicit {
+fn explicit(a: &InstallArgs) -> Explicit {
     let s3 = [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret];
     Explicit {
         expose: a.expose.is_some(),
@@ -199,7 +200,7 @@ fn explicit(a: &UpArgs) -> Explicit {
 }
 
 /// `--gc-schedule` with `--gc-image` (clap requires them together).
-fn gc_schedule(a: &UpArgs) -> Result<Option<plan::GcSchedule>> {
+fn gc_schedule(a: &InstallArgs) -> Result<Option<plan::GcSchedule>> {
     match (&a.gc_schedule, &a.gc_image) {
         (Some(cron), Some(image)) => {
             validate::cron(cron)?;
@@ -218,7 +219,7 @@ const DEFAULT_SIZE: &str = "10Gi";
 
 /// The node agent's image: `--agent-image` (or KREG_AGENT_IMAGE), else the one a release
 /// build was made with. Checked to be pinned by digest; not needed with `--no-node-trust`.
-fn agent_image(a: &UpArgs) -> Result<String> {
+fn agent_image(a: &InstallArgs) -> Result<String> {
     let image = a
         .agent_image
         .clone()

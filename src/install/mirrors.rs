@@ -570,7 +570,7 @@ mod tests {
         let Command::Up(a) = cli.command else {
             unreachable!()
         };
-        requested(&a.mirrors, &a.mirror_credentials)
+        requested(&a.install.mirrors, &a.install.mirror_credentials)
     }
 
     #[test]

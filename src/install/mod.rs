@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod discovery;
+mod gitops;
 pub mod mirrors;
 mod ownership;
 mod report;
@@ -32,6 +33,7 @@ use crate::probe;
 use crate::render::{self, Desired, How, Material, Object, Stage};
 use crate::state::{Change, Explicit, InstalledState};
 
+pub use gitops::{comment as render_comment, render, split as render_split, Rendered};
 pub use mirrors::{MirrorAccess, MirrorRecord};
 pub use report::{DryRun, Timings, UpReport};
 
@@ -44,6 +46,8 @@ pub struct Options {
     pub dry_run: bool,
     pub no_wait: bool,
     pub rotate_ca: bool,
+    /// Stop after minting what `kreg render`'s objects reference (see `gitops`).
+    pub secrets_only: bool,
 }
 
 /// What `up` ended with, for the command to print.
@@ -95,7 +99,25 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
     // its blobs are pushed once the registry answers.
     let probe = crate::node::probe::build();
     let material = material(&p, &located, &keys, &probe).await?;
-    let discovery = run.workload(&material).await?;
+    if opts.secrets_only {
+        // The pull Secrets are secrets too; the rest is `kreg render`'s.
+        run.workload(&material, true).await?;
+        ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
+        run.record(&located, &keys, &material).await?;
+        let discovery = "left to the rendered objects (--secrets-only)".to_string();
+        let mut report = report::installed(&p, &run, &located, &keys, &material, discovery)?;
+        ctx.reporter.done(&format!(
+            "--secrets-only: the CA, certificates and users are in namespace {}; apply `kreg render`'s objects next",
+            p.plan.namespace
+        ));
+        report.set_cost(started, run.timings);
+        return Ok(Outcome::Installed {
+            report: Box::new(report),
+            trust: None,
+            exit: EXIT_OK,
+        });
+    }
+    let discovery = run.workload(&material, false).await?;
     run.prune(p.prev.as_ref()).await?;
     ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
     run.record(&located, &keys, &material).await?;
@@ -238,10 +260,12 @@ async fn require_secret(
 
 /// `--dry-run`: the rendered list with placeholders for what `up` would learn or mint.
 fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
-    let desired = render::render(
+    let mut desired = render::render(
         &p.plan,
         &Material::pending(mirrors::sources_of(p.mirror_access.as_ref())),
     )?;
+    // `up` pushes the probe itself; the Job is `kreg render`'s.
+    desired.retain(|d| d.how != How::ProbePush);
     for note in report::dry_run_notes(&desired) {
         ctx.reporter.info(&note);
     }
@@ -316,6 +340,30 @@ async fn material(
     keys: &Keys,
     probe: &crate::node::probe::ProbeImage,
 ) -> Result<Material> {
+    let hashes = Hashes {
+        trust_pem: keys.cas.trust_pem.clone(),
+        tls_sha256: keys.tls_sha256.clone(),
+        users: keys.users.clone(),
+        mirror_tls_sha256: keys.mirror_tls_sha256.clone(),
+    };
+    material_of(p, at, &hashes, probe).await
+}
+
+/// What the workload needs of the keys, without the keys: `up` takes it from what it minted,
+/// `kreg render` reads it from the Secrets.
+struct Hashes {
+    trust_pem: String,
+    tls_sha256: String,
+    users: Option<auth::Users>,
+    mirror_tls_sha256: Vec<String>,
+}
+
+async fn material_of(
+    p: &Prepared,
+    at: &Located,
+    keys: &Hashes,
+    probe: &crate::node::probe::ProbeImage,
+) -> Result<Material> {
     let registry = at.endpoint.registry();
     Ok(Material {
         endpoint: at.endpoint.clone(),
@@ -327,7 +375,7 @@ async fn material(
             .map(|u| u.sha256.clone())
             .unwrap_or_default(),
         pull: keys.users.as_ref().map(|u| u.pull.clone()),
-        trust_pem: keys.cas.trust_pem.clone(),
+        trust_pem: keys.trust_pem.clone(),
         mirrors: at.mirrors.iter().map(|(m, _)| m.clone()).collect(),
         mirror_tls_sha256: keys.mirror_tls_sha256.clone(),
         mirror_sources: mirrors::sources_of(p.mirror_access.as_ref()),
@@ -601,18 +649,20 @@ impl Converge<'_> {
     }
 
     /// The rendered workload, in order. Returns what discovery did, for the report.
-    async fn workload(&mut self, material: &Material) -> Result<String> {
+    /// With `secrets_only`, only the pull Secrets (`up --secrets-only`).
+    async fn workload(&mut self, material: &Material, secrets_only: bool) -> Result<String> {
         let mut discovery = String::new();
         let home = self.plan.namespace.clone();
         for d in render::render(self.plan, material)? {
             let Desired { stage, how, object } = d;
-            if stage != Stage::Workload {
+            if stage != Stage::Workload || (secrets_only && how != How::PullSecret) {
                 continue;
             }
             let key = object.key(&home);
             match (how, object) {
-                // Minted above, from keys; the list holds a placeholder.
-                (How::Minted, _) => {}
+                // Minted above, from keys; the list holds a placeholder. `up` pushes the
+                // probe itself (in `verify`).
+                (How::Minted | How::ProbePush, _) => {}
                 (How::Apply, o) => {
                     let applied = self.cluster.apply_object(&o).await?;
                     self.track(key, applied);

@@ -282,15 +282,8 @@ pub(super) async fn push_probe(
         false,
     )
     .await?;
+    crate::node::probe::push(&client, probe).await?;
     let repo = crate::node::probe::REPO;
-    for (digest, bytes) in &probe.blobs {
-        client.upload_bytes(repo, digest, bytes).await?;
-    }
-    let (child, index) = (&probe.manifests[0], &probe.manifests[1]);
-    client.put_manifest(repo, &child.digest, child).await?;
-    client
-        .put_manifest(repo, crate::node::probe::TAG, index)
-        .await?;
     ctx.reporter
         .done(&format!("probe image {repo}@{} pushed", probe.digest()));
     Ok(())

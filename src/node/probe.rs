@@ -118,6 +118,73 @@ pub fn build() -> ProbeImage {
     }
 }
 
+/// Pushes the probe: its blobs, the manifest by digest, then the index under [`TAG`]. Used
+/// by `up` (from this machine) and by `kreg render`'s Job (from inside the cluster).
+pub async fn push(client: &crate::registry::Registry, probe: &ProbeImage) -> anyhow::Result<()> {
+    for (digest, bytes) in &probe.blobs {
+        client.upload_bytes(REPO, digest, bytes).await?;
+    }
+    let (child, index) = (&probe.manifests[0], &probe.manifests[1]);
+    client.put_manifest(REPO, &child.digest, child).await?;
+    client.put_manifest(REPO, TAG, index).await
+}
+
+/// `kreg node-agent --push-probe`, the body of `kreg render`'s Job: pushes the probe to the
+/// registry at `$KREG_REGISTRY`, connecting to its Service's ClusterIP (the variables
+/// Kubernetes sets in every Pod of the namespace, so no DNS is needed) and checking the
+/// certificate against the registry's name. Retries while the registry is not up yet. Its
+/// lines go to the Job's log: it has no printer and no terminal.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub async fn push_from_env() -> u8 {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let attempt = || async {
+        let registry =
+            env("KREG_REGISTRY").ok_or_else(|| anyhow::anyhow!("KREG_REGISTRY is not set"))?;
+        let (host, port) = registry
+            .rsplit_once(':')
+            .and_then(|(h, p)| {
+                Some((
+                    h.trim_matches(['[', ']']).to_string(),
+                    p.parse::<u16>().ok()?,
+                ))
+            })
+            .ok_or_else(|| anyhow::anyhow!("KREG_REGISTRY {registry:?} is not HOST:PORT"))?;
+        let service = env("KREG_REGISTRY_SERVICE_HOST")
+            .zip(env("KREG_REGISTRY_SERVICE_PORT"))
+            .and_then(|(h, p)| Some(std::net::SocketAddr::new(h.parse().ok()?, p.parse().ok()?)));
+        let target = crate::registry::Target {
+            host,
+            port,
+            plain_http: env("KREG_SCHEME").as_deref() == Some("http"),
+            connect: service,
+        };
+        let creds = env("KREG_PUSH_USERNAME")
+            .zip(env("KREG_PUSH_PASSWORD"))
+            .map(|(username, password)| crate::auth::Credentials { username, password });
+        let client = crate::registry::Registry::new(
+            &target,
+            &env("KREG_CA_PEM").unwrap_or_default(),
+            creds,
+        )?;
+        push(&client, &build()).await
+    };
+    // The Job's own retries (backoffLimit) cover longer outages; this covers a registry that
+    // is still starting.
+    for _ in 0..60 {
+        match attempt().await {
+            Ok(()) => {
+                println!("pushed: {REPO}:{TAG}");
+                return 0;
+            }
+            Err(e) => {
+                eprintln!("waiting: {e:#}");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
+    }
+    1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
