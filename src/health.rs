@@ -64,6 +64,9 @@ pub struct Observed {
     pub node_trust: Option<NodeTrust>,
     /// The TLS request to `/v2/`: `None` when not made (no ready pod, no CA).
     pub probe: Option<Result<(), String>>,
+    /// Reading the probe image's layer, which only works while the storage does (`/v2/`
+    /// answers without it): `None` when not made (no probe, or the image was never pushed).
+    pub storage: Option<Result<(), String>>,
 }
 
 /// The problems, one line each, each saying what to do; none means healthy.
@@ -125,14 +128,34 @@ pub fn problems(o: &Observed) -> Vec<String> {
         )),
         Credentials::Unreadable(e) => p.push(format!("cannot read the credentials: {e}")),
     }
+    // Nodes prove trust by pulling the probe image, so a registry that cannot serve (no ready
+    // pod, its storage down, a failed probe) fails their pulls too: that is not a trust
+    // problem, and saying so would send people to the wrong place.
+    let serving = o.registry.as_ref().is_some_and(|r| r.ready > 0)
+        && !matches!(&o.probe, Some(Err(_)))
+        && !matches!(&o.storage, Some(Err(_)));
     if let Some(t) = o.node_trust.as_ref().filter(|t| t.trusted < t.total) {
-        p.push(format!(
-            "{} of {} nodes trust the CA (not: {})",
-            t.trusted, t.total, t.untrusted
-        ));
+        p.push(if serving {
+            format!(
+                "{} of {} nodes trust the CA (not: {})",
+                t.trusted, t.total, t.untrusted
+            )
+        } else {
+            format!(
+                "node trust unknown while the registry does not serve: the probe pulls of {} of {} nodes fail (not: {}); fix the registry first",
+                t.total - t.trusted,
+                t.total,
+                t.untrusted
+            )
+        });
     }
     if let Some(Err(e)) = &o.probe {
         p.push(format!("health probe failed: {e}"));
+    }
+    if let Some(Err(e)) = &o.storage {
+        p.push(format!(
+            "the registry answers but cannot serve image data (is its storage down?): {e}"
+        ));
     }
     p
 }
@@ -160,6 +183,7 @@ mod tests {
                 untrusted: String::new(),
             }),
             probe: Some(Ok(())),
+            storage: Some(Ok(())),
         }
     }
 
@@ -179,6 +203,7 @@ mod tests {
             credentials: Credentials::Off,
             node_trust: None,
             probe: None,
+            storage: None,
             ..healthy()
         };
         assert!(problems(&o).is_empty());
@@ -248,10 +273,54 @@ mod tests {
                 one(|o| o.probe = Some(Err("connection refused".into()))),
                 "health probe failed: connection refused",
             ),
+            (
+                one(|o| o.storage = Some(Err("answered 503".into()))),
+                "cannot serve image data (is its storage down?): answered 503",
+            ),
         ];
         for (found, want) in cases {
             assert_eq!(found.len(), 1, "{found:?}");
             assert!(found[0].contains(want), "{found:?} lacks {want:?}");
+        }
+    }
+
+    /// A registry that cannot serve fails the nodes' probe pulls as well (an S3 outage did
+    /// this on the node tier): the node line then points at the registry, not at trust.
+    #[test]
+    fn failing_probe_pulls_of_a_registry_that_does_not_serve_are_not_blamed_on_trust() {
+        let untrusted = |o: &mut Observed| {
+            o.node_trust = Some(NodeTrust {
+                trusted: 0,
+                total: 2,
+                untrusted: "node-a, node-b".into(),
+            })
+        };
+        for down in [
+            one(|o| {
+                untrusted(o);
+                o.probe = Some(Err("503".into()));
+            }),
+            one(|o| {
+                untrusted(o);
+                o.registry = Some(Replicas {
+                    desired: 2,
+                    ready: 0,
+                });
+                o.probe = None;
+            }),
+            // /v2/ still answers (it needs no storage); reading a layer does not.
+            one(|o| {
+                untrusted(o);
+                o.storage = Some(Err("GET /v2/kreg/probe/blobs/sha256:00 answered 503".into()));
+            }),
+        ] {
+            assert_eq!(down.len(), 2, "{down:?}");
+            let nodes = down.iter().find(|l| l.contains("node-a")).unwrap();
+            assert!(
+                nodes.starts_with("node trust unknown while the registry does not serve"),
+                "{nodes}"
+            );
+            assert!(nodes.contains("fix the registry first"), "{nodes}");
         }
     }
 

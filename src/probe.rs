@@ -33,6 +33,37 @@ pub async fn probe_once(
     }
 }
 
+/// Reads one blob (the probe image's layer): `/v2/` answers without touching the storage, a
+/// blob does not. `Ok(true)` when served, `Ok(false)` when the registry says it has no such
+/// blob (never pushed: no verdict), an error for anything else (a 5xx while S3 is down).
+pub async fn read_blob(
+    endpoint: &Endpoint,
+    connect_ip: Option<IpAddr>,
+    ca_pem: Option<&str>,
+    creds: Option<&crate::auth::Credentials>,
+    repo: &str,
+    digest: &str,
+) -> Result<bool> {
+    let (client, base) = match ca_pem {
+        None => plain_http(endpoint, connect_ip)?,
+        Some(ca) => https(endpoint, connect_ip, ca)?,
+    };
+    let url = format!("{base}{repo}/blobs/{digest}");
+    let mut req = client.get(&url);
+    if let Some(c) = creds {
+        req = req.basic_auth(&c.username, Some(&c.password));
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| anyhow!("GET {url}: {}", crate::error::one_line(&e)))?;
+    match resp.status().as_u16() {
+        200 => Ok(true),
+        404 => Ok(false),
+        code => Err(anyhow!("GET {url} answered {code}")),
+    }
+}
+
 /// Plain `--expose localhost` (no CA given): nodes reach the registry on their own loopback; this machine reaches
 /// the same NodePort on the node address, over plain HTTP (there is no certificate).
 fn plain_http(

@@ -158,7 +158,9 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
         credentials: health::Credentials::Off,
         node_trust: None,
         probe: None,
+        storage: None,
     };
+    let mut pull = None;
     if let Some(d) = &deploy {
         r.read_only = crate::gc::is_readonly(d);
         if r.read_only {
@@ -259,6 +261,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     if state.auth {
         seen.credentials = match auth::read(cluster).await {
             Ok(Some(users)) => {
+                pull = Some(users.pull.clone());
                 r.auth = Some(AuthReport::new(
                     &cluster.namespace,
                     r.registry.as_deref().unwrap_or_default(),
@@ -291,6 +294,9 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             match probe::probe_until(&endpoint, ip, ca, Duration::from_secs(3)).await {
                 Ok(code) => {
                     r.probe = Some(format!("GET /v2/ answered {code} over TLS"));
+                    if state.node_trust {
+                        seen.storage = read_probe_layer(&endpoint, ip, ca, pull.as_ref()).await;
+                    }
                     Ok(())
                 }
                 Err(e) => {
@@ -312,6 +318,23 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     .await?;
     r.healthy = r.problems.is_empty();
     Ok(r)
+}
+
+/// `/v2/` answers without the storage; the probe image's layer (pushed by `up`, pulled by
+/// every node agent) is read from it. `None` when it was never pushed.
+async fn read_probe_layer(
+    endpoint: &crate::plan::Endpoint,
+    ip: Option<std::net::IpAddr>,
+    ca: Option<&str>,
+    pull: Option<&crate::auth::Credentials>,
+) -> Option<std::result::Result<(), String>> {
+    let probe = crate::node::probe::build();
+    let layer = &probe.blobs.first()?.0;
+    match probe::read_blob(endpoint, ip, ca, pull, crate::node::probe::REPO, layer).await {
+        Ok(true) => Some(Ok(())),
+        Ok(false) => None,
+        Err(e) => Some(Err(format!("{e:#}"))),
+    }
 }
 
 /// The pull-through caches the last `up` recorded; each unhealthy one is a problem.
