@@ -227,6 +227,71 @@ _arguments "${_arguments_options[@]}" : \
 ':source -- The image file or OCI layout directory:_files' \
 && ret=0
 ;;
+(images)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::repositories -- Only these repositories (default\: all):_default' \
+&& ret=0
+;;
+(rm)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--all-tags[Delete the image even when other tags point at the same digest (they go too)]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':reference -- The image\: REPOSITORY\:TAG or REPOSITORY@sha256\:DIGEST (without the registry'\''s host):_default' \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+'--keep=[Keep the N newest images of each repository]:N:_default' \
+'--older-than=[Delete only images created longer ago than this (e.g. 30d, 12h, 2w, 1d12h)]:AGE:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--dry-run[Print what would be deleted; delete nothing]' \
+'--no-gc[Delete the manifests only; reclaim the space later with \`kreg gc\`]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::repositories -- Only these repositories (default\: all):_default' \
+&& ret=0
+;;
 (env)
 _arguments "${_arguments_options[@]}" : \
 '--shell=[The shell whose syntax the exports use]:SHELL:(bash zsh fish powershell)' \
@@ -309,6 +374,9 @@ status\:"\`kreg status\`"
 down\:"\`kreg down\`"
 gc\:"\`kreg gc\`"
 push\:"\`kreg push\`"
+images\:"\`kreg images\`"
+rm\:"\`kreg rm\`"
+prune\:"\`kreg prune\`"
 trust-local\:"\`kreg trust-local\`"
 env\:"\`kreg env\`"
 version\:"\`kreg version\`"
@@ -415,6 +483,18 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(images)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(rm)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (env)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -466,6 +546,9 @@ _kreg_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'images:List the registry'\''s images\: repositories, tags, digests, sizes, creation times' \
+'rm:Delete an image (REPO\:TAG or REPO@DIGEST); \`kreg gc\` then reclaims its space' \
+'prune:Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
@@ -507,6 +590,9 @@ _kreg__subcmd__help_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'images:List the registry'\''s images\: repositories, tags, digests, sizes, creation times' \
+'rm:Delete an image (REPO\:TAG or REPO@DIGEST); \`kreg gc\` then reclaims its space' \
+'prune:Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
@@ -543,6 +629,11 @@ _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__images_commands] )) ||
+_kreg__subcmd__help__subcmd__images_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help images commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__man_commands] )) ||
 _kreg__subcmd__help__subcmd__man_commands() {
     local commands; commands=()
@@ -558,6 +649,11 @@ _kreg__subcmd__help__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help port-forward commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__prune_commands] )) ||
+_kreg__subcmd__help__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help prune commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__push_commands] )) ||
 _kreg__subcmd__help__subcmd__push_commands() {
     local commands; commands=()
@@ -567,6 +663,11 @@ _kreg__subcmd__help__subcmd__push_commands() {
 _kreg__subcmd__help__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help registry-gate commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__rm_commands] )) ||
+_kreg__subcmd__help__subcmd__rm_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help rm commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__schema_commands] )) ||
 _kreg__subcmd__help__subcmd__schema_commands() {
@@ -593,6 +694,11 @@ _kreg__subcmd__help__subcmd__version_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help version commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__images_commands] )) ||
+_kreg__subcmd__images_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg images commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__man_commands] )) ||
 _kreg__subcmd__man_commands() {
     local commands; commands=()
@@ -608,6 +714,11 @@ _kreg__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg port-forward commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__prune_commands] )) ||
+_kreg__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg prune commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__push_commands] )) ||
 _kreg__subcmd__push_commands() {
     local commands; commands=()
@@ -617,6 +728,11 @@ _kreg__subcmd__push_commands() {
 _kreg__subcmd__registry-gate_commands() {
     local commands; commands=()
     _describe -t commands 'kreg registry-gate commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__rm_commands] )) ||
+_kreg__subcmd__rm_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg rm commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__schema_commands] )) ||
 _kreg__subcmd__schema_commands() {
