@@ -81,6 +81,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'kreg\'s
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l prune-keep -d 'With --gc-schedule: each scheduled run first deletes all but the N newest images of each repository (`kreg prune --keep N`, run from --agent-image), then collects' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l prune-older-than -d 'With --gc-schedule: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep: only those beyond the N newest)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r

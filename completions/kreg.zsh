@@ -69,6 +69,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
+'--prune-keep=[With --gc-schedule\: each scheduled run first deletes all but the N newest images of each repository (\`kreg prune --keep N\`, run from --agent-image), then collects]:N:_default' \
+'--prune-older-than=[With --gc-schedule\: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep\: only those beyond the N newest)]:AGE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \

@@ -407,6 +407,22 @@ pub struct UpArgs {
     #[arg(long, value_name = "IMAGE", requires = "gc_schedule")]
     pub gc_image: Option<String>,
 
+    /// With --gc-schedule: each scheduled run first deletes all but the N newest images of
+    /// each repository (`kreg prune --keep N`, run from --agent-image), then collects
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "gc_schedule",
+        allow_negative_numbers = true,
+        value_parser = image_count
+    )]
+    pub prune_keep: Option<usize>,
+
+    /// With --gc-schedule: each scheduled run first deletes images older than AGE (e.g. 30d;
+    /// with --prune-keep: only those beyond the N newest)
+    #[arg(long, value_name = "AGE", requires = "gc_schedule")]
+    pub prune_older_than: Option<String>,
+
     /// Print the plan and the objects that would be applied; change nothing
     #[arg(long)]
     pub dry_run: bool,

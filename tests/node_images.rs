@@ -12,24 +12,22 @@ use serde_json::Value;
 use support::kreg::{kreg, kreg_json, resolve_on_node, Workstation, KREG};
 use support::{require, text, TestCluster, Tier};
 
+/// A schedule that never fires while a test runs: the test starts the run itself.
+const GC_SCHEDULE: &str = "0 3 1 1 *";
+
 const REPO: &str = "kreg-test/app";
 
 /// A fresh registry (no node trust: nothing here runs on a node) the workstation reaches by
 /// name and trusts (`trust-local --hosts`). Returns the registry's name.
 fn fresh_registry(tc: &TestCluster, ws: &Workstation) -> String {
+    fresh_registry_with(tc, ws, &["--no-node-trust"])
+}
+
+fn fresh_registry_with(tc: &TestCluster, ws: &Workstation, extra: &[&str]) -> String {
     let _ = kreg(tc, &["down", "--purge", "--yes"]);
-    let up = kreg_json(
-        tc,
-        &[
-            "up",
-            "--yes",
-            "-o",
-            "json",
-            "--timeout",
-            "4m",
-            "--no-node-trust",
-        ],
-    );
+    let mut args = vec!["up", "--yes", "-o", "json", "--timeout", "4m"];
+    args.extend_from_slice(extra);
+    let up = kreg_json(tc, &args);
     assert_eq!(up["healthy"], true, "{up}");
     let registry = up["registry"].as_str().unwrap().to_string();
     resolve_on_node(tc, up["address"].as_str().unwrap(), &registry);
@@ -65,9 +63,17 @@ fn http_status(ws: &Workstation, registry: &str, path: &str) -> String {
     text(&out.stdout).trim().to_string()
 }
 
+/// `kreg status -o json`, healthy or not (exit 1 while a node is still taking up trust: not
+/// what these tests are about).
+fn status(tc: &TestCluster) -> Value {
+    let out = kreg(tc, &["status", "-o", "json"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status: {e}: {}", text(&out.stderr)))
+}
+
 /// Puts kreg's CA where [`http_status`] finds it.
 fn save_ca(tc: &TestCluster, ws: &Workstation) {
-    let status = kreg_json(tc, &["status", "-o", "json"]);
+    let status = status(tc);
     std::fs::write(
         ws.etc().join("kreg-ca.crt"),
         status["ca_pem"].as_str().unwrap(),
@@ -232,7 +238,7 @@ fn prune_keeps_the_newest_image_and_its_gc_reclaims_the_rest() {
         work.path().display()
     ));
     assert!(pull.status.success(), "pull: {}", text(&pull.stderr));
-    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    let status = status(&tc);
     assert_eq!(status["read_only"], false, "{status}");
 
     // Nothing more to prune: no deletes, no collector.
@@ -356,4 +362,158 @@ fn a_multi_arch_image_is_one_image_and_rm_guards_shared_digests() {
         );
     }
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+}
+
+#[test]
+fn the_gc_schedule_prunes_before_it_collects() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let ws = Workstation::new();
+    // Node trust on: the nodes pull the CronJob's kubectl image from kreg's registry.
+    let registry = fresh_registry_with(&tc, &ws, &[]);
+    save_ca(&tc, &ws);
+    let work = tempfile::tempdir().unwrap();
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "/usr/bin/kubectl".into());
+    let kubectl_image = support::oci::kubectl_image(work.path(), Path::new(&kubectl));
+    push(&tc, &kubectl_image, "kreg-test/kubectl:1");
+    let old =
+        support::oci::random_image_created(work.path(), "old", 4 << 20, "2020-01-01T00:00:00Z");
+    let old = push(&tc, &old, &format!("{REPO}:old"));
+    let old_layers = layers(&ws, &registry, REPO, &old);
+    let new =
+        support::oci::random_image_created(work.path(), "new", 1 << 20, "2021-01-01T00:00:00Z");
+    let new = push(&tc, &new, &format!("{REPO}:new"));
+
+    let gc_image = format!("{registry}/kreg-test/kubectl:1");
+    let up = kreg_json(
+        &tc,
+        &[
+            "up",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "4m",
+            "--gc-schedule",
+            GC_SCHEDULE,
+            "--gc-image",
+            &gc_image,
+            "--prune-keep",
+            "1",
+        ],
+    );
+    assert!(
+        up["changed"].to_string().contains("CronJob/kreg-gc"),
+        "{up}"
+    );
+    // Kept by a later `up` that does not name it.
+    let again = kreg_json(&tc, &["up", "--yes", "-o", "json", "--timeout", "4m"]);
+    assert!(
+        !again["changed"].to_string().contains("CronJob/kreg-gc"),
+        "{again}"
+    );
+    let init = tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "get",
+        "cronjob",
+        "kreg-gc",
+        "-o",
+        "jsonpath={.spec.jobTemplate.spec.template.spec.initContainers[0].command}",
+    ]);
+    assert!(init.contains("--keep") && init.contains("\"1\""), "{init}");
+    assert_eq!(
+        images(&tc, REPO).len(),
+        2,
+        "nothing is pruned before the schedule runs"
+    );
+
+    tc.kubectl_ok(&[
+        "-n",
+        "kreg-system",
+        "create",
+        "job",
+        "kreg-prune-now",
+        "--from=cronjob/kreg-gc",
+    ]);
+    let state = wait_job(&tc, "kreg-prune-now");
+    let prune_log = tc.kubectl(&[
+        "-n",
+        "kreg-system",
+        "logs",
+        "job/kreg-prune-now",
+        "-c",
+        "prune",
+    ]);
+    let gc_log = tc.kubectl(&[
+        "-n",
+        "kreg-system",
+        "logs",
+        "job/kreg-prune-now",
+        "-c",
+        "gc",
+    ]);
+    let logs = format!(
+        "prune:\n{}{}\ngc:\n{}{}",
+        text(&prune_log.stdout),
+        text(&prune_log.stderr),
+        text(&gc_log.stdout),
+        text(&gc_log.stderr)
+    );
+    assert!(
+        state.starts_with('1'),
+        "the scheduled run failed ({state}):\n{logs}"
+    );
+    assert!(
+        text(&prune_log.stdout).contains(&format!("delete {REPO}:old")),
+        "{logs}"
+    );
+    let outcome = kreg::gc::parse(&text(&gc_log.stdout));
+    assert!(
+        outcome.reclaimed_bytes.unwrap_or(0) >= 3 << 20,
+        "{outcome:?}\n{logs}"
+    );
+
+    let left = images(&tc, REPO);
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0]["digest"], new.as_str());
+    assert_eq!(
+        http_status(&ws, &registry, &format!("{REPO}/manifests/{old}")),
+        "404"
+    );
+    for l in &old_layers {
+        assert_eq!(
+            http_status(&ws, &registry, &format!("{REPO}/blobs/{l}")),
+            "404"
+        );
+    }
+    let status = status(&tc);
+    assert_eq!(status["read_only"], false, "{status}");
+
+    // `down` removes the CronJob with its prune.
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+    let gone = tc.kubectl(&["-n", "kreg-system", "get", "cronjob", "kreg-gc"]);
+    assert!(!gone.status.success(), "the CronJob outlived `down`");
+}
+
+/// Waits for Job `name` to end; returns "succeeded/failed".
+fn wait_job(tc: &TestCluster, name: &str) -> String {
+    let mut state = String::new();
+    for _ in 0..150 {
+        state = tc.kubectl_ok(&[
+            "-n",
+            "kreg-system",
+            "get",
+            "job",
+            name,
+            "-o",
+            "jsonpath={.status.succeeded}/{.status.failed}",
+        ]);
+        if state.starts_with('1') || state.ends_with('1') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    state
 }
