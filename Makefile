@@ -22,7 +22,7 @@ completions:
 man:
 	rm -f man/*.1
 	cargo run -q -- man --out-dir man
-SCHEMAS = up dry-run render status down gc push trust-local env version config
+SCHEMAS = up dry-run render status down gc push images rm prune trust-local env version config
 schemas:
 	rm -f schemas/*.json
 	for d in $(SCHEMAS); do cargo run -q -- schema $$d > schemas/$$d.json; done

@@ -31,6 +31,9 @@ _kreg() {
             kreg,help)
                 cmd="kreg__subcmd__help"
                 ;;
+            kreg,images)
+                cmd="kreg__subcmd__images"
+                ;;
             kreg,man)
                 cmd="kreg__subcmd__man"
                 ;;
@@ -40,6 +43,9 @@ _kreg() {
             kreg,port-forward)
                 cmd="kreg__subcmd__port__subcmd__forward"
                 ;;
+            kreg,prune)
+                cmd="kreg__subcmd__prune"
+                ;;
             kreg,push)
                 cmd="kreg__subcmd__push"
                 ;;
@@ -48,6 +54,9 @@ _kreg() {
                 ;;
             kreg,render)
                 cmd="kreg__subcmd__render"
+                ;;
+            kreg,rm)
+                cmd="kreg__subcmd__rm"
                 ;;
             kreg,schema)
                 cmd="kreg__subcmd__schema"
@@ -79,6 +88,9 @@ _kreg() {
             kreg__subcmd__help,help)
                 cmd="kreg__subcmd__help__subcmd__help"
                 ;;
+            kreg__subcmd__help,images)
+                cmd="kreg__subcmd__help__subcmd__images"
+                ;;
             kreg__subcmd__help,man)
                 cmd="kreg__subcmd__help__subcmd__man"
                 ;;
@@ -88,6 +100,9 @@ _kreg() {
             kreg__subcmd__help,port-forward)
                 cmd="kreg__subcmd__help__subcmd__port__subcmd__forward"
                 ;;
+            kreg__subcmd__help,prune)
+                cmd="kreg__subcmd__help__subcmd__prune"
+                ;;
             kreg__subcmd__help,push)
                 cmd="kreg__subcmd__help__subcmd__push"
                 ;;
@@ -96,6 +111,9 @@ _kreg() {
                 ;;
             kreg__subcmd__help,render)
                 cmd="kreg__subcmd__help__subcmd__render"
+                ;;
+            kreg__subcmd__help,rm)
+                cmd="kreg__subcmd__help__subcmd__rm"
                 ;;
             kreg__subcmd__help,schema)
                 cmd="kreg__subcmd__help__subcmd__schema"
@@ -119,7 +137,7 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,7 +391,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help"
+            opts="up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +474,20 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__help__subcmd__images)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -498,6 +530,20 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -527,6 +573,20 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__help__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -603,6 +663,56 @@ _kreg() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__images)
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -764,6 +874,64 @@ _kreg() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kreg__subcmd__prune)
+            opts="-n -o -y -f -h -V --keep --older-than --dry-run --no-gc --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kreg__subcmd__push)
             opts="-n -o -y -f -h -V --name --port-forward --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -869,7 +1037,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__render)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +1131,64 @@ _kreg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --prune-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prune-older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__rm)
+            opts="-n -o -y -f -h -V --all-tags --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1007,7 +1233,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__schema)
-            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up dry-run render status down gc push trust-local env version config"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up dry-run render status down gc push images rm prune trust-local env version config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,7 +1387,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1252,6 +1478,14 @@ _kreg() {
                     return 0
                     ;;
                 --gc-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prune-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prune-older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,6 +43,9 @@ complete -c kreg -n "__fish_kreg_needs_command" -f -a "gc" -d 'Reclaim the space
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "images" -d 'List the registry\'s images: repositories, tags, digests, sizes, creation times'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "rm" -d 'Delete an image (REPO:TAG or REPO@DIGEST); `kreg gc` then reclaims its space'
+complete -c kreg -n "__fish_kreg_needs_command" -f -a "prune" -d 'Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kreg -n "__fish_kreg_needs_command" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
@@ -79,6 +82,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'kreg\'s
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l prune-keep -d 'With --gc-schedule: each scheduled run first deletes all but the N newest images of each repository (`kreg prune --keep N`, run from --agent-image), then collects' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l prune-older-than -d 'With --gc-schedule: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep: only those beyond the N newest)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -133,6 +138,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l agent-image -d 'kre
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l gc-image -d 'With --gc-schedule: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l prune-keep -d 'With --gc-schedule: each scheduled run first deletes all but the N newest images of each repository (`kreg prune --keep N`, run from --agent-image), then collects' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l prune-older-than -d 'With --gc-schedule: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep: only those beyond the N newest)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
@@ -232,6 +239,44 @@ complete -c kreg -n "__fish_kreg_using_subcommand push" -l port-forward -d 'Push
 complete -c kreg -n "__fish_kreg_using_subcommand push" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand push" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand push" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand images" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand images" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand images" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand images" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -l all-tags -d 'Delete the image even when other tags point at the same digest (they go too)'
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l keep -d 'Keep the N newest images of each repository' -r
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l older-than -d 'Delete only images created longer ago than this (e.g. 30d, 12h, 2w, 1d12h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s n -l namespace -d 'Namespace for the registry and its objects (default: kreg-system)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s o -l output -d 'Output format: text for people, json or yaml for scripts' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l timeout -d 'How long to wait for the cluster (e.g. 90s, 5m, 1h)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s f -l filename -d 'Settings from a file (kreg.yaml: global flags at the top, `kreg up`\'s under `up:`); flags on the command line win (env: KREG_CONFIG)' -r -F
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l dry-run -d 'Print what would be deleted; delete nothing'
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -l no-gc -d 'Delete the manifests only; reclaim the space later with `kreg gc`'
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c kreg -n "__fish_kreg_using_subcommand prune" -s V -l version -d 'Print version'
 complete -c kreg -n "__fish_kreg_using_subcommand env" -l shell -d 'The shell whose syntax the exports use' -r -f -a "bash\t''
 zsh\t''
 fish\t''
@@ -317,19 +362,22 @@ complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s f -l filenam
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s y -l yes -d 'Answer yes to every question (never asks without a terminal anyway)'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s h -l help -d 'Print help'
 complete -c kreg -n "__fish_kreg_using_subcommand registry-gate" -s V -l version -d 'Print version'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "render" -d 'Print the objects `up` applies, for Argo CD or Flux (Secrets referenced, never included)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
-complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push env completions version schema man node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "up" -d 'Install or update the registry, its TLS certificate and node trust (idempotent)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "render" -d 'Print the objects `up` applies, for Argo CD or Flux (Secrets referenced, never included)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "status" -d 'Show the registry\'s health, address, certificate and node trust (read-only)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "down" -d 'Remove what `up` created; images and the CA stay unless --purge'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "gc" -d 'Reclaim the space of deleted images: the registry\'s garbage collector, run while the registry is read-only (pulls keep working, pushes wait)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "trust-local" -d 'Make this workstation\'s docker/podman/skopeo trust the registry\'s CA'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "port-forward" -d 'Forward localhost:<port> here to the registry, for pushes with --expose localhost'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "push" -d 'Push an image from a file (docker save or OCI) to the registry, without docker'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "images" -d 'List the registry\'s images: repositories, tags, digests, sizes, creation times'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "rm" -d 'Delete an image (REPO:TAG or REPO@DIGEST); `kreg gc` then reclaims its space'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "prune" -d 'Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "env" -d 'Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "version" -d 'Print kreg\'s version, the git commit it was built from and the build date'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "schema" -d 'Print the JSON Schema of a command\'s `-o json` document'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "man" -d 'Write a man page per command into a directory (packaging: `make man`, `make dist`)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "node-agent" -d 'The node agent that runs in kreg\'s node-trust DaemonSet (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "registry-gate" -d 'The TLS front of the registry pod with --auth: pull-only users only pull (not for people)'
+complete -c kreg -n "__fish_kreg_using_subcommand help; and not __fish_seen_subcommand_from up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

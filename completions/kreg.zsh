@@ -69,6 +69,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
+'--prune-keep=[With --gc-schedule\: each scheduled run first deletes all but the N newest images of each repository (\`kreg prune --keep N\`, run from --agent-image), then collects]:N:_default' \
+'--prune-older-than=[With --gc-schedule\: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep\: only those beyond the N newest)]:AGE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
@@ -131,6 +133,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
+'--prune-keep=[With --gc-schedule\: each scheduled run first deletes all but the N newest images of each repository (\`kreg prune --keep N\`, run from --agent-image), then collects]:N:_default' \
+'--prune-older-than=[With --gc-schedule\: each scheduled run first deletes images older than AGE (e.g. 30d; with --prune-keep\: only those beyond the N newest)]:AGE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
@@ -285,6 +289,71 @@ _arguments "${_arguments_options[@]}" : \
 ':source -- The image file or OCI layout directory:_files' \
 && ret=0
 ;;
+(images)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::repositories -- Only these repositories (default\: all):_default' \
+&& ret=0
+;;
+(rm)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--all-tags[Delete the image even when other tags point at the same digest (they go too)]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':reference -- The image\: REPOSITORY\:TAG or REPOSITORY@sha256\:DIGEST (without the registry'\''s host):_default' \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+'--keep=[Keep the N newest images of each repository]:N:_default' \
+'--older-than=[Delete only images created longer ago than this (e.g. 30d, 12h, 2w, 1d12h)]:AGE:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--dry-run[Print what would be deleted; delete nothing]' \
+'--no-gc[Delete the manifests only; reclaim the space later with \`kreg gc\`]' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::repositories -- Only these repositories (default\: all):_default' \
+&& ret=0
+;;
 (env)
 _arguments "${_arguments_options[@]}" : \
 '--shell=[The shell whose syntax the exports use]:SHELL:(bash zsh fish powershell)' \
@@ -368,6 +437,9 @@ status\:"\`kreg status\`"
 down\:"\`kreg down\`"
 gc\:"\`kreg gc\`"
 push\:"\`kreg push\`"
+images\:"\`kreg images\`"
+rm\:"\`kreg rm\`"
+prune\:"\`kreg prune\`"
 trust-local\:"\`kreg trust-local\`"
 env\:"\`kreg env\`"
 version\:"\`kreg version\`"
@@ -479,6 +551,18 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(images)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(rm)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (env)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -531,6 +615,9 @@ _kreg_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'images:List the registry'\''s images\: repositories, tags, digests, sizes, creation times' \
+'rm:Delete an image (REPO\:TAG or REPO@DIGEST); \`kreg gc\` then reclaims its space' \
+'prune:Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
@@ -573,6 +660,9 @@ _kreg__subcmd__help_commands() {
 'trust-local:Make this workstation'\''s docker/podman/skopeo trust the registry'\''s CA' \
 'port-forward:Forward localhost\:<port> here to the registry, for pushes with --expose localhost' \
 'push:Push an image from a file (docker save or OCI) to the registry, without docker' \
+'images:List the registry'\''s images\: repositories, tags, digests, sizes, creation times' \
+'rm:Delete an image (REPO\:TAG or REPO@DIGEST); \`kreg gc\` then reclaims its space' \
+'prune:Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space' \
 'env:Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports' \
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
@@ -609,6 +699,11 @@ _kreg__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help help commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__images_commands] )) ||
+_kreg__subcmd__help__subcmd__images_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help images commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__man_commands] )) ||
 _kreg__subcmd__help__subcmd__man_commands() {
     local commands; commands=()
@@ -624,6 +719,11 @@ _kreg__subcmd__help__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help port-forward commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__help__subcmd__prune_commands] )) ||
+_kreg__subcmd__help__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help prune commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__help__subcmd__push_commands] )) ||
 _kreg__subcmd__help__subcmd__push_commands() {
     local commands; commands=()
@@ -638,6 +738,11 @@ _kreg__subcmd__help__subcmd__registry-gate_commands() {
 _kreg__subcmd__help__subcmd__render_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help render commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__rm_commands] )) ||
+_kreg__subcmd__help__subcmd__rm_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help rm commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__schema_commands] )) ||
 _kreg__subcmd__help__subcmd__schema_commands() {
@@ -664,6 +769,11 @@ _kreg__subcmd__help__subcmd__version_commands() {
     local commands; commands=()
     _describe -t commands 'kreg help version commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__images_commands] )) ||
+_kreg__subcmd__images_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg images commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__man_commands] )) ||
 _kreg__subcmd__man_commands() {
     local commands; commands=()
@@ -679,6 +789,11 @@ _kreg__subcmd__port-forward_commands() {
     local commands; commands=()
     _describe -t commands 'kreg port-forward commands' commands "$@"
 }
+(( $+functions[_kreg__subcmd__prune_commands] )) ||
+_kreg__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg prune commands' commands "$@"
+}
 (( $+functions[_kreg__subcmd__push_commands] )) ||
 _kreg__subcmd__push_commands() {
     local commands; commands=()
@@ -693,6 +808,11 @@ _kreg__subcmd__registry-gate_commands() {
 _kreg__subcmd__render_commands() {
     local commands; commands=()
     _describe -t commands 'kreg render commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__rm_commands] )) ||
+_kreg__subcmd__rm_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg rm commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__schema_commands] )) ||
 _kreg__subcmd__schema_commands() {

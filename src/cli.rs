@@ -95,6 +95,12 @@ pub enum Command {
     PortForward(PortForwardArgs),
     /// Push an image from a file (docker save or OCI) to the registry, without docker
     Push(PushArgs),
+    /// List the registry's images: repositories, tags, digests, sizes, creation times
+    Images(ImagesArgs),
+    /// Delete an image (REPO:TAG or REPO@DIGEST); `kreg gc` then reclaims its space
+    Rm(RmArgs),
+    /// Delete images by policy (--keep N newest, --older-than AGE), then reclaim their space
+    Prune(PruneArgs),
     /// Print the registry for dev tools (ko, Skaffold, Tilt, docker buildx) as shell exports
     Env(EnvArgs),
     /// Print a shell completion script
@@ -154,6 +160,66 @@ pub struct PushArgs {
     /// Push through a port-forward to the registry pod even if its address is reachable
     #[arg(long)]
     pub port_forward: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+One row per tag; tags of the same digest are one image. A multi-arch image (an index) is one
+row per tag with its platforms; SIZE counts each blob once (for an index: over all platforms).
+-o json lists images (one entry per digest, with its tags).")]
+pub struct ImagesArgs {
+    /// Only these repositories (default: all)
+    #[arg(value_name = "REPO")]
+    pub repositories: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The registry deletes manifests by digest: every tag of that digest goes with it, which is why a
+tag sharing its digest with other tags needs --all-tags. A multi-arch image goes with its
+platforms. Blobs stay until `kreg gc` (or `kreg prune`) reclaims them.")]
+pub struct RmArgs {
+    /// The image: REPOSITORY:TAG or REPOSITORY@sha256:DIGEST (without the registry's host)
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Delete the image even when other tags point at the same digest (they go too)
+    #[arg(long)]
+    pub all_tags: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Per repository, images (a digest with its tags; a multi-arch index with its platforms) are
+ranked newest first by their config's creation time. --keep N keeps the N newest; --older-than
+deletes only images created longer ago; both: only images beyond the N newest AND older. An
+image another kept image contains (a platform of a kept index) is never deleted, nor one
+without a creation time by --older-than.
+
+Then the garbage collector runs as in `kreg gc` (the registry is read-only meanwhile) unless
+--no-gc. Examples:
+  kreg prune --keep 5 --dry-run
+  kreg prune --keep 3 --older-than 30d team/app")]
+pub struct PruneArgs {
+    /// Only these repositories (default: all)
+    #[arg(value_name = "REPO")]
+    pub repositories: Vec<String>,
+
+    /// Keep the N newest images of each repository
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = image_count)]
+    pub keep: Option<usize>,
+
+    /// Delete only images created longer ago than this (e.g. 30d, 12h, 2w, 1d12h)
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+
+    /// Print what would be deleted; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Delete the manifests only; reclaim the space later with `kreg gc`
+    #[arg(long)]
+    pub no_gc: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -376,6 +442,23 @@ pub struct InstallArgs {
     /// of bitnami/kubectl)
     #[arg(long, value_name = "IMAGE", requires = "gc_schedule")]
     pub gc_image: Option<String>,
+
+    /// With --gc-schedule: each scheduled run first deletes all but the N newest images of
+    /// each repository (`kreg prune --keep N`, run from --agent-image), then collects
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "gc_schedule",
+        allow_negative_numbers = true,
+        value_parser = image_count
+    )]
+    pub prune_keep: Option<usize>,
+
+    /// With --gc-schedule: each scheduled run first deletes images older than AGE (e.g. 30d;
+    /// with --prune-keep: only those beyond the N newest)
+    #[arg(long, value_name = "AGE", requires = "gc_schedule")]
+    pub prune_older_than: Option<String>,
+
 }
 
 #[derive(Debug, Args)]
@@ -455,6 +538,12 @@ pub struct TrustLocalArgs {
     pub hosts: bool,
 }
 
+/// `--keep N`: a count of images; a negative one says so instead of looking like a flag.
+fn image_count(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .map_err(|_| "a count of images to keep per repository: 0 or more".to_string())
+}
+
 /// The name to show in usage and messages: `kubectl kreg` when this binary was started as the
 /// kubectl plugin `kubectl-kreg` (kubectl runs plugins by that file name), else `kreg`.
 pub fn program_name(argv0: &std::ffi::OsStr) -> &'static str {
@@ -505,6 +594,12 @@ pub enum SchemaDocument {
     Gc,
     /// `kreg push`
     Push,
+    /// `kreg images`
+    Images,
+    /// `kreg rm`
+    Rm,
+    /// `kreg prune`
+    Prune,
     /// `kreg trust-local`
     TrustLocal,
     /// `kreg env`

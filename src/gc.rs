@@ -238,6 +238,7 @@ pub fn schedule(
     registry: &Deployment,
     schedule: &str,
     image: &str,
+    prune: Option<(&crate::plan::PrunePolicy, &str)>,
     cronjob_api: &str,
 ) -> Result<Schedule> {
     let namespace = registry
@@ -286,6 +287,32 @@ pub fn schedule(
     cronjob["spec"]["schedule"] = schedule.into();
     cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] =
         image.into();
+    if let Some((policy, agent_image)) = prune {
+        // Before the collector's script: `kreg prune` from kreg's own image deletes what the
+        // policy selects (through the registry's API, as on a workstation; in-cluster
+        // credentials), and leaves the collecting to the script, which holds the Lease. A
+        // failed prune fails the run: nothing is collected then.
+        let mut command: Vec<String> = ["/usr/local/bin/kreg", "prune"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        command.extend(policy.args());
+        command.extend(
+            ["--no-gc", "--yes", "-n", "$(KREG_NAMESPACE)"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let env = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            ["env"]
+            .clone();
+        cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"] = json!([{
+            "name": "prune",
+            "image": agent_image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": command,
+            "env": env,
+        }]);
+    }
     // The script's own deadline: the collector's, plus time to switch, wait and clean up.
     cronjob["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] =
         (SCHEDULED_DEADLINE_SECONDS + 1800).into();
@@ -456,13 +483,38 @@ mod tests {
     #[test]
     fn schedule_renders_the_cronjob_rbac_and_the_scripts_inputs() {
         let d = registry(pvc());
+        let policy = crate::plan::PrunePolicy {
+            keep: Some(5),
+            older_than: Some("30d".into()),
+        };
         let s = schedule(
             &d,
             "0 3 * * 0",
             "mirror.example/kubectl:1.30",
+            Some((&policy, "mirror.example/kreg@sha256:42")),
             "batch/v1beta1",
         )
         .unwrap();
+        // The prune runs first, from kreg's image, in the collector's namespace.
+        let init =
+            &s.cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"][0];
+        assert_eq!(init["image"], "mirror.example/kreg@sha256:42");
+        assert_eq!(
+            init["command"],
+            json!([
+                "/usr/local/bin/kreg",
+                "prune",
+                "--keep",
+                "5",
+                "--older-than",
+                "30d",
+                "--no-gc",
+                "--yes",
+                "-n",
+                "$(KREG_NAMESPACE)"
+            ])
+        );
+        assert_eq!(init["env"][0]["name"], "KREG_NAMESPACE");
         insta::assert_yaml_snapshot!("gc_cronjob", s.cronjob);
         assert_eq!(s.cronjob["apiVersion"], "batch/v1beta1");
         let data = s.config.data.unwrap();
@@ -510,7 +562,7 @@ mod tests {
         );
         let huge = job(&d, "kreg-gc-1", false, u64::MAX).unwrap();
         assert!(huge.spec.unwrap().active_deadline_seconds.unwrap() > 0);
-        let s = schedule(&d, "0 3 * * 0", "k:1", "batch/v1").unwrap();
+        let s = schedule(&d, "0 3 * * 0", "k:1", None, "batch/v1").unwrap();
         let collector: Job = serde_json::from_str(&s.config.data.unwrap()["job.json"]).unwrap();
         assert_eq!(
             collector.spec.unwrap().active_deadline_seconds,
@@ -583,7 +635,7 @@ mod tests {
         fn new(job_state: &str) -> CronRun {
             let dir = tempfile::tempdir().unwrap();
             let d = dir.path();
-            let s = schedule(&registry(pvc()), "0 3 * * 0", "k:1", "batch/v1").unwrap();
+            let s = schedule(&registry(pvc()), "0 3 * * 0", "k:1", None, "batch/v1").unwrap();
             for (k, v) in s.config.data.unwrap() {
                 std::fs::write(d.join(k), v).unwrap();
             }

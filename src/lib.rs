@@ -18,6 +18,7 @@ pub mod gc;
 pub mod health;
 pub mod image;
 pub mod install;
+pub mod lifecycle;
 pub mod manifests;
 pub mod node;
 pub mod pki;

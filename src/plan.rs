@@ -254,6 +254,34 @@ pub struct Request {
 pub struct GcSchedule {
     pub cron: String,
     pub image: String,
+    /// `--prune-keep`/`--prune-older-than`: images the scheduled run deletes before it
+    /// collects (absent in records of older kregs: no pruning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PrunePolicy>,
+}
+
+/// The policy of a scheduled prune, as `kreg prune` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrunePolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<usize>,
+    /// An age as `--older-than` takes it (`30d`), checked when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+}
+
+impl PrunePolicy {
+    /// The arguments of `kreg prune` that apply it.
+    pub fn args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(n) = self.keep {
+            a.extend(["--keep".to_string(), n.to_string()]);
+        }
+        if let Some(o) = &self.older_than {
+            a.extend(["--older-than".to_string(), o.clone()]);
+        }
+        a
+    }
 }
 
 /// What the cluster offers, read before anything is applied.
@@ -372,6 +400,13 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         return Err(hint(
             "--auth needs kreg's image (the registry gate runs from it), and none is named",
             "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE), the image the README says how to build",
+        ));
+    }
+    if req.gc_schedule.as_ref().is_some_and(|g| g.prune.is_some()) && req.agent_image.is_empty() {
+        // The scheduled prune is `kreg prune`, run from kreg's own image.
+        return Err(hint(
+            "--prune-keep/--prune-older-than need kreg's image (the scheduled prune runs kreg from it), and none is named",
+            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE)",
         ));
     }
     if req.gc_schedule.is_some() && storage_is_emptydir(&req.storage) {
@@ -760,6 +795,10 @@ pub fn sample_full() -> Plan {
     plan.gc_schedule = Some(GcSchedule {
         cron: "0 3 * * 0".into(),
         image: "bitnami/kubectl@sha256:00".into(),
+        prune: Some(PrunePolicy {
+            keep: Some(5),
+            older_than: Some("30d".into()),
+        }),
     });
     plan
 }

@@ -1,5 +1,6 @@
-//! A client for the registry's Distribution HTTP API, just enough to push: check a blob, upload
-//! one (POST then PUT `?digest=`, the body streamed from its file), PUT a manifest.
+//! A client for the registry's Distribution HTTP API, just enough to push — check a blob, upload
+//! one (POST then PUT `?digest=`, the body streamed from its file), PUT a manifest — and to
+//! manage images: list repositories and tags, read manifests and configs, delete a manifest.
 //!
 //! TLS trusts only kreg's CA and verifies the registry's real host name, also when the bytes go
 //! through a port-forward: [`Target::connect`] pins the name to whatever address carries the
@@ -206,6 +207,180 @@ impl Registry {
         Ok(())
     }
 
+    /// Every repository (`/v2/_catalog`, following its `Link` pages).
+    pub async fn catalog(&self) -> Result<Vec<String>> {
+        self.paged(
+            "/v2/_catalog?n=1000",
+            "repositories",
+            "listing repositories",
+        )
+        .await
+    }
+
+    /// Every tag of `repo` (`/v2/<repo>/tags/list`, following its `Link` pages); empty when the
+    /// repository has none (Distribution keeps a repository whose tags were all deleted).
+    pub async fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        self.paged(
+            &format!("/v2/{repo}/tags/list?n=1000"),
+            "tags",
+            &format!("listing the tags of {repo}"),
+        )
+        .await
+    }
+
+    async fn paged(&self, first: &str, field: &str, action: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut next = Some(first.to_string());
+        // A registry that links a page to itself must not keep kreg busy forever.
+        for _ in 0..10_000 {
+            let Some(path) = next.take() else {
+                return Ok(out);
+            };
+            let url = self.absolute(&path)?;
+            let resp = self
+                .send(self.request(reqwest::Method::GET, url.as_str()))
+                .await?;
+            if resp.status() == StatusCode::NOT_FOUND && field == "tags" {
+                return Ok(out);
+            }
+            let resp = check(resp, action).await?;
+            next = resp
+                .headers()
+                .get(header::LINK)
+                .and_then(|l| l.to_str().ok())
+                .and_then(next_link);
+            let bytes = small_body(resp, action).await?;
+            let body: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow!("{action}: the registry's answer is not JSON: {e}"))?;
+            out.extend(
+                body[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
+        }
+        bail!("{action}: the registry returned more than 10000 pages")
+    }
+
+    /// The digest `reference` (a tag or a digest) points at, `None` when there is no such
+    /// manifest.
+    pub async fn manifest_digest(&self, repo: &str, reference: &str) -> Result<Option<String>> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
+        let resp = self
+            .send(
+                self.request(reqwest::Method::HEAD, &url)
+                    .header(header::ACCEPT, crate::lifecycle::ACCEPT),
+            )
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check(resp, &format!("reading {repo}:{reference}")).await?;
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|d| d.to_str().ok())
+            .ok_or_else(|| {
+                anyhow!("the registry answered {repo}:{reference} without its digest")
+            })?;
+        Ok(Some(digest.to_string()))
+    }
+
+    /// A manifest's bytes and content type (`None` when absent), checked against `digest`.
+    pub async fn manifest(
+        &self,
+        repo: &str,
+        digest: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>> {
+        let url = format!("{}/v2/{repo}/manifests/{digest}", self.base);
+        let resp = self
+            .send(
+                self.request(reqwest::Method::GET, &url)
+                    .header(header::ACCEPT, crate::lifecycle::ACCEPT),
+            )
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check(resp, &format!("reading manifest {repo}@{digest}")).await?;
+        let ctype = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .map(str::to_string);
+        let bytes = small_body(resp, &format!("manifest {digest}")).await?;
+        if crate::image::sha256_digest(&bytes) != digest {
+            bail!("the registry returned manifest {repo}@{digest} with other content");
+        }
+        Ok(Some((bytes, ctype)))
+    }
+
+    /// A small blob (an image config), `None` when absent.
+    pub async fn small_blob(&self, repo: &str, digest: &str) -> Result<Option<Vec<u8>>> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base);
+        let resp = self.send(self.request(reqwest::Method::GET, &url)).await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check(resp, &format!("reading blob {digest}")).await?;
+        Ok(Some(small_body(resp, &format!("blob {digest}")).await?))
+    }
+
+    /// Deletes the manifest `digest` of `repo` (and with it every tag pointing at it). Already
+    /// gone counts as deleted.
+    pub async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+        let url = format!("{}/v2/{repo}/manifests/{digest}", self.base);
+        let resp = self
+            .send(self.request(reqwest::Method::DELETE, &url))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+            return Err(hint(
+                format!("the registry refused to delete {repo}@{digest} (405): deletes are disabled"),
+                "a pull-through cache (--mirror) accepts no deletes; images in kreg's registry itself can be deleted",
+            ));
+        }
+        check(resp, &format!("deleting {repo}@{digest}")).await?;
+        Ok(())
+    }
+
+    /// Reads `name`: its tags, the manifest each points at, the children of indexes, and each
+    /// image's config (for its creation time and platform). A tag deleted meanwhile is skipped.
+    pub async fn repository(&self, name: &str) -> Result<crate::lifecycle::Repository> {
+        use crate::lifecycle::{parse_manifest, read_config, Repository};
+        let mut repo = Repository {
+            name: name.to_string(),
+            ..Repository::default()
+        };
+        for tag in self.tags(name).await? {
+            if let Some(d) = self.manifest_digest(name, &tag).await? {
+                repo.tags.insert(tag, d);
+            }
+        }
+        let mut todo: Vec<String> = repo.tags.values().cloned().collect();
+        while let Some(digest) = todo.pop() {
+            if repo.manifests.contains_key(&digest) {
+                continue;
+            }
+            let Some((bytes, ctype)) = self.manifest(name, &digest).await? else {
+                continue;
+            };
+            let mut m = parse_manifest(&bytes, ctype.as_deref())
+                .with_context(|| format!("reading {name}@{digest}"))?;
+            if let Some(config) = m.config.clone() {
+                if let Some(b) = self.small_blob(name, &config).await? {
+                    read_config(&mut m, &b);
+                }
+            }
+            todo.extend(m.children.iter().map(|c| c.digest.clone()));
+            repo.manifests.insert(digest, m);
+        }
+        Ok(repo)
+    }
+
     fn absolute(&self, location: &str) -> Result<reqwest::Url> {
         let base = reqwest::Url::parse(&self.base)?;
         base.join(location)
@@ -217,6 +392,37 @@ impl Registry {
             .await
             .map_err(|e| anyhow!("talking to the registry: {}", one_line(&e)))
     }
+}
+
+/// The `next` target of a `Link: </v2/...>; rel="next"` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+    })
+}
+
+/// Manifests and configs are small: a cap keeps a hostile registry from filling memory.
+const SMALL_MAX: usize = 16 << 20;
+
+async fn small_body(resp: Response, what: &str) -> Result<Vec<u8>> {
+    if resp.content_length().is_some_and(|l| l > SMALL_MAX as u64) {
+        bail!("{what} is larger than 16 MiB");
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| anyhow!("reading {what}: {}", one_line(&e)))?;
+    if bytes.len() > SMALL_MAX {
+        bail!("{what} is larger than 16 MiB");
+    }
+    Ok(bytes.to_vec())
 }
 
 /// A file reader over `len` bytes from `offset`.
@@ -267,6 +473,15 @@ fn registry_message(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_link_header() {
+        assert_eq!(
+            next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=b&n=2")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+    }
 
     #[test]
     fn registry_errors_are_read_from_their_json() {

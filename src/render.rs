@@ -312,7 +312,8 @@ fn registry(plan: &Plan, m: &Material, out: &mut List) -> Result<()> {
     }
     if let Some(g) = &plan.gc_schedule {
         // Derived from the registry Deployment (its volumes and image), so rendered from it.
-        let s = crate::gc::schedule(&deployment, &g.cron, &g.image, m.cronjob_api)?;
+        let prune = g.prune.as_ref().map(|p| (p, plan.agent_image.as_str()));
+        let s = crate::gc::schedule(&deployment, &g.cron, &g.image, prune, m.cronjob_api)?;
         out.add(w, Apply, Object::ServiceAccount(s.service_account));
         out.add(w, Apply, Object::Role(s.role));
         out.add(w, Apply, Object::RoleBinding(s.binding));

@@ -207,6 +207,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         gc_schedule: (!gc.is_empty()).then(|| GcSchedule {
             cron: gc,
             image: String::new(),
+            prune: None,
         }),
         mirrors: data
             .get("mirrors")
@@ -509,8 +510,15 @@ fn login_text(secret: Option<&str>) -> String {
 }
 
 fn gc_text(g: Option<&GcSchedule>) -> String {
-    g.map(|g| format!("{:?} with {}", g.cron, g.image))
-        .unwrap_or_else(|| "none".into())
+    g.map(|g| {
+        let prune = g
+            .prune
+            .as_ref()
+            .map(|p| format!(", pruning first ({})", p.args().join(" ")))
+            .unwrap_or_default();
+        format!("{:?} with {}{prune}", g.cron, g.image)
+    })
+    .unwrap_or_else(|| "none".into())
 }
 
 fn storage_text(s: &Storage) -> String {
@@ -556,6 +564,10 @@ pub fn sample() -> InstalledState {
         gc_schedule: Some(GcSchedule {
             cron: "0 3 * * 0".into(),
             image: "mirror.example/kubectl:1.30".into(),
+            prune: Some(crate::plan::PrunePolicy {
+                keep: Some(3),
+                older_than: None,
+            }),
         }),
         mirrors: vec![MirrorRecord {
             upstream: "docker.io".into(),

@@ -25,13 +25,22 @@ pub(super) struct GcReport {
     namespace: String,
     dry_run: bool,
     #[serde(flatten)]
-    outcome: Outcome,
+    pub(super) outcome: Outcome,
     /// How long pushes were refused (0 with --dry-run).
-    readonly_ms: u128,
+    pub(super) readonly_ms: u128,
     total_ms: u128,
 }
 
 pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
+    let report = collect_garbage(ctx, a.dry_run, true).await?;
+    ctx.reporter.finish();
+    print(ctx, &report)?;
+    Ok(EXIT_OK)
+}
+
+/// The whole of `kreg gc` but the printing, also run by `kreg prune` after its deletes (which
+/// asked its own question: `ask` false).
+pub(super) async fn collect_garbage(ctx: &Ctx, dry_run: bool, ask: bool) -> Result<GcReport> {
     let ns = ctx.settings.namespace.clone();
     let started = Instant::now();
     let deadline = started + ctx.settings.timeout;
@@ -49,9 +58,10 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
     let name = format!("{}-{}", names::GC_JOB, unix_seconds());
     // Built (and the storage checked) before anything changes. Kubernetes kills the collector
     // when kreg's own deadline passes, also when kreg is gone by then.
-    let job = gc::job(&registry, &name, a.dry_run, left().as_secs())?;
+    let job = gc::job(&registry, &name, dry_run, left().as_secs())?;
     let was_readonly = gc::is_readonly(&registry);
-    if !a.dry_run
+    if !dry_run
+        && ask
         && !ctx.confirm("Delete blobs no image references? Pushes are refused while it runs.")?
     {
         bail!("cancelled; nothing was changed");
@@ -71,7 +81,7 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
             ),
         ));
     }
-    let result = collect(ctx, a, &cluster, &job, &me, deadline, was_readonly).await;
+    let result = collect(ctx, dry_run, &cluster, &job, &me, deadline, was_readonly).await;
     cluster.release_gc_lease(&me).await;
     let (run, readonly_ms) = result?;
     if !run.succeeded {
@@ -85,17 +95,14 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
         ));
     }
     let outcome = gc::parse(&run.log);
-    let report = GcReport {
+    Ok(GcReport {
         schema_version: crate::plan::SCHEMA_VERSION,
         namespace: ns,
-        dry_run: a.dry_run,
+        dry_run,
         outcome,
         readonly_ms,
         total_ms: started.elapsed().as_millis(),
-    };
-    ctx.reporter.finish();
-    print(ctx, &report)?;
-    Ok(EXIT_OK)
+    })
 }
 
 /// Holding the Lease: clears leftovers, switches read-only, runs the collector and switches
@@ -103,7 +110,7 @@ pub async fn run(ctx: &Ctx, a: &GcArgs) -> Result<u8> {
 /// stops the collector and leaves the registry read-only: the next `kreg gc` finishes.
 async fn collect(
     ctx: &Ctx,
-    a: &GcArgs,
+    dry_run: bool,
     cluster: &Cluster,
     job: &k8s_openapi::api::batch::v1::Job,
     me: &str,
@@ -119,7 +126,7 @@ async fn collect(
     if cluster.delete_jobs(names::GC_JOB, cleanup()).await? > 0 {
         r.done("removed the collector of an interrupted run");
     }
-    if !a.dry_run {
+    if !dry_run {
         r.step("making the registry read-only (pulls keep working, pushes wait)");
         cluster
             .apply_registry_patch(gc::FIELD_MANAGER, &gc::readonly_patch(ns, true))
@@ -154,7 +161,7 @@ async fn collect(
         Err(e) => {
             // Stop the collector, but never make the registry writable while it may still sweep.
             let _ = cluster.delete_job_foreground(&job_name).await;
-            let readonly = !a.dry_run || was_readonly;
+            let readonly = !dry_run || was_readonly;
             return Err(hint(
                 format!(
                     "garbage collection did not complete: {e:#}{}",
@@ -179,7 +186,7 @@ async fn collect(
             )
         })?;
     let mut readonly_ms = 0;
-    if !a.dry_run {
+    if !dry_run {
         r.step("making the registry writable again");
         let restore = async {
             cluster
@@ -220,7 +227,7 @@ fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
-fn print(ctx: &Ctx, r: &GcReport) -> Result<()> {
+pub(super) fn print(ctx: &Ctx, r: &GcReport) -> Result<()> {
     if !ctx.printer.is_text() {
         return ctx.printer.document(r);
     }

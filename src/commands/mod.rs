@@ -6,10 +6,13 @@ pub mod completions;
 mod down;
 mod env;
 mod gc;
+mod images;
 pub mod man;
 mod port_forward;
+mod prune;
 mod push;
 mod render;
+mod rm;
 pub mod schema;
 mod status;
 mod trust_local;
@@ -145,6 +148,13 @@ pub fn main() -> u8 {
             Command::PortForward(a) => port_forward::run(&ctx, a).await,
             // A push is idempotent: Ctrl-C simply ends it, the next push skips what arrived.
             Command::Push(a) => push::run(&ctx, a).await,
+            // Reads only.
+            Command::Images(a) => interruptible(&ctx, "images", images::run(&ctx, a)).await,
+            // Each manifest DELETE is atomic; stopping between two leaves fewer images, and the
+            // next run deletes the rest.
+            Command::Rm(a) => interruptible(&ctx, "rm", rm::run(&ctx, a)).await,
+            // Its gc handles Ctrl-C itself (it must switch the registry back), as `kreg gc` does.
+            Command::Prune(a) => prune::run(&ctx, a).await,
             Command::Completions(_)
             | Command::Version
             | Command::Man(_)

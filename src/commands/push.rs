@@ -7,7 +7,6 @@
 //! through a port-forward to the registry pod — then upload missing blobs and PUT the
 //! manifests, the tagged one last.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -16,11 +15,9 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::PushArgs;
-use crate::cluster::Cluster;
 use crate::error::{hint, EXIT_OK};
 use crate::image::{self, Format, Image};
-use crate::plan::{names, Expose};
-use crate::registry::{Credentials, Registry, Target};
+use crate::registry::Registry;
 
 /// Blobs uploaded at once: enough to overlap round trips, few enough for a small registry.
 const PARALLEL_UPLOADS: usize = 3;
@@ -76,36 +73,11 @@ pub async fn run(ctx: &Ctx, a: &PushArgs) -> Result<u8> {
         r.info(note);
     }
 
-    let cluster = Cluster::connect(&ctx.settings.target, &ctx.settings.namespace).await?;
-    let state = cluster.installed_state().await?;
-    let registry_name = state.registry.clone();
-    crate::validate::host_port(&registry_name)
-        .context("the registry address stored in the cluster is not valid")?;
-    let ca_pem = state.ca_pem.clone();
-    let port = state.port;
-    let target = Target {
-        host: state.host.clone(),
-        port,
-        plain_http: state.expose == Expose::Localhost,
-        // Reach the address the cluster recorded, as `kreg status` does: nip.io names carry
-        // it anyway, and this keeps the push independent of this machine's DNS.
-        connect: state
-            .address
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, port)),
-    };
-    let creds = credentials(&cluster, state.auth).await?;
-    let (client, forward) = crate::reach::reach(
-        ctx,
-        &cluster,
-        target,
-        creds,
-        &ca_pem,
-        &registry_name,
-        a.port_forward,
-    )
-    .await?;
+    let crate::reach::Reached {
+        client,
+        forward,
+        registry: registry_name,
+    } = crate::reach::registry(ctx, a.port_forward).await?;
 
     let (uploaded, present, bytes) = upload(ctx, &client, &repo, &img).await?;
     let (children, top) = img.manifests.split_at(img.manifests.len() - 1);
@@ -175,31 +147,6 @@ async fn upload(
         results.len() - uploaded.len(),
         uploaded.iter().sum(),
     ))
-}
-
-/// Basic-auth credentials when `up --auth` installed the registry: read from Secret
-/// `kreg-auth` (never from flags, never logged).
-async fn credentials(cluster: &Cluster, auth: bool) -> Result<Option<Credentials>> {
-    if !auth {
-        return Ok(None);
-    }
-    match crate::install::auth::read(cluster).await {
-        Ok(Some(users)) => Ok(Some(users.push)),
-        Ok(None) => Err(hint(
-            format!(
-                "the registry requires a password (--auth) but Secret {} is missing or damaged",
-                names::AUTH_SECRET
-            ),
-            "run `kreg up --auth` to generate a new one",
-        )),
-        Err(e) => Err(hint(
-            format!(
-                "the registry requires a password (--auth), and reading Secret {} failed: {e:#}",
-                names::AUTH_SECRET
-            ),
-            "ask for `get` on that Secret, or push with docker/skopeo after `docker login`",
-        )),
-    }
 }
 
 fn mib(bytes: u64) -> String {

@@ -25,6 +25,9 @@ pub fn schema(doc: SchemaDocument) -> Value {
         SchemaDocument::Down => of::<super::down::DownReport>(doc),
         SchemaDocument::Gc => of::<super::gc::GcReport>(doc),
         SchemaDocument::Push => of::<super::push::PushReport>(doc),
+        SchemaDocument::Images => of::<super::images::ImagesReport>(doc),
+        SchemaDocument::Rm => of::<super::rm::RmReport>(doc),
+        SchemaDocument::Prune => of::<super::prune::PruneReport>(doc),
         SchemaDocument::TrustLocal => of::<super::trust_local::TrustLocalReport>(doc),
         SchemaDocument::Env => of::<crate::devtools::EnvDocument>(doc),
         SchemaDocument::Version => of::<super::version::VersionReport>(doc),
@@ -114,6 +117,13 @@ mod tests {
             SchemaDocument::Gc => "src/commands/snapshots/kreg__commands__gc__tests__gc_json.snap",
             SchemaDocument::Push => {
                 "src/commands/snapshots/kreg__commands__push__tests__push_json.snap"
+            }
+            SchemaDocument::Images => {
+                "src/commands/snapshots/kreg__commands__images__tests__images_json.snap"
+            }
+            SchemaDocument::Rm => "src/commands/snapshots/kreg__commands__rm__tests__rm_json.snap",
+            SchemaDocument::Prune => {
+                "src/commands/snapshots/kreg__commands__prune__tests__prune_json.snap"
             }
             SchemaDocument::TrustLocal => {
                 "src/commands/snapshots/kreg__commands__trust_local__contract__trust_local_json.snap"

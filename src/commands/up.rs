@@ -205,9 +205,19 @@ fn gc_schedule(a: &InstallArgs) -> Result<Option<plan::GcSchedule>> {
         (Some(cron), Some(image)) => {
             validate::cron(cron)?;
             validate::image(image).context("invalid --gc-image")?;
+            if let Some(age) = &a.prune_older_than {
+                crate::lifecycle::parse_age(age).context("invalid --prune-older-than")?;
+            }
+            let prune = (a.prune_keep.is_some() || a.prune_older_than.is_some()).then(|| {
+                plan::PrunePolicy {
+                    keep: a.prune_keep,
+                    older_than: a.prune_older_than.clone(),
+                }
+            });
             Ok(Some(plan::GcSchedule {
                 cron: cron.clone(),
                 image: image.clone(),
+                prune,
             }))
         }
         _ => Ok(None),
