@@ -458,7 +458,6 @@ pub struct InstallArgs {
     /// with --prune-keep: only those beyond the N newest)
     #[arg(long, value_name = "AGE", requires = "gc_schedule")]
     pub prune_older_than: Option<String>,
-
 }
 
 #[derive(Debug, Args)]
