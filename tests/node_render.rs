@@ -1,7 +1,8 @@
 //! A GitOps install on the node tier: `kreg up --secrets-only` makes the Secrets (and the
 //! namespace and Service they depend on), `kreg render` prints everything else, kubectl
 //! applies it as Argo CD or Flux would, and `kreg status` says healthy because every node
-//! pulled the probe image the rendered Job pushed. Then a Pod runs an image pushed there.
+//! pulled the probe image the rendered Job pushed (as the push user: `--auth` is on). Then a
+//! Pod runs an image pushed there, pulled with the pull Secret `--secrets-only` handed out.
 
 mod support;
 
@@ -38,6 +39,9 @@ fn secrets_only_then_the_rendered_objects_make_a_healthy_registry() {
         &[
             "up",
             "--secrets-only",
+            "--auth",
+            "--pull-secret-namespaces",
+            "default",
             "--yes",
             "-o",
             "json",
@@ -54,9 +58,17 @@ fn secrets_only_then_the_rendered_objects_make_a_healthy_registry() {
             "--secrets-only applied {absent}"
         );
     }
-    for present in ["secret/kreg-ca", "secret/kreg-tls", "service/kreg-registry"] {
+    for present in [
+        "secret/kreg-ca",
+        "secret/kreg-tls",
+        "secret/kreg-auth",
+        "service/kreg-registry",
+    ] {
         tc.kubectl_ok(&["-n", "kreg-system", "get", present]);
     }
+    // The pull Secret is a secret too: made here, and the namespace's default
+    // ServiceAccount uses it.
+    tc.kubectl_ok(&["-n", "default", "get", "secret", "kreg-pull"]);
     let status = kreg(&tc, &["status", "-o", "json"]);
     assert_eq!(status.status.code(), Some(1), "no registry runs yet");
 
@@ -66,7 +78,13 @@ fn secrets_only_then_the_rendered_objects_make_a_healthy_registry() {
     let yaml = text(&out.stdout);
     assert!(yaml.starts_with("# kreg render"), "{yaml}");
     assert!(yaml.contains(&format!("registry {registry}")), "{yaml}");
-    assert!(yaml.contains("#   Secret/kreg-tls\n"), "{yaml}");
+    for referenced in [
+        "Secret/kreg-tls",
+        "Secret/kreg-auth",
+        "Secret/kreg-pull -n default",
+    ] {
+        assert!(yaml.contains(&format!("#   {referenced}\n")), "{yaml}");
+    }
     assert!(!yaml.contains("PRIVATE KEY"));
     assert!(!yaml.contains("\nkind: Secret\n"), "{yaml}");
     for kind in ["Deployment", "DaemonSet", "Job", "Service"] {
