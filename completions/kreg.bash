@@ -1003,7 +1003,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --mirror --no-mirror --mirror-credentials --rotate-ca --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --no-wait --trust-local --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --dry-run --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1078,6 +1078,10 @@ _kreg() {
                     return 0
                     ;;
                 --mirror-credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

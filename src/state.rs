@@ -88,6 +88,10 @@ pub struct InstalledState {
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
     pub ca_pem: String,
+    /// `--ca-secret`: the CA is the user's, read from this `kubernetes.io/tls` Secret in kreg's
+    /// namespace (kreg never writes or deletes it); absent: kreg's own CA in Secret `kreg-ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
     pub auth: bool,
     #[serde(default)]
     pub pull_secret_namespaces: Vec<String>,
@@ -199,6 +203,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         node_trust: flag("nodeTrust"),
         allow_runtime_restart: flag("allowRuntimeRestart"),
         ca_pem: get("ca.crt"),
+        ca_secret: None,
         auth: flag("auth"),
         pull_secret_namespaces: list("pullSecretNamespaces"),
         storage: None,
@@ -243,6 +248,8 @@ pub struct Explicit {
     pub gc_schedule: bool,
     /// `--no-mirror UPSTREAM`: the caches to drop.
     pub no_mirrors: Vec<String>,
+    /// `--ca-secret` or `--no-ca-secret`.
+    pub ca_secret: bool,
 }
 
 /// One choice the new `up` changes against the last one; printed with the plan.
@@ -420,6 +427,17 @@ pub fn keep(
         req.gc_schedule = Some(g.clone());
     }
 
+    if explicit.ca_secret {
+        change(
+            "CA",
+            ca_text(prev.ca_secret.as_deref()),
+            ca_text(req.ca_secret.as_deref()),
+            false,
+        );
+    } else {
+        req.ca_secret = prev.ca_secret.clone();
+    }
+
     // Caches: the recorded ones stay unless --no-mirror names them; a --mirror for a recorded
     // upstream replaces its URL or login.
     let given = std::mem::take(&mut req.mirrors);
@@ -490,6 +508,49 @@ pub fn keep(
     Ok(changes)
 }
 
+fn ca_text(secret: Option<&str>) -> String {
+    match secret {
+        Some(s) => format!("yours (Secret {s})"),
+        None => "kreg's own".into(),
+    }
+}
+
+/// Which CA signs is never changed under an installed registry by accident: `up` keeps the
+/// last one (see [`keep`]), and an explicit switch (`--ca-secret` on kreg's own CA or on
+/// another Secret, `--no-ca-secret`) is refused while the registry is installed, because nodes
+/// trust only the CA it serves under (switching in place, with the old and the new CA trusted
+/// together as `--rotate-ca` does for kreg's own, is not built yet). After `kreg down` no node
+/// trusts the old one and the switch is an ordinary `up`. `--rotate-ca` rotates only kreg's
+/// own CA: the user's is theirs to replace. Pure; `up` calls it before anything is applied.
+pub fn check_ca_switch(prev: Option<&InstalledState>, req: &Request, rotate: bool) -> Result<()> {
+    let Some(prev) = prev.filter(|p| p.installed) else {
+        return Ok(());
+    };
+    if prev.ca_secret != req.ca_secret {
+        let (from, to) = (
+            ca_text(prev.ca_secret.as_deref()),
+            ca_text(req.ca_secret.as_deref()),
+        );
+        let again = match &req.ca_secret {
+            Some(s) => format!("kreg up --ca-secret {s}"),
+            None => "kreg up --no-ca-secret".into(),
+        };
+        return Err(hint(
+            format!("the registry serves under {from} CA and every node trusts only that one; switching to {to} CA on an installed registry is not supported yet; nothing was changed"),
+            format!("run `kreg down` (images, CA and password are kept), then `{again}` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from} CA"),
+        ));
+    }
+    if rotate {
+        if let Some(s) = &prev.ca_secret {
+            return Err(hint(
+                format!("--rotate-ca replaces kreg's own CA, and this registry signs with yours (Secret {s}); nothing was changed"),
+                format!("to move to a new CA of yours, put it in a new Secret and run `kreg down`, then `kreg up --ca-secret NEW`; renewing your CA in Secret {s} itself (same key) needs only `kreg up`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn list_text(v: &[String]) -> String {
     if v.is_empty() {
         "none".into()
@@ -546,6 +607,7 @@ pub fn sample() -> InstalledState {
         node_trust: true,
         allow_runtime_restart: false,
         ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        ca_secret: None,
         auth: true,
         pull_secret_namespaces: vec!["team-a".into(), "team-b".into()],
         storage: Some(Storage::Pvc {
@@ -788,6 +850,74 @@ mod tests {
         keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
         assert_eq!(r.mirrors[0].credentials, None);
         assert!(r.mirrors.iter().all(|m| !m.login_in_clear()));
+    }
+
+    #[test]
+    fn the_ca_is_kept_and_a_switch_under_an_installed_registry_is_refused() {
+        let mut own = sample();
+        let mut theirs = sample();
+        theirs.ca_secret = Some("corp-ca".into());
+        // A plain `up` keeps whichever CA the last one used: never a silent change.
+        let mut r = request();
+        assert!(keep(&mut r, &Explicit::default(), Some(&theirs))
+            .unwrap()
+            .is_empty());
+        assert_eq!(r.ca_secret.as_deref(), Some("corp-ca"));
+        check_ca_switch(Some(&theirs), &r, false).unwrap();
+        let mut r = request();
+        keep(&mut r, &Explicit::default(), Some(&own)).unwrap();
+        assert_eq!(r.ca_secret, None);
+        check_ca_switch(Some(&own), &r, false).unwrap();
+        check_ca_switch(Some(&own), &r, true).unwrap();
+
+        let with = |name: Option<&str>| {
+            let mut r = request();
+            r.ca_secret = name.map(String::from);
+            let e = Explicit {
+                ca_secret: true,
+                ..Default::default()
+            };
+            (r, e)
+        };
+        // kreg's own -> the user's, with or without --rotate-ca: refused, named, hinted.
+        let (mut r, e) = with(Some("corp-ca"));
+        let changes = keep(&mut r, &e, Some(&own)).unwrap();
+        assert_eq!(
+            changes[0].to_string(),
+            "CA: kreg's own -> yours (Secret corp-ca)"
+        );
+        for rotate in [false, true] {
+            let err = check_ca_switch(Some(&own), &r, rotate).unwrap_err();
+            assert!(err.to_string().contains("not supported yet"), "{err}");
+            let h = crate::error::hint_of(&err).unwrap();
+            assert!(h.contains("kreg up --ca-secret corp-ca"), "{h}");
+        }
+        // The user's -> another of theirs, and back to kreg's own: refused the same way.
+        let (mut r, e) = with(Some("corp-ca-2"));
+        keep(&mut r, &e, Some(&theirs)).unwrap();
+        assert!(check_ca_switch(Some(&theirs), &r, false).is_err());
+        let (mut r, e) = with(None);
+        let changes = keep(&mut r, &e, Some(&theirs)).unwrap();
+        assert_eq!(changes[0].to, "kreg's own");
+        let err = check_ca_switch(Some(&theirs), &r, true).unwrap_err();
+        assert!(crate::error::hint_of(&err)
+            .unwrap()
+            .contains("--no-ca-secret"));
+        // --rotate-ca on the user's CA: theirs to replace.
+        let mut r = request();
+        r.ca_secret = Some("corp-ca".into());
+        let err = check_ca_switch(Some(&theirs), &r, true).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--rotate-ca replaces kreg's own CA"),
+            "{err}"
+        );
+        // After `kreg down` nothing trusts the old CA through kreg: the switch is plain.
+        own.installed = false;
+        let (mut r, e) = with(Some("corp-ca"));
+        keep(&mut r, &e, Some(&own)).unwrap();
+        check_ca_switch(Some(&own), &r, false).unwrap();
+        check_ca_switch(None, &r, false).unwrap();
     }
 
     #[test]

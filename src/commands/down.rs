@@ -130,7 +130,14 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
 
     // 4. User data: only with --purge, and only what kreg created, by the UID it recorded
     //    (the API server checks it), so an object or namespace someone else made under the
-    //    same name is never deleted.
+    //    same name is never deleted. The user's own CA (`up --ca-secret`) is never touched.
+    if let Some(s) = state.as_ref().and_then(|s| s.ca_secret.as_ref()) {
+        if cluster.get::<Secret>(s).await?.is_some() {
+            report
+                .kept
+                .push(format!("Secret/{s} (your CA: kreg never deletes it)"));
+        }
+    }
     if a.purge {
         let owner = state.as_ref();
         purge_owned::<PersistentVolumeClaim>(&cluster, owner, names::DATA_PVC, &mut report).await?;

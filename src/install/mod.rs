@@ -159,6 +159,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     // What the last `up` chose stays unless a flag changes it (see `state`).
     let prev = cluster.read_state().await?;
     let changes = crate::state::keep(&mut req, &opts.explicit, prev.as_ref())?;
+    crate::state::check_ca_switch(prev.as_ref(), &req, opts.rotate_ca)?;
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
@@ -178,6 +179,16 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     mirrors::describe(ctx, &plan);
     mirrors::check_credentials(&cluster, &plan).await?;
     check_s3_secret(&cluster, &plan).await?;
+    if let Some(name) = &plan.ca_secret {
+        let ca = tls::read_ca_secret(&cluster, &plan.namespace, name).await?;
+        if let Some(p) = prev.as_ref().filter(|p| p.installed) {
+            tls::check_same_ca(name, &p.ca_pem, &ca.cert_pem)?;
+        }
+        r.done(&format!(
+            "CA: yours, from Secret {name} (sha256 {})",
+            pki::cert_sha256(&ca.cert_pem)?
+        ));
+    }
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,

@@ -1,7 +1,8 @@
 //! The registry's TLS material in Secrets: the CA (created once, with name constraints; its
-//! two-phase `--rotate-ca`) and the serving certificates of the registry and the caches
-//! (reused while they cover the address and have time left). `up` and the caches call it;
-//! the certificates themselves are made by the pure [`crate::pki`].
+//! two-phase `--rotate-ca`; or the user's own, read from the `--ca-secret` Secret, which kreg
+//! only reads) and the serving certificates of the registry and the caches (reused while they
+//! cover the address and have time left). `up` and the caches call it; the certificates
+//! themselves are made by the pure [`crate::pki`].
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::Secret;
@@ -47,6 +48,9 @@ pub async fn ensure_ca(
     endpoint: &Endpoint,
     rotate: bool,
 ) -> Result<CaSet> {
+    if let Some(name) = &plan.ca_secret {
+        return external_ca(cluster, plan, endpoint, name).await;
+    }
     let scope = pki::ca_scope(
         plan.wildcard_suffix(),
         Some(&endpoint.host),
@@ -201,6 +205,104 @@ pub async fn ensure_ca(
         changed,
         created: made,
     })
+}
+
+/// `--ca-secret`: the user's CA signs, and its certificate alone is what nodes and clients
+/// trust. Its key stays in the user's Secret (kreg holds it in memory to sign, and writes only
+/// the serving certificate's own key); nothing of kreg's own CA is created or read.
+async fn external_ca(
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    name: &str,
+) -> Result<CaSet> {
+    let ca = read_ca_secret(cluster, &plan.namespace, name).await?;
+    // A CA with name constraints must allow the registry's name: checked here, so the message
+    // is about the user's CA and not kreg's.
+    pki::scope_permits(
+        pki::ca_scope_of(&ca.cert_pem)?.as_ref(),
+        &endpoint.host,
+        &endpoint.ips,
+    )
+    .map_err(|e| {
+        hint(
+            format!("--ca-secret {name}: your CA's name constraints do not cover the registry: {e}"),
+            format!(
+                "use a CA whose constraints permit {} (or none), or choose a name it covers with --host",
+                endpoint.host
+            ),
+        )
+    })?;
+    Ok(CaSet {
+        trust_pem: ca.cert_pem.clone(),
+        signing: ca,
+        distributing: false,
+        changed: vec![],
+        created: vec![],
+    })
+}
+
+/// Reads and checks the user's CA (`--ca-secret`): the Secret exists in kreg's namespace, is a
+/// `kubernetes.io/tls` Secret, and its `tls.crt`/`tls.key` pass [`pki::check_user_ca`]. `up`
+/// calls it before anything is applied, and again when it signs. Returns the certificate
+/// (re-encoded, nothing else) and the key.
+pub async fn read_ca_secret(cluster: &Cluster, namespace: &str, name: &str) -> Result<KeyPairPem> {
+    let create = format!(
+        "put your CA there first: kubectl -n {namespace} create secret tls {name} --cert=ca.crt --key=ca.key \
+(the CA certificate, CA:true and valid now, and its unencrypted key)"
+    );
+    let flag = format!("--ca-secret {name}");
+    let Some(s) = cluster.get::<Secret>(name).await? else {
+        return Err(hint(
+            format!("{flag}: Secret {name} does not exist in namespace {namespace}; nothing was changed"),
+            create,
+        ));
+    };
+    let kind = s.type_.as_deref().unwrap_or("Opaque");
+    if kind != "kubernetes.io/tls" {
+        return Err(hint(
+            format!("{flag}: Secret {name} is of type {kind}, not kubernetes.io/tls; nothing was changed"),
+            create,
+        ));
+    }
+    let get = |k: &str| -> Result<String> {
+        manifests::secret_text(&s, k)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                hint(
+                    format!("{flag}: Secret {name} has no {k}; nothing was changed"),
+                    create.clone(),
+                )
+            })
+    };
+    let given = KeyPairPem {
+        cert_pem: get("tls.crt")?,
+        key_pem: get("tls.key")?,
+    };
+    let cert_pem = pki::check_user_ca(&given, time::OffsetDateTime::now_utc()).map_err(|e| {
+        hint(
+            format!("{flag}: {e:#}; nothing was changed"),
+            format!("kreg signs the registry's certificate with the CA in Secret {name}: tls.crt must be exactly one CA certificate (basicConstraints CA:true, keyUsage keyCertSign if it has a keyUsage, valid now) and tls.key its unencrypted PKCS#8 key (ECDSA P-256/P-384, Ed25519 or RSA)"),
+        )
+    })?;
+    Ok(KeyPairPem {
+        cert_pem,
+        key_pem: given.key_pem,
+    })
+}
+
+/// `--ca-secret` kept from the last `up`: the Secret may have been given new content. A
+/// renewed certificate of the same key pair is taken as it is (what the registry serves still
+/// chains to it); a different key pair would leave every node trusting only a CA the registry
+/// no longer serves under, so it is refused while the registry is installed.
+pub fn check_same_ca(name: &str, recorded_pem: &str, now_pem: &str) -> Result<()> {
+    if recorded_pem.is_empty() || pki::same_public_key(recorded_pem, now_pem)? {
+        return Ok(());
+    }
+    Err(hint(
+        format!("--ca-secret {name}: the Secret now holds another CA (a different key) than the one the registry serves under and every node trusts; nothing was changed"),
+        format!("put the previous CA back into Secret {name}, or run `kreg down` (images are kept), then `kreg up`, then `kreg trust-local` on each workstation"),
+    ))
 }
 
 /// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.
