@@ -510,8 +510,8 @@ pub fn keep(
 
 fn ca_text(secret: Option<&str>) -> String {
     match secret {
-        Some(s) => format!("yours (Secret {s})"),
-        None => "kreg's own".into(),
+        Some(s) => format!("your CA (Secret {s})"),
+        None => "kreg's own CA".into(),
     }
 }
 
@@ -536,8 +536,8 @@ pub fn check_ca_switch(prev: Option<&InstalledState>, req: &Request, rotate: boo
             None => "kreg up --no-ca-secret".into(),
         };
         return Err(hint(
-            format!("the registry serves under {from} CA and every node trusts only that one; switching to {to} CA on an installed registry is not supported yet; nothing was changed"),
-            format!("run `kreg down` (images, CA and password are kept), then `{again}` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from} CA"),
+            format!("the registry serves under {from} and every node trusts only that one; switching to {to} on an installed registry is not supported yet; nothing was changed"),
+            format!("run `kreg down` (images, CA and password are kept), then `{again}` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from}"),
         ));
     }
     if rotate {
@@ -884,7 +884,7 @@ mod tests {
         let changes = keep(&mut r, &e, Some(&own)).unwrap();
         assert_eq!(
             changes[0].to_string(),
-            "CA: kreg's own -> yours (Secret corp-ca)"
+            "CA: kreg's own CA -> your CA (Secret corp-ca)"
         );
         for rotate in [false, true] {
             let err = check_ca_switch(Some(&own), &r, rotate).unwrap_err();
@@ -898,7 +898,7 @@ mod tests {
         assert!(check_ca_switch(Some(&theirs), &r, false).is_err());
         let (mut r, e) = with(None);
         let changes = keep(&mut r, &e, Some(&theirs)).unwrap();
-        assert_eq!(changes[0].to, "kreg's own");
+        assert_eq!(changes[0].to, "kreg's own CA");
         let err = check_ca_switch(Some(&theirs), &r, true).unwrap_err();
         assert!(crate::error::hint_of(&err)
             .unwrap()

@@ -188,6 +188,10 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             "CA: yours, from Secret {name} (sha256 {})",
             pki::cert_sha256(&ca.cert_pem)?
         ));
+        let until = pki::inspect(&ca.cert_pem)?.not_after;
+        if until - time::OffsetDateTime::now_utc() < tls::LEAF_RENEW_BEFORE {
+            r.warn(&format!("your CA expires on {}: the registry's certificate cannot outlive it, so every `up` re-issues it until you renew the CA (same key: only `kreg up`)", until.date()));
+        }
     }
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {

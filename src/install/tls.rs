@@ -14,7 +14,7 @@ use crate::pki::{self, KeyPairPem};
 use crate::plan::{names, Endpoint, Plan};
 
 /// A serving certificate with less than this left is re-issued by `up`.
-const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
+pub const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
 
 /// The CA this `up` signs with, and what it hands nodes and clients to trust.
 pub struct CaSet {
