@@ -58,6 +58,9 @@ fn expired_ca() -> (String, String) {
     (p.self_signed(&key).unwrap().pem(), key.serialize_pem())
 }
 
+/// A Secret's keys and values.
+type Data<'a> = Vec<(&'a str, &'a str)>;
+
 /// Creates or replaces Secret `name` of `type_` with `data` (as given: kubectl's own `create
 /// secret tls` would refuse some of the broken pairs this file needs).
 fn put_secret(
@@ -148,7 +151,7 @@ fn a_secret_that_is_not_a_usable_ca_is_refused_before_anything_is_applied() {
     let flag = ["--ca-secret", "user-ca"];
 
     refused(&tc, ns, &flag, "Secret user-ca does not exist");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(&str, Data, &str)> = vec![
         (
             "Opaque",
             vec![("tls.crt", &ca), ("tls.key", &ca_key)],

@@ -144,6 +144,7 @@ fn rotate_ca_keeps_every_node_pulling() {
         rotated["ca_pem"].as_str().unwrap(),
         host_of(&registry),
         time::OffsetDateTime::now_utc(),
+        false,
     )
     .unwrap();
     assert_eq!(
@@ -175,7 +176,8 @@ fn rotate_ca_keeps_every_node_pulling() {
         kreg::pki::check_kreg_ca(
             after["ca_pem"].as_str().unwrap(),
             host_of(&registry),
-            time::OffsetDateTime::now_utc()
+            time::OffsetDateTime::now_utc(),
+            false,
         )
         .unwrap()
         .len(),
