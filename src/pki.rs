@@ -427,6 +427,21 @@ pub fn same_public_key(a: &str, b: &str) -> Result<bool> {
     Ok(a.public_key().raw == b.public_key().raw)
 }
 
+/// Whether any certificate of `bundle` carries the public key of `pem`'s first certificate.
+pub fn bundle_has_key_of(bundle: &str, pem: &str) -> Result<bool> {
+    let want = first_cert_der(pem)?;
+    let want = parse_cert(&want)?;
+    for block in Pem::iter_from_buffer(bundle.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
+        if block.label == "CERTIFICATE"
+            && parse_cert(&block.contents)?.public_key().raw == want.public_key().raw
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// RFC 5280 DNS subtree matching: `name` equals `base` or ends in `.base` (case-insensitive).
 fn dns_in_subtree(name: &str, base: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();

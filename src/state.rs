@@ -92,6 +92,10 @@ pub struct InstalledState {
     /// namespace (kreg never writes or deletes it); absent: kreg's own CA in Secret `kreg-ca`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
+    /// During a `--rotate-ca` to the user's CA: its Secret, whose certificate `ca_pem` already
+    /// holds beside the one the registry serves under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret_next: Option<String>,
     pub auth: bool,
     #[serde(default)]
     pub pull_secret_namespaces: Vec<String>,
@@ -204,6 +208,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         allow_runtime_restart: flag("allowRuntimeRestart"),
         ca_pem: get("ca.crt"),
         ca_secret: None,
+        ca_secret_next: None,
         auth: flag("auth"),
         pull_secret_namespaces: list("pullSecretNamespaces"),
         storage: None,
@@ -516,39 +521,58 @@ fn ca_text(secret: Option<&str>) -> String {
 }
 
 /// Which CA signs is never changed under an installed registry by accident: `up` keeps the
-/// last one (see [`keep`]), and an explicit switch (`--ca-secret` on kreg's own CA or on
-/// another Secret, `--no-ca-secret`) is refused while the registry is installed, because nodes
-/// trust only the CA it serves under (switching in place, with the old and the new CA trusted
-/// together as `--rotate-ca` does for kreg's own, is not built yet). After `kreg down` no node
-/// trusts the old one and the switch is an ordinary `up`. `--rotate-ca` rotates only kreg's
-/// own CA: the user's is theirs to replace. Pure; `up` calls it before anything is applied.
-pub fn check_ca_switch(prev: Option<&InstalledState>, req: &Request, rotate: bool) -> Result<()> {
+/// last one (see [`keep`]); an explicit switch to the user's CA (`--ca-secret` on kreg's own
+/// CA, or another `--ca-secret`) needs `--rotate-ca`, which gives every node the old and the
+/// new CA before the registry switches; going back to kreg's own CA (`--no-ca-secret`) on an
+/// installed registry is not built (after `kreg down`, where no node trusts the old CA through
+/// kreg, any switch is an ordinary `up`). `--rotate-ca` without a switch rotates only kreg's
+/// own CA: the user's is theirs to replace. `in_flight` is the rotation `kreg-ca-next` holds
+/// (its target: the user's Secret, or None for a new CA of kreg's own).
+///
+/// Returns the CA the registry serves under until a switch completes (the user's Secret, or
+/// None for kreg's own). Pure; `up` calls it before anything is applied.
+pub fn check_ca_switch(
+    prev: Option<&InstalledState>,
+    req: &Request,
+    rotate: bool,
+    in_flight: Option<&Option<String>>,
+) -> Result<Option<String>> {
     let Some(prev) = prev.filter(|p| p.installed) else {
-        return Ok(());
+        return Ok(req.ca_secret.clone());
     };
-    if prev.ca_secret != req.ca_secret {
-        let (from, to) = (
-            ca_text(prev.ca_secret.as_deref()),
-            ca_text(req.ca_secret.as_deref()),
-        );
-        let again = match &req.ca_secret {
-            Some(s) => format!("kreg up --ca-secret {s}"),
-            None => "kreg up --no-ca-secret".into(),
-        };
-        return Err(hint(
-            format!("the registry serves under {from} and every node trusts only that one; switching to {to} on an installed registry is not supported yet; nothing was changed"),
-            format!("run `kreg down` (images, CA and password are kept), then `{again}` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from}"),
-        ));
-    }
-    if rotate {
-        if let Some(s) = &prev.ca_secret {
+    let current = prev.ca_secret.clone();
+    if current == req.ca_secret {
+        if let (true, Some(s)) = (rotate, &current) {
             return Err(hint(
                 format!("--rotate-ca replaces kreg's own CA, and this registry signs with yours (Secret {s}); nothing was changed"),
-                format!("to move to a new CA of yours, put it in a new Secret and run `kreg down`, then `kreg up --ca-secret NEW`; renewing your CA in Secret {s} itself (same key) needs only `kreg up`"),
+                format!("to move to a new CA of yours, put it in a new Secret and run `kreg up --ca-secret NEW --rotate-ca`; renewing your CA in Secret {s} itself (same key) needs only `kreg up`"),
             ));
         }
+        return Ok(current);
     }
-    Ok(())
+    let (from, to) = (
+        ca_text(current.as_deref()),
+        ca_text(req.ca_secret.as_deref()),
+    );
+    let Some(target) = &req.ca_secret else {
+        return Err(hint(
+            format!("the registry serves under {from} and every node trusts only that one; going back to {to} on an installed registry is not supported yet; nothing was changed"),
+            format!("run `kreg down` (images, CA and password are kept), then `kreg up --no-ca-secret` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from}"),
+        ));
+    };
+    match (in_flight, rotate) {
+        // The rotation to it is under way: this `up` continues it.
+        (Some(Some(t)), _) if t == target => Ok(current),
+        (None, true) => Ok(current),
+        (Some(_), _) => Err(hint(
+            format!("another CA rotation is under way (Secret kreg-ca-next); switching to {to} now would leave nodes without the CA the registry serves under; nothing was changed"),
+            "run `kreg up` to finish it first, then switch",
+        )),
+        (None, false) => Err(hint(
+            format!("the registry serves under {from} and every node trusts only that one; switching to {to} needs --rotate-ca; nothing was changed"),
+            format!("run `kreg up --ca-secret {target} --rotate-ca`: every node trusts both CAs before the registry switches; then `kreg trust-local` on each workstation"),
+        )),
+    }
 }
 
 fn list_text(v: &[String]) -> String {
@@ -608,6 +632,7 @@ pub fn sample() -> InstalledState {
         allow_runtime_restart: false,
         ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
         ca_secret: None,
+        ca_secret_next: None,
         auth: true,
         pull_secret_namespaces: vec!["team-a".into(), "team-b".into()],
         storage: Some(Storage::Pvc {
@@ -853,22 +878,26 @@ mod tests {
     }
 
     #[test]
-    fn the_ca_is_kept_and_a_switch_under_an_installed_registry_is_refused() {
+    fn the_ca_is_kept_and_switched_only_by_a_rotation() {
         let mut own = sample();
         let mut theirs = sample();
         theirs.ca_secret = Some("corp-ca".into());
+        let corp = Some("corp-ca".to_string());
         // A plain `up` keeps whichever CA the last one used: never a silent change.
         let mut r = request();
         assert!(keep(&mut r, &Explicit::default(), Some(&theirs))
             .unwrap()
             .is_empty());
-        assert_eq!(r.ca_secret.as_deref(), Some("corp-ca"));
-        check_ca_switch(Some(&theirs), &r, false).unwrap();
+        assert_eq!(r.ca_secret, corp);
+        assert_eq!(
+            check_ca_switch(Some(&theirs), &r, false, None).unwrap(),
+            corp
+        );
         let mut r = request();
         keep(&mut r, &Explicit::default(), Some(&own)).unwrap();
         assert_eq!(r.ca_secret, None);
-        check_ca_switch(Some(&own), &r, false).unwrap();
-        check_ca_switch(Some(&own), &r, true).unwrap();
+        assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), None);
+        assert_eq!(check_ca_switch(Some(&own), &r, true, None).unwrap(), None);
 
         let with = |name: Option<&str>| {
             let mut r = request();
@@ -879,34 +908,50 @@ mod tests {
             };
             (r, e)
         };
-        // kreg's own -> the user's, with or without --rotate-ca: refused, named, hinted.
+        // kreg's own -> the user's: only with --rotate-ca, which starts from the current CA.
         let (mut r, e) = with(Some("corp-ca"));
         let changes = keep(&mut r, &e, Some(&own)).unwrap();
         assert_eq!(
             changes[0].to_string(),
             "CA: kreg's own CA -> your CA (Secret corp-ca)"
         );
-        for rotate in [false, true] {
-            let err = check_ca_switch(Some(&own), &r, rotate).unwrap_err();
-            assert!(err.to_string().contains("not supported yet"), "{err}");
-            let h = crate::error::hint_of(&err).unwrap();
-            assert!(h.contains("kreg up --ca-secret corp-ca"), "{h}");
+        let err = check_ca_switch(Some(&own), &r, false, None).unwrap_err();
+        assert!(err.to_string().contains("needs --rotate-ca"), "{err}");
+        let h = crate::error::hint_of(&err).unwrap();
+        assert!(h.contains("kreg up --ca-secret corp-ca --rotate-ca"), "{h}");
+        assert_eq!(check_ca_switch(Some(&own), &r, true, None).unwrap(), None);
+        // Its second pass (and a resumed one) continues the rotation kreg-ca-next holds...
+        assert_eq!(
+            check_ca_switch(Some(&own), &r, false, Some(&corp)).unwrap(),
+            None
+        );
+        // ...but not another one.
+        for other in [None, Some("corp-ca-2".to_string())] {
+            let err = check_ca_switch(Some(&own), &r, true, Some(&other)).unwrap_err();
+            assert!(err.to_string().contains("another CA rotation"), "{err}");
         }
-        // The user's -> another of theirs, and back to kreg's own: refused the same way.
+        // The user's -> another of theirs: the same; back to kreg's own: not built.
         let (mut r, e) = with(Some("corp-ca-2"));
         keep(&mut r, &e, Some(&theirs)).unwrap();
-        assert!(check_ca_switch(Some(&theirs), &r, false).is_err());
+        assert!(check_ca_switch(Some(&theirs), &r, false, None).is_err());
+        assert_eq!(
+            check_ca_switch(Some(&theirs), &r, true, None).unwrap(),
+            corp
+        );
         let (mut r, e) = with(None);
         let changes = keep(&mut r, &e, Some(&theirs)).unwrap();
         assert_eq!(changes[0].to, "kreg's own CA");
-        let err = check_ca_switch(Some(&theirs), &r, true).unwrap_err();
-        assert!(crate::error::hint_of(&err)
-            .unwrap()
-            .contains("--no-ca-secret"));
-        // --rotate-ca on the user's CA: theirs to replace.
+        for rotate in [false, true] {
+            let err = check_ca_switch(Some(&theirs), &r, rotate, None).unwrap_err();
+            assert!(err.to_string().contains("not supported yet"), "{err}");
+            assert!(crate::error::hint_of(&err)
+                .unwrap()
+                .contains("--no-ca-secret"));
+        }
+        // --rotate-ca on the user's CA without a new one: theirs to replace.
         let mut r = request();
-        r.ca_secret = Some("corp-ca".into());
-        let err = check_ca_switch(Some(&theirs), &r, true).unwrap_err();
+        r.ca_secret = corp.clone();
+        let err = check_ca_switch(Some(&theirs), &r, true, None).unwrap_err();
         assert!(
             err.to_string()
                 .contains("--rotate-ca replaces kreg's own CA"),
@@ -916,8 +961,8 @@ mod tests {
         own.installed = false;
         let (mut r, e) = with(Some("corp-ca"));
         keep(&mut r, &e, Some(&own)).unwrap();
-        check_ca_switch(Some(&own), &r, false).unwrap();
-        check_ca_switch(None, &r, false).unwrap();
+        assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), corp);
+        assert_eq!(check_ca_switch(None, &r, false, None).unwrap(), corp);
     }
 
     #[test]

@@ -358,7 +358,7 @@ fn the_users_ca_signs_is_kept_and_is_never_switched_or_deleted_by_accident() {
         "kubernetes.io/tls",
         &[("tls.crt", &ca2), ("tls.key", &ca2_key)],
     );
-    refused(&tc, ns, &["--ca-secret", "corp-ca-2"], "not supported yet");
+    refused(&tc, ns, &["--ca-secret", "corp-ca-2"], "needs --rotate-ca");
     refused(
         &tc,
         ns,
@@ -426,7 +426,7 @@ fn the_users_ca_signs_is_kept_and_is_never_switched_or_deleted_by_accident() {
 }
 
 #[test]
-fn kreg_s_own_ca_moves_to_the_users_only_through_down() {
+fn kreg_s_own_ca_moves_to_the_users_only_through_a_rotation() {
     let Some(tc) = require(Tier::Api) else { return };
     let ns = "kt-ca-switch";
     purge(&tc, ns);
@@ -434,6 +434,7 @@ fn kreg_s_own_ca_moves_to_the_users_only_through_down() {
     let first = kreg_json(&tc, &api_tier_up(ns, "60s", &[]));
     assert!(first.get("ca_secret").is_none(), "{first}");
     let own = identity(&tc, ns, "kreg-ca");
+    let own_pem = tc.secret_text(ns, "kreg-ca", "ca.crt");
     let (ca, ca_key) = openssl_ca(&dir, "corp", "P-256", CA_EXT);
     put_secret(
         &tc,
@@ -444,25 +445,100 @@ fn kreg_s_own_ca_moves_to_the_users_only_through_down() {
         &[("tls.crt", &ca), ("tls.key", &ca_key)],
     );
     let serving = identity(&tc, ns, "kreg-tls");
-    for extra in [
-        &["--ca-secret", "corp-ca"][..],
-        &["--ca-secret", "corp-ca", "--rotate-ca"][..],
-    ] {
-        let err = refused(&tc, ns, extra, "switching to your CA (Secret corp-ca)");
-        assert!(err.contains("kreg down"), "{err}");
-    }
+    let err = refused(
+        &tc,
+        ns,
+        &["--ca-secret", "corp-ca"],
+        "switching to your CA (Secret corp-ca) needs --rotate-ca",
+    );
+    assert!(err.contains("--ca-secret corp-ca --rotate-ca"), "{err}");
     assert_eq!(identity(&tc, ns, "kreg-ca"), own);
     assert_eq!(identity(&tc, ns, "kreg-tls"), serving);
+    let certs = |pem: &str| pem.matches("BEGIN CERTIFICATE").count();
+    let leaf = || tc.secret_text(ns, "kreg-tls", "tls.crt");
 
-    // After `down` (nothing trusts the old CA through kreg any more) the switch is an `up`.
-    let out = kreg(&tc, &["down", "-n", ns, "--yes", "--timeout", "60s"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let theirs = kreg_json(&tc, &api_tier_up(ns, "60s", &["--ca-secret", "corp-ca"]));
+    // 1. Both CAs are handed out; the registry still serves under kreg's own; the user's key
+    //    is not copied (kreg-ca-next holds its certificate only).
+    let one = kreg_json(
+        &tc,
+        &api_tier_up(ns, "60s", &["--ca-secret", "corp-ca", "--rotate-ca"]),
+    );
+    assert!(
+        one.get("ca_secret").is_none(),
+        "still kreg's own CA signs: {one}"
+    );
+    let handed = one["ca_pem"].as_str().unwrap();
+    assert_eq!(certs(handed), 2, "{handed}");
+    assert!(kreg::pki::bundle_has_key_of(handed, &ca).unwrap());
+    assert!(kreg::pki::bundle_has_key_of(handed, &own_pem).unwrap());
+    kreg::pki::verify_signed_by(&leaf(), &own_pem).unwrap();
     assert_eq!(
-        theirs["ca_sha256"],
+        tc.secret_text(ns, "kreg-ca-next", "ca.crt").trim(),
+        ca.trim()
+    );
+    let keys = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "secret",
+        "kreg-ca-next",
+        "-o",
+        "jsonpath={.data}",
+    ]);
+    assert!(!keys.contains("key"), "kreg-ca-next holds a key: {keys}");
+    let record = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "configmap",
+        "kreg-state",
+        "-o",
+        "jsonpath={.data.state\\.json}",
+    ]);
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record["caSecretNext"], "corp-ca", "{record}");
+    assert!(record.get("caSecret").is_none(), "{record}");
+
+    // 2. Every node trusts both (`up` marks it after waiting; no nodes on this tier): the
+    //    next pass switches the registry to the user's CA, keeping the old one trusted.
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "annotate",
+        "secret",
+        "kreg-ca-next",
+        "kreg.dev/ca-distributed=true",
+    ]);
+    let two = kreg_json(&tc, &api_tier_up(ns, "60s", &["--ca-secret", "corp-ca"]));
+    assert_eq!(two["ca_secret"], "corp-ca");
+    assert_eq!(
+        two["ca_sha256"],
         kreg::pki::cert_sha256(&ca).unwrap().as_str()
     );
-    kreg::pki::verify_signed_by(&tc.secret_text(ns, "kreg-tls", "tls.crt"), &ca).unwrap();
+    assert_eq!(certs(two["ca_pem"].as_str().unwrap()), 2);
+    kreg::pki::verify_signed_by(&leaf(), &ca).unwrap();
+    assert!(!exists(&tc, ns, "secret/kreg-ca-next"));
+    assert_eq!(
+        tc.secret_text(ns, "kreg-ca-previous", "ca.crt").trim(),
+        own_pem.trim()
+    );
+    assert_eq!(
+        identity(&tc, ns, "kreg-ca"),
+        own,
+        "kreg's own CA was rewritten"
+    );
+
+    // 3. The next `up` stops handing out kreg's own CA.
+    let three = kreg_json(&tc, &api_tier_up(ns, "60s", &[]));
+    assert_eq!(three["ca_secret"], "corp-ca");
+    let handed = three["ca_pem"].as_str().unwrap();
+    assert_eq!(certs(handed), 1);
+    assert_eq!(
+        kreg::pki::cert_sha256(handed).unwrap(),
+        kreg::pki::cert_sha256(&ca).unwrap()
+    );
+    assert!(!exists(&tc, ns, "secret/kreg-ca-previous"));
+
     // down --purge: kreg's own CA (kreg made it) goes; the user's stays, and so does the
     // namespace kreg created, which deleting would take the user's CA with it.
     let corp = identity(&tc, ns, "corp-ca");

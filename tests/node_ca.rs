@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::kreg::{host_of, kreg, kreg_json, resolve_on_node, run_hello, Workstation, KREG};
+use support::pull::Pullers;
 use support::{require, text, Tier};
 
 const NS: &str = "kreg-system";
@@ -207,6 +208,115 @@ fn the_users_ca_is_what_nodes_and_workstations_trust() {
             .code()
             != Some(0),
         "the serving certificate stayed"
+    );
+    tc.kubectl_ok(&["delete", "namespace", NS, "--timeout=120s"]);
+}
+
+/// "Rotation works the same": `up --ca-secret corp-ca --rotate-ca` moves a registry from
+/// kreg's own CA to the user's with both nodes pulling through containerd all along, and not
+/// one pull failing on the certificate (nodes trust both CAs before the registry switches).
+#[test]
+fn a_rotation_to_the_users_ca_keeps_every_node_pulling() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let _restore = support::HelloBack(&tc);
+    let _ = kreg(&tc, &["down", "--purge", "--yes"]);
+    let up = |extra: &[&str]| {
+        let mut args = vec!["up", "--yes", "-o", "json", "--timeout", "6m"];
+        args.extend_from_slice(extra);
+        kreg_json(&tc, &args)
+    };
+    let first = up(&[]);
+    let own_sha = first["ca_sha256"].as_str().unwrap().to_string();
+    let registry = first["registry"].as_str().unwrap().to_string();
+    let ip = first["address"].as_str().unwrap().to_string();
+    let ws = Workstation::new();
+    ws.add_host(&ip, host_of(&registry));
+    resolve_on_node(&tc, &ip, &registry);
+    let push = ws.trust_and_push(&tc, &registry);
+    assert!(push.status.success(), "push: {}", text(&push.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_file, ca) = openssl_ca(dir.path(), "corp-dev-ca");
+    let key_file = dir.path().join("corp-dev-ca.key");
+    tc.kubectl_ok(&[
+        "-n",
+        NS,
+        "create",
+        "secret",
+        "tls",
+        "corp-ca",
+        "--cert",
+        ca_file.to_str().unwrap(),
+        "--key",
+        key_file.to_str().unwrap(),
+    ]);
+    let theirs = identity(&tc, "corp-ca");
+
+    let pullers = Pullers::start(&tc, &format!("{registry}/hello:1"));
+    let out = kreg(
+        &tc,
+        &[
+            "up",
+            "--ca-secret",
+            "corp-ca",
+            "--rotate-ca",
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "6m",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let (pulls, x509, restart) = pullers.stop();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "up --rotate-ca failed:\n{stderr}");
+    eprintln!(
+        "pulls during the switch to the user's CA: {pulls:?} ok; {} refused while the registry pod was replaced; {} x509",
+        restart.len(),
+        x509.len()
+    );
+    assert!(
+        x509.is_empty(),
+        "{} pulls failed on the certificate (first: {:?}); up said:\n{stderr}",
+        x509.len(),
+        x509.first()
+    );
+    assert!(pulls.iter().all(|n| *n > 0), "every node pulled: {pulls:?}");
+
+    // Serving under the user's CA; both still handed out until the next `up`.
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotated["ca_secret"], "corp-ca", "{rotated}");
+    assert_eq!(rotated["ca_sha256"], sha(&ca).as_str());
+    let leaf = tc.secret_text(NS, "kreg-tls", "tls.crt");
+    kreg::pki::verify_signed_by(&leaf, &ca).unwrap();
+    for node in &tc.nodes {
+        let file = node
+            .etc()
+            .join("containerd/certs.d")
+            .join(&registry)
+            .join("ca.crt");
+        let pem = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            kreg::pki::bundle_has_key_of(&pem, &ca).unwrap(),
+            "{}",
+            file.display()
+        );
+    }
+    // The next `up` hands out the user's CA alone, and the nodes still pull.
+    let after = up(&[]);
+    assert_eq!(after["ca_secret"], "corp-ca");
+    only_the_users_ca("up's ca_pem", after["ca_pem"].as_str().unwrap(), &ca);
+    assert_ne!(after["ca_sha256"], own_sha.as_str());
+    run_hello(&tc, "hello-rotated", &format!("{registry}/hello:1"));
+
+    let out = kreg(&tc, &["down", "--purge", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        identity(&tc, "corp-ca"),
+        theirs,
+        "down --purge touched the user's CA"
     );
     tc.kubectl_ok(&["delete", "namespace", NS, "--timeout=120s"]);
 }

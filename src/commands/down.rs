@@ -131,7 +131,11 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     // 4. User data: only with --purge, and only what kreg created, by the UID it recorded
     //    (the API server checks it), so an object or namespace someone else made under the
     //    same name is never deleted. The user's own CA (`up --ca-secret`) is never touched.
-    let users_ca = match state.as_ref().and_then(|s| s.ca_secret.as_ref()) {
+    // (During a rotation to the user's CA, the Secret it switches to.)
+    let users_ca = match state
+        .as_ref()
+        .and_then(|s| s.ca_secret.as_ref().or(s.ca_secret_next.as_ref()))
+    {
         Some(s) if cluster.get::<Secret>(s).await?.is_some() => {
             report
                 .kept

@@ -39,7 +39,7 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     }
     crate::validate::host_port(&registry)
         .context("the registry address stored in the cluster is not valid")?;
-    let external = state.ca_secret.is_some();
+    let external = state.ca_secret.is_some() || state.ca_secret_next.is_some();
     let (code, mut report) = run_local(ctx, a, &registry, &ca_pem, external)?;
     if a.hosts {
         hosts_entry(a, &state.host, &state.address, &mut report)?;

@@ -125,6 +125,7 @@ fn empty_record(plan: &Plan) -> InstalledState {
         allow_runtime_restart: false,
         ca_pem: String::new(),
         ca_secret: None,
+        ca_secret_next: None,
         auth: false,
         pull_secret_namespaces: vec![],
         storage: None,

@@ -19,6 +19,10 @@ pub const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
 /// The CA this `up` signs with, and what it hands nodes and clients to trust.
 pub struct CaSet {
     pub signing: KeyPairPem,
+    /// `--ca-secret`: the user's Secret `signing` came from (None: kreg's own CA).
+    pub source: Option<String>,
+    /// During a rotation to the user's CA: the Secret nodes are being given to trust.
+    pub next_source: Option<String>,
     /// One PEM certificate, or during a `--rotate-ca` the old and the new one.
     pub trust_pem: String,
     /// A rotation waits for every node to trust both before the registry switches.
@@ -31,14 +35,18 @@ pub struct CaSet {
 }
 
 /// The CA, created with name constraints for this installation when absent (a concurrent `up`
-/// adopts the winner's). `--rotate-ca` never deletes a CA before its successor is in place:
+/// adopts the winner's), or the user's (`current`: the `--ca-secret` the registry serves under
+/// now). `--rotate-ca` never deletes a CA before its successor is in place:
 ///
-/// 1. the new CA is written to Secret `kreg-ca-next`; nodes and clients get the old and the new
-///    certificate together while the registry keeps serving under the old one;
+/// 1. the new CA is written to Secret `kreg-ca-next` (a new CA of kreg's own with its key; or,
+///    when switching to the user's CA `plan.ca_secret`, only its certificate, annotated with
+///    the Secret's name); nodes and clients get the old and the new certificate together while
+///    the registry keeps serving under the old one;
 /// 2. once every node trusts both (this `up` waited for it), `kreg-ca-next` is marked and `up`
-///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, `kreg-ca` is
-///    replaced in place (one update) by the new CA, `kreg-ca-next` removed, and the serving
-///    certificate re-issued under the new CA while both are still trusted;
+///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, the new CA takes
+///    over (kreg's own: `kreg-ca` is replaced in place, one update; the user's: it signs from
+///    its Secret), `kreg-ca-next` is removed, and the serving certificate re-issued under the
+///    new CA while both are still trusted;
 /// 3. the next `up` drops the old certificate.
 ///
 /// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
@@ -47,10 +55,8 @@ pub async fn ensure_ca(
     plan: &Plan,
     endpoint: &Endpoint,
     rotate: bool,
+    current: Option<&str>,
 ) -> Result<CaSet> {
-    if let Some(name) = &plan.ca_secret {
-        return external_ca(cluster, plan, endpoint, name).await;
-    }
     let scope = pki::ca_scope(
         plan.wildcard_suffix(),
         Some(&endpoint.host),
@@ -71,22 +77,28 @@ pub async fn ensure_ca(
         Ok((ca, secret))
     };
     let (mut changed, mut made) = (vec![], vec![]);
-    let current = match cluster.get::<Secret>(names::CA_SECRET).await? {
-        Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
-        None => {
-            let (_, secret) = new_ca_secret(names::CA_SECRET)?;
-            let (stored, created) = cluster.create_if_absent(&secret).await?;
-            if created {
-                changed.push(format!("Secret/{}", names::CA_SECRET));
+    let source = current.map(str::to_string);
+    let current = match current {
+        Some(name) => external_ca(cluster, plan, endpoint, name).await?,
+        None => match cluster.get::<Secret>(names::CA_SECRET).await? {
+            Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
+            None => {
+                let (_, secret) = new_ca_secret(names::CA_SECRET)?;
+                let (stored, created) = cluster.create_if_absent(&secret).await?;
+                if created {
+                    changed.push(format!("Secret/{}", names::CA_SECRET));
+                }
+                return Ok(CaSet {
+                    trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
+                    signing: ca_from_secret(&stored, names::CA_SECRET)?,
+                    source: None,
+                    next_source: None,
+                    distributing: false,
+                    changed,
+                    created: if created { vec![stored] } else { vec![] },
+                });
             }
-            return Ok(CaSet {
-                trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
-                signing: ca_from_secret(&stored, names::CA_SECRET)?,
-                distributing: false,
-                changed,
-                created: if created { vec![stored] } else { vec![] },
-            });
-        }
+        },
     };
     let next = cluster.get::<Secret>(names::CA_NEXT_SECRET).await?;
     let previous = cluster
@@ -95,7 +107,11 @@ pub async fn ensure_ca(
         .and_then(|s| manifests::secret_text(&s, "ca.crt"));
     let bundle = |old: &str, new: &str| format!("{}\n{}", old.trim_end(), new);
     if let Some(next_secret) = next {
-        let next = ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?;
+        let next_source = next_target(&next_secret);
+        let next = match &next_source {
+            Some(name) => next_external(cluster, plan, endpoint, &next_secret, name).await?,
+            None => ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?,
+        };
         let distributed = next_secret
             .metadata
             .annotations
@@ -106,6 +122,8 @@ pub async fn ensure_ca(
             return Ok(CaSet {
                 trust_pem: bundle(&current.cert_pem, &next.cert_pem),
                 signing: current,
+                source,
+                next_source,
                 distributing: true,
                 changed,
                 created: made,
@@ -127,18 +145,20 @@ pub async fn ensure_ca(
             if how == Applied::Created {
                 made.extend(cluster.get::<Secret>(names::CA_PREVIOUS_SECRET).await?);
             }
-            let mut replaced = manifests::secret(
-                &plan.namespace,
-                names::CA_SECRET,
-                "Opaque",
-                &[
-                    ("ca.crt", next.cert_pem.as_bytes()),
-                    ("ca.key", next.key_pem.as_bytes()),
-                ],
-            );
-            replaced.metadata.resource_version = None;
-            cluster.replace(&replaced).await?;
-            changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
+            if next_source.is_none() {
+                let mut replaced = manifests::secret(
+                    &plan.namespace,
+                    names::CA_SECRET,
+                    "Opaque",
+                    &[
+                        ("ca.crt", next.cert_pem.as_bytes()),
+                        ("ca.key", next.key_pem.as_bytes()),
+                    ],
+                );
+                replaced.metadata.resource_version = None;
+                cluster.replace(&replaced).await?;
+                changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
+            }
             current.cert_pem.clone()
         };
         cluster.delete::<Secret>(names::CA_NEXT_SECRET).await?;
@@ -149,6 +169,8 @@ pub async fn ensure_ca(
                 bundle(&old_pem, &next.cert_pem)
             },
             signing: next,
+            source: next_source,
+            next_source: None,
             distributing: false,
             changed,
             created: made,
@@ -157,12 +179,37 @@ pub async fn ensure_ca(
     if rotate {
         // A finished earlier rotation's old certificate: every pod serves under the current CA.
         cluster.delete::<Secret>(names::CA_PREVIOUS_SECRET).await?;
-        let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
+        let target = plan
+            .ca_secret
+            .clone()
+            .filter(|t| Some(t) != source.as_ref());
+        let secret = match &target {
+            // To the user's CA: its certificate only; the key stays in their Secret.
+            Some(name) => {
+                let theirs = read_ca_secret(cluster, &plan.namespace, name).await?;
+                let mut s = manifests::secret(
+                    &plan.namespace,
+                    names::CA_NEXT_SECRET,
+                    "Opaque",
+                    &[("ca.crt", theirs.cert_pem.as_bytes())],
+                );
+                s.metadata
+                    .annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(CA_NEXT_FROM.into(), name.clone());
+                s
+            }
+            None => new_ca_secret(names::CA_NEXT_SECRET)?.1,
+        };
         let (stored, created) = cluster.create_if_absent(&secret).await?;
         if created {
             made.push(stored.clone());
         }
-        let next = ca_from_secret(&stored, names::CA_NEXT_SECRET)?;
+        let next_source = next_target(&stored);
+        let next = match &next_source {
+            Some(name) => next_external(cluster, plan, endpoint, &stored, name).await?,
+            None => ca_from_secret(&stored, names::CA_NEXT_SECRET)?,
+        };
         changed.push(format!(
             "Secret/{} (new CA, trusted beside the old one)",
             names::CA_NEXT_SECRET
@@ -170,6 +217,8 @@ pub async fn ensure_ca(
         return Ok(CaSet {
             trust_pem: bundle(&current.cert_pem, &next.cert_pem),
             signing: current,
+            source,
+            next_source,
             distributing: true,
             changed,
             created: made,
@@ -192,6 +241,8 @@ pub async fn ensure_ca(
             return Ok(CaSet {
                 trust_pem: bundle(&old, &current.cert_pem),
                 signing: current,
+                source,
+                next_source: None,
                 distributing: false,
                 changed,
                 created: made,
@@ -201,21 +252,65 @@ pub async fn ensure_ca(
     Ok(CaSet {
         trust_pem: current.cert_pem.clone(),
         signing: current,
+        source,
+        next_source: None,
         distributing: false,
         changed,
         created: made,
     })
 }
 
-/// `--ca-secret`: the user's CA signs, and its certificate alone is what nodes and clients
-/// trust. Its key stays in the user's Secret (kreg holds it in memory to sign, and writes only
-/// the serving certificate's own key); nothing of kreg's own CA is created or read.
+/// On Secret `kreg-ca-next`: the user's Secret the rotation switches to (absent: a new CA of
+/// kreg's own, with its key in `kreg-ca-next`).
+const CA_NEXT_FROM: &str = "kreg.dev/ca-secret";
+
+/// The rotation in flight, read from Secret `kreg-ca-next`: `None` when there is none,
+/// `Some(None)` for a new CA of kreg's own, `Some(Some(name))` for the user's in Secret `name`.
+pub async fn rotation_in_flight(cluster: &Cluster) -> Result<Option<Option<String>>> {
+    Ok(cluster
+        .get::<Secret>(names::CA_NEXT_SECRET)
+        .await?
+        .map(|s| next_target(&s)))
+}
+
+fn next_target(next: &Secret) -> Option<String> {
+    next.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CA_NEXT_FROM))
+        .cloned()
+}
+
+/// The user's CA a rotation switches to: read from its Secret, and still the certificate
+/// nodes were given (a Secret changed in the middle of a rotation would switch the registry
+/// to a CA no node trusts).
+async fn next_external(
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    next: &Secret,
+    name: &str,
+) -> Result<KeyPairPem> {
+    let theirs = external_ca(cluster, plan, endpoint, name).await?;
+    let given = manifests::secret_text(next, "ca.crt").unwrap_or_default();
+    if !pki::same_public_key(&given, &theirs.cert_pem).unwrap_or(false) {
+        return Err(hint(
+            format!("Secret {name} holds another CA than the one this rotation gave the nodes (Secret {}); nothing was switched", names::CA_NEXT_SECRET),
+            format!("put that CA back into Secret {name} and run `kreg up` to finish, or delete Secret {} and start again with --rotate-ca", names::CA_NEXT_SECRET),
+        ));
+    }
+    Ok(theirs)
+}
+
+/// `--ca-secret`: the user's CA, checked, and allowed by its name constraints (if any) to sign
+/// for the registry. Its key stays in the user's Secret (kreg holds it in memory to sign, and
+/// writes only the serving certificate's own key).
 async fn external_ca(
     cluster: &Cluster,
     plan: &Plan,
     endpoint: &Endpoint,
     name: &str,
-) -> Result<CaSet> {
+) -> Result<KeyPairPem> {
     let ca = read_ca_secret(cluster, &plan.namespace, name).await?;
     // A CA with name constraints must allow the registry's name: checked here, so the message
     // is about the user's CA and not kreg's.
@@ -233,13 +328,7 @@ async fn external_ca(
             ),
         )
     })?;
-    Ok(CaSet {
-        trust_pem: ca.cert_pem.clone(),
-        signing: ca,
-        distributing: false,
-        changed: vec![],
-        created: vec![],
-    })
+    Ok(ca)
 }
 
 /// Reads and checks the user's CA (`--ca-secret`): the Secret exists in kreg's namespace, is a
@@ -296,7 +385,7 @@ pub async fn read_ca_secret(cluster: &Cluster, namespace: &str, name: &str) -> R
 /// chains to it); a different key pair would leave every node trusting only a CA the registry
 /// no longer serves under, so it is refused while the registry is installed.
 pub fn check_same_ca(name: &str, recorded_pem: &str, now_pem: &str) -> Result<()> {
-    if recorded_pem.is_empty() || pki::same_public_key(recorded_pem, now_pem)? {
+    if recorded_pem.is_empty() || pki::bundle_has_key_of(recorded_pem, now_pem)? {
         return Ok(());
     }
     Err(hint(
