@@ -274,7 +274,8 @@ pub struct UpArgs {
 
     /// Sign with your own CA instead of kreg's: a kubernetes.io/tls Secret in the namespace
     /// holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get
-    /// that certificate. Kept by later `up`s; kreg never changes or deletes the Secret
+    /// that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an
+    /// installed registry, with --rotate-ca (nodes trust both CAs before the switch)
     #[arg(long, value_name = "NAME", conflicts_with = "no_ca_secret")]
     pub ca_secret: Option<String>,
 

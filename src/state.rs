@@ -11,7 +11,8 @@
 //! Two rules live here because they are about the record, not about the cluster:
 //!
 //! - **Sticky choices** ([`keep`]): a later `up` without a flag keeps what the last `up` chose
-//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas).
+//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas, the
+//!   CA: `--ca-secret`, whose switch on an installed registry [`check_ca_switch`] guards).
 //!   Changing or dropping one takes an explicit flag and is reported as a [`Change`]; dropping
 //!   `--auth` is a security downgrade that `up` confirms before applying.
 //! - **Ownership** ([`InstalledState::created`]): the UIDs of the objects `up` created (its

@@ -1,6 +1,6 @@
 //! `kreg down`: removes what `up` created. Node trust is undone first (every node's files
 //! removed, verified) and only then is the DaemonSet deleted. The images (PVC) and the CA stay
-//! unless `--purge`.
+//! unless `--purge`; the user's own CA (`up --ca-secret`), and the namespace holding it, always.
 
 use anyhow::{bail, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
