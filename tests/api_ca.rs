@@ -210,6 +210,9 @@ fn a_secret_that_is_not_a_usable_ca_is_refused_before_anything_is_applied() {
             "{why}: the Secret was written"
         );
         for what in [
+            "service/kreg-registry",
+            "pvc/kreg-registry-data",
+            "secret/kreg-http-secret",
             "deployment/kreg-registry",
             "configmap/kreg-state",
             "secret/kreg-ca",
