@@ -78,6 +78,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'Ingre
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l ca-secret -d 'Sign with your own CA instead of kreg\'s: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'kreg\'s image, pinned by digest: the node agent (privileged, on every node) and, with --auth, the registry gate' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
@@ -95,6 +96,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -s f -l filename -d 'Setti
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-ca-secret -d 'Go back from --ca-secret to kreg\'s own CA (after `kreg down`: the CA of an installed registry is not switched)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
@@ -134,6 +136,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l ingress-class -d 'I
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l ca-secret -d 'Sign with your own CA instead of kreg\'s: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l agent-image -d 'kreg\'s image, pinned by digest: the node agent (privileged, on every node) and, with --auth, the registry gate' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l gc-schedule -d 'Run `kreg gc` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later `up` keeps it' -r
@@ -151,6 +154,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -s f -l filename -d 'S
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l public -d 'A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-ca-secret -d 'Go back from --ca-secret to kreg\'s own CA (after `kreg down`: the CA of an installed registry is not switched)'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'

@@ -65,6 +65,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
+'(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
@@ -83,6 +84,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
+'--no-ca-secret[Go back from --ca-secret to kreg'\''s own CA (after \`kreg down\`\: the CA of an installed registry is not switched)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
@@ -129,6 +131,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
+'(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
@@ -147,6 +150,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '(--no-public)--public[A public LoadBalancer (on EKS, AKS and GKE the default is internal to the cloud network); needs --auth or --allow-anonymous-push]' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
+'--no-ca-secret[Go back from --ca-secret to kreg'\''s own CA (after \`kreg down\`\: the CA of an installed registry is not switched)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \

@@ -382,6 +382,18 @@ pub struct InstallArgs {
     #[arg(long = "mirror-credentials", value_name = "UPSTREAM=SECRET")]
     pub mirror_credentials: Vec<String>,
 
+    /// Sign with your own CA instead of kreg's: a kubernetes.io/tls Secret in the namespace
+    /// holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get
+    /// that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an
+    /// installed registry, with --rotate-ca (nodes trust both CAs before the switch)
+    #[arg(long, value_name = "NAME", conflicts_with = "no_ca_secret")]
+    pub ca_secret: Option<String>,
+
+    /// Go back from --ca-secret to kreg's own CA (after `kreg down`: the CA of an installed
+    /// registry is not switched)
+    #[arg(long)]
+    pub no_ca_secret: bool,
+
     /// Let node trust set containerd's config_path and restart containerd where it is unset
     #[arg(long)]
     pub allow_runtime_restart: bool,

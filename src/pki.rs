@@ -189,7 +189,7 @@ pub fn issue_leaf(
         crate::error::hint(
             format!("kreg's CA cannot sign a certificate for this registry: {e}"),
             "run `kreg up --rotate-ca` to replace the CA with one made for the current names and addresses \
-(then run `kreg trust-local` again on each workstation)",
+(then run `kreg trust-local` again on each workstation); with --ca-secret, use a CA whose name constraints permit them",
         )
     })?;
     let ca_key = load_key(&ca.key_pem, "the CA")?;
@@ -420,6 +420,28 @@ from different key pairs",
     Ok(())
 }
 
+/// Whether the first certificates of `a` and `b` carry the same public key (one CA, renewed).
+pub fn same_public_key(a: &str, b: &str) -> Result<bool> {
+    let (a, b) = (first_cert_der(a)?, first_cert_der(b)?);
+    let (a, b) = (parse_cert(&a)?, parse_cert(&b)?);
+    Ok(a.public_key().raw == b.public_key().raw)
+}
+
+/// Whether any certificate of `bundle` carries the public key of `pem`'s first certificate.
+pub fn bundle_has_key_of(bundle: &str, pem: &str) -> Result<bool> {
+    let want = first_cert_der(pem)?;
+    let want = parse_cert(&want)?;
+    for block in Pem::iter_from_buffer(bundle.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
+        if block.label == "CERTIFICATE"
+            && parse_cert(&block.contents)?.public_key().raw == want.public_key().raw
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// RFC 5280 DNS subtree matching: `name` equals `base` or ends in `.base` (case-insensitive).
 fn dns_in_subtree(name: &str, base: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
@@ -502,12 +524,81 @@ pub fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Res
     Ok(())
 }
 
+/// Checks a CA the user brings (`up --ca-secret`: the `tls.crt` and `tls.key` of a
+/// `kubernetes.io/tls` Secret) before kreg signs with it: `tls.crt` holds exactly one
+/// certificate (no chain, no key), a CA certificate (basicConstraints CA:true; a keyUsage
+/// extension, when present, allows keyCertSign), valid at `now`; `tls.key` is a key type kreg
+/// can sign with and belongs to that certificate. Returns the certificate re-encoded (what
+/// nodes and workstations get to trust: nothing but the certificate). Messages never quote
+/// the key.
+pub fn check_user_ca(ca: &KeyPairPem, now: OffsetDateTime) -> Result<String> {
+    let mut certs = Vec::new();
+    for block in Pem::iter_from_buffer(ca.cert_pem.as_bytes()) {
+        let block = block.map_err(|e| anyhow!("tls.crt is not valid PEM: {e}"))?;
+        if block.label != "CERTIFICATE" {
+            bail!(
+                "tls.crt holds a {} block; it must hold only the CA certificate",
+                block.label
+            );
+        }
+        certs.push(block);
+    }
+    let one = match certs.as_slice() {
+        [one] => one,
+        [] => bail!("tls.crt holds no certificate (expected a -----BEGIN CERTIFICATE----- block)"),
+        more => bail!(
+            "tls.crt holds {} certificates; kreg takes exactly one, the CA it signs with (a chain is not supported yet)",
+            more.len()
+        ),
+    };
+    let cert = parse_cert(&one.contents).context("tls.crt")?;
+    let subject = cert.subject().to_string();
+    let is_ca = cert
+        .basic_constraints()
+        .map_err(|e| anyhow!("tls.crt: unreadable basicConstraints extension: {e}"))?
+        .is_some_and(|bc| bc.value.ca);
+    if !is_ca {
+        bail!("the certificate \"{subject}\" is not a CA certificate (basicConstraints CA:true is missing)");
+    }
+    let ku = cert
+        .key_usage()
+        .map_err(|e| anyhow!("tls.crt: unreadable keyUsage extension: {e}"))?;
+    if ku.is_some_and(|k| !k.value.key_cert_sign()) {
+        bail!("the CA certificate \"{subject}\" may not sign certificates (its keyUsage lacks keyCertSign)");
+    }
+    let (from, until) = (
+        cert.validity().not_before.to_datetime(),
+        cert.validity().not_after.to_datetime(),
+    );
+    if now >= until {
+        bail!(
+            "the CA certificate \"{subject}\" expired on {}",
+            until.date()
+        );
+    }
+    if now < from {
+        bail!("the CA certificate \"{subject}\" is not valid before {from}");
+    }
+    let pem = one_pem(one);
+    load_key(&ca.key_pem, "tls.key: the")?;
+    key_matches(&pem, &ca.key_pem).context("tls.key")?;
+    Ok(pem)
+}
+
 /// Checks that `pem` (what the cluster's state hands out as kreg's CA) is only that: one or more
 /// CERTIFICATE blocks and nothing else, each a CA certificate with kreg's subject (CN
 /// "kreg registry CA", O "kreg"), valid at `now`, and, when it carries name constraints,
 /// allowed to sign for `registry_host` (the registry the same state names). Returns each
 /// certificate's SHA-256, in order. What `trust-local` installs must pass this.
-pub fn check_kreg_ca(pem: &str, registry_host: &str, now: OffsetDateTime) -> Result<Vec<String>> {
+///
+/// `external`: the state says the CA is the user's (`up --ca-secret`), whose subject is theirs;
+/// every other check holds.
+pub fn check_kreg_ca(
+    pem: &str,
+    registry_host: &str,
+    now: OffsetDateTime,
+    external: bool,
+) -> Result<Vec<String>> {
     let mut fingerprints = Vec::new();
     for block in Pem::iter_from_buffer(pem.as_bytes()) {
         let block = block.map_err(|e| anyhow!("malformed PEM: {e}"))?;
@@ -528,7 +619,7 @@ pub fn check_kreg_ca(pem: &str, registry_host: &str, now: OffsetDateTime) -> Res
             .iter_organization()
             .next()
             .and_then(|c| c.as_str().ok());
-        if cn != Some(CA_COMMON_NAME) || org != Some(CA_ORGANIZATION) {
+        if !external && (cn != Some(CA_COMMON_NAME) || org != Some(CA_ORGANIZATION)) {
             bail!(
                 "its certificate \"{}\" is not kreg's CA (CN={CA_COMMON_NAME:?}, O={CA_ORGANIZATION:?})",
                 cert.subject()
@@ -1103,12 +1194,12 @@ mod tests {
     #[test]
     fn only_kreg_cas_pass_the_trust_local_check() {
         let ca = generate_ca(now(), &scope()).unwrap();
-        let fp = check_kreg_ca(&ca.cert_pem, "registry.10.0.0.5.nip.io", now()).unwrap();
+        let fp = check_kreg_ca(&ca.cert_pem, "registry.10.0.0.5.nip.io", now(), false).unwrap();
         assert_eq!(fp, [cert_sha256(&ca.cert_pem).unwrap()]);
         // A bundle (during a rotation): both, in order.
         let next = generate_ca(now(), &scope()).unwrap();
         let both = format!("{}{}", ca.cert_pem, next.cert_pem);
-        let fps = check_kreg_ca(&both, "reg.example.com", now()).unwrap();
+        let fps = check_kreg_ca(&both, "reg.example.com", now(), false).unwrap();
         assert_eq!(fps.len(), 2);
         assert_eq!(fps[1], cert_sha256(&next.cert_pem).unwrap());
         // A leaf, a key, another CA, a CA for other names, an expired one: refused.
@@ -1121,21 +1212,143 @@ mod tests {
             ),
             (String::new(), "no certificate"),
         ] {
-            let e = check_kreg_ca(&bad, "reg.example.com", now()).unwrap_err();
+            let e = check_kreg_ca(&bad, "reg.example.com", now(), false).unwrap_err();
             assert!(format!("{e:#}").contains(why), "{why}: {e:#}");
         }
-        let e = check_kreg_ca(&ca.cert_pem, "github.com", now()).unwrap_err();
+        let e = check_kreg_ca(&ca.cert_pem, "github.com", now(), false).unwrap_err();
         assert!(format!("{e:#}").contains("cannot sign"), "{e:#}");
         let e = check_kreg_ca(
             &ca.cert_pem,
             "reg.example.com",
             now() + Duration::days(4000),
+            false,
         )
         .unwrap_err();
         assert!(format!("{e:#}").contains("not valid now"), "{e:#}");
         // A CA kreg made before name constraints: still kreg's, kept (and installable).
         let old = generate_unconstrained_ca_for_test();
-        assert!(check_kreg_ca(&old.cert_pem, "anything.example", now()).is_ok());
+        assert!(check_kreg_ca(&old.cert_pem, "anything.example", now(), false).is_ok());
+        // The user's CA (`--ca-secret`): its own subject passes only when the state says so.
+        let theirs = user_ca(|_| {});
+        let e = check_kreg_ca(&theirs.cert_pem, "reg.example.com", now(), false).unwrap_err();
+        assert!(format!("{e:#}").contains("not kreg's CA"), "{e:#}");
+        let fp = check_kreg_ca(&theirs.cert_pem, "reg.example.com", now(), true).unwrap();
+        assert_eq!(fp, [cert_sha256(&theirs.cert_pem).unwrap()]);
+        // Everything else still holds for it: no leaf, no key block.
+        let leaf = issue_leaf(&theirs, "reg.example.com", &[], now()).unwrap();
+        assert!(check_kreg_ca(&leaf.cert_pem, "reg.example.com", now(), true).is_err());
+        let with_key = format!("{}{}", theirs.cert_pem, theirs.key_pem);
+        assert!(check_kreg_ca(&with_key, "reg.example.com", now(), true).is_err());
+    }
+
+    /// A CA as a user (or their company's PKI) makes one: another subject, no name
+    /// constraints; `edit` changes its parameters.
+    fn user_ca(edit: impl FnOnce(&mut CertificateParams)) -> KeyPairPem {
+        user_ca_with(&PKCS_ECDSA_P256_SHA256, edit)
+    }
+
+    fn user_ca_with(
+        alg: &'static rcgen::SignatureAlgorithm,
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> KeyPairPem {
+        let key = KeyPair::generate_for(alg).unwrap();
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "Example Corp Dev CA");
+        dn.push(DnType::OrganizationName, "Example Corp");
+        params.distinguished_name = dn;
+        params.not_before = now() - Duration::days(1);
+        params.not_after = now() + Duration::days(365);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        edit(&mut params);
+        KeyPairPem {
+            cert_pem: params.self_signed(&key).unwrap().pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    #[test]
+    fn a_users_ca_is_checked_before_kreg_signs_with_it() {
+        let good = user_ca(|_| {});
+        let pem = check_user_ca(&good, now()).unwrap();
+        assert_eq!(
+            cert_sha256(&pem).unwrap(),
+            cert_sha256(&good.cert_pem).unwrap()
+        );
+        assert!(!pem.contains("PRIVATE KEY"));
+        // What kreg then signs verifies against it, for any name (it has no constraints).
+        let leaf = issue_leaf(&good, "registry.10.0.0.5.nip.io", &[], now()).unwrap();
+        webpki_verify(&leaf.cert_pem, &pem, "registry.10.0.0.5.nip.io").unwrap();
+        // No keyUsage at all (`openssl req -x509`'s default): every verifier accepts it.
+        check_user_ca(&user_ca(|p| p.key_usages.clear()), now()).unwrap();
+        // Other key types rcgen signs with.
+        check_user_ca(&user_ca_with(&rcgen::PKCS_ECDSA_P384_SHA384, |_| {}), now()).unwrap();
+        check_user_ca(&user_ca_with(&rcgen::PKCS_ED25519, |_| {}), now()).unwrap();
+
+        let leaf_as_ca = KeyPairPem {
+            cert_pem: leaf.cert_pem.clone(),
+            key_pem: leaf.key_pem.clone(),
+        };
+        let other = user_ca(|_| {});
+        let cases: Vec<(KeyPairPem, OffsetDateTime, &str)> = vec![
+            (leaf_as_ca, now(), "not a CA certificate"),
+            (
+                user_ca(|p| p.key_usages = vec![KeyUsagePurpose::DigitalSignature]),
+                now(),
+                "lacks keyCertSign",
+            ),
+            (good.clone(), now() + Duration::days(400), "expired on"),
+            (good.clone(), now() - Duration::days(2), "not valid before"),
+            (
+                KeyPairPem {
+                    cert_pem: good.cert_pem.clone(),
+                    key_pem: other.key_pem.clone(),
+                },
+                now(),
+                "does not belong",
+            ),
+            (
+                KeyPairPem {
+                    cert_pem: format!("{}{}", good.cert_pem, other.cert_pem),
+                    key_pem: good.key_pem.clone(),
+                },
+                now(),
+                "2 certificates",
+            ),
+            (
+                KeyPairPem {
+                    cert_pem: format!("{}{}", good.cert_pem, good.key_pem),
+                    key_pem: good.key_pem.clone(),
+                },
+                now(),
+                "PRIVATE KEY block",
+            ),
+            (
+                KeyPairPem {
+                    cert_pem: String::new(),
+                    key_pem: good.key_pem.clone(),
+                },
+                now(),
+                "no certificate",
+            ),
+            (
+                KeyPairPem {
+                    cert_pem: good.cert_pem.clone(),
+                    key_pem:
+                        "-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0\n-----END EC PRIVATE KEY-----\n"
+                            .into(),
+                },
+                now(),
+                "PKCS#8",
+            ),
+        ];
+        for (ca, at, why) in cases {
+            let e = check_user_ca(&ca, at).unwrap_err();
+            let msg = format!("{e:#}");
+            assert!(msg.contains(why), "{why}: {msg}");
+            assert_no_key_material(&msg, &[&ca.key_pem, &other.key_pem, &good.key_pem]);
+        }
     }
 
     #[test]

@@ -247,6 +247,9 @@ pub struct Request {
     /// `--gc-schedule` with `--gc-image`.
     pub gc_schedule: Option<GcSchedule>,
     pub mirrors: Vec<Mirror>,
+    /// `--ca-secret`: sign with the user's CA from this `kubernetes.io/tls` Secret in the
+    /// namespace instead of kreg's own.
+    pub ca_secret: Option<String>,
 }
 
 /// When and with which kubectl image the garbage-collection CronJob runs.
@@ -326,6 +329,9 @@ pub struct Plan {
     pub pull_secret_namespaces: Vec<String>,
     pub gc_schedule: Option<GcSchedule>,
     pub mirrors: Vec<Mirror>,
+    /// `--ca-secret`: the Secret holding the user's CA (absent: kreg's own CA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
 }
 
 /// Decides exposure and storage. Errors here happen before anything is applied.
@@ -462,6 +468,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         pull_secret_namespaces,
         gc_schedule: req.gc_schedule.clone(),
         mirrors: req.mirrors.clone(),
+        ca_secret: req.ca_secret.clone(),
     })
 }
 
@@ -832,6 +839,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         pull_secret_namespaces: vec![],
         gc_schedule: None,
         mirrors: vec![],
+        ca_secret: None,
     }
 }
 
@@ -862,6 +870,7 @@ pub fn sample_request() -> Request {
         pull_secret_namespaces: vec![],
         gc_schedule: None,
         mirrors: vec![],
+        ca_secret: None,
     }
 }
 

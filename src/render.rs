@@ -281,16 +281,19 @@ fn registry(plan: &Plan, m: &Material, out: &mut List) -> Result<()> {
     let ns = &plan.namespace;
     let w = Stage::Workload;
     let tls_keys = ["tls.crt", "tls.key", "ca.crt"];
-    out.add(
-        w,
-        Minted,
-        Object::Secret(manifests::placeholder_secret(
-            ns,
-            names::CA_SECRET,
-            "Opaque",
-            &["ca.crt", "ca.key"],
-        )),
-    );
+    // `--ca-secret`: the user's CA signs; kreg makes no CA of its own.
+    if plan.ca_secret.is_none() {
+        out.add(
+            w,
+            Minted,
+            Object::Secret(manifests::placeholder_secret(
+                ns,
+                names::CA_SECRET,
+                "Opaque",
+                &["ca.crt", "ca.key"],
+            )),
+        );
+    }
     if plan.serves_tls() {
         let tls =
             manifests::placeholder_secret(ns, names::TLS_SECRET, "kubernetes.io/tls", &tls_keys);
@@ -495,6 +498,16 @@ mod tests {
             pull.object.key(&full_plan().namespace),
             format!("Secret/{} -n team-a", names::PULL_SECRET)
         );
+        // `--ca-secret`: no CA of kreg's own is made, and the user's Secret is not in the list
+        // (kreg only reads it).
+        let mut theirs = full_plan();
+        theirs.ca_secret = Some("corp-ca".into());
+        let all = render(&theirs, &Material::pending(vec![])).unwrap();
+        let listed: Vec<String> = all.iter().map(|d| d.object.name().to_string()).collect();
+        let has = |n: &str| listed.iter().any(|l| l == n);
+        assert!(!has(names::CA_SECRET), "{listed:?}");
+        assert!(!has("corp-ca"), "{listed:?}");
+        assert!(has(names::TLS_SECRET), "{listed:?}");
     }
 
     /// Every object has a name, and none appears twice.

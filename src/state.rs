@@ -11,7 +11,8 @@
 //! Two rules live here because they are about the record, not about the cluster:
 //!
 //! - **Sticky choices** ([`keep`]): a later `up` without a flag keeps what the last `up` chose
-//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas).
+//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas, the
+//!   CA: `--ca-secret`, whose switch on an installed registry [`check_ca_switch`] guards).
 //!   Changing or dropping one takes an explicit flag and is reported as a [`Change`]; dropping
 //!   `--auth` is a security downgrade that `up` confirms before applying.
 //! - **Ownership** ([`InstalledState::created`]): the UIDs of the objects `up` created (its
@@ -88,6 +89,14 @@ pub struct InstalledState {
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
     pub ca_pem: String,
+    /// `--ca-secret`: the CA is the user's, read from this `kubernetes.io/tls` Secret in kreg's
+    /// namespace (kreg never writes or deletes it); absent: kreg's own CA in Secret `kreg-ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
+    /// During a `--rotate-ca` to the user's CA: its Secret, whose certificate `ca_pem` already
+    /// holds beside the one the registry serves under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret_next: Option<String>,
     pub auth: bool,
     #[serde(default)]
     pub pull_secret_namespaces: Vec<String>,
@@ -199,6 +208,8 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         node_trust: flag("nodeTrust"),
         allow_runtime_restart: flag("allowRuntimeRestart"),
         ca_pem: get("ca.crt"),
+        ca_secret: None,
+        ca_secret_next: None,
         auth: flag("auth"),
         pull_secret_namespaces: list("pullSecretNamespaces"),
         storage: None,
@@ -244,6 +255,8 @@ pub struct Explicit {
     pub gc_schedule: bool,
     /// `--no-mirror UPSTREAM`: the caches to drop.
     pub no_mirrors: Vec<String>,
+    /// `--ca-secret` or `--no-ca-secret`.
+    pub ca_secret: bool,
 }
 
 /// One choice the new `up` changes against the last one; printed with the plan.
@@ -421,6 +434,17 @@ pub fn keep(
         req.gc_schedule = Some(g.clone());
     }
 
+    if explicit.ca_secret {
+        change(
+            "CA",
+            ca_text(prev.ca_secret.as_deref()),
+            ca_text(req.ca_secret.as_deref()),
+            false,
+        );
+    } else {
+        req.ca_secret = prev.ca_secret.clone();
+    }
+
     // Caches: the recorded ones stay unless --no-mirror names them; a --mirror for a recorded
     // upstream replaces its URL or login.
     let given = std::mem::take(&mut req.mirrors);
@@ -491,6 +515,68 @@ pub fn keep(
     Ok(changes)
 }
 
+fn ca_text(secret: Option<&str>) -> String {
+    match secret {
+        Some(s) => format!("your CA (Secret {s})"),
+        None => "kreg's own CA".into(),
+    }
+}
+
+/// Which CA signs is never changed under an installed registry by accident: `up` keeps the
+/// last one (see [`keep`]); an explicit switch to the user's CA (`--ca-secret` on kreg's own
+/// CA, or another `--ca-secret`) needs `--rotate-ca`, which gives every node the old and the
+/// new CA before the registry switches; going back to kreg's own CA (`--no-ca-secret`) on an
+/// installed registry is not built (after `kreg down`, where no node trusts the old CA through
+/// kreg, any switch is an ordinary `up`). `--rotate-ca` without a switch rotates only kreg's
+/// own CA: the user's is theirs to replace. `in_flight` is the rotation `kreg-ca-next` holds
+/// (its target: the user's Secret, or None for a new CA of kreg's own).
+///
+/// Returns the CA the registry serves under until a switch completes (the user's Secret, or
+/// None for kreg's own). Pure; `up` calls it before anything is applied.
+pub fn check_ca_switch(
+    prev: Option<&InstalledState>,
+    req: &Request,
+    rotate: bool,
+    in_flight: Option<&Option<String>>,
+) -> Result<Option<String>> {
+    let Some(prev) = prev.filter(|p| p.installed) else {
+        return Ok(req.ca_secret.clone());
+    };
+    let current = prev.ca_secret.clone();
+    if current == req.ca_secret {
+        if let (true, Some(s)) = (rotate, &current) {
+            return Err(hint(
+                format!("--rotate-ca replaces kreg's own CA, and this registry signs with yours (Secret {s}); nothing was changed"),
+                format!("to move to a new CA of yours, put it in a new Secret and run `kreg up --ca-secret NEW --rotate-ca`; renewing your CA in Secret {s} itself (same key) needs only `kreg up`"),
+            ));
+        }
+        return Ok(current);
+    }
+    let (from, to) = (
+        ca_text(current.as_deref()),
+        ca_text(req.ca_secret.as_deref()),
+    );
+    let Some(target) = &req.ca_secret else {
+        return Err(hint(
+            format!("the registry serves under {from} and every node trusts only that one; going back to {to} on an installed registry is not supported yet; nothing was changed"),
+            format!("run `kreg down` (images, CA and password are kept), then `kreg up --no-ca-secret` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from}"),
+        ));
+    };
+    match (in_flight, rotate) {
+        // The rotation to it is under way: this `up` continues it.
+        (Some(Some(t)), _) if t == target => Ok(current),
+        (None, true) => Ok(current),
+        (Some(_), _) => Err(hint(
+            format!("another CA rotation is under way (Secret kreg-ca-next); switching to {to} now would leave nodes without the CA the registry serves under; nothing was changed"),
+            "run `kreg up` to finish it first, then switch",
+        )),
+        (None, false) => Err(hint(
+            format!("the registry serves under {from} and every node trusts only that one; switching to {to} needs --rotate-ca; nothing was changed"),
+            format!("run `kreg up --ca-secret {target} --rotate-ca`: every node trusts both CAs before the registry switches; then `kreg trust-local` on each workstation"),
+        )),
+    }
+}
+
 fn list_text(v: &[String]) -> String {
     if v.is_empty() {
         "none".into()
@@ -554,6 +640,8 @@ pub fn sample() -> InstalledState {
         node_trust: true,
         allow_runtime_restart: false,
         ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        ca_secret: None,
+        ca_secret_next: None,
         auth: true,
         pull_secret_namespaces: vec!["team-a".into(), "team-b".into()],
         storage: Some(Storage::Pvc {
@@ -800,6 +888,94 @@ mod tests {
         keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
         assert_eq!(r.mirrors[0].credentials, None);
         assert!(r.mirrors.iter().all(|m| !m.login_in_clear()));
+    }
+
+    #[test]
+    fn the_ca_is_kept_and_switched_only_by_a_rotation() {
+        let mut own = sample();
+        let mut theirs = sample();
+        theirs.ca_secret = Some("corp-ca".into());
+        let corp = Some("corp-ca".to_string());
+        // A plain `up` keeps whichever CA the last one used: never a silent change.
+        let mut r = request();
+        assert!(keep(&mut r, &Explicit::default(), Some(&theirs))
+            .unwrap()
+            .is_empty());
+        assert_eq!(r.ca_secret, corp);
+        assert_eq!(
+            check_ca_switch(Some(&theirs), &r, false, None).unwrap(),
+            corp
+        );
+        let mut r = request();
+        keep(&mut r, &Explicit::default(), Some(&own)).unwrap();
+        assert_eq!(r.ca_secret, None);
+        assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), None);
+        assert_eq!(check_ca_switch(Some(&own), &r, true, None).unwrap(), None);
+
+        let with = |name: Option<&str>| {
+            let mut r = request();
+            r.ca_secret = name.map(String::from);
+            let e = Explicit {
+                ca_secret: true,
+                ..Default::default()
+            };
+            (r, e)
+        };
+        // kreg's own -> the user's: only with --rotate-ca, which starts from the current CA.
+        let (mut r, e) = with(Some("corp-ca"));
+        let changes = keep(&mut r, &e, Some(&own)).unwrap();
+        assert_eq!(
+            changes[0].to_string(),
+            "CA: kreg's own CA -> your CA (Secret corp-ca)"
+        );
+        let err = check_ca_switch(Some(&own), &r, false, None).unwrap_err();
+        assert!(err.to_string().contains("needs --rotate-ca"), "{err}");
+        let h = crate::error::hint_of(&err).unwrap();
+        assert!(h.contains("kreg up --ca-secret corp-ca --rotate-ca"), "{h}");
+        assert_eq!(check_ca_switch(Some(&own), &r, true, None).unwrap(), None);
+        // Its second pass (and a resumed one) continues the rotation kreg-ca-next holds...
+        assert_eq!(
+            check_ca_switch(Some(&own), &r, false, Some(&corp)).unwrap(),
+            None
+        );
+        // ...but not another one.
+        for other in [None, Some("corp-ca-2".to_string())] {
+            let err = check_ca_switch(Some(&own), &r, true, Some(&other)).unwrap_err();
+            assert!(err.to_string().contains("another CA rotation"), "{err}");
+        }
+        // The user's -> another of theirs: the same; back to kreg's own: not built.
+        let (mut r, e) = with(Some("corp-ca-2"));
+        keep(&mut r, &e, Some(&theirs)).unwrap();
+        assert!(check_ca_switch(Some(&theirs), &r, false, None).is_err());
+        assert_eq!(
+            check_ca_switch(Some(&theirs), &r, true, None).unwrap(),
+            corp
+        );
+        let (mut r, e) = with(None);
+        let changes = keep(&mut r, &e, Some(&theirs)).unwrap();
+        assert_eq!(changes[0].to, "kreg's own CA");
+        for rotate in [false, true] {
+            let err = check_ca_switch(Some(&theirs), &r, rotate, None).unwrap_err();
+            assert!(err.to_string().contains("not supported yet"), "{err}");
+            assert!(crate::error::hint_of(&err)
+                .unwrap()
+                .contains("--no-ca-secret"));
+        }
+        // --rotate-ca on the user's CA without a new one: theirs to replace.
+        let mut r = request();
+        r.ca_secret = corp.clone();
+        let err = check_ca_switch(Some(&theirs), &r, true, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--rotate-ca replaces kreg's own CA"),
+            "{err}"
+        );
+        // After `kreg down` nothing trusts the old CA through kreg: the switch is plain.
+        own.installed = false;
+        let (mut r, e) = with(Some("corp-ca"));
+        keep(&mut r, &e, Some(&own)).unwrap();
+        assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), corp);
+        assert_eq!(check_ca_switch(None, &r, false, None).unwrap(), corp);
     }
 
     #[test]

@@ -474,6 +474,7 @@ fn rotate_ca_first_hands_out_both_cas_and_never_deletes_the_old_one() {
         rotated["ca_pem"].as_str().unwrap(),
         host,
         time::OffsetDateTime::now_utc(),
+        false,
     )
     .unwrap();
     assert_eq!(both.len(), 2, "old and new CA handed out together");

@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kreg::node::cri::Cri;
 use serde_json::Value;
 use support::kreg::{host_of, kreg, kreg_json, resolve_on_node, Workstation};
+use support::pull::Pullers;
 use support::{require, text, Tier};
 
 fn up(tc: &support::TestCluster, extra: &[&str]) -> Value {
@@ -46,39 +45,7 @@ fn rotate_ca_keeps_every_node_pulling() {
     let image = format!("{registry}/hello:1");
 
     // Every node pulls the image again and again through its runtime while the CA rotates.
-    let stop = Arc::new(AtomicBool::new(false));
-    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut pullers = vec![];
-    for node in &tc.nodes {
-        let sock = node.containerd_sock.clone().expect("node socket");
-        let (stop, failures, image, name) = (
-            stop.clone(),
-            failures.clone(),
-            image.clone(),
-            node.name.clone(),
-        );
-        pullers.push(std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let mut ok = 0usize;
-            rt.block_on(async {
-                let mut cri = Cri::new(&sock);
-                let _ = cri.version().await;
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = cri.remove(&image).await;
-                    match cri.pull(&image, None, Duration::from_secs(30)).await {
-                        Ok(_) => ok += 1,
-                        Err(e) => failures.lock().unwrap().push(format!("{name}: {e:#}")),
-                    }
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-            });
-            ok
-        }));
-    }
-    std::thread::sleep(Duration::from_secs(3));
+    let pullers = Pullers::start(&tc, &image);
 
     let out = kreg(
         &tc,
@@ -95,18 +62,12 @@ fn rotate_ca_keeps_every_node_pulling() {
     let stderr = text(&out.stderr);
     // A few more pulls under the new certificate.
     std::thread::sleep(Duration::from_secs(5));
-    stop.store(true, Ordering::Relaxed);
-    let pulls: Vec<usize> = pullers.into_iter().map(|p| p.join().unwrap()).collect();
+    let (pulls, x509, restart) = pullers.stop();
     assert!(out.status.success(), "up --rotate-ca failed:\n{stderr}");
     let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
     // The point is the x509 window: no pull may fail on the certificate. The registry pod is
     // replaced when its serving certificate changes (Distribution reads it at start), so pulls
     // in that moment are refused at the TCP level: counted and said, not a trust failure.
-    let failures = failures.lock().unwrap().clone();
-    let (x509, restart): (Vec<_>, Vec<_>) = failures.iter().partition(|f| {
-        let f = f.to_lowercase();
-        f.contains("x509") || f.contains("certificate") || f.contains("tls:")
-    });
     eprintln!(
         "pulls during the rotation: {pulls:?} ok; {} refused while the registry pod was replaced; {} x509",
         restart.len(),
@@ -144,6 +105,7 @@ fn rotate_ca_keeps_every_node_pulling() {
         rotated["ca_pem"].as_str().unwrap(),
         host_of(&registry),
         time::OffsetDateTime::now_utc(),
+        false,
     )
     .unwrap();
     assert_eq!(
@@ -175,7 +137,8 @@ fn rotate_ca_keeps_every_node_pulling() {
         kreg::pki::check_kreg_ca(
             after["ca_pem"].as_str().unwrap(),
             host_of(&registry),
-            time::OffsetDateTime::now_utc()
+            time::OffsetDateTime::now_utc(),
+            false,
         )
         .unwrap()
         .len(),

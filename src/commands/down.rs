@@ -1,6 +1,6 @@
 //! `kreg down`: removes what `up` created. Node trust is undone first (every node's files
 //! removed, verified) and only then is the DaemonSet deleted. The images (PVC) and the CA stay
-//! unless `--purge`.
+//! unless `--purge`; the user's own CA (`up --ca-secret`), and the namespace holding it, always.
 
 use anyhow::{bail, Result};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
@@ -130,7 +130,20 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
 
     // 4. User data: only with --purge, and only what kreg created, by the UID it recorded
     //    (the API server checks it), so an object or namespace someone else made under the
-    //    same name is never deleted.
+    //    same name is never deleted. The user's own CA (`up --ca-secret`) is never touched.
+    // (During a rotation to the user's CA, the Secret it switches to.)
+    let users_ca = match state
+        .as_ref()
+        .and_then(|s| s.ca_secret.as_ref().or(s.ca_secret_next.as_ref()))
+    {
+        Some(s) if cluster.get::<Secret>(s).await?.is_some() => {
+            report
+                .kept
+                .push(format!("Secret/{s} (your CA: kreg never deletes it)"));
+            Some(s.clone())
+        }
+        _ => None,
+    };
     if a.purge {
         let owner = state.as_ref();
         purge_owned::<PersistentVolumeClaim>(&cluster, owner, names::DATA_PVC, &mut report).await?;
@@ -146,6 +159,11 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         purge_owned::<Secret>(&cluster, owner, names::AUTH_SECRET, &mut report).await?;
         del::<ConfigMap>(&cluster, names::STATE, &mut report).await?;
         match owner.and_then(|s| s.created_uid("Namespace", &ns)) {
+            // Deleting the namespace would delete the user's CA with it.
+            Some(_) if users_ca.is_some() => report.kept.push(format!(
+                "Namespace/{ns} (it holds your CA, Secret {})",
+                users_ca.as_deref().unwrap_or_default()
+            )),
             Some(uid) if namespace.metadata.uid.as_deref() == Some(uid) => {
                 if cluster.delete_uid::<Namespace>(&ns, uid).await? {
                     // Removed means gone: the namespace controller deletes what is in it first

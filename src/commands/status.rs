@@ -42,6 +42,9 @@ pub struct StatusReport {
     pub ca_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_pem: Option<String>,
+    /// `up --ca-secret`: the Secret holding the user's CA (absent: kreg's own CA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_not_after: Option<String>,
     pub cert_matches_address: bool,
@@ -118,6 +121,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     r.ca_pem = Some(state.ca_pem.clone()).filter(|p| !p.is_empty());
     r.gc_schedule = state.gc_schedule.as_ref().map(|g| g.cron.clone());
     r.ca_sha256 = r.ca_pem.as_deref().and_then(|p| pki::cert_sha256(p).ok());
+    r.ca_secret = state.ca_secret.clone();
     r.anonymous_access = !state.auth;
     if !state.auth {
         r.warnings.push(crate::plan::anonymous_warning(
@@ -386,6 +390,12 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
         p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
     }
     line("ca sha256", &r.ca_sha256);
+    line(
+        "ca",
+        &r.ca_secret
+            .as_ref()
+            .map(|s| format!("yours, from Secret {s}")),
+    );
     if let Some(a) = &r.auth {
         p.out(&format!(
             "{:<14}{} (password in Secret {})",
@@ -456,6 +466,7 @@ mod tests {
             registry: Some("registry.10.0.0.2.nip.io:31000".into()),
             ca_sha256: Some("ab".repeat(32)),
             ca_pem: Some("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into()),
+            ca_secret: Some("corp-ca".into()),
             cert_not_after: Some("2027-11-29T04:36:51Z".into()),
             cert_matches_address: true,
             replicas_ready: 1,

@@ -39,7 +39,8 @@ pub async fn run(ctx: &Ctx, a: &TrustLocalArgs) -> Result<u8> {
     }
     crate::validate::host_port(&registry)
         .context("the registry address stored in the cluster is not valid")?;
-    let (code, mut report) = run_local(ctx, a, &registry, &ca_pem)?;
+    let external = state.ca_secret.is_some() || state.ca_secret_next.is_some();
+    let (code, mut report) = run_local(ctx, a, &registry, &ca_pem, external)?;
     if a.hosts {
         hosts_entry(a, &state.host, &state.address, &mut report)?;
     }
@@ -95,18 +96,20 @@ fn hosts_entry(
 }
 
 /// The local half, separate from the cluster read so `up --trust-local` can run it; the caller
-/// prints the report.
+/// prints the report. `external`: the CA is the user's (`up --ca-secret`), not kreg's own.
 pub fn run_local(
     ctx: &Ctx,
     a: &TrustLocalArgs,
     registry: &str,
     ca_pem: &str,
+    external: bool,
 ) -> Result<(u8, TrustLocalReport)> {
     // What the state ConfigMap holds is installed only if it is kreg's CA, and nothing else.
     let fingerprints = crate::pki::check_kreg_ca(
         ca_pem,
         registry_host(registry),
         time::OffsetDateTime::now_utc(),
+        external,
     )
     .map_err(|e| {
         hint(

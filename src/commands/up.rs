@@ -51,8 +51,13 @@ fn trust_local(ctx: &Ctx, report: &UpReport, code: u8) -> Result<u8> {
         user: false,
         hosts: false,
     };
-    let (local_code, local_report) =
-        super::trust_local::run_local(ctx, &local, &report.registry, &report.ca_pem)?;
+    let (local_code, local_report) = super::trust_local::run_local(
+        ctx,
+        &local,
+        &report.registry,
+        &report.ca_pem,
+        report.ca_secret.is_some(),
+    )?;
     // With -o json the one document on stdout is up's; trust-local's lines are for text mode.
     if ctx.printer.is_text() {
         super::trust_local::print(ctx, &local_report, &local)?;
@@ -99,6 +104,9 @@ pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)>
         validate::namespace(ns).context("invalid --pull-secret-namespaces")?;
     }
     let mirrors = mirrors::requested(&a.mirrors, &a.mirror_credentials)?;
+    if let Some(s) = &a.ca_secret {
+        validate::ca_secret(s)?;
+    }
     // Last: every other flag's error is more useful than a missing agent image.
     let agent_image = agent_image(a)?;
     let explicit = explicit(a);
@@ -129,6 +137,7 @@ pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)>
         pull_secret_namespaces: a.pull_secret_namespaces.clone(),
         gc_schedule: gc_schedule(a)?,
         mirrors,
+        ca_secret: a.ca_secret.clone(),
     };
     Ok((req, explicit))
 }
@@ -195,6 +204,7 @@ fn explicit(a: &InstallArgs) -> Explicit {
         auth: a.auth || a.no_auth,
         pull_secret_namespaces: !a.pull_secret_namespaces.is_empty() || a.no_pull_secret_namespaces,
         gc_schedule: a.gc_schedule.is_some() || a.no_gc_schedule,
+        ca_secret: a.ca_secret.is_some() || a.no_ca_secret,
         no_mirrors: a.no_mirrors.clone(),
     }
 }

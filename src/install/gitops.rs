@@ -120,35 +120,24 @@ pub fn comment(r: &Rendered) -> String {
     c
 }
 
-/// What the workload needs of the keys, read from the Secrets `up --secrets-only` made; each
-/// must still fit the address, or the render would name a certificate that fails.
+/// What the workload needs of the keys, read from what `up --secrets-only` made; each
+/// certificate must still fit the address, or the render would name one that fails.
 async fn read_hashes(p: &Prepared, at: &Located) -> Result<Hashes> {
     let cluster = &p.cluster;
-    let mut trust_pem = String::new();
-    // During a CA rotation nodes trust every CA that may be serving.
-    for name in [
-        names::CA_SECRET,
-        names::CA_NEXT_SECRET,
-        names::CA_PREVIOUS_SECRET,
-    ] {
-        if let Some(pem) = cluster
-            .get::<Secret>(name)
-            .await?
-            .and_then(|s| manifests::secret_text(&s, "ca.crt"))
-        {
-            trust_pem.push_str(pem.trim_end());
-            trust_pem.push('\n');
-        }
-    }
-    if trust_pem.is_empty() {
-        return Err(hint(
-            format!(
-                "Secret {} (the registry's CA) does not exist",
-                names::CA_SECRET
-            ),
-            FIRST,
-        ));
-    }
+    // Exactly the CA certificates the last `up` handed to nodes and clients (kreg's own or
+    // the user's `--ca-secret`, two of them during a rotation), as its record keeps them:
+    // render never trusts more, or other, CAs than `up` would.
+    let trust_pem = p
+        .prev
+        .as_ref()
+        .map(|s| s.ca_pem.clone())
+        .filter(|pem| !pem.trim().is_empty())
+        .ok_or_else(|| {
+            hint(
+                format!("no CA is recorded in ConfigMap {}", names::STATE),
+                FIRST,
+            )
+        })?;
     let tls_sha256 = if p.plan.serves_tls() {
         leaf_sha256(cluster, names::TLS_SECRET, &at.endpoint).await?
     } else {

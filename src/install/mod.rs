@@ -65,6 +65,8 @@ pub enum Outcome {
 struct Prepared {
     cluster: Cluster,
     plan: Plan,
+    /// The CA the registry serves under until a switch completes (see `state::check_ca_switch`).
+    ca_current: Option<String>,
     prev: Option<InstalledState>,
     changes: Vec<Change>,
     nodes: Vec<NodeFacts>,
@@ -94,7 +96,9 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
     };
     run.foundation().await?;
     let located = run.locate(p.prev.as_ref()).await?;
-    let keys = run.mint(&located, opts.rotate_ca).await?;
+    let keys = run
+        .mint(&located, opts.rotate_ca, p.ca_current.as_deref())
+        .await?;
     // The image every node agent pulls to prove trust: its reference goes into the DaemonSet,
     // its blobs are pushed once the registry answers.
     let probe = crate::node::probe::build();
@@ -181,6 +185,9 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     // What the last `up` chose stays unless a flag changes it (see `state`).
     let prev = cluster.read_state().await?;
     let changes = crate::state::keep(&mut req, &opts.explicit, prev.as_ref())?;
+    let in_flight = tls::rotation_in_flight(&cluster).await?;
+    let ca_current =
+        crate::state::check_ca_switch(prev.as_ref(), &req, opts.rotate_ca, in_flight.as_ref())?;
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
@@ -200,10 +207,30 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     mirrors::describe(ctx, &plan);
     mirrors::check_credentials(&cluster, &plan).await?;
     check_s3_secret(&cluster, &plan).await?;
+    if let Some(name) = &plan.ca_secret {
+        let ca = tls::read_ca_secret(&cluster, &plan.namespace, name).await?;
+        // The CA the registry serves under, kept from the last `up`: its Secret may have
+        // been given another CA since.
+        if let Some(p) = prev
+            .as_ref()
+            .filter(|p| p.installed && p.ca_secret == plan.ca_secret)
+        {
+            tls::check_same_ca(name, &p.ca_pem, &ca.cert_pem)?;
+        }
+        r.done(&format!(
+            "CA: yours, from Secret {name} (sha256 {})",
+            pki::cert_sha256(&ca.cert_pem)?
+        ));
+        let until = pki::inspect(&ca.cert_pem)?.not_after;
+        if until - time::OffsetDateTime::now_utc() < tls::LEAF_RENEW_BEFORE {
+            r.warn(&format!("your CA expires on {}: the registry's certificate cannot outlive it, so every `up` re-issues it until you renew the CA (same key: only `kreg up`)", until.date()));
+        }
+    }
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,
         plan,
+        ca_current,
         prev,
         changes,
         nodes: facts.nodes,
@@ -592,8 +619,8 @@ impl Converge<'_> {
     /// The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
     /// address is known, since its name constraints cover it), the serving certificates
     /// (reused while they cover the address and have time left) and the users (`--auth`).
-    async fn mint(&mut self, at: &Located, rotate: bool) -> Result<Keys> {
-        let cas = tls::ensure_ca(self.cluster, self.plan, &at.endpoint, rotate).await?;
+    async fn mint(&mut self, at: &Located, rotate: bool, current: Option<&str>) -> Result<Keys> {
+        let cas = tls::ensure_ca(self.cluster, self.plan, &at.endpoint, rotate, current).await?;
         for stored in &cas.created {
             let name = stored.metadata.name.clone().unwrap_or_default();
             ownership::record(&mut self.created, "Secret", &name, &stored.metadata);

@@ -124,6 +124,8 @@ fn empty_record(plan: &Plan) -> InstalledState {
         node_trust: false,
         allow_runtime_restart: false,
         ca_pem: String::new(),
+        ca_secret: None,
+        ca_secret_next: None,
         auth: false,
         pull_secret_namespaces: vec![],
         storage: None,

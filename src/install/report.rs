@@ -30,6 +30,10 @@ pub struct UpReport {
     pub registry: String,
     pub ca_sha256: String,
     pub ca_pem: String,
+    /// `--ca-secret`: the Secret holding the user's CA, which signed the serving certificate
+    /// (absent: kreg's own CA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
     pub healthy: bool,
     /// Objects created or updated by this run (empty on an idempotent re-run).
     pub changed: Vec<String>,
@@ -144,6 +148,7 @@ pub(super) fn installed(
         registry: registry.clone(),
         ca_sha256: crate::pki::cert_sha256(&keys.cas.signing.cert_pem)?,
         ca_pem: keys.cas.trust_pem.clone(),
+        ca_secret: keys.cas.source.clone(),
         healthy: false,
         changed: run.changed.clone(),
         nodes_trusted: None,
@@ -197,6 +202,8 @@ pub(super) fn record(
         node_trust: plan.node_trust,
         allow_runtime_restart: plan.allow_runtime_restart,
         ca_pem: keys.cas.trust_pem.clone(),
+        ca_secret: keys.cas.source.clone(),
+        ca_secret_next: keys.cas.next_source.clone(),
         auth: plan.auth,
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         storage: Some(plan.storage.clone()),
@@ -317,6 +324,7 @@ mod tests {
             registry: "registry.10.0.0.2.nip.io:31000".into(),
             ca_sha256: "ab".repeat(32),
             ca_pem: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into(),
+            ca_secret: None,
             healthy: true,
             changed: vec![
                 "Namespace/kreg-system".into(),

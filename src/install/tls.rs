@@ -1,7 +1,8 @@
 //! The registry's TLS material in Secrets: the CA (created once, with name constraints; its
-//! two-phase `--rotate-ca`) and the serving certificates of the registry and the caches
-//! (reused while they cover the address and have time left). `up` and the caches call it;
-//! the certificates themselves are made by the pure [`crate::pki`].
+//! two-phase `--rotate-ca`; or the user's own, read from the `--ca-secret` Secret, which kreg
+//! only reads) and the serving certificates of the registry and the caches (reused while they
+//! cover the address and have time left). `up` and the caches call it; the certificates
+//! themselves are made by the pure [`crate::pki`].
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::Secret;
@@ -13,11 +14,15 @@ use crate::pki::{self, KeyPairPem};
 use crate::plan::{names, Endpoint, Plan};
 
 /// A serving certificate with less than this left is re-issued by `up`.
-const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
+pub const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
 
 /// The CA this `up` signs with, and what it hands nodes and clients to trust.
 pub struct CaSet {
     pub signing: KeyPairPem,
+    /// `--ca-secret`: the user's Secret `signing` came from (None: kreg's own CA).
+    pub source: Option<String>,
+    /// During a rotation to the user's CA: the Secret nodes are being given to trust.
+    pub next_source: Option<String>,
     /// One PEM certificate, or during a `--rotate-ca` the old and the new one.
     pub trust_pem: String,
     /// A rotation waits for every node to trust both before the registry switches.
@@ -30,14 +35,18 @@ pub struct CaSet {
 }
 
 /// The CA, created with name constraints for this installation when absent (a concurrent `up`
-/// adopts the winner's). `--rotate-ca` never deletes a CA before its successor is in place:
+/// adopts the winner's), or the user's (`current`: the `--ca-secret` the registry serves under
+/// now). `--rotate-ca` never deletes a CA before its successor is in place:
 ///
-/// 1. the new CA is written to Secret `kreg-ca-next`; nodes and clients get the old and the new
-///    certificate together while the registry keeps serving under the old one;
+/// 1. the new CA is written to Secret `kreg-ca-next` (a new CA of kreg's own with its key; or,
+///    when switching to the user's CA `plan.ca_secret`, only its certificate, annotated with
+///    the Secret's name); nodes and clients get the old and the new certificate together while
+///    the registry keeps serving under the old one;
 /// 2. once every node trusts both (this `up` waited for it), `kreg-ca-next` is marked and `up`
-///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, `kreg-ca` is
-///    replaced in place (one update) by the new CA, `kreg-ca-next` removed, and the serving
-///    certificate re-issued under the new CA while both are still trusted;
+///    runs again: the old certificate is kept (no key) in `kreg-ca-previous`, the new CA takes
+///    over (kreg's own: `kreg-ca` is replaced in place, one update; the user's: it signs from
+///    its Secret), `kreg-ca-next` is removed, and the serving certificate re-issued under the
+///    new CA while both are still trusted;
 /// 3. the next `up` drops the old certificate.
 ///
 /// Each step can be repeated after a crash: a later `up` resumes from what the Secrets say.
@@ -46,6 +55,7 @@ pub async fn ensure_ca(
     plan: &Plan,
     endpoint: &Endpoint,
     rotate: bool,
+    current: Option<&str>,
 ) -> Result<CaSet> {
     let scope = pki::ca_scope(
         plan.wildcard_suffix(),
@@ -67,22 +77,28 @@ pub async fn ensure_ca(
         Ok((ca, secret))
     };
     let (mut changed, mut made) = (vec![], vec![]);
-    let current = match cluster.get::<Secret>(names::CA_SECRET).await? {
-        Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
-        None => {
-            let (_, secret) = new_ca_secret(names::CA_SECRET)?;
-            let (stored, created) = cluster.create_if_absent(&secret).await?;
-            if created {
-                changed.push(format!("Secret/{}", names::CA_SECRET));
+    let source = current.map(str::to_string);
+    let current = match current {
+        Some(name) => external_ca(cluster, plan, endpoint, name).await?,
+        None => match cluster.get::<Secret>(names::CA_SECRET).await? {
+            Some(s) => ca_from_secret(&s, names::CA_SECRET)?,
+            None => {
+                let (_, secret) = new_ca_secret(names::CA_SECRET)?;
+                let (stored, created) = cluster.create_if_absent(&secret).await?;
+                if created {
+                    changed.push(format!("Secret/{}", names::CA_SECRET));
+                }
+                return Ok(CaSet {
+                    trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
+                    signing: ca_from_secret(&stored, names::CA_SECRET)?,
+                    source: None,
+                    next_source: None,
+                    distributing: false,
+                    changed,
+                    created: if created { vec![stored] } else { vec![] },
+                });
             }
-            return Ok(CaSet {
-                trust_pem: ca_from_secret(&stored, names::CA_SECRET)?.cert_pem,
-                signing: ca_from_secret(&stored, names::CA_SECRET)?,
-                distributing: false,
-                changed,
-                created: if created { vec![stored] } else { vec![] },
-            });
-        }
+        },
     };
     let next = cluster.get::<Secret>(names::CA_NEXT_SECRET).await?;
     let previous = cluster
@@ -91,7 +107,11 @@ pub async fn ensure_ca(
         .and_then(|s| manifests::secret_text(&s, "ca.crt"));
     let bundle = |old: &str, new: &str| format!("{}\n{}", old.trim_end(), new);
     if let Some(next_secret) = next {
-        let next = ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?;
+        let next_source = next_target(&next_secret);
+        let next = match &next_source {
+            Some(name) => next_external(cluster, plan, endpoint, &next_secret, name).await?,
+            None => ca_from_secret(&next_secret, names::CA_NEXT_SECRET)?,
+        };
         let distributed = next_secret
             .metadata
             .annotations
@@ -102,6 +122,8 @@ pub async fn ensure_ca(
             return Ok(CaSet {
                 trust_pem: bundle(&current.cert_pem, &next.cert_pem),
                 signing: current,
+                source,
+                next_source,
                 distributing: true,
                 changed,
                 created: made,
@@ -123,18 +145,20 @@ pub async fn ensure_ca(
             if how == Applied::Created {
                 made.extend(cluster.get::<Secret>(names::CA_PREVIOUS_SECRET).await?);
             }
-            let mut replaced = manifests::secret(
-                &plan.namespace,
-                names::CA_SECRET,
-                "Opaque",
-                &[
-                    ("ca.crt", next.cert_pem.as_bytes()),
-                    ("ca.key", next.key_pem.as_bytes()),
-                ],
-            );
-            replaced.metadata.resource_version = None;
-            cluster.replace(&replaced).await?;
-            changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
+            if next_source.is_none() {
+                let mut replaced = manifests::secret(
+                    &plan.namespace,
+                    names::CA_SECRET,
+                    "Opaque",
+                    &[
+                        ("ca.crt", next.cert_pem.as_bytes()),
+                        ("ca.key", next.key_pem.as_bytes()),
+                    ],
+                );
+                replaced.metadata.resource_version = None;
+                cluster.replace(&replaced).await?;
+                changed.push(format!("Secret/{} (the new CA)", names::CA_SECRET));
+            }
             current.cert_pem.clone()
         };
         cluster.delete::<Secret>(names::CA_NEXT_SECRET).await?;
@@ -145,6 +169,8 @@ pub async fn ensure_ca(
                 bundle(&old_pem, &next.cert_pem)
             },
             signing: next,
+            source: next_source,
+            next_source: None,
             distributing: false,
             changed,
             created: made,
@@ -153,12 +179,37 @@ pub async fn ensure_ca(
     if rotate {
         // A finished earlier rotation's old certificate: every pod serves under the current CA.
         cluster.delete::<Secret>(names::CA_PREVIOUS_SECRET).await?;
-        let (_, secret) = new_ca_secret(names::CA_NEXT_SECRET)?;
+        let target = plan
+            .ca_secret
+            .clone()
+            .filter(|t| Some(t) != source.as_ref());
+        let secret = match &target {
+            // To the user's CA: its certificate only; the key stays in their Secret.
+            Some(name) => {
+                let theirs = read_ca_secret(cluster, &plan.namespace, name).await?;
+                let mut s = manifests::secret(
+                    &plan.namespace,
+                    names::CA_NEXT_SECRET,
+                    "Opaque",
+                    &[("ca.crt", theirs.cert_pem.as_bytes())],
+                );
+                s.metadata
+                    .annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(CA_NEXT_FROM.into(), name.clone());
+                s
+            }
+            None => new_ca_secret(names::CA_NEXT_SECRET)?.1,
+        };
         let (stored, created) = cluster.create_if_absent(&secret).await?;
         if created {
             made.push(stored.clone());
         }
-        let next = ca_from_secret(&stored, names::CA_NEXT_SECRET)?;
+        let next_source = next_target(&stored);
+        let next = match &next_source {
+            Some(name) => next_external(cluster, plan, endpoint, &stored, name).await?,
+            None => ca_from_secret(&stored, names::CA_NEXT_SECRET)?,
+        };
         changed.push(format!(
             "Secret/{} (new CA, trusted beside the old one)",
             names::CA_NEXT_SECRET
@@ -166,6 +217,8 @@ pub async fn ensure_ca(
         return Ok(CaSet {
             trust_pem: bundle(&current.cert_pem, &next.cert_pem),
             signing: current,
+            source,
+            next_source,
             distributing: true,
             changed,
             created: made,
@@ -188,6 +241,8 @@ pub async fn ensure_ca(
             return Ok(CaSet {
                 trust_pem: bundle(&old, &current.cert_pem),
                 signing: current,
+                source,
+                next_source: None,
                 distributing: false,
                 changed,
                 created: made,
@@ -197,10 +252,146 @@ pub async fn ensure_ca(
     Ok(CaSet {
         trust_pem: current.cert_pem.clone(),
         signing: current,
+        source,
+        next_source: None,
         distributing: false,
         changed,
         created: made,
     })
+}
+
+/// On Secret `kreg-ca-next`: the user's Secret the rotation switches to (absent: a new CA of
+/// kreg's own, with its key in `kreg-ca-next`).
+const CA_NEXT_FROM: &str = "kreg.dev/ca-secret";
+
+/// The rotation in flight, read from Secret `kreg-ca-next`: `None` when there is none,
+/// `Some(None)` for a new CA of kreg's own, `Some(Some(name))` for the user's in Secret `name`.
+pub async fn rotation_in_flight(cluster: &Cluster) -> Result<Option<Option<String>>> {
+    Ok(cluster
+        .get::<Secret>(names::CA_NEXT_SECRET)
+        .await?
+        .map(|s| next_target(&s)))
+}
+
+fn next_target(next: &Secret) -> Option<String> {
+    next.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CA_NEXT_FROM))
+        .cloned()
+}
+
+/// The user's CA a rotation switches to: read from its Secret, and still the certificate
+/// nodes were given (a Secret changed in the middle of a rotation would switch the registry
+/// to a CA no node trusts).
+async fn next_external(
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    next: &Secret,
+    name: &str,
+) -> Result<KeyPairPem> {
+    let theirs = external_ca(cluster, plan, endpoint, name).await?;
+    let given = manifests::secret_text(next, "ca.crt").unwrap_or_default();
+    if !pki::same_public_key(&given, &theirs.cert_pem).unwrap_or(false) {
+        return Err(hint(
+            format!("Secret {name} holds another CA than the one this rotation gave the nodes (Secret {}); nothing was switched", names::CA_NEXT_SECRET),
+            format!("put that CA back into Secret {name} and run `kreg up` to finish, or delete Secret {} and start again with --rotate-ca", names::CA_NEXT_SECRET),
+        ));
+    }
+    Ok(theirs)
+}
+
+/// `--ca-secret`: the user's CA, checked, and allowed by its name constraints (if any) to sign
+/// for the registry. Its key stays in the user's Secret (kreg holds it in memory to sign, and
+/// writes only the serving certificate's own key).
+async fn external_ca(
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    name: &str,
+) -> Result<KeyPairPem> {
+    let ca = read_ca_secret(cluster, &plan.namespace, name).await?;
+    // A CA with name constraints must allow the registry's name: checked here, so the message
+    // is about the user's CA and not kreg's.
+    pki::scope_permits(
+        pki::ca_scope_of(&ca.cert_pem)?.as_ref(),
+        &endpoint.host,
+        &endpoint.ips,
+    )
+    .map_err(|e| {
+        hint(
+            format!("--ca-secret {name}: your CA's name constraints do not cover the registry: {e}"),
+            format!(
+                "use a CA whose constraints permit {} (or none), or choose a name it covers with --host",
+                endpoint.host
+            ),
+        )
+    })?;
+    Ok(ca)
+}
+
+/// Reads and checks the user's CA (`--ca-secret`): the Secret exists in kreg's namespace, is a
+/// `kubernetes.io/tls` Secret, and its `tls.crt`/`tls.key` pass [`pki::check_user_ca`]. `up`
+/// calls it before anything is applied, and again when it signs. Returns the certificate
+/// (re-encoded, nothing else) and the key.
+pub async fn read_ca_secret(cluster: &Cluster, namespace: &str, name: &str) -> Result<KeyPairPem> {
+    let create = format!(
+        "put your CA there first: kubectl -n {namespace} create secret tls {name} --cert=ca.crt --key=ca.key \
+(the CA certificate, CA:true and valid now, and its unencrypted key)"
+    );
+    let flag = format!("--ca-secret {name}");
+    let Some(s) = cluster.get::<Secret>(name).await? else {
+        return Err(hint(
+            format!("{flag}: Secret {name} does not exist in namespace {namespace}; nothing was changed"),
+            create,
+        ));
+    };
+    let kind = s.type_.as_deref().unwrap_or("Opaque");
+    if kind != "kubernetes.io/tls" {
+        return Err(hint(
+            format!("{flag}: Secret {name} is of type {kind}, not kubernetes.io/tls; nothing was changed"),
+            create,
+        ));
+    }
+    let get = |k: &str| -> Result<String> {
+        manifests::secret_text(&s, k)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                hint(
+                    format!("{flag}: Secret {name} has no {k}; nothing was changed"),
+                    create.clone(),
+                )
+            })
+    };
+    let given = KeyPairPem {
+        cert_pem: get("tls.crt")?,
+        key_pem: get("tls.key")?,
+    };
+    let cert_pem = pki::check_user_ca(&given, time::OffsetDateTime::now_utc()).map_err(|e| {
+        hint(
+            format!("{flag}: {e:#}; nothing was changed"),
+            format!("kreg signs the registry's certificate with the CA in Secret {name}: tls.crt must be exactly one CA certificate (basicConstraints CA:true, keyUsage keyCertSign if it has a keyUsage, valid now) and tls.key its unencrypted PKCS#8 key (ECDSA P-256/P-384, Ed25519 or RSA)"),
+        )
+    })?;
+    Ok(KeyPairPem {
+        cert_pem,
+        key_pem: given.key_pem,
+    })
+}
+
+/// `--ca-secret` kept from the last `up`: the Secret may have been given new content. A
+/// renewed certificate of the same key pair is taken as it is (what the registry serves still
+/// chains to it); a different key pair would leave every node trusting only a CA the registry
+/// no longer serves under, so it is refused while the registry is installed.
+pub fn check_same_ca(name: &str, recorded_pem: &str, now_pem: &str) -> Result<()> {
+    if recorded_pem.is_empty() || pki::bundle_has_key_of(recorded_pem, now_pem)? {
+        return Ok(());
+    }
+    Err(hint(
+        format!("--ca-secret {name}: the Secret now holds another CA (a different key) than the one the registry serves under and every node trusts; nothing was changed"),
+        format!("put the previous CA back into Secret {name}, or run `kreg down` (images are kept), then `kreg up`, then `kreg trust-local` on each workstation"),
+    ))
 }
 
 /// Marks the rotation's new CA as trusted by every node: the next pass may switch to it.

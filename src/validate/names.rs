@@ -1,5 +1,5 @@
 //! DNS names and labels: hosts (`--host`), the wildcard suffix (`--dns-suffix`), namespaces
-//! and Secret names.
+//! and Secret names (`--ca-secret`'s among them).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -205,4 +205,48 @@ letters, digits, '-' and '.', each dot-separated part starting and ending with a
         );
     }
     Ok(())
+}
+
+/// `--ca-secret`: a Secret name in kreg's namespace (another namespace's Secret is not read:
+/// kreg's rights end at its namespace), and not one of kreg's own `kreg-*` Secrets, which
+/// `up` rewrites and `down --purge` deletes.
+pub fn ca_secret(s: &str) -> Result<()> {
+    if let Some((ns, name)) = s.split_once('/') {
+        return Err(crate::error::hint(
+            format!("--ca-secret {}: kreg reads the CA only from its own namespace", shown(s)),
+            format!(
+                "copy the Secret into kreg's namespace (or install kreg into {}) and pass --ca-secret {}",
+                shown(ns),
+                shown(name)
+            ),
+        ));
+    }
+    secret_name(s).map_err(|e| anyhow::anyhow!("invalid --ca-secret: {e}"))?;
+    if s.starts_with("kreg-") {
+        return Err(crate::error::hint(
+            format!("--ca-secret {s}: names starting with kreg- are kreg's own Secrets"),
+            "name the Secret with your CA differently (e.g. registry-ca)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod ca_secret_tests {
+    use super::*;
+
+    #[test]
+    fn ca_secret_names() {
+        ca_secret("registry-ca").unwrap();
+        for (bad, why) in [
+            ("kreg-ca", "kreg's own"),
+            ("kreg-tls", "kreg's own"),
+            ("other/registry-ca", "own namespace"),
+            ("Registry_CA", "invalid --ca-secret"),
+            ("", "invalid --ca-secret"),
+        ] {
+            let e = ca_secret(bad).unwrap_err();
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod kreg;
 pub mod oci;
+pub mod pull;
 pub mod rt;
 
 use std::path::{Path, PathBuf};
