@@ -10,6 +10,7 @@ mod drift;
 mod edit;
 mod facts;
 mod forward;
+mod gateway;
 mod gc_lease;
 mod jobs;
 pub mod lease;
@@ -243,6 +244,7 @@ impl Cluster {
             O::NetworkPolicy(o) => self.apply(o).await,
             O::Job(o) => self.apply(o.as_ref()).await,
             O::CronJob(o) => self.apply_cronjob(o).await,
+            O::GatewayApi(o) => self.apply_gateway_object(o).await,
         }
     }
 
