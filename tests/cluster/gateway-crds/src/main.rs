@@ -39,6 +39,7 @@ fn main() {
         .collect();
     let mut list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
     drop_null_enum_values(&mut list);
+    let_group_be_empty(&mut list, false);
     println!("{}", serde_json::to_string(&list).expect("CRDs serialize"));
 }
 
@@ -54,6 +55,34 @@ fn drop_null_enum_values(v: &mut serde_json::Value) {
             map.values_mut().for_each(drop_null_enum_values);
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_enum_values),
+        _ => {}
+    }
+}
+
+/// A reference's `group` is the empty string for the core group (a Service, a ConfigMap), but
+/// Kubernetes 1.20's OpenAPI validator takes an empty string for null ("must be of type string:
+/// null") unless the field is nullable: every `group` property is made nullable.
+fn let_group_be_empty(v: &mut serde_json::Value, is_group: bool) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if is_group && map.get("type").and_then(|t| t.as_str()) == Some("string") {
+                map.insert("nullable".into(), true.into());
+            }
+            for (key, child) in map.iter_mut() {
+                if key == "properties" {
+                    if let serde_json::Value::Object(props) = child {
+                        for (name, schema) in props.iter_mut() {
+                            let_group_be_empty(schema, name == "group");
+                        }
+                    }
+                } else {
+                    let_group_be_empty(child, false);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|x| let_group_be_empty(x, false))
+        }
         _ => {}
     }
 }
