@@ -31,7 +31,10 @@ use kube::{Client, Config, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use access::{
+    Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS,
+    UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
+};
 pub use address::lb_address;
 pub use drift::drifted;
 pub use forward::Forward;

@@ -184,6 +184,15 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
+    if let (Some(g), false) = (&plan.gateway, opts.dry_run) {
+        // Checked with the plan, since the listener decides which routes kreg writes.
+        cluster
+            .check_access(match g.mode {
+                plan::GatewayMode::TlsPassthrough => crate::cluster::ACCESS_UP_GATEWAY_TLS,
+                plan::GatewayMode::Https => crate::cluster::ACCESS_UP_GATEWAY_HTTPS,
+            })
+            .await?;
+    }
     if !opts.explicit.expose && prev.is_some() {
         plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
     }
