@@ -59,7 +59,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l expose -d 'How the regi
 ingress\t'An Ingress of an existing IngressClass (needs --host)'
 nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
 localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'
-localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'"
+localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'
+gateway\t'A route on an existing Gateway API Gateway (needs --host): a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener'"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
@@ -75,6 +76,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-endpoint -d 'S3-comp
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l replicas -d 'Registry replicas (more than 1 needs --storage s3; default: the last `up`\'s, else 1)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l gateway -d 'Gateway to use with --expose gateway (default: the cluster\'s only Gateway)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
@@ -117,7 +119,8 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l expose -d 'How the 
 ingress\t'An Ingress of an existing IngressClass (needs --host)'
 nodeport\t'A NodePort on a node address (kind, minikube, bare clusters)'
 localhost\t'Zero-TLS: a NodePort every node pulls from as localhost:<port> over plain HTTP; push through `kreg port-forward`'
-localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'"
+localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the nodes and pods, with a certificate for it'
+gateway\t'A route on an existing Gateway API Gateway (needs --host): a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener'"
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
@@ -133,6 +136,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-endpoint -d 'S3-
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l s3-secret -d 'Secret in the namespace holding accesskey and secretkey (with --storage s3)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l replicas -d 'Registry replicas (more than 1 needs --storage s3; default: the last `up`\'s, else 1)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l ingress-class -d 'IngressClass to use with --expose ingress (default: the cluster\'s default class)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l gateway -d 'Gateway to use with --expose gateway (default: the cluster\'s only Gateway)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror -d 'Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port). URL defaults to https://UPSTREAM (https://registry-1.docker.io for docker.io)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r

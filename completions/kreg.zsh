@@ -46,7 +46,8 @@ _arguments "${_arguments_options[@]}" : \
 ingress\:"An Ingress of an existing IngressClass (needs --host)"
 nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
 localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"
-localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"))' \
+localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"
+gateway\:"A route on an existing Gateway API Gateway (needs --host)\: a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
 '--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
@@ -62,6 +63,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
 '--replicas=[Registry replicas (more than 1 needs --storage s3; default\: the last \`up\`'\''s, else 1)]:N:_default' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
+'--gateway=[Gateway to use with --expose gateway (default\: the cluster'\''s only Gateway)]:NAMESPACE/NAME:_default' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
@@ -112,7 +114,8 @@ _arguments "${_arguments_options[@]}" : \
 ingress\:"An Ingress of an existing IngressClass (needs --host)"
 nodeport\:"A NodePort on a node address (kind, minikube, bare clusters)"
 localhost\:"Zero-TLS\: a NodePort every node pulls from as localhost\:<port> over plain HTTP; push through \`kreg port-forward\`"
-localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"))' \
+localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`kreg port-forward\`), the nodes and pods, with a certificate for it"
+gateway\:"A route on an existing Gateway API Gateway (needs --host)\: a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
 '--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
@@ -128,6 +131,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--s3-secret=[Secret in the namespace holding accesskey and secretkey (with --storage s3)]:NAME:_default' \
 '--replicas=[Registry replicas (more than 1 needs --storage s3; default\: the last \`up\`'\''s, else 1)]:N:_default' \
 '--ingress-class=[IngressClass to use with --expose ingress (default\: the cluster'\''s default class)]:NAME:_default' \
+'--gateway=[Gateway to use with --expose gateway (default\: the cluster'\''s only Gateway)]:NAMESPACE/NAME:_default' \
 '*--mirror=[Pull-through cache for an upstream registry; nodes pull through it first and fall back to the upstream (repeatable\: docker.io, ghcr.io, quay.io, registry.k8s.io, host\:port). URL defaults to https\://UPSTREAM (https\://registry-1.docker.io for docker.io)]:UPSTREAM[=URL]:_default' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \

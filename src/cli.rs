@@ -236,6 +236,9 @@ pub enum ExposeArg {
     /// localhost:<port> over TLS: the same name from this machine (`kreg port-forward`), the
     /// nodes and pods, with a certificate for it
     LocalhostTls,
+    /// A route on an existing Gateway API Gateway (needs --host): a TLSRoute through a TLS
+    /// Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener
+    Gateway,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -366,6 +369,10 @@ pub struct InstallArgs {
     /// IngressClass to use with --expose ingress (default: the cluster's default class)
     #[arg(long, value_name = "NAME")]
     pub ingress_class: Option<String>,
+
+    /// Gateway to use with --expose gateway (default: the cluster's only Gateway)
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub gateway: Option<String>,
 
     /// Pull-through cache for an upstream registry; nodes pull through it first and fall back
     /// to the upstream (repeatable: docker.io, ghcr.io, quay.io, registry.k8s.io, host:port).

@@ -106,6 +106,31 @@ pub struct IngressClassFact {
     pub is_default: bool,
 }
 
+/// One Gateway API Gateway: what `--expose gateway` chooses from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GatewayFact {
+    pub namespace: String,
+    pub name: String,
+    pub class: String,
+    pub listeners: Vec<ListenerFact>,
+    /// `status.addresses[].value`, filled by the Gateway's controller.
+    pub addresses: Vec<String>,
+}
+
+/// One listener of a Gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListenerFact {
+    pub name: String,
+    /// `HTTP`, `HTTPS`, `TLS`, `TCP`, `UDP`.
+    pub protocol: String,
+    pub port: u16,
+    pub hostname: Option<String>,
+    /// `tls.mode`: `Terminate` (the default) or `Passthrough`.
+    pub tls_mode: Option<String>,
+    /// `allowedRoutes.namespaces.from`: `Same` (the default), `All`, `Selector`.
+    pub routes_from: Option<String>,
+}
+
 /// Everything detection looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterFacts {

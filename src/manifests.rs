@@ -93,7 +93,7 @@ pub fn service(plan: &Plan) -> Service {
                 }
             }
         }
-        Expose::Ingress => spec.type_ = Some("ClusterIP".into()),
+        Expose::Ingress | Expose::Gateway => spec.type_ = Some("ClusterIP".into()),
         Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => {
             spec.type_ = Some("NodePort".into());
             // Port 5000 inside the cluster; the node port itself is allocated by the API server
@@ -456,6 +456,90 @@ pub fn secret(namespace: &str, name: &str, type_: &str, data: &[(&str, &[u8])]) 
 pub fn secret_text(s: &Secret, key: &str) -> Option<String> {
     let bytes = s.data.as_ref()?.get(key)?;
     String::from_utf8(bytes.0.clone()).ok()
+}
+
+/// The ConfigMap holding kreg's CA for a Gateway's BackendTLSPolicy (key `ca.crt`).
+pub const GATEWAY_CA: &str = "kreg-registry-ca";
+const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
+
+/// `--expose gateway` through an HTTPS listener: the ConfigMap with kreg's CA (key `ca.crt`)
+/// that the BackendTLSPolicy names. None otherwise.
+pub fn gateway_ca(plan: &Plan, trust_pem: &str) -> Option<ConfigMap> {
+    let g = plan.gateway.as_ref()?;
+    (g.mode == crate::plan::GatewayMode::Https).then(|| {
+        let data = BTreeMap::from([("ca.crt".to_string(), trust_pem.to_string())]);
+        configmap(&plan.namespace, GATEWAY_CA, data)
+    })
+}
+
+/// `--expose gateway`: kreg's route on the chosen Gateway: a TLSRoute through a Passthrough
+/// listener; through an HTTPS listener, the BackendTLSPolicy that makes the Gateway speak TLS
+/// to the registry and verify its certificate against kreg's CA for `host`, then the
+/// HTTPRoute. JSON: the typed Kubernetes crate has no Gateway API types. Empty for every other
+/// exposure.
+pub fn gateway_routes(plan: &Plan, host: &str) -> Vec<serde_json::Value> {
+    use crate::plan::GatewayMode;
+    let Some(g) = &plan.gateway else {
+        return vec![];
+    };
+    let meta = serde_json::json!({
+        "name": names::REGISTRY,
+        "namespace": plan.namespace,
+        "labels": {
+            names::MANAGED_BY.0: names::MANAGED_BY.1,
+            "app.kubernetes.io/name": names::REGISTRY,
+        },
+    });
+    let parent = serde_json::json!([{
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "namespace": g.namespace,
+        "name": g.name,
+        "sectionName": g.listener,
+    }]);
+    let backend = serde_json::json!([{"name": names::REGISTRY, "port": 443}]);
+    match g.mode {
+        GatewayMode::TlsPassthrough => vec![serde_json::json!({
+            "apiVersion": GATEWAY_API,
+            "kind": "TLSRoute",
+            "metadata": meta,
+            "spec": {
+                "parentRefs": parent,
+                "hostnames": [host],
+                "rules": [{"backendRefs": backend}],
+            },
+        })],
+        GatewayMode::Https => vec![
+            serde_json::json!({
+                "apiVersion": GATEWAY_API,
+                "kind": "BackendTLSPolicy",
+                "metadata": meta,
+                "spec": {
+                    "targetRefs": [{"group": "", "kind": "Service", "name": names::REGISTRY}],
+                    "validation": {
+                        "caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": GATEWAY_CA}],
+                        "hostname": host,
+                    },
+                },
+            }),
+            serde_json::json!({
+                "apiVersion": GATEWAY_API,
+                "kind": "HTTPRoute",
+                "metadata": meta,
+                "spec": {
+                    "parentRefs": parent,
+                    "hostnames": [host],
+                    "rules": [{
+                        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                        "backendRefs": backend,
+                        // A layer push is one long request: "0s" turns the Gateway's request
+                        // timeouts off (Gateway API: a zero duration disables the timeout).
+                        "timeouts": {"request": "0s", "backendRequest": "0s"},
+                    }],
+                },
+            }),
+        ],
+    }
 }
 
 pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) -> ConfigMap {
@@ -1261,6 +1345,43 @@ mod tests {
             serde_json::to_value(ingress(&p, "registry.example.com").unwrap()).unwrap(),
         ];
         insta::assert_yaml_snapshot!("loadbalancer_s3", docs);
+    }
+
+    #[test]
+    fn gateway_routes_snapshot() {
+        use crate::plan::{GatewayChoice, GatewayMode};
+        let mut docs = vec![];
+        for (mode, listener) in [
+            (GatewayMode::TlsPassthrough, "tls"),
+            (GatewayMode::Https, "https"),
+        ] {
+            let mut p = plan(Expose::Gateway, pvc_storage());
+            p.host = Some("registry.example.test".into());
+            p.gateway = Some(GatewayChoice {
+                namespace: "infra".into(),
+                name: "public".into(),
+                listener: listener.into(),
+                port: 443,
+                mode,
+                address: None,
+            });
+            assert_eq!(
+                service(&p).spec.unwrap().type_.as_deref(),
+                Some("ClusterIP")
+            );
+            if let Some(ca) = gateway_ca(&p, "-----BEGIN CERTIFICATE-----") {
+                docs.push(serde_json::to_value(ca).unwrap());
+            }
+            docs.extend(gateway_routes(&p, "registry.example.test"));
+        }
+        let kinds: Vec<_> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            ["TLSRoute", "ConfigMap", "BackendTLSPolicy", "HTTPRoute"]
+        );
+        insta::assert_yaml_snapshot!("gateway_routes", docs);
+        let none = plan(Expose::LoadBalancer, pvc_storage());
+        assert!(gateway_routes(&none, "x").is_empty() && gateway_ca(&none, "x").is_none());
     }
 
     #[test]

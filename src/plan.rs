@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{ingress_controller, Flavor, IngressClassFact, IngressController};
+use crate::detect::{
+    ingress_controller, Flavor, GatewayFact, IngressClassFact, IngressController, ListenerFact,
+};
 use crate::error::hint;
 
 /// The version of every `-o json|yaml` document kreg prints (`schemaVersion`): raised when a
@@ -158,6 +160,9 @@ pub enum Expose {
     /// nodes through the ClusterIP, so one image reference works everywhere.
     #[serde(rename = "localhost-tls")]
     LocalhostTls,
+    /// A route of kreg's on an existing Gateway API Gateway: a TLSRoute through a Passthrough
+    /// listener, else an HTTPRoute with a BackendTLSPolicy through an HTTPS listener.
+    Gateway,
 }
 
 impl Expose {
@@ -180,6 +185,7 @@ impl fmt::Display for Expose {
             Expose::NodePort => "nodeport",
             Expose::Localhost => "localhost",
             Expose::LocalhostTls => "localhost-tls",
+            Expose::Gateway => "gateway",
         })
     }
 }
@@ -193,8 +199,9 @@ impl std::str::FromStr for Expose {
             "nodeport" => Ok(Expose::NodePort),
             "localhost" => Ok(Expose::Localhost),
             "localhost-tls" => Ok(Expose::LocalhostTls),
+            "gateway" => Ok(Expose::Gateway),
             other => {
-                bail!("unknown exposure {other:?}: expected loadbalancer, ingress, nodeport, localhost or localhost-tls")
+                bail!("unknown exposure {other:?}: expected loadbalancer, ingress, nodeport, localhost, localhost-tls or gateway")
             }
         }
     }
@@ -234,6 +241,8 @@ pub struct Request {
     pub storage: Storage,
     pub replicas: u32,
     pub ingress_class: Option<String>,
+    /// `--gateway NS/NAME`: the Gateway of `--expose gateway`.
+    pub gateway: Option<String>,
     pub node_trust: bool,
     pub allow_runtime_restart: bool,
     /// Also restart control-plane nodes' runtimes (with `allow_runtime_restart`).
@@ -293,6 +302,35 @@ pub struct Abilities {
     pub storage_classes: Vec<String>,
     pub default_storage_class: Option<String>,
     pub ingress_classes: Vec<IngressClassFact>,
+    /// The server serves `gateway.networking.k8s.io/v1`.
+    pub gateway_api: bool,
+    /// Its Gateways (empty when unreadable).
+    pub gateways: Vec<GatewayFact>,
+}
+
+/// How kreg's route reaches the registry through a Gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GatewayMode {
+    /// A TLS listener in Passthrough mode and a TLSRoute: the Gateway forwards the TLS stream
+    /// by SNI, the registry keeps serving its own certificate, and no proxy buffers a layer.
+    TlsPassthrough,
+    /// An HTTPS listener (the Gateway terminates TLS with the user's certificate), an
+    /// HTTPRoute, and a BackendTLSPolicy that makes the Gateway verify kreg's certificate.
+    Https,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayChoice {
+    pub namespace: String,
+    pub name: String,
+    /// The listener kreg's route attaches to (`sectionName`).
+    pub listener: String,
+    pub port: u16,
+    pub mode: GatewayMode,
+    /// The Gateway's first `status.addresses` value, when a controller filled it.
+    #[serde(skip)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -317,6 +355,7 @@ pub struct Plan {
     pub storage: Storage,
     pub replicas: u32,
     pub ingress: Option<IngressChoice>,
+    pub gateway: Option<GatewayChoice>,
     pub host: Option<String>,
     pub dns_suffix: String,
     pub node_trust: bool,
@@ -337,10 +376,21 @@ pub struct Plan {
 /// Decides exposure and storage. Errors here happen before anything is applied.
 pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Plan> {
     let flavor = req.flavor.unwrap_or(detected);
-    let (expose, expose_reason) = match req.expose {
+    let (expose, mut expose_reason) = match req.expose {
         Some(e) => (e, "chosen with --expose".to_string()),
         None => default_expose(flavor),
     };
+    if req.expose.is_none() && abilities.gateway_api && abilities.ingress_classes.is_empty() {
+        // Ingress controllers are being retired (ingress-nginx in 2026) for Gateway API: offer
+        // the cluster's Gateway instead of an Ingress that no controller would serve.
+        expose_reason.push_str(&format!(
+            "; this cluster has the Gateway API and no IngressClass: --expose gateway --host NAME routes through {}",
+            match abilities.gateways.as_slice() {
+                [only] => format!("Gateway {}/{}", only.namespace, only.name),
+                _ => "a Gateway (--gateway NAMESPACE/NAME)".to_string(),
+            }
+        ));
+    }
     let ingress = if expose == Expose::Ingress {
         Some(choose_ingress(
             req.ingress_class.as_deref(),
@@ -349,6 +399,19 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
     } else {
         if req.ingress_class.is_some() {
             bail!("--ingress-class needs --expose ingress");
+        }
+        None
+    };
+    let gateway = if expose == Expose::Gateway {
+        Some(choose_gateway(
+            req.gateway.as_deref(),
+            &req.namespace,
+            req.host.as_deref(),
+            abilities,
+        )?)
+    } else {
+        if req.gateway.is_some() {
+            bail!("--gateway needs --expose gateway");
         }
         None
     };
@@ -458,6 +521,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         storage,
         replicas: req.replicas,
         ingress,
+        gateway,
         host: req.host.clone(),
         dns_suffix: req.dns_suffix.clone(),
         node_trust: req.node_trust,
@@ -584,6 +648,7 @@ pub fn anonymous_reach(expose: Expose, flavor: Flavor, public: bool, ranges: &[S
             format!("every machine that reaches the load balancer's address{ranges}")
         }
         Expose::Ingress => "everyone who reaches the ingress controller".into(),
+        Expose::Gateway => "everyone who reaches the Gateway".into(),
         Expose::NodePort => "every machine that reaches a node's address".into(),
         Expose::Localhost | Expose::LocalhostTls => {
             "every pod and process on the nodes (localhost NodePort, Service ClusterIP)".into()
@@ -648,6 +713,125 @@ fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Resu
                     .join(", ")
             ),
         )),
+    }
+}
+
+/// `--expose gateway`: the Gateway (`--gateway NS/NAME`, else the only one) and, from its
+/// listeners, how kreg's route attaches: a TLS listener in Passthrough mode wins (the registry
+/// keeps its own certificate end to end), else an HTTPS listener. A listener with a hostname
+/// must match `--host`; one that admits routes only from its own namespace (the default)
+/// cannot take a route from kreg's namespace. Everything is checked before anything is applied.
+fn choose_gateway(
+    requested: Option<&str>,
+    kreg_namespace: &str,
+    host: Option<&str>,
+    a: &Abilities,
+) -> Result<GatewayChoice> {
+    if !a.gateway_api {
+        return Err(hint(
+            "--expose gateway: this cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)",
+            "install the Gateway API CRDs and a Gateway controller, or use --expose loadbalancer, nodeport or ingress",
+        ));
+    }
+    let Some(host) = host else {
+        return Err(hint(
+            "--expose gateway needs --host: the route matches the registry by host name",
+            "pass --host registry.example.com (a DNS name that points at your Gateway)",
+        ));
+    };
+    let names = || {
+        a.gateways
+            .iter()
+            .map(|g| format!("{}/{}", g.namespace, g.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let gw = match requested {
+        Some(r) => {
+            let (ns, name) = r.split_once('/').ok_or_else(|| {
+                hint(
+                    format!("--gateway {r:?} is not NAMESPACE/NAME"),
+                    "pass --gateway NAMESPACE/NAME, e.g. --gateway infra/public",
+                )
+            })?;
+            a.gateways
+                .iter()
+                .find(|g| g.namespace == ns && g.name == name)
+                .ok_or_else(|| {
+                    hint(
+                        format!("Gateway {r} does not exist"),
+                        if a.gateways.is_empty() {
+                            "this cluster has no Gateway: create one (with a TLS Passthrough or an HTTPS listener) first".to_string()
+                        } else {
+                            format!("pass --gateway with one of: {}", names())
+                        },
+                    )
+                })?
+        }
+        None => match a.gateways.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(hint(
+                    "--expose gateway: this cluster has no Gateway",
+                    "create a Gateway with a TLS listener in Passthrough mode (or an HTTPS listener) for kreg's route",
+                ))
+            }
+            _ => {
+                return Err(hint(
+                    "--expose gateway: several Gateways exist",
+                    format!("pass --gateway with one of: {}", names()),
+                ))
+            }
+        },
+    };
+    let fits = |l: &&ListenerFact| {
+        l.hostname.as_deref().is_none_or(|h| host_matches(h, host))
+            // Unset means Same: only routes from the Gateway's own namespace.
+            && (gw.namespace == kreg_namespace
+                || l.routes_from.as_deref().unwrap_or("Same") != "Same")
+    };
+    let passthrough = gw
+        .listeners
+        .iter()
+        .filter(fits)
+        .find(|l| l.protocol == "TLS" && l.tls_mode.as_deref() == Some("Passthrough"));
+    let https = || {
+        gw.listeners
+            .iter()
+            .filter(fits)
+            .find(|l| l.protocol == "HTTPS")
+    };
+    let (listener, mode) = match (passthrough, https()) {
+        (Some(l), _) => (l, GatewayMode::TlsPassthrough),
+        (None, Some(l)) => (l, GatewayMode::Https),
+        (None, None) => {
+            return Err(hint(
+                format!(
+                    "Gateway {}/{} has no listener kreg's route can use for {host} from namespace {kreg_namespace}",
+                    gw.namespace, gw.name
+                ),
+                "add a listener with protocol TLS and tls.mode Passthrough (or protocol HTTPS), whose hostname matches --host and whose allowedRoutes admit kreg's namespace (from: All or Selector)",
+            ))
+        }
+    };
+    Ok(GatewayChoice {
+        namespace: gw.namespace.clone(),
+        name: gw.name.clone(),
+        listener: listener.name.clone(),
+        port: listener.port,
+        mode,
+        address: gw.addresses.first().cloned(),
+    })
+}
+
+/// A listener hostname (`*.example.com` matches one label or more, as Gateway API says) against
+/// the registry's name.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+        None => pattern.eq_ignore_ascii_case(host),
     }
 }
 
@@ -719,6 +903,7 @@ pub fn endpoint(plan: &Plan, address: &Address, node_port: Option<u16>) -> Endpo
             node_port.unwrap_or(names::CONTAINER_PORT as u16)
         }
         Expose::LoadBalancer | Expose::Ingress => 443,
+        Expose::Gateway => plan.gateway.as_ref().map_or(443, |g| g.port),
     };
     let ips = match address {
         Address::Ip(ip) => vec![*ip],
@@ -829,6 +1014,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
             class: "nginx".into(),
             controller: IngressController::Nginx,
         }),
+        gateway: None,
         host: None,
         dns_suffix: "nip.io".into(),
         node_trust: true,
@@ -862,6 +1048,7 @@ pub fn sample_request() -> Request {
         },
         replicas: 1,
         ingress_class: None,
+        gateway: None,
         node_trust: true,
         allow_runtime_restart: false,
         restart_control_plane: false,
@@ -887,7 +1074,156 @@ mod tests {
             storage_classes: vec!["standard".into(), "fast".into()],
             default_storage_class: Some("standard".into()),
             ingress_classes: vec![],
+            gateway_api: false,
+            gateways: vec![],
         }
+    }
+
+    fn listener(name: &str, protocol: &str, tls_mode: Option<&str>) -> ListenerFact {
+        ListenerFact {
+            name: name.into(),
+            protocol: protocol.into(),
+            port: 443,
+            hostname: None,
+            tls_mode: tls_mode.map(str::to_string),
+            routes_from: Some("All".into()),
+        }
+    }
+
+    fn with_gateway(listeners: Vec<ListenerFact>) -> Abilities {
+        Abilities {
+            gateway_api: true,
+            gateways: vec![GatewayFact {
+                namespace: "infra".into(),
+                name: "public".into(),
+                class: "example".into(),
+                listeners,
+                addresses: vec!["203.0.113.7".into()],
+            }],
+            ..abilities()
+        }
+    }
+
+    fn gateway_req() -> Request {
+        let mut r = req();
+        r.expose = Some(Expose::Gateway);
+        r.host = Some("registry.example.test".into());
+        r
+    }
+
+    #[test]
+    fn gateway_mode_prefers_tls_passthrough_then_https() {
+        let https = listener("https", "HTTPS", None);
+        let pass = listener("tls", "TLS", Some("Passthrough"));
+        let term = listener("tls-term", "TLS", Some("Terminate"));
+        let a = with_gateway(vec![https.clone(), term.clone(), pass]);
+        let p = make(&gateway_req(), Flavor::Generic, &a).unwrap();
+        let g = p.gateway.unwrap();
+        assert_eq!(
+            (g.mode, g.listener.as_str()),
+            (GatewayMode::TlsPassthrough, "tls")
+        );
+        assert_eq!((g.namespace.as_str(), g.name.as_str()), ("infra", "public"));
+        assert_eq!(g.address.as_deref(), Some("203.0.113.7"));
+        let a = with_gateway(vec![term, https]);
+        let g = make(&gateway_req(), Flavor::Generic, &a)
+            .unwrap()
+            .gateway
+            .unwrap();
+        assert_eq!((g.mode, g.listener.as_str()), (GatewayMode::Https, "https"));
+        // A TLS listener that terminates is neither: kreg's route needs passthrough or HTTPS.
+        let a = with_gateway(vec![listener("tls-term", "TLS", Some("Terminate"))]);
+        let e = make(&gateway_req(), Flavor::Generic, &a).unwrap_err();
+        assert!(format!("{e:#}").contains("no listener"), "{e:#}");
+    }
+
+    #[test]
+    fn gateway_listener_must_match_the_host_and_admit_kregs_namespace() {
+        let mut other_host = listener("tls", "TLS", Some("Passthrough"));
+        other_host.hostname = Some("*.other.test".into());
+        let mut wildcard = listener("https", "HTTPS", None);
+        wildcard.hostname = Some("*.example.test".into());
+        let a = with_gateway(vec![other_host, wildcard]);
+        let g = make(&gateway_req(), Flavor::Generic, &a)
+            .unwrap()
+            .gateway
+            .unwrap();
+        assert_eq!(
+            g.listener, "https",
+            "the passthrough listener serves other names"
+        );
+        // Routes only from the Gateway's own namespace (also the default when unset).
+        for from in [None, Some("Same")] {
+            let mut same = listener("tls", "TLS", Some("Passthrough"));
+            same.routes_from = from.map(str::to_string);
+            let e = make(&gateway_req(), Flavor::Generic, &with_gateway(vec![same])).unwrap_err();
+            let h = crate::error::hint_of(&e).unwrap_or_default();
+            assert!(h.contains("allowedRoutes"), "{e:#}: {h}");
+        }
+        assert!(host_matches("*.example.test", "registry.example.test"));
+        assert!(host_matches("*.example.test", "a.b.example.test"));
+        assert!(!host_matches("*.example.test", "example.test"));
+        assert!(host_matches(
+            "Registry.example.test",
+            "registry.example.test"
+        ));
+    }
+
+    #[test]
+    fn gateway_needs_the_api_a_gateway_and_a_host() {
+        let e = make(&gateway_req(), Flavor::Generic, &abilities()).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("does not serve the Gateway API"),
+            "{e:#}"
+        );
+        let none = Abilities {
+            gateway_api: true,
+            ..abilities()
+        };
+        let e = make(&gateway_req(), Flavor::Generic, &none).unwrap_err();
+        assert!(format!("{e:#}").contains("no Gateway"), "{e:#}");
+        let a = with_gateway(vec![listener("tls", "TLS", Some("Passthrough"))]);
+        let mut r = gateway_req();
+        r.host = None;
+        let e = make(&r, Flavor::Generic, &a).unwrap_err();
+        assert!(format!("{e:#}").contains("needs --host"), "{e:#}");
+        let mut r = gateway_req();
+        r.gateway = Some("infra/nope".into());
+        let e = make(&r, Flavor::Generic, &a).unwrap_err();
+        let h = crate::error::hint_of(&e).unwrap_or_default();
+        assert!(h.contains("one of: infra/public"), "{e:#}: {h}");
+        r.gateway = Some("nope".into());
+        let e = make(&r, Flavor::Generic, &a).unwrap_err();
+        assert!(format!("{e:#}").contains("not NAMESPACE/NAME"), "{e:#}");
+        let mut r = req();
+        r.gateway = Some("infra/public".into());
+        assert!(
+            make(&r, Flavor::Generic, &a).is_err(),
+            "--gateway without --expose gateway"
+        );
+    }
+
+    #[test]
+    fn gateway_is_offered_without_an_ingress_class() {
+        let a = with_gateway(vec![listener("tls", "TLS", Some("Passthrough"))]);
+        let p = make(&req(), Flavor::Generic, &a).unwrap();
+        assert_eq!(p.expose, Expose::NodePort, "offered, not chosen");
+        assert!(
+            p.expose_reason
+                .contains("--expose gateway --host NAME routes through Gateway infra/public"),
+            "{}",
+            p.expose_reason
+        );
+        let mut with_class = a.clone();
+        with_class.ingress_classes = vec![IngressClassFact {
+            name: "nginx".into(),
+            controller: "k8s.io/ingress-nginx".into(),
+            is_default: true,
+        }];
+        let p = make(&req(), Flavor::Generic, &with_class).unwrap();
+        assert!(!p.expose_reason.contains("gateway"), "{}", p.expose_reason);
+        let p = make(&req(), Flavor::Generic, &abilities()).unwrap();
+        assert!(!p.expose_reason.contains("gateway"), "{}", p.expose_reason);
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum Object {
     /// batch/v1 or batch/v1beta1 (chosen against the server), so JSON: the typed crate knows
     /// one of them only.
     CronJob(serde_json::Value),
+    /// A Gateway API object (TLSRoute, HTTPRoute, BackendTLSPolicy) of `--expose gateway`:
+    /// JSON, the typed crate has no Gateway API types.
+    GatewayApi(serde_json::Value),
 }
 
 impl Object {
@@ -64,6 +67,12 @@ impl Object {
             Object::NetworkPolicy(_) => "NetworkPolicy",
             Object::Job(_) => "Job",
             Object::CronJob(_) => "CronJob",
+            Object::GatewayApi(v) => match v["kind"].as_str() {
+                Some("TLSRoute") => "TLSRoute",
+                Some("HTTPRoute") => "HTTPRoute",
+                Some("BackendTLSPolicy") => "BackendTLSPolicy",
+                _ => "GatewayApiObject",
+            },
         }
     }
 
@@ -82,20 +91,24 @@ impl Object {
             Object::Ingress(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Job(o) => &o.metadata,
-            Object::CronJob(_) => return None,
+            Object::CronJob(_) | Object::GatewayApi(_) => return None,
         })
     }
 
     pub fn name(&self) -> String {
         match self {
-            Object::CronJob(v) => v["metadata"]["name"].as_str().unwrap_or_default().into(),
+            Object::CronJob(v) | Object::GatewayApi(v) => {
+                v["metadata"]["name"].as_str().unwrap_or_default().into()
+            }
             o => o.meta().and_then(|m| m.name.clone()).unwrap_or_default(),
         }
     }
 
     pub fn namespace(&self) -> Option<String> {
         match self {
-            Object::CronJob(v) => v["metadata"]["namespace"].as_str().map(str::to_string),
+            Object::CronJob(v) | Object::GatewayApi(v) => {
+                v["metadata"]["namespace"].as_str().map(str::to_string)
+            }
             o => o.meta().and_then(|m| m.namespace.clone()),
         }
     }
@@ -340,6 +353,12 @@ fn registry(plan: &Plan, m: &Material, out: &mut List) -> Result<()> {
     let ingress_host = plan.host.clone().unwrap_or_else(|| m.endpoint.host.clone());
     if let Some(i) = manifests::ingress(plan, &ingress_host) {
         out.add(w, Apply, Object::Ingress(i));
+    }
+    if let Some(ca) = manifests::gateway_ca(plan, &m.trust_pem) {
+        out.add(w, Apply, Object::ConfigMap(ca));
+    }
+    for route in manifests::gateway_routes(plan, &ingress_host) {
+        out.add(w, Apply, Object::GatewayApi(route));
     }
     Ok(())
 }

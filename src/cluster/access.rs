@@ -57,6 +57,17 @@ pub const UP: &[Permission] = &[
     p("delete", "networking.k8s.io", "networkpolicies", true),
 ];
 
+/// What `kreg up --expose gateway` adds through a TLS Passthrough listener.
+pub const UP_GATEWAY_TLS: &[Permission] = &[p("patch", GATEWAY_GROUP, "tlsroutes", true)];
+
+/// What `kreg up --expose gateway` adds through an HTTPS listener.
+pub const UP_GATEWAY_HTTPS: &[Permission] = &[
+    p("patch", GATEWAY_GROUP, "httproutes", true),
+    p("patch", GATEWAY_GROUP, "backendtlspolicies", true),
+];
+
+const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
 /// What `kreg down` does.
 pub const DOWN: &[Permission] = &[
     p("delete", "", "secrets", true),

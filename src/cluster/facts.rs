@@ -206,6 +206,7 @@ impl Cluster {
             ingress_classes: ingress_classes.clone(),
             kube_system_names,
         };
+        let (gateway_api, gateways) = self.gateway_facts().await;
         let abilities = Abilities {
             storage_classes: storage.iter().map(|s| s.name_any()).collect(),
             default_storage_class: storage
@@ -213,6 +214,8 @@ impl Cluster {
                 .find(|s| is_true(s.annotations(), DEFAULT_CLASS))
                 .map(|s| s.name_any()),
             ingress_classes,
+            gateway_api,
+            gateways,
         };
         Ok((facts, abilities))
     }

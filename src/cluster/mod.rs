@@ -10,6 +10,7 @@ mod drift;
 mod edit;
 mod facts;
 mod forward;
+mod gateway;
 mod gc_lease;
 mod jobs;
 pub mod lease;
@@ -30,7 +31,10 @@ use kube::{Client, Config, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use access::{Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP};
+pub use access::{
+    Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS,
+    UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
+};
 pub use address::lb_address;
 pub use drift::drifted;
 pub use forward::Forward;
@@ -243,6 +247,7 @@ impl Cluster {
             O::NetworkPolicy(o) => self.apply(o).await,
             O::Job(o) => self.apply(o.as_ref()).await,
             O::CronJob(o) => self.apply_cronjob(o).await,
+            O::GatewayApi(o) => self.apply_gateway_object(o).await,
         }
     }
 

@@ -122,6 +122,10 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
 
     // 3. The registry and its exposure.
     del::<Ingress>(&cluster, names::REGISTRY, &mut report).await?;
+    report
+        .removed
+        .extend(cluster.remove_gateway_routes().await?);
+    del::<ConfigMap>(&cluster, crate::manifests::GATEWAY_CA, &mut report).await?;
     del::<Deployment>(&cluster, names::REGISTRY, &mut report).await?;
     del::<Service>(&cluster, names::REGISTRY, &mut report).await?;
     remove_mirrors(&cluster, a.purge, &mut report).await?;

@@ -191,6 +191,15 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     let (facts, abilities) = cluster.facts().await?;
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
+    if let (Some(g), false) = (&plan.gateway, opts.dry_run) {
+        // Checked with the plan, since the listener decides which routes kreg writes.
+        cluster
+            .check_access(match g.mode {
+                plan::GatewayMode::TlsPassthrough => crate::cluster::ACCESS_UP_GATEWAY_TLS,
+                plan::GatewayMode::Https => crate::cluster::ACCESS_UP_GATEWAY_HTTPS,
+            })
+            .await?;
+    }
     if !opts.explicit.expose && prev.is_some() {
         plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
     }
@@ -566,6 +575,7 @@ impl Converge<'_> {
         let t = Instant::now();
         let (address, node_port, node) = match self.plan.expose {
             Expose::Ingress => (self.ingress_address().await?, None, None),
+            Expose::Gateway => (self.gateway_address(), None, None),
             e => {
                 self.cluster
                     .wait_address(
@@ -614,6 +624,24 @@ impl Converge<'_> {
             .ingress_address(names::REGISTRY, self.left().min(Duration::from_secs(30)))
             .await?
             .unwrap_or(Address::Hostname(host)))
+    }
+
+    /// The Gateway's address (its controller's `status.addresses`) when it has one, else the
+    /// user's host: the certificate names both.
+    fn gateway_address(&self) -> Address {
+        let host = self.plan.host.clone().unwrap_or_default();
+        match self
+            .plan
+            .gateway
+            .as_ref()
+            .and_then(|g| g.address.as_deref())
+        {
+            Some(a) => a
+                .parse()
+                .map(Address::Ip)
+                .unwrap_or_else(|_| Address::Hostname(a.to_string())),
+            None => Address::Hostname(host),
+        }
     }
 
     /// The CA (created only if absent, so a concurrent `up` adopts the winner's; made once the
