@@ -353,8 +353,19 @@ fn gc_reclaims_the_space_of_a_deleted_image_and_keeps_the_rest() {
         "layer and config: {gc}"
     );
 
-    // The registry is writable again and still serves what was not deleted.
-    let status = kreg_json(&tc, &["status", "-o", "json"]);
+    // The registry is writable again and still serves what was not deleted. Switching it back
+    // rolled the registry pod: a node agent whose periodic probe pull fell into that moment
+    // saw "connection refused" (seen in CI) and says so until its re-check 5 s later, so
+    // status gets a minute to turn healthy.
+    let started = std::time::Instant::now();
+    let status = loop {
+        let s: Value = serde_json::from_slice(&kreg(&tc, &["status", "-o", "json"]).stdout)
+            .expect("status -o json");
+        if s["healthy"] == true || started.elapsed() > std::time::Duration::from_secs(60) {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    };
     assert_eq!(status["read_only"], false, "{status}");
     assert_eq!(status["healthy"], true, "{status}");
     let after = ws.sh(&format!(
