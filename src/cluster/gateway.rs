@@ -3,10 +3,10 @@
 //! kreg's routes. Dynamic objects: the typed Kubernetes crate has no Gateway API types.
 
 use anyhow::Result;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::ResourceExt;
 
-use super::{api_error, Applied, Cluster, APPLIED_HASH};
+use super::{api_error, Applied, Cluster};
 use crate::detect::{GatewayFact, ListenerFact};
 use crate::plan::names;
 
@@ -77,35 +77,7 @@ impl Cluster {
             &self.namespace,
             &resource(kind, plural),
         );
-        let name = obj["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let hash = crate::pki::sha256_hex(&serde_json::to_vec(obj)?);
-        let existing = api
-            .get_opt(&name)
-            .await
-            .map_err(|e| api_error(e, &format!("reading {kind} {name}")))?;
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
-        {
-            return Ok(Applied::Unchanged);
-        }
-        let mut desired = obj.clone();
-        desired["metadata"]["annotations"][APPLIED_HASH] = hash.into();
-        api.patch(
-            &name,
-            &PatchParams::apply(names::FIELD_MANAGER).force(),
-            &Patch::Apply(&desired),
-        )
-        .await
-        .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
-        Ok(if existing.is_some() {
-            Applied::Updated
-        } else {
-            Applied::Created
-        })
+        super::jobs::apply_json(&api, kind, obj).await
     }
 
     /// Deletes kreg's routes and policy (named like the registry, labelled managed-by kreg:

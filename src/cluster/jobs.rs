@@ -53,35 +53,7 @@ impl Cluster {
     /// skipped like [`Cluster::apply`] when unchanged.
     pub async fn apply_cronjob(&self, obj: &serde_json::Value) -> Result<Applied> {
         let api = self.cronjobs(obj["apiVersion"].as_str().unwrap_or("batch/v1"));
-        let name = obj["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let hash = crate::pki::sha256_hex(&serde_json::to_vec(obj)?);
-        let existing = api
-            .get_opt(&name)
-            .await
-            .map_err(|e| api_error(e, &format!("reading CronJob {name}")))?;
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
-        {
-            return Ok(Applied::Unchanged);
-        }
-        let mut desired = obj.clone();
-        desired["metadata"]["annotations"][APPLIED_HASH] = hash.into();
-        api.patch(
-            &name,
-            &PatchParams::apply(names::FIELD_MANAGER).force(),
-            &Patch::Apply(&desired),
-        )
-        .await
-        .map_err(|e| api_error(e, &format!("applying CronJob {name}")))?;
-        Ok(if existing.is_some() {
-            Applied::Updated
-        } else {
-            Applied::Created
-        })
+        apply_json(&api, "CronJob", obj).await
     }
 
     /// Deletes what `--gc-schedule` created (all named `kreg-gc`); returns `Kind/name` of each
@@ -267,4 +239,43 @@ impl Cluster {
 fn last_lines(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Server-side applies an object kreg holds as JSON (a kind the typed crate lacks, or whose
+/// apiVersion depends on the server) through `api`, skipped like [`Cluster::apply`] when the
+/// applied-hash annotation says nothing changed.
+pub(super) async fn apply_json(
+    api: &Api<DynamicObject>,
+    kind: &str,
+    obj: &serde_json::Value,
+) -> Result<Applied> {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let hash = crate::pki::sha256_hex(&serde_json::to_vec(obj)?);
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| api_error(e, &format!("reading {kind} {name}")))?;
+    if existing
+        .as_ref()
+        .is_some_and(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
+    {
+        return Ok(Applied::Unchanged);
+    }
+    let mut desired = obj.clone();
+    desired["metadata"]["annotations"][APPLIED_HASH] = hash.into();
+    api.patch(
+        &name,
+        &PatchParams::apply(names::FIELD_MANAGER).force(),
+        &Patch::Apply(&desired),
+    )
+    .await
+    .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
+    Ok(if existing.is_some() {
+        Applied::Updated
+    } else {
+        Applied::Created
+    })
 }
