@@ -432,7 +432,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
         "kreg-gc-held",
         "--from=cronjob/kreg-gc",
     ]);
-    let held = wait_job(&tc, "kreg-gc-held");
+    let held = tc.wait_job("kreg-gc-held", 120);
     let held_log = text(
         &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-held"])
             .stdout,
@@ -458,7 +458,7 @@ fn gc_schedule_runs_the_collector_from_a_cronjob() {
         "kreg-gc-now",
         "--from=cronjob/kreg-gc",
     ]);
-    let state = wait_job(&tc, "kreg-gc-now");
+    let state = tc.wait_job("kreg-gc-now", 120);
     let log = text(
         &tc.kubectl(&["-n", "kreg-system", "logs", "job/kreg-gc-now"])
             .stdout,
@@ -522,27 +522,6 @@ fn hold_gc_lease(tc: &TestCluster, holder: &str, secs: u64) {
         "--ignore-not-found",
     ]);
     tc.kubectl_ok(&["-n", "kreg-system", "create", "-f", &path]);
-}
-
-/// Waits for Job `name` in kreg-system to end; returns "succeeded/failed".
-fn wait_job(tc: &TestCluster, name: &str) -> String {
-    let mut state = String::new();
-    for _ in 0..120 {
-        state = tc.kubectl_ok(&[
-            "-n",
-            "kreg-system",
-            "get",
-            "job",
-            name,
-            "-o",
-            "jsonpath={.status.succeeded}/{.status.failed}",
-        ]);
-        if state.starts_with('1') || state.ends_with('1') {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
-    state
 }
 
 /// The collector's Jobs and pods (label app.kubernetes.io/name=kreg-gc) that exist now.

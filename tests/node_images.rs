@@ -437,7 +437,7 @@ fn the_gc_schedule_prunes_before_it_collects() {
         "kreg-prune-now",
         "--from=cronjob/kreg-gc",
     ]);
-    let state = wait_job(&tc, "kreg-prune-now");
+    let state = tc.wait_job("kreg-prune-now", 150);
     let prune_log = tc.kubectl(&[
         "-n",
         "kreg-system",
@@ -495,25 +495,4 @@ fn the_gc_schedule_prunes_before_it_collects() {
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
     let gone = tc.kubectl(&["-n", "kreg-system", "get", "cronjob", "kreg-gc"]);
     assert!(!gone.status.success(), "the CronJob outlived `down`");
-}
-
-/// Waits for Job `name` to end; returns "succeeded/failed".
-fn wait_job(tc: &TestCluster, name: &str) -> String {
-    let mut state = String::new();
-    for _ in 0..150 {
-        state = tc.kubectl_ok(&[
-            "-n",
-            "kreg-system",
-            "get",
-            "job",
-            name,
-            "-o",
-            "jsonpath={.status.succeeded}/{.status.failed}",
-        ]);
-        if state.starts_with('1') || state.ends_with('1') {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
-    state
 }

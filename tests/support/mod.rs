@@ -218,6 +218,28 @@ impl TestCluster {
             .to_string()
     }
 
+    /// Waits for Job `name` in kreg-system to end, polling every 2 s at most `tries` times;
+    /// returns "succeeded/failed" as last read.
+    pub fn wait_job(&self, name: &str, tries: u32) -> String {
+        let mut state = String::new();
+        for _ in 0..tries {
+            state = self.kubectl_ok(&[
+                "-n",
+                "kreg-system",
+                "get",
+                "job",
+                name,
+                "-o",
+                "jsonpath={.status.succeeded}/{.status.failed}",
+            ]);
+            if state.starts_with('1') || state.ends_with('1') {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+        state
+    }
+
     /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl 1.20; `kubectl` on PATH if
     /// KUBECTL is unset).
     pub fn kubectl(&self, args: &[&str]) -> Output {
