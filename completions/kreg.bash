@@ -16,6 +16,9 @@ _kreg() {
             ",$1")
                 cmd="kreg"
                 ;;
+            kreg,agent-image)
+                cmd="kreg__subcmd__agent__subcmd__image"
+                ;;
             kreg,completions)
                 cmd="kreg__subcmd__completions"
                 ;;
@@ -72,6 +75,9 @@ _kreg() {
                 ;;
             kreg,version)
                 cmd="kreg__subcmd__version"
+                ;;
+            kreg__subcmd__help,agent-image)
+                cmd="kreg__subcmd__help__subcmd__agent__subcmd__image"
                 ;;
             kreg__subcmd__help,completions)
                 cmd="kreg__subcmd__help__subcmd__completions"
@@ -137,12 +143,66 @@ _kreg() {
 
     case "${cmd}" in
         kreg)
-            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help"
+            opts="-n -o -y -f -h -V --kubeconfig --context --namespace --output --timeout --yes --filename --help --version up render status down gc trust-local port-forward push images rm prune env completions version schema man agent-image node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__agent__subcmd__image)
+            opts="-n -o -y -f -h -V --out --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -391,8 +451,22 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__help)
-            opts="up render status down gc trust-local port-forward push images rm prune env completions version schema man node-agent registry-gate help"
+            opts="up render status down gc trust-local port-forward push images rm prune env completions version schema man agent-image node-agent registry-gate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kreg__subcmd__help__subcmd__agent__subcmd__image)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1037,7 +1111,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__render)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1124,6 +1198,10 @@ _kreg() {
                     return 0
                     ;;
                 --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-image-archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1395,7 +1473,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,6 +1560,10 @@ _kreg() {
                     return 0
                     ;;
                 --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-image-archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

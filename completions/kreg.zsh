@@ -69,6 +69,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
 '(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
+'(--agent-image)--agent-image-archive=[kreg'\''s image from an OCI archive (a release'\''s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes'\'' architecture]:FILE:_files' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
@@ -137,6 +138,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
 '(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
+'(--agent-image)--agent-image-archive=[kreg'\''s image from an OCI archive (a release'\''s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes'\'' architecture]:FILE:_files' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
 '(--no-gc-schedule)--gc-schedule=[Run \`kreg gc\` on this cron schedule (e.g. "0 3 * * 0") from a CronJob; a later \`up\` keeps it]:CRON:_default' \
 '--gc-image=[With --gc-schedule\: an image with /bin/sh and kubectl for the CronJob (e.g. your mirror of bitnami/kubectl)]:IMAGE:_default' \
@@ -474,6 +476,26 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(agent-image)
+_arguments "${_arguments_options[@]}" : \
+'--out=[The OCI archive to write (\`--agent-image-archive\` reads it)]:FILE:_files' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'--namespace=[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
+'-o+[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--output=[Output format\: text for people, json or yaml for scripts]:OUTPUT:(text json yaml)' \
+'--timeout=[How long to wait for the cluster (e.g. 90s, 5m, 1h)]:DURATION:_default' \
+'-f+[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'--filename=[Settings from a file (kreg.yaml\: global flags at the top, \`kreg up\`'\''s under \`up\:\`); flags on the command line win (env\: KREG_CONFIG)]:FILE:_files' \
+'-y[Answer yes to every question (never asks without a terminal anyway)]' \
+'--yes[Answer yes to every question (never asks without a terminal anyway)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
@@ -591,6 +613,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(agent-image)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (node-agent)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -631,11 +657,17 @@ _kreg_commands() {
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
 'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
+'agent-image:Write kreg'\''s own image (this executable) as an OCI archive; print its digest (packaging\: \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__agent-image_commands] )) ||
+_kreg__subcmd__agent-image_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg agent-image commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__completions_commands] )) ||
 _kreg__subcmd__completions_commands() {
@@ -676,11 +708,17 @@ _kreg__subcmd__help_commands() {
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
 'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
+'agent-image:Write kreg'\''s own image (this executable) as an OCI archive; print its digest (packaging\: \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kreg help commands' commands "$@"
+}
+(( $+functions[_kreg__subcmd__help__subcmd__agent-image_commands] )) ||
+_kreg__subcmd__help__subcmd__agent-image_commands() {
+    local commands; commands=()
+    _describe -t commands 'kreg help agent-image commands' commands "$@"
 }
 (( $+functions[_kreg__subcmd__help__subcmd__completions_commands] )) ||
 _kreg__subcmd__help__subcmd__completions_commands() {

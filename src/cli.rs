@@ -112,6 +112,10 @@ pub enum Command {
     /// Write a man page per command into a directory (packaging: `make man`, `make dist`)
     #[command(hide = true)]
     Man(ManArgs),
+    /// Write kreg's own image (this executable) as an OCI archive; print its digest
+    /// (packaging: `make dist`)
+    #[command(hide = true)]
+    AgentImage(AgentImageArgs),
     /// The node agent that runs in kreg's node-trust DaemonSet (not for people)
     #[command(hide = true)]
     NodeAgent(NodeAgentArgs),
@@ -414,6 +418,12 @@ pub struct InstallArgs {
     #[arg(long, value_name = "IMAGE@sha256:DIGEST", env = "KREG_AGENT_IMAGE")]
     pub agent_image: Option<String>,
 
+    /// kreg's image from an OCI archive (a release's kreg-agent-image.tar), served to the nodes
+    /// by the bootstrap like the default (this executable) is; for air-gapped clusters and
+    /// kreg binaries that are not Linux binaries of the nodes' architecture
+    #[arg(long, value_name = "FILE", conflicts_with = "agent_image")]
+    pub agent_image_archive: Option<std::path::PathBuf>,
+
     /// Skip node trust (no DaemonSet; you configure the nodes' runtimes yourself)
     #[arg(long)]
     pub no_node_trust: bool,
@@ -626,6 +636,13 @@ pub enum SchemaDocument {
     Version,
     /// `kreg.yaml`, the file of `-f` and KREG_CONFIG
     Config,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentImageArgs {
+    /// The OCI archive to write (`--agent-image-archive` reads it)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

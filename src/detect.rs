@@ -96,6 +96,9 @@ pub struct NodeFacts {
     pub kubelet_version: String,
     pub container_runtime_version: String,
     pub os_image: String,
+    /// `status.addresses` of type InternalIP and ExternalIP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 /// One IngressClass.
@@ -497,6 +500,7 @@ mod tests {
             kubelet_version: kubelet.into(),
             container_runtime_version: rt.into(),
             os_image: "Debian GNU/Linux 12 (bookworm)".into(),
+            addresses: vec![],
         }
     }
 

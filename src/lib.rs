@@ -4,6 +4,7 @@
 //! tests can drive it without spawning a process.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod agent_image;
 pub mod auth;
 pub mod cli;
 pub mod cluster;

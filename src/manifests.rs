@@ -36,6 +36,9 @@ const NODE_TRUST_RBAC: &str = include_str!("../manifests/node-trust-rbac.yaml");
 const HOSTING: &str = include_str!("../manifests/local-registry-hosting.yaml");
 const PROBE_PUSH_JOB: &str = include_str!("../manifests/probe-push-job.yaml");
 const MIRROR_POLICY: &str = include_str!("../manifests/mirror-networkpolicy.yaml");
+const BOOTSTRAP_STORE: &str = include_str!("../manifests/bootstrap-store.yaml");
+const BOOTSTRAP_SERVICE: &str = include_str!("../manifests/bootstrap-service.yaml");
+const BOOTSTRAP_RELAY: &str = include_str!("../manifests/bootstrap-relay.yaml");
 
 /// Annotation on the Deployment's pod template: changes when the serving certificate does,
 /// so the registry restarts and loads it.
@@ -102,6 +105,29 @@ pub fn service(plan: &Plan) -> Service {
         }
     }
     svc
+}
+
+/// The bootstrap's three objects (see the manifests' comments): the store, its Service and
+/// the per-node relays on `127.0.0.1:`[`names::BOOTSTRAP_PORT`], all from the registry's image.
+pub fn bootstrap(plan: &Plan) -> (Deployment, Service, DaemonSet) {
+    let mut store: Deployment = parse("bootstrap-store.yaml", BOOTSTRAP_STORE);
+    store.metadata.namespace = Some(plan.namespace.clone());
+    let pod = store.spec.template.spec.as_mut();
+    for c in &mut pod.expect("bootstrap-store.yaml has a pod spec").containers {
+        c.image = Some(plan.image.clone());
+    }
+    let mut svc: Service = parse("bootstrap-service.yaml", BOOTSTRAP_SERVICE);
+    svc.metadata.namespace = Some(plan.namespace.clone());
+    let mut relay: DaemonSet = parse("bootstrap-relay.yaml", BOOTSTRAP_RELAY);
+    relay.metadata.namespace = Some(plan.namespace.clone());
+    let pod = relay.spec.template.spec.as_mut();
+    let c = &mut pod.expect("bootstrap-relay.yaml has a pod spec").containers[0];
+    c.image = Some(plan.image.clone());
+    debug_assert_eq!(
+        c.ports.as_ref().and_then(|p| p[0].host_port),
+        Some(i32::from(names::BOOTSTRAP_PORT))
+    );
+    (store, svc, relay)
 }
 
 pub fn deployment(plan: &Plan, tls_sha256: &str) -> Deployment {

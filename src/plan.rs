@@ -68,6 +68,14 @@ pub mod names {
     pub const MIRROR_PREFIX: &str = "kreg-mirror-";
     /// The NetworkPolicy that lets only the nodes reach the caches (one for all of them).
     pub const MIRROR_POLICY: &str = "kreg-mirrors";
+    /// The bootstrap store (Deployment and Service) and its per-node relays (DaemonSet), where
+    /// nodes get kreg's own image before they trust the registry (`crate::install::bootstrap`).
+    pub const BOOTSTRAP: &str = "kreg-bootstrap";
+    pub const BOOTSTRAP_RELAY: &str = "kreg-bootstrap-relay";
+    /// The relays' port on every node's loopback (`manifests/bootstrap-relay.yaml`).
+    pub const BOOTSTRAP_PORT: u16 = 5057;
+    /// The store's writable port, on its pod's loopback: reached only by a port-forward.
+    pub const BOOTSTRAP_STORE_PORT: u16 = 5001;
 }
 
 /// One pull-through cache (`--mirror UPSTREAM[=URL]`): a registry in proxy mode that nodes try
@@ -249,6 +257,8 @@ pub struct Request {
     pub restart_control_plane: bool,
     /// The node agent's image, pinned by digest.
     pub agent_image: String,
+    /// kreg's own image is served to the nodes by the bootstrap (`install::bootstrap`).
+    pub agent_bootstrap: bool,
     /// `--auth`: htpasswd authentication with a generated user.
     pub auth: bool,
     /// `--pull-secret-namespaces`: namespaces whose default ServiceAccount gets a pull secret.
@@ -364,6 +374,10 @@ pub struct Plan {
     pub restart_control_plane: bool,
     /// The node agent's image, pinned by digest.
     pub agent_image: String,
+    /// `agent_image` is kreg's own image, pushed by `up` into the bootstrap store and pulled by
+    /// the nodes from their loopback (`127.0.0.1:5057/kreg/agent@sha256:…`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub agent_bootstrap: bool,
     pub auth: bool,
     pub pull_secret_namespaces: Vec<String>,
     pub gc_schedule: Option<GcSchedule>,
@@ -528,6 +542,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         allow_runtime_restart: req.allow_runtime_restart,
         restart_control_plane: req.restart_control_plane,
         agent_image: req.agent_image.clone(),
+        agent_bootstrap: req.agent_bootstrap && !req.agent_image.is_empty(),
         auth: req.auth,
         pull_secret_namespaces,
         gc_schedule: req.gc_schedule.clone(),
@@ -1021,6 +1036,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         allow_runtime_restart: false,
         restart_control_plane: false,
         agent_image: "kreg-test/kreg-agent@sha256:4242424242424242424242424242424242424242424242424242424242424242".into(),
+        agent_bootstrap: false,
         auth: false,
         pull_secret_namespaces: vec![],
         gc_schedule: None,
@@ -1053,6 +1069,7 @@ pub fn sample_request() -> Request {
         allow_runtime_restart: false,
         restart_control_plane: false,
         agent_image: "a@sha256:00".into(),
+        agent_bootstrap: false,
         auth: false,
         pull_secret_namespaces: vec![],
         gc_schedule: None,

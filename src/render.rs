@@ -4,10 +4,11 @@
 //! --dry-run` prints it (with [`Material::pending`]), and each apply's drift check compares
 //! an entry with what is live. Nothing here talks to a cluster.
 //!
-//! The list has two stages. [`Stage::Foundation`] objects depend on the plan alone (a unit
+//! The list has three stages. [`Stage::Foundation`] objects depend on the plan alone (a unit
 //! test holds this): `up` applies them first, because the registry's address and the caches'
-//! ClusterIPs come from their Services. [`Stage::Workload`] objects need that address and the
-//! minted keys.
+//! ClusterIPs come from their Services. [`Stage::Bootstrap`] objects (only when kreg serves its
+//! own image) depend on the plan alone too, and must be serving before anything runs kreg's
+//! image. [`Stage::Workload`] objects need the address and the minted keys.
 
 use std::net::IpAddr;
 
@@ -127,6 +128,9 @@ impl Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Foundation,
+    /// kreg's own image on every node's loopback (`crate::install::bootstrap`), before the
+    /// workload that runs it.
+    Bootstrap,
     Workload,
 }
 
@@ -232,6 +236,14 @@ impl Material {
 pub fn render(plan: &Plan, m: &Material) -> Result<Vec<Desired>> {
     let mut out = List(vec![]);
     foundation(plan, &mut out);
+    if plan.agent_bootstrap {
+        let (store, service, relay) = manifests::bootstrap(plan);
+        let b = Stage::Bootstrap;
+        // The Service first: the relays find the store through its variables.
+        out.add(b, How::Apply, Object::Service(service));
+        out.add(b, How::Apply, Object::Deployment(store));
+        out.add(b, How::Apply, Object::DaemonSet(relay));
+    }
     registry(plan, m, &mut out)?;
     caches(plan, m, &mut out);
     out.add(
@@ -455,20 +467,65 @@ mod tests {
         }
     }
 
-    /// `up` applies the foundation before it knows the address: nothing learned may change it.
+    /// `up` applies the foundation and the bootstrap before it knows the address: nothing
+    /// learned may change them.
     #[test]
-    fn foundation_objects_depend_on_the_plan_alone() {
-        let plan = full_plan();
-        let foundation = |m: &Material| -> Vec<Desired> {
-            render(&plan, m)
-                .unwrap()
-                .into_iter()
-                .filter(|d| d.stage == Stage::Foundation)
-                .collect()
-        };
-        let before = foundation(&Material::pending(vec![]));
-        assert!(!before.is_empty());
-        assert_eq!(before, foundation(&learned()));
+    fn foundation_and_bootstrap_objects_depend_on_the_plan_alone() {
+        let mut plan = full_plan();
+        plan.agent_bootstrap = true;
+        for stage in [Stage::Foundation, Stage::Bootstrap] {
+            let of = |m: &Material| -> Vec<Desired> {
+                render(&plan, m)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|d| d.stage == stage)
+                    .collect()
+            };
+            let before = of(&Material::pending(vec![]));
+            assert!(!before.is_empty(), "{stage:?}");
+            assert_eq!(before, of(&learned()), "{stage:?}");
+        }
+    }
+
+    /// The bootstrap: the Service before the store and the relays (they find the store through
+    /// its variables), everything from the registry's image, the relays on 127.0.0.1 only, and
+    /// no bootstrap at all when the agent image comes from elsewhere.
+    #[test]
+    fn the_bootstrap_serves_kregs_image_on_loopback_only() {
+        let mut plan = full_plan();
+        assert!(!render(&plan, &learned())
+            .unwrap()
+            .iter()
+            .any(|d| d.stage == Stage::Bootstrap));
+        plan.agent_bootstrap = true;
+        let boot: Vec<Desired> = render(&plan, &learned())
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.stage == Stage::Bootstrap)
+            .collect();
+        let keys: Vec<String> = boot.iter().map(|d| d.object.key(&plan.namespace)).collect();
+        assert_eq!(
+            keys,
+            [
+                "Service/kreg-bootstrap",
+                "Deployment/kreg-bootstrap",
+                "DaemonSet/kreg-bootstrap-relay"
+            ]
+        );
+        let (store, service, relay) = manifests::bootstrap(&plan);
+        let yaml = [
+            serde_yaml::to_string(&service).unwrap(),
+            serde_yaml::to_string(&store).unwrap(),
+            serde_yaml::to_string(&relay).unwrap(),
+        ]
+        .join("---\n");
+        insta::assert_snapshot!("bootstrap_objects", yaml);
+        assert!(!yaml.contains("hostNetwork"), "{yaml}");
+        assert_eq!(
+            yaml.matches("image: mirror.example/registry:2.8").count(),
+            3
+        );
+        assert!(yaml.contains("hostIP: 127.0.0.1"), "{yaml}");
     }
 
     /// The workload carries what was learned: the certificate's hash rolls the registry, the

@@ -33,6 +33,15 @@ pub fn node_facts(n: &Node) -> NodeFacts {
             .map(|i| i.container_runtime_version.clone())
             .unwrap_or_default(),
         os_image: info.map(|i| i.os_image.clone()).unwrap_or_default(),
+        addresses: n
+            .status
+            .as_ref()
+            .and_then(|s| s.addresses.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
+            .map(|a| a.address.clone())
+            .collect(),
     }
 }
 

@@ -56,8 +56,15 @@ impl Cluster {
     /// Forwards a local port to the registry's container port on one ready registry pod. Each
     /// accepted connection gets its own tunnel (the HTTP client may open several).
     pub async fn forward_registry(&self) -> Result<Forward> {
+        self.forward_pod(names::REGISTRY, names::CONTAINER_PORT as u16)
+            .await
+    }
+
+    /// Forwards a local port to `port` (which may listen on the pod's loopback only) of one
+    /// ready pod labelled `app.kubernetes.io/name=<app>`.
+    pub async fn forward_pod(&self, app: &str, port: u16) -> Result<Forward> {
         let pods: Api<Pod> = self.ns_api();
-        let selector = format!("app.kubernetes.io/name={}", names::REGISTRY);
+        let selector = format!("app.kubernetes.io/name={app}");
         let list = pods
             .list(&ListParams::default().labels(&selector))
             .await
@@ -69,14 +76,14 @@ impl Cluster {
             .map(|p| p.name_any())
             .ok_or_else(|| {
                 hint(
-                    format!("no registry pod is ready in namespace {}", self.namespace),
+                    format!("no {app} pod is ready in namespace {}", self.namespace),
                     "check with `kreg status`; `kreg up` repairs the install",
                 )
             })?;
         // Fail here, with the reason, when the API server refuses port-forwards (RBAC: create
         // pods/portforward), rather than on the first upload.
         let probe = pods
-            .portforward(&pod, &[names::CONTAINER_PORT as u16])
+            .portforward(&pod, &[port])
             .await
             .map_err(|e| api_error(e, &format!("port-forwarding to pod {pod}")))?;
         probe.abort();
@@ -90,7 +97,6 @@ impl Cluster {
                 let pods = pods.clone();
                 let name = name.clone();
                 tokio::spawn(async move {
-                    let port = names::CONTAINER_PORT as u16;
                     let Ok(mut pf) = pods.portforward(&name, &[port]).await else {
                         return;
                     };

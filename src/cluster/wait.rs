@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, Condition};
@@ -98,7 +98,28 @@ impl Cluster {
                     .pod_problems(&format!("app.kubernetes.io/name={name}"))
                     .await;
                 Err(hint(
-                    format!("the registry did not become ready within {}s{why}", limit.as_secs()),
+                    format!("{} did not become ready within {}s{why}", if name == crate::plan::names::REGISTRY { "the registry".to_string() } else { format!("Deployment {name}") }, limit.as_secs()),
+                    format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
+                ))
+            }
+        }
+    }
+
+    /// Waits until the DaemonSet runs its current template, ready, on every node it schedules
+    /// to; the error names each pod's problem (an image it cannot pull, a port taken).
+    pub async fn wait_daemonset(&self, name: &str, limit: Duration) -> Result<()> {
+        let api: Api<DaemonSet> = self.ns_api();
+        match self
+            .watch_until(&api, name, super::node_trust::ds_ready, limit)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => {
+                let why = self
+                    .pod_problems(&format!("app.kubernetes.io/name={name}"))
+                    .await;
+                Err(hint(
+                    format!("DaemonSet {name} was not ready on every node within {}s{why}", limit.as_secs()),
                     format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
                 ))
             }

@@ -98,6 +98,7 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         .removed
         .extend(cluster.remove_node_trust_identity().await?);
     del::<ConfigMap>(&cluster, names::NODE_TRUST, &mut report).await?;
+    report.removed.extend(cluster.remove_bootstrap().await?);
 
     // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
     let pulled = state

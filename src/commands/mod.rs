@@ -67,6 +67,13 @@ pub fn main() -> u8 {
             EXIT_ERROR
         });
     }
+    if let Command::AgentImage(args) = &cli.command {
+        let printer = Printer::new(cli.global.output, false);
+        return write_agent_image(&printer, &args.out).unwrap_or_else(|e| {
+            printer.error(&e);
+            EXIT_ERROR
+        });
+    }
     if let Command::Schema(args) = &cli.command {
         let printer = Printer::new(cli.global.output, false);
         return schema::run(&printer, args).unwrap_or_else(|e| {
@@ -158,6 +165,7 @@ pub fn main() -> u8 {
             Command::Completions(_)
             | Command::Version
             | Command::Man(_)
+            | Command::AgentImage(_)
             | Command::Schema(_)
             | Command::NodeAgent(_)
             | Command::RegistryGate => {
@@ -196,4 +204,15 @@ async fn interruptible(
             Ok(EXIT_INTERRUPTED)
         }
     }
+}
+
+/// `kreg agent-image --out FILE`: this executable as kreg's image, an OCI archive (0644: it
+/// holds no secret); prints `kreg/agent@sha256:…`.
+fn write_agent_image(printer: &Printer, out: &std::path::Path) -> anyhow::Result<u8> {
+    use anyhow::Context as _;
+    let built = crate::agent_image::build()?;
+    std::fs::write(out, built.archive(crate::version::VERSION))
+        .with_context(|| format!("writing {}", out.display()))?;
+    printer.out(&format!("{}@{}", crate::agent_image::REPO, built.digest()));
+    Ok(EXIT_OK)
 }

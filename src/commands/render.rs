@@ -44,7 +44,8 @@ impl RenderDoc {
 }
 
 pub async fn run(ctx: &Ctx, a: &RenderArgs) -> Result<u8> {
-    let (request, explicit) = super::up::request(ctx, &a.install)?;
+    // Render pushes nothing: with a bootstrapped image, `up --secrets-only` put it in the store.
+    let (request, explicit, agent) = super::up::request(ctx, &a.install)?;
     let opts = Options {
         request,
         explicit,
@@ -52,6 +53,7 @@ pub async fn run(ctx: &Ctx, a: &RenderArgs) -> Result<u8> {
         no_wait: false,
         rotate_ca: false,
         secrets_only: false,
+        agent,
     };
     let r = install::render(ctx, &opts).await?;
     if ctx.printer.is_text() {

@@ -2,13 +2,17 @@
 //! before any request reaches the cluster), runs [`install::up`], prints the outcome, and with
 //! `--trust-local` trusts the registry on this machine as well.
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 
+use crate::agent_image::{self, Source};
 use crate::cli::{ExposeArg, InstallArgs, StorageArg, UpArgs};
 use crate::cluster::NodeTrustReport;
 use crate::context::Ctx;
 use crate::detect::Flavor;
 use crate::error::{hint, EXIT_OK};
+use crate::install::bootstrap::Payload;
 use crate::install::{self, mirrors, DryRun, Options, Outcome, UpReport};
 use crate::manifests;
 use crate::plan::{self, names, Expose, Request, Storage};
@@ -16,7 +20,7 @@ use crate::state::Explicit;
 use crate::validate;
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
-    let (request, explicit) = request(ctx, &a.install)?;
+    let (request, explicit, agent) = request(ctx, &a.install)?;
     let opts = Options {
         request,
         explicit,
@@ -24,6 +28,7 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
         no_wait: a.no_wait,
         rotate_ca: a.rotate_ca,
         secrets_only: a.secrets_only,
+        agent,
     };
     match install::up(ctx, &opts).await? {
         Outcome::DryRun(doc) => print_dry_run(ctx, &doc),
@@ -81,7 +86,12 @@ fn print_dry_run(ctx: &Ctx, doc: &DryRun) -> Result<u8> {
 /// Turns flags into a validated request, with defaults where a flag is absent, and which
 /// sticky choices the flags made (the rest come from the last `up`: [`state::keep`]);
 /// everything hostile is refused here, before any request reaches the cluster.
-pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)> {
+/// The request, which sticky choices the flags made, and kreg's own image when the nodes get it
+/// through the bootstrap.
+pub(super) fn request(
+    ctx: &Ctx,
+    a: &InstallArgs,
+) -> Result<(Request, Explicit, Option<Arc<Payload>>)> {
     let flavor = a.flavor.as_deref().map(str::parse::<Flavor>).transpose()?;
     let host = a
         .host
@@ -108,7 +118,7 @@ pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)>
         validate::ca_secret(s)?;
     }
     // Last: every other flag's error is more useful than a missing agent image.
-    let agent_image = agent_image(a)?;
+    let (agent_image, agent) = agent_image(ctx, a)?;
     let explicit = explicit(a);
     let req = Request {
         namespace: ctx.settings.namespace.clone(),
@@ -134,6 +144,7 @@ pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)>
         node_trust: !a.no_node_trust,
         allow_runtime_restart: a.allow_runtime_restart,
         restart_control_plane: a.restart_control_plane,
+        agent_bootstrap: agent.is_some(),
         agent_image,
         auth: a.auth,
         pull_secret_namespaces: a.pull_secret_namespaces.clone(),
@@ -141,7 +152,7 @@ pub(super) fn request(ctx: &Ctx, a: &InstallArgs) -> Result<(Request, Explicit)>
         mirrors,
         ca_secret: a.ca_secret.clone(),
     };
-    Ok((req, explicit))
+    Ok((req, explicit, agent))
 }
 
 /// `--storage` and the flags that go with it, validated.
@@ -239,22 +250,55 @@ fn gc_schedule(a: &InstallArgs) -> Result<Option<plan::GcSchedule>> {
 /// `--size` when none is given (and no earlier `up` chose one).
 const DEFAULT_SIZE: &str = "10Gi";
 
-/// The node agent's image: `--agent-image` (or KREG_AGENT_IMAGE), else the one a release
-/// build was made with. Checked to be pinned by digest; not needed with `--no-node-trust`.
-fn agent_image(a: &InstallArgs) -> Result<String> {
-    let image = a
-        .agent_image
-        .clone()
-        .or_else(|| option_env!("KREG_DEFAULT_AGENT_IMAGE").map(str::to_string));
-    match image {
-        Some(i) => {
+/// kreg's image (the node agent; with `--auth` the registry gate; the scheduled prune):
+/// `--agent-image` (or KREG_AGENT_IMAGE), `--agent-image-archive`, this executable, or the
+/// reference a release build was made with, in that order ([`agent_image::choose`]). The two
+/// middle ones are served to the nodes by the bootstrap: the reference is then
+/// `127.0.0.1:5057/kreg/agent@sha256:…` and the payload what `up` pushes. Not needed with
+/// `--no-node-trust` unless `--auth` or a scheduled prune runs kreg.
+fn agent_image(ctx: &Ctx, a: &InstallArgs) -> Result<(String, Option<Arc<Payload>>)> {
+    if a.agent_image.is_some() && a.agent_image_archive.is_some() {
+        bail!("--agent-image and --agent-image-archive name two images: pass one");
+    }
+    let needed =
+        !a.no_node_trust || a.auth || a.prune_keep.is_some() || a.prune_older_than.is_some();
+    let inputs = agent_image::Inputs {
+        flag: a.agent_image.clone(),
+        archive: a.agent_image_archive.clone(),
+        baked: option_env!("KREG_DEFAULT_AGENT_IMAGE").map(str::to_string),
+        self_arch: agent_image::self_platform(),
+    };
+    match agent_image::choose(&inputs) {
+        _ if !needed => Ok((String::new(), None)),
+        Some(Source::Reference(i)) => {
             validate::agent_image(&i)?;
-            Ok(i)
+            Ok((i, None))
         }
-        None if a.no_node_trust => Ok(String::new()),
+        Some(Source::Archive(path)) => {
+            let image = crate::image::open(&path).with_context(|| {
+                format!("--agent-image-archive {}", path.display())
+            })?;
+            let payload = Payload::Archive(image);
+            Ok((payload.reference(), Some(Arc::new(payload))))
+        }
+        Some(Source::SelfBuilt) => {
+            let built = agent_image::build().map_err(|e| {
+                hint(
+                    format!("cannot make kreg's node-agent image from this executable: {e:#}"),
+                    "pass --agent-image-archive FILE (a release's kreg-agent-image.tar) or --agent-image IMAGE@sha256:DIGEST",
+                )
+            })?;
+            ctx.reporter.info(&format!(
+                "kreg's image: this executable ({} MB, {}), served to the nodes by the bootstrap",
+                built.blobs[0].1.len() >> 20,
+                built.digest()
+            ));
+            let payload = Payload::Built(built);
+            Ok((payload.reference(), Some(Arc::new(payload))))
+        }
         None => Err(hint(
-            "node trust needs kreg's node-agent image, and this build of kreg names none",
-            "pass --agent-image IMAGE@sha256:DIGEST (or set KREG_AGENT_IMAGE), kreg's node-agent image in a registry the nodes can pull from (the README says how to build one); or use --no-node-trust and configure the nodes yourself",
+            "node trust needs kreg's node-agent image: this kreg is not a Linux binary the nodes could run, and names no published image",
+            "pass --agent-image-archive FILE (a release's kreg-agent-image.tar) or --agent-image IMAGE@sha256:DIGEST; or use --no-node-trust and configure the nodes yourself",
         )),
     }
 }

@@ -8,6 +8,7 @@
 //! object `up` reuses by name is kreg's own (`ownership`).
 
 pub mod auth;
+pub mod bootstrap;
 pub mod discovery;
 mod gitops;
 pub mod mirrors;
@@ -48,6 +49,8 @@ pub struct Options {
     pub rotate_ca: bool,
     /// Stop after minting what `kreg render`'s objects reference (see `gitops`).
     pub secrets_only: bool,
+    /// kreg's own image, when the plan serves it through the bootstrap (`request.agent_bootstrap`).
+    pub agent: Option<std::sync::Arc<bootstrap::Payload>>,
 }
 
 /// What `up` ended with, for the command to print.
@@ -95,6 +98,9 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
         timings: Timings::default(),
     };
     run.foundation().await?;
+    if let Some(agent) = opts.agent.as_deref().filter(|_| p.plan.agent_bootstrap) {
+        run.bootstrap(agent).await?;
+    }
     let located = run.locate(p.prev.as_ref()).await?;
     let keys = run
         .mint(&located, opts.rotate_ca, p.ca_current.as_deref())
@@ -189,6 +195,12 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     let ca_current =
         crate::state::check_ca_switch(prev.as_ref(), &req, opts.rotate_ca, in_flight.as_ref())?;
     let (facts, abilities) = cluster.facts().await?;
+    if let Some(agent) = opts.agent.as_deref().filter(|_| req.agent_bootstrap) {
+        // Before anything is applied: every node must be able to pull and run kreg's image.
+        if req.node_trust {
+            bootstrap::check_nodes(&facts.nodes, &agent.architectures()?)?;
+        }
+    }
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
     if let (Some(g), false) = (&plan.gateway, opts.dry_run) {
@@ -485,6 +497,57 @@ impl Converge<'_> {
                 "--storage emptydir: images are LOST whenever the registry pod restarts or moves",
             );
         }
+        Ok(())
+    }
+
+    /// The bootstrap stage (see `bootstrap`): the store, kreg's image pushed into it through a
+    /// port-forward, then the relays ready on every node, before anything runs that image.
+    async fn bootstrap(&mut self, agent: &bootstrap::Payload) -> Result<()> {
+        let r = &self.ctx.reporter;
+        let t = Instant::now();
+        let desired = render::render(self.plan, &Material::pending(vec![]))?;
+        let stage: Vec<Desired> = desired
+            .into_iter()
+            .filter(|d| d.stage == Stage::Bootstrap)
+            .collect();
+        for d in stage.iter().filter(|d| d.object.kind() != "DaemonSet") {
+            let how = self.cluster.apply_object(&d.object).await?;
+            self.track(d.object.key(&self.plan.namespace), how);
+        }
+        r.step(
+            "waiting for the bootstrap store (kreg's own image, for nodes that trust nothing yet)",
+        );
+        self.cluster
+            .wait_rollout(names::BOOTSTRAP, self.left())
+            .await?;
+        let forward = self
+            .cluster
+            .forward_pod(names::BOOTSTRAP, names::BOOTSTRAP_STORE_PORT)
+            .await?;
+        let client = bootstrap::store_client(forward.local)?;
+        agent.push(&client).await?;
+        drop(forward);
+        r.done(&format!(
+            "kreg's image {}@{} is in the bootstrap store",
+            crate::agent_image::REPO,
+            agent.digest()
+        ));
+        for d in stage.iter().filter(|d| d.object.kind() == "DaemonSet") {
+            let how = self.cluster.apply_object(&d.object).await?;
+            self.track(d.object.key(&self.plan.namespace), how);
+        }
+        r.step(&format!(
+            "waiting for the bootstrap relay on every node (127.0.0.1:{})",
+            names::BOOTSTRAP_PORT
+        ));
+        self.cluster
+            .wait_daemonset(names::BOOTSTRAP_RELAY, self.left())
+            .await?;
+        r.done(&format!(
+            "nodes pull kreg's image as {} (plain HTTP on their loopback, pinned by digest)",
+            agent.reference()
+        ));
+        self.timings.bootstrap_ms += t.elapsed().as_millis();
         Ok(())
     }
 
@@ -799,6 +862,15 @@ impl Converge<'_> {
             for removed in cluster.remove_node_trust_identity().await? {
                 self.track(
                     format!("{removed} (deleted: no --allow-runtime-restart)"),
+                    Applied::Updated,
+                );
+            }
+        }
+        // kreg's image now comes from elsewhere (--agent-image), or node trust is off.
+        if !self.plan.agent_bootstrap {
+            for removed in cluster.remove_bootstrap().await? {
+                self.track(
+                    format!("{removed} (deleted: no bootstrap)"),
                     Applied::Updated,
                 );
             }

@@ -73,12 +73,18 @@ pub struct Timings {
     pub wait_rollout_ms: u128,
     pub probe_ms: u128,
     pub wait_node_trust_ms: u128,
+    /// Serving kreg's own image to the nodes (`install::bootstrap`); 0 without it.
+    pub bootstrap_ms: u128,
 }
 
 impl UpReport {
     pub(super) fn set_cost(&mut self, started: Instant, mut t: Timings) {
         t.total_ms = started.elapsed().as_millis();
-        let waits = t.wait_address_ms + t.wait_rollout_ms + t.probe_ms + t.wait_node_trust_ms;
+        let waits = t.wait_address_ms
+            + t.wait_rollout_ms
+            + t.probe_ms
+            + t.wait_node_trust_ms
+            + t.bootstrap_ms;
         t.work_ms = t.total_ms.saturating_sub(waits);
         self.timings_ms = t;
         self.api_requests = crate::cluster::requests_made();
@@ -361,6 +367,7 @@ mod tests {
                 wait_rollout_ms: 4000,
                 probe_ms: 1000,
                 wait_node_trust_ms: 2000,
+                bootstrap_ms: 0,
             },
         };
         let json = serde_json::to_value(&report).unwrap();
