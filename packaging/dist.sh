@@ -6,6 +6,16 @@
 #   SHA256SUMS                      the tarballs' sums (`sha256sum -c SHA256SUMS` checks them)
 #   kreg.yaml                       the krew plugin manifest (packaging/kreg.yaml.in filled in)
 #   kreg.rb                         the Homebrew formula (packaging/kreg.rb.in filled in)
+#   kreg-agent-image.tar            kreg's own image (the host's Linux binary) as an OCI archive,
+#   kreg-agent-image.ref            and its digest reference: `kreg up --agent-image-archive`
+#                                   serves it to air-gapped nodes; pushed to $DIST_AGENT_REPO it is
+#                                   what a release's `kreg up` names by default (below). In
+#                                   SHA256SUMS too.
+# DIST_AGENT_REPO (e.g. ghcr.io/OWNER/kreg-agent): where the image will be published. When set,
+# the host's binary is built a second time with KREG_DEFAULT_AGENT_IMAGE=$DIST_AGENT_REPO@<digest>
+# baked in (the image holds the first build, which names none: an image cannot hold its own
+# digest), so a macOS or Windows kreg of the same release, or one run with --agent-image unset
+# on a cluster that reaches the publisher, finds it.
 # The manifest and the formula point at $DIST_BASE_URL/<tarball>: set it to where the tarballs
 # will be published (default: file://<DIST_DIR>, these very files). $DIST_HOMEPAGE is the
 # homepage they name (default: $DIST_BASE_URL).
@@ -61,7 +71,8 @@ for t in "${targets[@]}"; do
   seen="$seen${p/ /-} "
 done
 
-rm -f "$dist"/kreg-*.tar.gz "$dist/SHA256SUMS" "$dist/kreg.yaml" "$dist/kreg.rb"
+rm -f "$dist"/kreg-*.tar.gz "$dist/SHA256SUMS" "$dist/kreg.yaml" "$dist/kreg.rb" "$dist"/kreg-agent-image.*
+agent=()
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 tarballs=()
@@ -73,6 +84,18 @@ for t in "${targets[@]}"; do
     say "cargo build --release (build date from epoch $epoch)"
     cargo build --release --locked
     bin=$target_dir/release/kreg$exe
+    case "$t" in
+      *linux*)
+        "$bin" agent-image --out "$dist/kreg-agent-image.tar" >"$dist/kreg-agent-image.ref"
+        agent=(kreg-agent-image.tar)
+        say "$dist/kreg-agent-image.tar: $(cat "$dist/kreg-agent-image.ref")"
+        if [ -n "${DIST_AGENT_REPO:-}" ]; then
+          ref="$DIST_AGENT_REPO@$(sed 's/^[^@]*@//' "$dist/kreg-agent-image.ref")"
+          say "cargo build --release with KREG_DEFAULT_AGENT_IMAGE=$ref"
+          KREG_DEFAULT_AGENT_IMAGE=$ref cargo build --release --locked
+        fi
+        ;;
+    esac
   else
     say "cargo build --release --target $t (build date from epoch $epoch)"
     cargo build --release --locked --target "$t"
@@ -89,7 +112,7 @@ for t in "${targets[@]}"; do
   tarballs+=("$name.tar.gz")
   say "$dist/$name.tar.gz ($(wc -c <"$dist/$name.tar.gz") bytes)"
 done
-(cd "$dist" && sha256sum "${tarballs[@]}" >SHA256SUMS)
+(cd "$dist" && sha256sum "${tarballs[@]}" "${agent[@]}" >SHA256SUMS)
 sum_of() { sed -n "s/^\([0-9a-f]\{64\}\)  $1\$/\1/p" "$dist/SHA256SUMS"; }
 
 # fill TEMPLATE BLOCK: the template with @VERSION@, @HOMEPAGE@ replaced and the line

@@ -126,9 +126,19 @@ fn make_dist_produces_artifacts_whose_checksums_verify() {
     let tarball = format!("{name}.tar.gz");
     assert_eq!(
         sums.keys().map(String::as_str).collect::<Vec<_>>(),
-        [tarball.as_str()],
-        "one tarball per target"
+        [tarball.as_str(), "kreg-agent-image.tar"],
+        "one tarball per target, and kreg's image from the host's Linux binary"
     );
+    // The archive holds the image its reference names (what `--agent-image-archive` serves).
+    let reference = std::fs::read_to_string(dist.join("kreg-agent-image.ref")).unwrap();
+    let digest = reference.trim().strip_prefix("kreg/agent@").unwrap();
+    let index = stdout(
+        Command::new("tar")
+            .args(["-xOf"])
+            .arg(dist.join("kreg-agent-image.tar"))
+            .arg("index.json"),
+    );
+    assert!(index.contains(digest), "{index} does not list {digest}");
     for (file, sum) in &sums {
         assert_eq!(&sha256_hex(&dist.join(file)), sum, "{file}");
     }

@@ -269,11 +269,12 @@ fn agent_image(ctx: &Ctx, a: &InstallArgs) -> Result<(String, Option<Arc<Payload
         self_arch: agent_image::self_platform(),
     };
     match agent_image::choose(&inputs) {
-        _ if !needed => Ok((String::new(), None)),
         Some(Source::Reference(i)) => {
             validate::agent_image(&i)?;
             Ok((i, None))
         }
+        // Nothing runs kreg's image: nothing to build or serve.
+        _ if !needed => Ok((String::new(), None)),
         Some(Source::Archive(path)) => {
             let image = crate::image::open(&path).with_context(|| {
                 format!("--agent-image-archive {}", path.display())
