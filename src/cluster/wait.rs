@@ -91,39 +91,44 @@ impl Cluster {
     /// Waits until every replica of the Deployment runs the current template and is ready.
     pub async fn wait_rollout(&self, name: &str, limit: Duration) -> Result<()> {
         let api: Api<Deployment> = self.ns_api();
-        match self.watch_until(&api, name, rolled_out, limit).await? {
-            Some(_) => Ok(()),
-            None => {
-                let why = self
-                    .pod_problems(&format!("app.kubernetes.io/name={name}"))
-                    .await;
-                Err(hint(
-                    format!("{} did not become ready within {}s{why}", if name == crate::plan::names::REGISTRY { "the registry".to_string() } else { format!("Deployment {name}") }, limit.as_secs()),
-                    format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
-                ))
-            }
+        if self
+            .watch_until(&api, name, rolled_out, limit)
+            .await?
+            .is_some()
+        {
+            return Ok(());
         }
+        let what = if name == crate::plan::names::REGISTRY {
+            "the registry did not become ready".to_string()
+        } else {
+            format!("Deployment {name} did not become ready")
+        };
+        Err(self.not_ready(&what, name, limit).await)
     }
 
     /// Waits until the DaemonSet runs its current template, ready, on every node it schedules
     /// to; the error names each pod's problem (an image it cannot pull, a port taken).
     pub async fn wait_daemonset(&self, name: &str, limit: Duration) -> Result<()> {
         let api: Api<DaemonSet> = self.ns_api();
-        match self
-            .watch_until(&api, name, super::node_trust::ds_ready, limit)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => {
-                let why = self
-                    .pod_problems(&format!("app.kubernetes.io/name={name}"))
-                    .await;
-                Err(hint(
-                    format!("DaemonSet {name} was not ready on every node within {}s{why}", limit.as_secs()),
-                    format!("inspect it with: kubectl -n {} describe pods -l app.kubernetes.io/name={name}", self.namespace),
-                ))
-            }
+        let ready = super::node_trust::ds_ready;
+        if self.watch_until(&api, name, ready, limit).await?.is_some() {
+            return Ok(());
         }
+        let what = format!("DaemonSet {name} was not ready on every node");
+        Err(self.not_ready(&what, name, limit).await)
+    }
+
+    /// "`what` within N s; pod x: ErrImagePull", with the command that shows more.
+    async fn not_ready(&self, what: &str, name: &str, limit: Duration) -> anyhow::Error {
+        let selector = format!("app.kubernetes.io/name={name}");
+        let why = self.pod_problems(&selector).await;
+        hint(
+            format!("{what} within {}s{why}", limit.as_secs()),
+            format!(
+                "inspect it with: kubectl -n {} describe pods -l {selector}",
+                self.namespace
+            ),
+        )
     }
 
     /// Why pods matching `selector` are not ready, from their container states (", pod x: ErrImagePull").
