@@ -60,6 +60,20 @@ impl Cluster {
             .await
     }
 
+    /// How many pods labelled `app.kubernetes.io/name=<app>` are ready and not terminating.
+    /// A Deployment's `readyReplicas` counts a deleted pod until its controller catches up,
+    /// while the registry stops answering at once; status reads the pods so that its reason
+    /// matches what a client sees.
+    pub async fn ready_pods(&self, app: &str) -> Result<i32> {
+        let pods: Api<Pod> = self.ns_api();
+        let selector = format!("app.kubernetes.io/name={app}");
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| api_error(e, "listing the registry pods"))?;
+        Ok(list.items.iter().filter(|p| is_ready(p)).count() as i32)
+    }
+
     /// Forwards a local port to `port` (which may listen on the pod's loopback only) of one
     /// ready pod labelled `app.kubernetes.io/name=<app>`.
     pub async fn forward_pod(&self, app: &str, port: u16) -> Result<Forward> {

@@ -180,6 +180,10 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             .as_ref()
             .and_then(|s| s.ready_replicas)
             .unwrap_or(0);
+        // Never more than the pods that are ready right now (see `Cluster::ready_pods`).
+        if let Ok(now) = cluster.ready_pods(names::REGISTRY).await {
+            r.replicas_ready = r.replicas_ready.min(now);
+        }
         seen.registry = Some(health::Replicas {
             desired: r.replicas_desired,
             ready: r.replicas_ready,

@@ -160,23 +160,12 @@ fn unframe(mut body: Bytes) -> Result<Bytes> {
     Ok(body.split_to(len))
 }
 
-/// Decodes `grpc-message` (percent-encoded by the server).
+/// Decodes `grpc-message` (percent-encoded by the server). Any input decodes: a `%` not
+/// followed by two hex digits stays as it is, and invalid UTF-8 becomes U+FFFD.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 // ---- the client ---------------------------------------------------------------------------
@@ -366,6 +355,18 @@ mod tests {
             "x509: certificate signed by unknown authority\n"
         );
         assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn grpc_message_decoding_never_panics() {
+        // A `%` before a multi-byte character: slicing the &str at byte offsets panicked here.
+        assert_eq!(percent_decode("%é"), "%é");
+        assert_eq!(percent_decode("a%€b"), "a%€b");
+        assert_eq!(percent_decode("%1é"), "%1é");
+        // Escapes that decode to invalid UTF-8 are replaced, not trusted.
+        assert_eq!(percent_decode("%FF%FE"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(percent_decode("%C3%A9"), "é");
     }
 
     #[test]
