@@ -85,16 +85,26 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub fn start() -> TestRegistry {
-        TestRegistry::launch(false)
+        TestRegistry::launch(false, &[])
     }
 
     /// The registry behind `kreg registry-gate` (the binary under test), with a push and a
     /// pull user.
     pub fn start_gated() -> TestRegistry {
-        TestRegistry::launch(true)
+        TestRegistry::launch(true, &[])
     }
 
-    fn launch(gated: bool) -> TestRegistry {
+    /// [`TestRegistry::start_gated`] with more of the gate's environment (its limits).
+    pub fn start_gated_with(env: &[(&str, &str)]) -> TestRegistry {
+        TestRegistry::launch(true, env)
+    }
+
+    /// The gate's process, to signal it and wait for it.
+    pub fn gate(&mut self) -> &mut Child {
+        self.gate.as_mut().expect("a gated registry")
+    }
+
+    fn launch(gated: bool, gate_env: &[(&str, &str)]) -> TestRegistry {
         let now = time::OffsetDateTime::now_utc();
         let ca = kreg::pki::generate_ca(
             now,
@@ -148,6 +158,7 @@ impl TestRegistry {
                     .env("KREG_GATE_KEY", file("tls.key"))
                     .env("KREG_GATE_PUSH_USERS", file("htpasswd"))
                     .env("KREG_GATE_PULL_USERS", file("pull-htpasswd"))
+                    .envs(gate_env.iter().copied())
                     .stdout(Stdio::null())
                     .stderr(std::fs::File::create(d.join("gate.log")).unwrap())
                     .spawn()
