@@ -795,13 +795,17 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__man)
-            opts="-n -o -y -f -h -V --out-dir --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --out-dir --markdown --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --markdown)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -459,6 +459,7 @@ config\:"\`kreg.yaml\`, the file of \`-f\` and KREG_CONFIG"))' \
 (man)
 _arguments "${_arguments_options[@]}" : \
 '--out-dir=[The directory to write kreg.1, kreg-up.1, ... into (created if missing)]:DIR:_files' \
+'--markdown=[Also (or only) write the flag reference as one Markdown file (docs/reference.md)]:FILE:_files' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace for the registry and its objects (default\: kreg-system)]:NAME:_default' \
@@ -656,7 +657,7 @@ _kreg_commands() {
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
-'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
+'man:Write a man page per command into a directory, or the Markdown flag reference (packaging\: \`make man\`, \`make docs\`, \`make dist\`)' \
 'agent-image:Write kreg'\''s own image (this executable) as an OCI archive; print its digest (packaging\: \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \
@@ -707,7 +708,7 @@ _kreg__subcmd__help_commands() {
 'completions:Print a shell completion script' \
 'version:Print kreg'\''s version, the git commit it was built from and the build date' \
 'schema:Print the JSON Schema of a command'\''s \`-o json\` document' \
-'man:Write a man page per command into a directory (packaging\: \`make man\`, \`make dist\`)' \
+'man:Write a man page per command into a directory, or the Markdown flag reference (packaging\: \`make man\`, \`make docs\`, \`make dist\`)' \
 'agent-image:Write kreg'\''s own image (this executable) as an OCI archive; print its digest (packaging\: \`make dist\`)' \
 'node-agent:The node agent that runs in kreg'\''s node-trust DaemonSet (not for people)' \
 'registry-gate:The TLS front of the registry pod with --auth\: pull-only users only pull (not for people)' \

@@ -109,7 +109,8 @@ pub enum Command {
     Version,
     /// Print the JSON Schema of a command's `-o json` document
     Schema(SchemaArgs),
-    /// Write a man page per command into a directory (packaging: `make man`, `make dist`)
+    /// Write a man page per command into a directory, or the Markdown flag reference
+    /// (packaging: `make man`, `make docs`, `make dist`)
     #[command(hide = true)]
     Man(ManArgs),
     /// Write kreg's own image (this executable) as an OCI archive; print its digest
@@ -648,8 +649,11 @@ pub struct AgentImageArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The directory to write kreg.1, kreg-up.1, ... into (created if missing)
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "markdown")]
+    pub out_dir: Option<PathBuf>,
+    /// Also (or only) write the flag reference as one Markdown file (docs/reference.md)
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 #[cfg(test)]

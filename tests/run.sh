@@ -17,7 +17,8 @@
 # restarts the node tier).
 # Fails closed: KREG_TEST_REQUIRE_CLUSTER=1 makes a cluster test without its cluster fail
 # instead of skipping (tests/support/mod.rs).
-# `tests/run.sh --list` prints the test files of each tier, in the order they run, and exits.
+# `tests/run.sh --list` prints the test files of each tier, in the order they run, and exits;
+# `tests/run.sh --check` (make check) runs only the fast checks: no root, no cluster.
 # The test clusters need root (network namespaces, mounts); run it with sudo on a workstation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,22 @@ done
 node=("${first[@]}" "${last[@]}")
 if [ "${1:-}" = --list ]; then
   printf 'unit: %s\nruntime: %s\napi: %s\nnode: %s\n' "${unit[*]}" "${runtime[*]}" "${api[*]}" "${node[*]}"
+  exit 0
+fi
+
+# `tests/run.sh --check` (make check): the fast loop, no root and no cluster: formatting,
+# clippy, and the unit, snapshot and CLI tests but tests/dist.rs (a release build).
+if [ "${1:-}" = --check ]; then
+  quick=()
+  for f in "${unit[@]}"; do
+    [ "$(basename "$f")" = dist.rs ] || quick+=(--test "$(basename "$f" .rs)")
+  done
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy --all-targets -D warnings"
+  cargo clippy --locked --all-targets -- -D warnings
+  step "unit, snapshot and CLI tests (all but tests/dist.rs; ./tests/run.sh runs everything)"
+  cargo test --locked --lib --bins "${quick[@]}"
   exit 0
 fi
 
