@@ -21,7 +21,8 @@ if [ "$(id -u)" != 0 ]; then
   exec sudo -E "$0" "$@"
 fi
 KC=$PWD/tests/cluster/kcluster
-"$KC" build
+# Only what the demo's cluster needs: no S3 server, no Gateway API CRDs, no containerd 2.1.
+"$KC" build --node-tier
 "$KC" up node
 eval "$("$KC" env)"
 export KUBECONFIG=$KREG_TEST_KUBECONFIG
