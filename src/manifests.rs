@@ -99,9 +99,11 @@ pub fn service(plan: &Plan) -> Service {
         Expose::Ingress | Expose::Gateway => spec.type_ = Some("ClusterIP".into()),
         Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => {
             spec.type_ = Some("NodePort".into());
-            // Port 5000 inside the cluster; the node port itself is allocated by the API server
-            // and kept across re-applies (server-side apply does not own the field).
+            // Port 5000 inside the cluster; the node port is the one the registry had before
+            // (`plan.node_port`), else allocated by the API server and kept across re-applies
+            // (server-side apply does not own the field then).
             port.port = names::CONTAINER_PORT;
+            port.node_port = plan.node_port.map(i32::from);
         }
     }
     svc

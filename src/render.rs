@@ -124,6 +124,79 @@ impl Object {
     }
 }
 
+/// The kinds kreg sweeps by label: an object of one of these kinds in kreg's namespace,
+/// labelled managed-by=kreg, that the rendered list does not hold is deleted by `up` (it
+/// belonged to a mode or an option turned off: an Ingress after `--expose nodeport`, the
+/// bootstrap after `--agent-image`) and by `down`. Deleting none of them loses data.
+pub const SWEPT_KINDS: &[&str] = &[
+    "Ingress",
+    "TLSRoute",
+    "HTTPRoute",
+    "BackendTLSPolicy",
+    "DaemonSet",
+    "Deployment",
+    "CronJob",
+    "Service",
+    "NetworkPolicy",
+    "ConfigMap",
+    "RoleBinding",
+    "Role",
+    "ServiceAccount",
+];
+
+/// The kinds the list holds that no sweep touches, and why. A unit test fails when a kind
+/// the list renders is in neither this nor [`SWEPT_KINDS`], so a new kind gets a decision.
+pub const UNSWEPT_KINDS: &[(&str, &str)] = &[
+    (
+        "Namespace",
+        "it may hold what is not kreg's: only `down --purge` deletes it, by its recorded UID",
+    ),
+    (
+        "Secret",
+        "keys and passwords, the CA above all: `down` deletes the serving certificate, `down --purge` the rest, by name",
+    ),
+    (
+        "PersistentVolumeClaim",
+        "the images: only `down --purge` deletes them",
+    ),
+    (
+        "Job",
+        "runs to completion and is deleted by whoever ran it (`kreg gc`, the probe push)",
+    ),
+];
+
+/// Objects of swept kinds that are never unwanted: the state record (written after the
+/// objects it names, outside the list) and the node-trust DaemonSet, which only goes after it
+/// has removed kreg's files from every node (`down`'s first step).
+fn outside_the_list(kind: &str, name: &str) -> bool {
+    (kind == "ConfigMap" && name == names::STATE)
+        || (kind == "DaemonSet" && name == names::NODE_TRUST)
+}
+
+/// Which of kreg's labelled objects in its namespace `home` (as `(kind, name)`) the desired
+/// list no longer holds: what `up` prunes. `down` passes an empty list.
+pub fn unwanted<'a, T>(
+    desired: &[Desired],
+    home: &str,
+    found: &'a [T],
+    key: impl Fn(&T) -> (&str, &str),
+) -> Vec<&'a T> {
+    let wanted: std::collections::BTreeSet<(&str, String)> = desired
+        .iter()
+        .filter(|d| d.object.namespace().is_none_or(|ns| ns == home))
+        .map(|d| (d.object.kind(), d.object.name()))
+        .collect();
+    found
+        .iter()
+        .filter(|f| {
+            let (kind, name) = key(f);
+            SWEPT_KINDS.contains(&kind)
+                && !outside_the_list(kind, name)
+                && !wanted.contains(&(kind, name.to_string()))
+        })
+        .collect()
+}
+
 /// When `up` converges an entry: see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -465,6 +538,94 @@ mod tests {
             restart_skip: vec!["cp-1".into()],
             cronjob_api: "batch/v1beta1",
         }
+    }
+
+    /// Every kind the list renders, in any exposure, is swept or kept for a stated reason.
+    #[test]
+    fn every_rendered_kind_is_swept_or_kept_for_a_reason() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for expose in [
+            crate::plan::Expose::NodePort,
+            crate::plan::Expose::LoadBalancer,
+            crate::plan::Expose::Ingress,
+            crate::plan::Expose::Gateway,
+            crate::plan::Expose::Localhost,
+            crate::plan::Expose::LocalhostTls,
+        ] {
+            for (bootstrap, mode) in [
+                (false, crate::plan::GatewayMode::TlsPassthrough),
+                (true, crate::plan::GatewayMode::Https),
+            ] {
+                let mut plan = full_plan();
+                plan.expose = expose;
+                plan.agent_bootstrap = bootstrap;
+                if expose == crate::plan::Expose::Gateway {
+                    plan.host = Some("registry.example.test".into());
+                    plan.gateway = Some(crate::plan::GatewayChoice {
+                        namespace: "infra".into(),
+                        name: "public".into(),
+                        listener: "tls".into(),
+                        port: 443,
+                        mode,
+                        address: None,
+                    });
+                }
+                for d in render(&plan, &learned()).unwrap() {
+                    kinds.insert(d.object.kind());
+                }
+            }
+        }
+        for kind in &kinds {
+            let swept = SWEPT_KINDS.contains(kind);
+            let kept = UNSWEPT_KINDS.iter().any(|(k, _)| k == kind);
+            assert!(swept != kept, "{kind}: swept {swept}, kept {kept}");
+        }
+        for want in [
+            "Ingress",
+            "TLSRoute",
+            "HTTPRoute",
+            "BackendTLSPolicy",
+            "DaemonSet",
+        ] {
+            assert!(kinds.contains(want), "{want} never rendered: {kinds:?}");
+        }
+    }
+
+    /// An exposure turned off leaves objects that the new list does not hold: those go, and
+    /// nothing the list holds, outside kreg's namespace, or outside the list does.
+    #[test]
+    fn unwanted_is_what_the_new_list_does_not_hold() {
+        let mut plan = full_plan();
+        // As the planner makes a NodePort plan: no Ingress or Gateway choice.
+        plan.expose = crate::plan::Expose::NodePort;
+        plan.ingress = None;
+        plan.gateway = None;
+        let list = render(&plan, &learned()).unwrap();
+        let home = plan.namespace.clone();
+        let found = [
+            ("Ingress", "kreg-registry"),
+            ("TLSRoute", "kreg-registry"),
+            ("Deployment", "kreg-registry"),
+            ("Service", "kreg-registry"),
+            ("DaemonSet", "kreg-bootstrap-relay"),
+            ("ConfigMap", names::STATE),
+            ("Secret", "kreg-ca"),
+            ("PersistentVolumeClaim", "kreg-registry-data"),
+        ];
+        let gone: Vec<&str> = unwanted(&list, &home, &found, |(k, n)| (*k, *n))
+            .into_iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(gone, ["Ingress", "TLSRoute", "DaemonSet"]);
+        // `down`: nothing is wanted, but data and the record are still not swept.
+        let all: Vec<&str> = unwanted(&[], &home, &found, |(k, n)| (*k, *n))
+            .into_iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(
+            all,
+            ["Ingress", "TLSRoute", "Deployment", "Service", "DaemonSet"]
+        );
     }
 
     /// `up` applies the foundation and the bootstrap before it knows the address: nothing

@@ -83,6 +83,9 @@ pub struct InstalledState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_address: Option<NodeAddress>,
     pub port: u16,
+    /// The registry's NodePort, kept while it is exposed otherwise (see `Plan::node_port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<u16>,
     pub registry: String,
     pub image: String,
     pub dns_suffix: String,
@@ -202,6 +205,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         user_host: None,
         node_address: None,
         port: get("port").parse().unwrap_or(443),
+        node_port: None,
         registry: need("registry")?,
         image: get("image"),
         dns_suffix: "nip.io".into(),
@@ -634,6 +638,7 @@ pub fn sample() -> InstalledState {
         user_host: None,
         node_address: None,
         port: 443,
+        node_port: None,
         registry: "registry.203.0.113.7.nip.io".into(),
         image: "registry:2".into(),
         dns_suffix: "nip.io".into(),

@@ -3,12 +3,11 @@
 //! kreg's routes. Dynamic objects: the typed Kubernetes crate has no Gateway API types.
 
 use anyhow::Result;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::ResourceExt;
 
-use super::{api_error, Applied, Cluster};
+use super::{Applied, Cluster};
 use crate::detect::{GatewayFact, ListenerFact};
-use crate::plan::names;
 
 const GROUP: &str = "gateway.networking.k8s.io";
 const VERSION: &str = "v1";
@@ -20,7 +19,7 @@ const ROUTE_KINDS: [(&str, &str); 3] = [
     ("BackendTLSPolicy", "backendtlspolicies"),
 ];
 
-fn resource(kind: &str, plural: &str) -> ApiResource {
+pub(super) fn resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: GROUP.into(),
         version: VERSION.into(),
@@ -30,7 +29,8 @@ fn resource(kind: &str, plural: &str) -> ApiResource {
     }
 }
 
-fn plural(kind: &str) -> Option<&'static str> {
+/// The plural of a Gateway API kind kreg applies (for [`super::sweep`] too).
+pub(super) fn plural(kind: &str) -> Option<&'static str> {
     ROUTE_KINDS
         .iter()
         .find(|(k, _)| *k == kind)
@@ -38,6 +38,11 @@ fn plural(kind: &str) -> Option<&'static str> {
 }
 
 impl Cluster {
+    /// Whether this server serves the Gateway API resource `plural`.
+    pub(super) async fn gateway_served(&self, plural: &str) -> bool {
+        self.gateway_resources().await.iter().any(|r| r == plural)
+    }
+
     /// The resources of `gateway.networking.k8s.io/v1` this server serves (empty when none).
     async fn gateway_resources(&self) -> Vec<String> {
         match self
@@ -78,41 +83,6 @@ impl Cluster {
             &resource(kind, plural),
         );
         super::jobs::apply_json(&api, kind, obj).await
-    }
-
-    /// Deletes kreg's routes and policy (named like the registry, labelled managed-by kreg:
-    /// a route someone else made under that name stays); returns `Kind/name` of each deleted.
-    pub async fn remove_gateway_routes(&self) -> Result<Vec<String>> {
-        let served = self.gateway_resources().await;
-        let mut removed = vec![];
-        for (kind, plural) in ROUTE_KINDS {
-            if !served.iter().any(|r| r == plural) {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(
-                self.client.clone(),
-                &self.namespace,
-                &resource(kind, plural),
-            );
-            let name = names::REGISTRY;
-            let Some(found) = api
-                .get_opt(name)
-                .await
-                .map_err(|e| api_error(e, &format!("reading {kind} {name}")))?
-            else {
-                continue;
-            };
-            let (k, v) = names::MANAGED_BY;
-            if found.labels().get(k).map(String::as_str) != Some(v) {
-                continue;
-            }
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => removed.push(format!("{kind}/{name}")),
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(api_error(e, &format!("deleting {kind} {name}"))),
-            }
-        }
-        Ok(removed)
     }
 }
 

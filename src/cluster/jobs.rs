@@ -56,28 +56,6 @@ impl Cluster {
         apply_json(&api, "CronJob", obj).await
     }
 
-    /// Deletes what `--gc-schedule` created (all named `kreg-gc`); returns `Kind/name` of each
-    /// object that was there.
-    pub async fn remove_gc_schedule(&self) -> Result<Vec<String>> {
-        use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-        use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-        let name = names::GC_JOB;
-        let mut removed = vec![];
-        if self.delete_cronjob(name).await? {
-            removed.push(format!("CronJob/{name}"));
-        }
-        let mut note = |kind: &str, deleted: bool| {
-            if deleted {
-                removed.push(format!("{kind}/{name}"));
-            }
-        };
-        note("ConfigMap", self.delete::<ConfigMap>(name).await?);
-        note("RoleBinding", self.delete::<RoleBinding>(name).await?);
-        note("Role", self.delete::<Role>(name).await?);
-        note("ServiceAccount", self.delete::<ServiceAccount>(name).await?);
-        Ok(removed)
-    }
-
     /// Deletes the CronJob `name` if present.
     pub async fn delete_cronjob(&self, name: &str) -> Result<bool> {
         let api = self.cronjobs(self.cronjob_api_version().await?);

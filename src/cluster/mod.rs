@@ -16,6 +16,7 @@ mod jobs;
 pub mod lease;
 mod node_trust;
 mod state;
+mod sweep;
 mod wait;
 
 use std::fmt::Debug;
@@ -40,6 +41,7 @@ pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;
 pub use node_trust::{last_verdict, NodeTrustReport, NodeVerdict};
+pub use sweep::Labelled;
 
 use crate::error::{hint, one_line};
 use crate::pki::sha256_hex;

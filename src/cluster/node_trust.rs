@@ -259,34 +259,6 @@ impl super::Cluster {
         Ok(())
     }
 
-    /// Deletes the node agents' ServiceAccount, Role and RoleBinding (`--allow-runtime-restart`)
-    /// and the restart Lease, when kreg's ServiceAccount is there; returns what was deleted.
-    /// Deletes the bootstrap's objects (`install::bootstrap`) that carry kreg's label: what
-    /// `up` prunes once kreg's image comes from elsewhere, and what `down` removes.
-    pub async fn remove_bootstrap(&self) -> Result<Vec<String>> {
-        use k8s_openapi::api::apps::v1::Deployment;
-        use k8s_openapi::api::core::v1::Service;
-        let mut removed = vec![];
-        let relay = names::BOOTSTRAP_RELAY;
-        if let Some(d) = self.get::<DaemonSet>(relay).await? {
-            if crate::plan::is_kreg_managed(&d.metadata) && self.delete::<DaemonSet>(relay).await? {
-                removed.push(format!("DaemonSet/{relay}"));
-            }
-        }
-        let name = names::BOOTSTRAP;
-        if let Some(d) = self.get::<Deployment>(name).await? {
-            if crate::plan::is_kreg_managed(&d.metadata) && self.delete::<Deployment>(name).await? {
-                removed.push(format!("Deployment/{name}"));
-            }
-        }
-        if let Some(s) = self.get::<Service>(name).await? {
-            if crate::plan::is_kreg_managed(&s.metadata) && self.delete::<Service>(name).await? {
-                removed.push(format!("Service/{name}"));
-            }
-        }
-        Ok(removed)
-    }
-
     pub async fn remove_node_trust_identity(&self) -> Result<Vec<String>> {
         use k8s_openapi::api::coordination::v1::Lease;
         use k8s_openapi::api::core::v1::ServiceAccount;

@@ -3,9 +3,8 @@
 //! unless `--purge`; the user's own CA (`up --ca-secret`), and the namespace holding it, always.
 
 use anyhow::{bail, Result};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret};
 use serde::Serialize;
 
 use super::Ctx;
@@ -97,8 +96,6 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
     report
         .removed
         .extend(cluster.remove_node_trust_identity().await?);
-    del::<ConfigMap>(&cluster, names::NODE_TRUST, &mut report).await?;
-    report.removed.extend(cluster.remove_bootstrap().await?);
 
     // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
     let pulled = state
@@ -112,7 +109,6 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
                 .push(format!("Secret/{} -n {pulled}", names::PULL_SECRET));
         }
     }
-    report.removed.extend(cluster.remove_gc_schedule().await?);
     if crate::install::discovery::withdraw(&cluster).await? {
         report.removed.push(format!(
             "ConfigMap/{} -n {}",
@@ -121,15 +117,17 @@ pub async fn run(ctx: &Ctx, a: &DownArgs) -> Result<u8> {
         ));
     }
 
-    // 3. The registry and its exposure.
-    del::<Ingress>(&cluster, names::REGISTRY, &mut report).await?;
-    report
-        .removed
-        .extend(cluster.remove_gateway_routes().await?);
-    del::<ConfigMap>(&cluster, crate::manifests::GATEWAY_CA, &mut report).await?;
-    del::<Deployment>(&cluster, names::REGISTRY, &mut report).await?;
-    del::<Service>(&cluster, names::REGISTRY, &mut report).await?;
+    // 3. Everything else kreg labelled in its namespace, of the kinds it sweeps: the registry,
+    //    its exposure (Ingress, Gateway routes), the bootstrap, the caches, the gc schedule,
+    //    the node agents' identity. The same rule as `up`'s prune, with nothing wanted; the
+    //    caches first, so that their volumes (data) are reported as kept.
     remove_mirrors(&cluster, a.purge, &mut report).await?;
+    let found = cluster.labelled(crate::render::SWEPT_KINDS).await?;
+    for l in crate::render::unwanted(&[], &ns, &found, |l| (l.kind, l.name.as_str())) {
+        if cluster.delete_labelled(l).await? {
+            report.removed.push(format!("{}/{}", l.kind, l.name));
+        }
+    }
     del::<Secret>(&cluster, names::TLS_SECRET, &mut report).await?;
     del::<Secret>(&cluster, names::HTTP_SECRET, &mut report).await?;
 

@@ -128,7 +128,7 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
         });
     }
     let discovery = run.workload(&material, false).await?;
-    run.prune(p.prev.as_ref()).await?;
+    run.prune(p.prev.as_ref(), &material).await?;
     ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
     run.record(&located, &keys, &material).await?;
     let mut report = report::installed(&p, &run, &located, &keys, &material, discovery)?;
@@ -212,6 +212,14 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             })
             .await?;
     }
+    // The registry keeps its NodePort across a switch away and back (`Plan::node_port`).
+    plan.node_port = prev.as_ref().and_then(|p| {
+        p.node_port.or(matches!(
+            p.expose,
+            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls
+        )
+        .then_some(p.port))
+    });
     if !opts.explicit.expose && prev.is_some() {
         plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
     }
@@ -247,6 +255,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             r.warn(&format!("your CA expires on {}: the registry's certificate cannot outlive it, so every `up` re-issues it until you renew the CA (same key: only `kreg up`)", until.date()));
         }
     }
+    tls::check_new_name(&cluster, &plan, opts.rotate_ca).await?;
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,
@@ -824,9 +833,10 @@ impl Converge<'_> {
     }
 
     /// What the last `up` made and this one no longer wants: pull secrets of namespaces
-    /// dropped from the list, a dropped gc schedule, caches no longer asked for, the agents'
-    /// restart identity without `--allow-runtime-restart`, kreg 0.1's agent ConfigMap.
-    async fn prune(&mut self, prev: Option<&InstalledState>) -> Result<()> {
+    /// dropped from the list, caches no longer asked for (their volumes are data), the agents'
+    /// restart identity without `--allow-runtime-restart`, and every labelled object of a
+    /// swept kind the rendered list no longer holds ([`render::unwanted`]).
+    async fn prune(&mut self, prev: Option<&InstalledState>, material: &Material) -> Result<()> {
         let cluster = self.cluster;
         let before = prev
             .map(|p| p.pull_secret_namespaces.clone())
@@ -838,14 +848,6 @@ impl Converge<'_> {
             if auth::revoke(cluster, ns).await? {
                 self.track(
                     format!("ServiceAccount/default -n {ns} (pull secret removed)"),
-                    Applied::Updated,
-                );
-            }
-        }
-        if self.plan.gc_schedule.is_none() && prev.is_some_and(|p| p.gc_schedule.is_some()) {
-            for removed in cluster.remove_gc_schedule().await? {
-                self.track(
-                    format!("{removed} (deleted: --no-gc-schedule)"),
                     Applied::Updated,
                 );
             }
@@ -866,11 +868,18 @@ impl Converge<'_> {
                 );
             }
         }
-        // kreg's image now comes from elsewhere (--agent-image), or node trust is off.
-        if !self.plan.agent_bootstrap {
-            for removed in cluster.remove_bootstrap().await? {
+        // Whatever else kreg labelled in its namespace that this list no longer holds: the
+        // objects of an exposure switched away from (Ingress, Gateway routes), the bootstrap
+        // once kreg's image comes from elsewhere, a dropped gc schedule. One rule, from the
+        // rendered list, so no mode or option can be forgotten here.
+        let list = render::render(self.plan, material)?;
+        let found = cluster.labelled(render::SWEPT_KINDS).await?;
+        for gone in render::unwanted(&list, &self.plan.namespace, &found, |l| {
+            (l.kind, l.name.as_str())
+        }) {
+            if cluster.delete_labelled(gone).await? {
                 self.track(
-                    format!("{removed} (deleted: no bootstrap)"),
+                    format!("{}/{} (deleted: no longer planned)", gone.kind, gone.name),
                     Applied::Updated,
                 );
             }

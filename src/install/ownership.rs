@@ -118,6 +118,7 @@ fn empty_record(plan: &Plan) -> InstalledState {
         user_host: None,
         node_address: None,
         port: 0,
+        node_port: None,
         registry: String::new(),
         image: String::new(),
         dns_suffix: String::new(),

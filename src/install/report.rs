@@ -202,6 +202,10 @@ pub(super) fn record(
             _ => None,
         },
         port: at.endpoint.port,
+        node_port: match plan.expose {
+            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => Some(at.endpoint.port),
+            _ => plan.node_port,
+        },
         registry: at.endpoint.registry(),
         image: plan.image.clone(),
         dns_suffix: plan.dns_suffix.clone(),

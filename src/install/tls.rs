@@ -409,6 +409,46 @@ pub async fn mark_distributed(cluster: &Cluster) -> Result<()> {
 /// On Secret `kreg-ca-next`: every node trusted the old and the new CA.
 const CA_DISTRIBUTED: &str = "kreg.dev/ca-distributed";
 
+/// Before anything is written: the registry's new name (`--host`) must be one the CA that
+/// signs it permits. Finding out later, at the certificate, left the Service and the record
+/// switched to a name nobody could be given a certificate for. `--ca-secret` CAs are checked
+/// the same way; a first `up` (no CA yet) makes a CA for the name.
+pub async fn check_new_name(cluster: &Cluster, plan: &Plan, rotate: bool) -> Result<()> {
+    let Some(host) = plan.host.as_deref() else {
+        return Ok(());
+    };
+    let ca_pem = match &plan.ca_secret {
+        Some(name) => {
+            read_ca_secret(cluster, &plan.namespace, name)
+                .await?
+                .cert_pem
+        }
+        None if rotate => return Ok(()),
+        None => match cluster.get::<Secret>(names::CA_SECRET).await? {
+            Some(s) => match manifests::secret_text(&s, "ca.crt") {
+                Some(pem) => pem,
+                None => return Ok(()),
+            },
+            None => return Ok(()),
+        },
+    };
+    let scope = pki::ca_scope_of(&ca_pem)?;
+    pki::scope_permits(scope.as_ref(), host, &[]).map_err(|e| {
+        let within = scope
+            .as_ref()
+            .map(|s| s.dns.join(", "))
+            .unwrap_or_default();
+        hint(
+            format!("--host {host}: the registry's CA cannot sign for this name ({e}); nothing was changed"),
+            if within.is_empty() {
+                "name the registry by its address (leave out --host)".to_string()
+            } else {
+                format!("choose a --host under {within}, or leave out --host to keep the current name")
+            },
+        )
+    })
+}
+
 fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
     let get = |k: &str| -> Result<String> {
         manifests::secret_text(s, k)
