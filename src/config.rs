@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Arg, ArgAction, Command};
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 pub const API_VERSION: &str = "kreg.dev/v1alpha1";
 pub const KIND: &str = "Config";
@@ -52,7 +52,7 @@ pub fn file_of(argv: &[OsString], env: Option<OsString>) -> Option<PathBuf> {
 /// `argv` with the file's settings (YAML `text`) put in front of the command line's own; `cmd`
 /// is kreg's clap command, whose arguments define which keys exist and what they take.
 pub fn expand(cmd: &Command, argv: &[OsString], text: &str) -> Result<Vec<OsString>> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| anyhow!("not YAML: {e}"))?;
+    let doc: Value = serde_yaml_ng::from_str(text).map_err(|e| anyhow!("not YAML: {e}"))?;
     let Value::Mapping(top) = doc else {
         bail!("the file must be a mapping (apiVersion: {API_VERSION}, kind: {KIND}, ...)");
     };

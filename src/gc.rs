@@ -206,7 +206,7 @@ pub fn job(registry: &Deployment, name: &str, dry_run: bool, deadline_seconds: u
             ..Default::default()
         });
     }
-    let mut job: Job = serde_yaml::from_str(JOB).expect("gc-job.yaml is valid (tested)");
+    let mut job: Job = serde_yaml_ng::from_str(JOB).expect("gc-job.yaml is valid (tested)");
     job.metadata.name = Some(name.into());
     job.metadata.namespace = registry.metadata.namespace.clone();
     let job_spec = job.spec.as_mut().expect("gc-job.yaml has a spec");
@@ -278,10 +278,10 @@ pub fn schedule(
     let identity = crate::manifests::identity(
         &namespace,
         names::GC_JOB,
-        serde_yaml::from_str(RBAC).expect("gc-rbac.yaml is valid (tested)"),
+        serde_yaml_ng::from_str(RBAC).expect("gc-rbac.yaml is valid (tested)"),
     );
     let mut cronjob: serde_json::Value =
-        serde_yaml::from_str(CRONJOB).expect("gc-cronjob.yaml is valid (tested)");
+        serde_yaml_ng::from_str(CRONJOB).expect("gc-cronjob.yaml is valid (tested)");
     cronjob["apiVersion"] = cronjob_api.into();
     cronjob["metadata"]["namespace"] = namespace.clone().into();
     cronjob["spec"]["schedule"] = schedule.into();

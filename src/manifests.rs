@@ -46,7 +46,7 @@ pub const TLS_HASH_ANNOTATION: &str = "kreg.dev/tls-sha256";
 
 fn parse<T: DeserializeOwned>(name: &str, text: &str) -> T {
     // The files are part of the binary and covered by tests: a parse failure is a bug in kreg.
-    serde_yaml::from_str(text)
+    serde_yaml_ng::from_str(text)
         .unwrap_or_else(|e| panic!("embedded manifest {name} is invalid: {e}"))
 }
 
@@ -1011,7 +1011,7 @@ pub fn hosting(expose: Expose, endpoint: &Endpoint, namespace: &str) -> Hosting 
 /// `kube-public/local-registry-hosting`.
 pub fn local_registry_hosting(h: &Hosting) -> Result<ConfigMap> {
     let mut cm: ConfigMap = parse("local-registry-hosting.yaml", HOSTING);
-    let text = serde_yaml::to_string(h).context("serializing localRegistryHosting.v1")?;
+    let text = serde_yaml_ng::to_string(h).context("serializing localRegistryHosting.v1")?;
     cm.data = Some(BTreeMap::from([(
         "localRegistryHosting.v1".to_string(),
         text,
@@ -1024,7 +1024,7 @@ pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String> {
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(o).context("serializing a manifest")?);
+        out.push_str(&serde_yaml_ng::to_string(o).context("serializing a manifest")?);
     }
     Ok(out)
 }
@@ -1566,7 +1566,7 @@ mod tests {
     #[test]
     fn redaction_hides_every_value() {
         let s = redacted(secret("ns", "kreg-ca", "Opaque", &[("ca.key", b"PRIVATE")]));
-        let y = serde_yaml::to_string(&s).unwrap();
+        let y = serde_yaml_ng::to_string(&s).unwrap();
         assert!(!y.contains("UFJJVkFURQ") && !y.contains("PRIVATE"), "{y}");
     }
 
@@ -1632,7 +1632,7 @@ mod tests {
         assert_eq!(cm.metadata.name.as_deref(), Some("local-registry-hosting"));
         insta::assert_yaml_snapshot!("local_registry_hosting", cm);
         let text = &cm.data.unwrap()["localRegistryHosting.v1"];
-        let back: Hosting = serde_yaml::from_str(text).unwrap();
+        let back: Hosting = serde_yaml_ng::from_str(text).unwrap();
         assert_eq!(back, h);
     }
 

@@ -58,7 +58,7 @@ impl Printer {
         let text = match self.format {
             OutputFormat::Text => return Ok(()),
             OutputFormat::Json => serde_json::to_string_pretty(value)? + "\n",
-            OutputFormat::Yaml => serde_yaml::to_string(value)?,
+            OutputFormat::Yaml => serde_yaml_ng::to_string(value)?,
         };
         std::io::stdout().lock().write_all(text.as_bytes())?;
         Ok(())

@@ -675,9 +675,9 @@ mod tests {
         );
         let (store, service, relay) = manifests::bootstrap(&plan);
         let yaml = [
-            serde_yaml::to_string(&service).unwrap(),
-            serde_yaml::to_string(&store).unwrap(),
-            serde_yaml::to_string(&relay).unwrap(),
+            serde_yaml_ng::to_string(&service).unwrap(),
+            serde_yaml_ng::to_string(&store).unwrap(),
+            serde_yaml_ng::to_string(&relay).unwrap(),
         ]
         .join("---\n");
         insta::assert_snapshot!("bootstrap_objects", yaml);

@@ -214,8 +214,8 @@ fn make_dist_produces_artifacts_whose_checksums_verify() {
 
     // The krew manifest: plugin kreg, this version, each platform's uri and sha256 from
     // SHA256SUMS, and files that exist in the tarball.
-    let krew: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dist.join("kreg.yaml")).unwrap()).unwrap();
+    let krew: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(dist.join("kreg.yaml")).unwrap()).unwrap();
     assert_eq!(krew["kind"], "Plugin");
     assert_eq!(krew["metadata"]["name"], "kreg");
     assert_eq!(krew["spec"]["version"], format!("v{version}").as_str());

@@ -142,7 +142,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         if doc == SchemaDocument::Config {
             // The example kreg.yaml, as JSON.
-            return serde_yaml::from_str(&text).unwrap();
+            return serde_yaml_ng::from_str(&text).unwrap();
         }
         let body = text.splitn(3, "---\n").nth(2).expect("an insta header");
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -133,7 +133,7 @@ pub fn systemd_unit(cgroup: &str) -> Option<String> {
 
 /// `containerRuntimeEndpoint` of a kubelet config file (YAML).
 pub fn kubelet_config_endpoint(yaml: &str) -> Option<String> {
-    let v: serde_yaml::Value = serde_yaml::from_str(yaml).ok()?;
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).ok()?;
     v.get("containerRuntimeEndpoint")?
         .as_str()
         .map(str::to_string)

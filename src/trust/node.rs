@@ -6,7 +6,7 @@
 //! That keeps the merge rules testable against golden files.
 
 use anyhow::{bail, Context, Result};
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 
 /// Where the node agent puts the CA for k3s/rke2's registries.yaml (`ca_file`).
 pub const K3S_CA_FILE: &str = "/etc/rancher/kreg/ca.crt";
@@ -111,7 +111,7 @@ pub fn hosts_dir_name(host_port: &str) -> String {
 /// only to mirror endpoints (k3s-io/k3s#9839); naming the registry as its own mirror makes the
 /// CA apply on every release. A mirror the user already defined for the same host is kept as
 /// it is. Every other key and entry is preserved, and so is the comment block at the top of the
-/// file; comments further down are not (serde_yaml drops them), which callers should mention
+/// file; comments further down are not (serde_yaml_ng drops them), which callers should mention
 /// when they rewrite a user's file.
 ///
 /// `existing` is the current file, `None` (or empty) when there is none.
@@ -167,15 +167,15 @@ pub fn registries_yaml_add_mirror(
 }
 
 /// Serializes `root`, keeping the comment block at the top of `original` (typically a note
-/// saying who manages the file); comments further down cannot survive serde_yaml.
+/// saying who manages the file); comments further down cannot survive serde_yaml_ng.
 fn render(original: &str, root: Mapping) -> Result<String> {
     let header: String = original
         .lines()
         .take_while(|l| l.trim_start().starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect();
-    let body =
-        serde_yaml::to_string(&Value::Mapping(root)).context("could not write registries.yaml")?;
+    let body = serde_yaml_ng::to_string(&Value::Mapping(root))
+        .context("could not write registries.yaml")?;
     Ok(header + &body)
 }
 
@@ -192,7 +192,7 @@ fn kreg_mirror(host_port: &str) -> Value {
 /// Parses registries.yaml into its top-level mapping; an empty or all-comment file is an empty
 /// mapping. Anything else that is not a mapping is refused rather than overwritten.
 fn parse_registries(text: &str) -> Result<Mapping> {
-    let value: Value = serde_yaml::from_str(text)
+    let value: Value = serde_yaml_ng::from_str(text)
         .context("registries.yaml is not valid YAML; fix or move it, kreg will not overwrite it")?;
     match value {
         Value::Null => Ok(Mapping::new()),
@@ -286,7 +286,7 @@ mod tests {
         // The user's own docker.io mirror wins.
         let theirs = "mirrors:\n  docker.io:\n    endpoint:\n    - https://corp.example\n";
         let y = registries_yaml_add_mirror(theirs, "docker.io", "10.96.0.50", "/c").unwrap();
-        let v: Value = serde_yaml::from_str(&y).unwrap();
+        let v: Value = serde_yaml_ng::from_str(&y).unwrap();
         assert_eq!(
             v["mirrors"]["docker.io"]["endpoint"][0],
             Value::from("https://corp.example")
@@ -355,7 +355,7 @@ mod tests {
             "mirrors:\n  \"{HP}\":\n    endpoint:\n      - https://mirror.internal\nconfigs:\n  \"{HP}\":\n    auth:\n      username: u\n      password: p\n    tls:\n      insecure_skip_verify: false\n"
         );
         let y = registries_yaml_add(Some(&existing), HP, "/ca.crt").unwrap();
-        let v: Value = serde_yaml::from_str(&y).unwrap();
+        let v: Value = serde_yaml_ng::from_str(&y).unwrap();
         assert_eq!(v["configs"][HP]["auth"]["username"], Value::from("u"));
         assert_eq!(
             v["configs"][HP]["tls"]["insecure_skip_verify"],
@@ -372,7 +372,7 @@ mod tests {
     fn registries_ipv6_key_roundtrips() {
         let hp = "[fd00::1]:5000";
         let y = registries_yaml_add(None, hp, "/c").unwrap();
-        let v: Value = serde_yaml::from_str(&y).unwrap();
+        let v: Value = serde_yaml_ng::from_str(&y).unwrap();
         assert_eq!(v["configs"][hp]["tls"]["ca_file"], Value::from("/c"), "{y}");
     }
 
