@@ -344,58 +344,84 @@ fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
 /// SANs cover `host` and every address in `ips`. Used to decide whether `kreg up` can keep
 /// the serving certificate or must issue a new one.
 ///
-/// The CN is ignored, as TLS clients (Go's included) have ignored it for years.
+/// The names are matched by rustls's webpki, as TLS clients match them (the CN is ignored, as
+/// TLS clients, Go's included, have ignored it for years).
 pub fn leaf_covers(
-    info: &CertInfo,
+    leaf_pem: &str,
     host: &str,
     ips: &[IpAddr],
     now: OffsetDateTime,
     min_remaining: Duration,
 ) -> bool {
+    let Ok(info) = inspect(leaf_pem) else {
+        return false;
+    };
     if now < info.not_before || now + min_remaining >= info.not_after {
         return false;
     }
-    let host_ok = match host.parse::<IpAddr>() {
-        Ok(ip) => info.ips.contains(&ip),
-        Err(_) => info.dns_names.iter().any(|n| dns_name_matches(n, host)),
+    let Ok(der) = first_cert_der(leaf_pem) else {
+        return false;
     };
-    host_ok && ips.iter().all(|ip| info.ips.contains(ip))
+    let der = rustls_pki_types::CertificateDer::from(der);
+    let Ok(leaf) = webpki::EndEntityCert::try_from(&der) else {
+        return false;
+    };
+    std::iter::once(host.to_string())
+        .chain(ips.iter().map(IpAddr::to_string))
+        .all(|name| {
+            rustls_pki_types::ServerName::try_from(name.as_str())
+                .is_ok_and(|n| leaf.verify_is_valid_for_subject_name(&n).is_ok())
+        })
 }
 
-/// RFC 6125 matching: exact (case-insensitive), or a leading `*.` covering exactly one label.
-fn dns_name_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.trim_end_matches('.');
-    let host = host.trim_end_matches('.');
-    if pattern.eq_ignore_ascii_case(host) {
-        return true;
-    }
-    match (pattern.strip_prefix("*."), host.split_once('.')) {
-        (Some(suffix), Some((first, rest))) => {
-            !first.is_empty() && !suffix.is_empty() && suffix.eq_ignore_ascii_case(rest)
-        }
-        _ => false,
-    }
-}
-
-/// Checks that `leaf_pem` was issued by `ca_pem`: the leaf's issuer name equals the CA's
-/// subject and the leaf's signature verifies with the CA's public key.
+/// Checks that `leaf_pem` was issued by `ca_pem` and is a serving certificate a TLS client
+/// that trusts that CA accepts: rustls's webpki verifies the signature, the serverAuth usage
+/// and the CA's name constraints (the validity period is [`leaf_covers`]'s). The issuer name is compared first only
+/// for a clearer message.
 pub fn verify_signed_by(leaf_pem: &str, ca_pem: &str) -> Result<()> {
     let leaf_der = first_cert_der(leaf_pem).context("the registry certificate")?;
     let ca_der = first_cert_der(ca_pem).context("the CA certificate")?;
-    let leaf = parse_cert(&leaf_der).context("the registry certificate")?;
-    let ca = parse_cert(&ca_der).context("the CA certificate")?;
-    if leaf.issuer().as_raw() != ca.subject().as_raw() {
-        bail!(
-            "the registry certificate was issued by \"{}\", not by this CA (\"{}\")",
-            leaf.issuer(),
-            ca.subject()
-        );
+    {
+        let leaf = parse_cert(&leaf_der).context("the registry certificate")?;
+        let ca = parse_cert(&ca_der).context("the CA certificate")?;
+        if leaf.issuer().as_raw() != ca.subject().as_raw() {
+            bail!(
+                "the registry certificate was issued by \"{}\", not by this CA (\"{}\")",
+                leaf.issuer(),
+                ca.subject()
+            );
+        }
     }
-    leaf.verify_signature(Some(ca.public_key())).map_err(|e| {
-        anyhow!(
-            "the registry certificate's signature does not verify with the CA's key ({e}); \
+    let (leaf_der, ca_der) = (
+        rustls_pki_types::CertificateDer::from(leaf_der),
+        rustls_pki_types::CertificateDer::from(ca_der),
+    );
+    let anchor = webpki::anchor_from_trusted_cert(&ca_der)
+        .map_err(|e| anyhow!("the CA certificate cannot be a trust anchor: {e}"))?;
+    let leaf = webpki::EndEntityCert::try_from(&leaf_der)
+        .map_err(|e| anyhow!("the registry certificate is unusable: {e}"))?;
+    // Issued-by is a question about the signature, not the clock ([`leaf_covers`] checks
+    // the time): verified at the moment the leaf became valid.
+    let issued = inspect(leaf_pem)?.not_before.unix_timestamp();
+    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(issued).unwrap_or(0),
+    ));
+    leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &[anchor],
+        &[],
+        at,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| match e {
+        webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => anyhow!(
+            "the registry certificate's signature does not verify with the CA's key ({e:?}); \
 it was signed by another CA with the same name"
-        )
+        ),
+        e => anyhow!("a TLS client would refuse the registry certificate: {e:?}"),
     })
 }
 
@@ -753,8 +779,8 @@ mod tests {
             assert_eq!(curve, OID_EC_P256);
         });
         key_matches(&ca.cert_pem, &ca.key_pem).unwrap();
-        // Self-signed: the CA verifies against itself.
-        verify_signed_by(&ca.cert_pem, &ca.cert_pem).unwrap();
+        // A CA is no serving certificate: TLS clients refuse it as one.
+        assert!(verify_signed_by(&ca.cert_pem, &ca.cert_pem).is_err());
     }
 
     #[test]
@@ -803,7 +829,7 @@ mod tests {
         assert!(info.dns_names.is_empty(), "no DNS SAN for an IP host");
         assert_eq!(info.ips, [IpAddr::V4(Ipv4Addr::new(192, 168, 49, 2)), v6]);
         assert!(leaf_covers(
-            &info,
+            &leaf.cert_pem,
             "192.168.49.2",
             &[v6],
             now(),
@@ -913,23 +939,24 @@ mod tests {
         let other_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6));
         let leaf = issue_leaf(&ca, "reg.example.com", &[ip], now()).unwrap();
         let info = inspect(&leaf.cert_pem).unwrap();
+        let info = (info, leaf.cert_pem.as_str());
         let margin = Duration::days(30);
-        assert!(leaf_covers(&info, "reg.example.com", &[ip], now(), margin));
-        assert!(leaf_covers(&info, "REG.example.com", &[], now(), margin));
+        assert!(leaf_covers(info.1, "reg.example.com", &[ip], now(), margin));
+        assert!(leaf_covers(info.1, "REG.example.com", &[], now(), margin));
         // Expires within the margin.
-        let soon = info.not_after - Duration::days(10);
-        assert!(!leaf_covers(&info, "reg.example.com", &[ip], soon, margin));
+        let soon = info.0.not_after - Duration::days(10);
+        assert!(!leaf_covers(info.1, "reg.example.com", &[ip], soon, margin));
         // Already expired.
         assert!(!leaf_covers(
-            &info,
+            info.1,
             "reg.example.com",
             &[],
-            info.not_after + Duration::days(1),
+            info.0.not_after + Duration::days(1),
             margin
         ));
         // Not yet valid.
         assert!(!leaf_covers(
-            &info,
+            info.1,
             "reg.example.com",
             &[],
             now() - Duration::days(1),
@@ -937,14 +964,14 @@ mod tests {
         ));
         // Wrong host, or a host the wildcard-free SAN does not cover.
         assert!(!leaf_covers(
-            &info,
+            info.1,
             "other.example.com",
             &[ip],
             now(),
             margin
         ));
         assert!(!leaf_covers(
-            &info,
+            info.1,
             "x.reg.example.com",
             &[ip],
             now(),
@@ -952,21 +979,13 @@ mod tests {
         ));
         // Missing IP, and an IP host not in the IP SANs.
         assert!(!leaf_covers(
-            &info,
+            info.1,
             "reg.example.com",
             &[ip, other_ip],
             now(),
             margin
         ));
-        assert!(!leaf_covers(&info, "10.0.0.6", &[], now(), margin));
-    }
-
-    #[test]
-    fn wildcard_names_cover_one_label() {
-        assert!(dns_name_matches("*.example.com", "reg.example.com"));
-        assert!(!dns_name_matches("*.example.com", "a.reg.example.com"));
-        assert!(!dns_name_matches("*.example.com", "example.com"));
-        assert!(dns_name_matches("Reg.Example.com", "reg.example.com"));
+        assert!(!leaf_covers(info.1, "10.0.0.6", &[], now(), margin));
     }
 
     #[test]

@@ -235,7 +235,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                         false => &ips[..],
                     };
                     r.cert_matches_address =
-                        pki::leaf_covers(&info, &host, named, now, time::Duration::ZERO);
+                        pki::leaf_covers(&pem, &host, named, now, time::Duration::ZERO);
                     health::Certificate::Read {
                         covers: r.cert_matches_address,
                     }

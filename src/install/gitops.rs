@@ -175,18 +175,15 @@ async fn leaf_sha256(cluster: &Cluster, name: &str, endpoint: &Endpoint) -> Resu
         .get::<Secret>(name)
         .await?
         .and_then(|s| manifests::secret_text(&s, "tls.crt"));
-    let covers = cert
-        .as_deref()
-        .and_then(|pem| pki::inspect(pem).ok())
-        .is_some_and(|info| {
-            pki::leaf_covers(
-                &info,
-                &endpoint.host,
-                &endpoint.ips,
-                now,
-                time::Duration::ZERO,
-            )
-        });
+    let covers = cert.as_deref().is_some_and(|pem| {
+        pki::leaf_covers(
+            pem,
+            &endpoint.host,
+            &endpoint.ips,
+            now,
+            time::Duration::ZERO,
+        )
+    });
     match cert {
         Some(pem) if covers => pki::cert_sha256(&pem),
         _ => Err(hint(

@@ -483,12 +483,13 @@ pub async fn ensure_leaf(
             manifests::secret_text(&s, "tls.key"),
         );
         if let (Some(cert_pem), Some(key_pem)) = (cert, key) {
-            let usable = pki::inspect(&cert_pem)
-                .map(|info| {
-                    pki::leaf_covers(&info, &endpoint.host, &endpoint.ips, now, LEAF_RENEW_BEFORE)
-                })
-                .unwrap_or(false)
-                && pki::verify_signed_by(&cert_pem, &ca.cert_pem).is_ok()
+            let usable = pki::leaf_covers(
+                &cert_pem,
+                &endpoint.host,
+                &endpoint.ips,
+                now,
+                LEAF_RENEW_BEFORE,
+            ) && pki::verify_signed_by(&cert_pem, &ca.cert_pem).is_ok()
                 && pki::key_matches(&cert_pem, &key_pem).is_ok();
             if usable {
                 return Ok((KeyPairPem { cert_pem, key_pem }, false));
