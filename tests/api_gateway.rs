@@ -36,38 +36,26 @@ fn up_args<'a>(ns: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// Applies `docs` (JSON objects) with kubectl.
-fn apply(tc: &TestCluster, docs: &[Value]) {
-    let path = std::env::temp_dir().join(format!("kreg-gw-{}.json", std::process::id()));
-    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
-    std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
-    tc.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(path);
-}
-
 /// A GatewayClass and, in GW_NS, one Gateway with `listener` (routes admitted from every
 /// namespace, as kreg's route lives in kreg's namespace).
 fn gateway_fixture(tc: &TestCluster, listener: Value) {
     remove_gateways(tc);
     tc.kcluster_ok(&["gateway-crds", "on"]);
     tc.kubectl_ok(&["create", "namespace", GW_NS]);
-    apply(
-        tc,
-        &[
-            serde_json::json!({
-                "apiVersion": "gateway.networking.k8s.io/v1",
-                "kind": "GatewayClass",
-                "metadata": {"name": "kt-gw"},
-                "spec": {"controllerName": "example.test/no-controller"},
-            }),
-            serde_json::json!({
-                "apiVersion": "gateway.networking.k8s.io/v1",
-                "kind": "Gateway",
-                "metadata": {"name": "public", "namespace": GW_NS},
-                "spec": {"gatewayClassName": "kt-gw", "listeners": [listener]},
-            }),
-        ],
-    );
+    tc.apply_json(&[
+        serde_json::json!({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": "kt-gw"},
+            "spec": {"controllerName": "example.test/no-controller"},
+        }),
+        serde_json::json!({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "public", "namespace": GW_NS},
+            "spec": {"gatewayClassName": "kt-gw", "listeners": [listener]},
+        }),
+    ]);
 }
 
 fn remove_gateways(tc: &TestCluster) {

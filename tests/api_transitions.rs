@@ -75,14 +75,6 @@ fn node_port(tc: &TestCluster) -> String {
     tc.jsonpath(NS, "service/kreg-registry", ".spec.ports[0].nodePort")
 }
 
-fn apply(tc: &TestCluster, docs: &[Value]) {
-    let path = std::env::temp_dir().join(format!("kreg-moves-{}.json", std::process::id()));
-    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
-    std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
-    tc.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(path);
-}
-
 fn fixtures(tc: &TestCluster) {
     tc.kcluster_ok(&["flavor", "kubeadm"]);
     tc.kcluster_ok(&["lb", "ip"]);
@@ -95,36 +87,33 @@ fn fixtures(tc: &TestCluster) {
         "--timeout=90s",
     ]);
     tc.kubectl_ok(&["create", "namespace", GW_NS]);
-    apply(
-        tc,
-        &[
-            serde_json::json!({
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "IngressClass",
-                "metadata": {
-                    "name": "kt-moves",
-                    "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
-                },
-                "spec": {"controller": "example.test/no-controller"},
-            }),
-            serde_json::json!({
-                "apiVersion": "gateway.networking.k8s.io/v1",
-                "kind": "GatewayClass",
-                "metadata": {"name": "kt-moves"},
-                "spec": {"controllerName": "example.test/no-controller"},
-            }),
-            serde_json::json!({
-                "apiVersion": "gateway.networking.k8s.io/v1",
-                "kind": "Gateway",
-                "metadata": {"name": "public", "namespace": GW_NS},
-                "spec": {"gatewayClassName": "kt-moves", "listeners": [{
-                    "name": "tls", "protocol": "TLS", "port": 443,
-                    "tls": {"mode": "Passthrough"},
-                    "allowedRoutes": {"namespaces": {"from": "All"}},
-                }]},
-            }),
-        ],
-    );
+    tc.apply_json(&[
+        serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {
+                "name": "kt-moves",
+                "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+            },
+            "spec": {"controller": "example.test/no-controller"},
+        }),
+        serde_json::json!({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": "kt-moves"},
+            "spec": {"controllerName": "example.test/no-controller"},
+        }),
+        serde_json::json!({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "public", "namespace": GW_NS},
+            "spec": {"gatewayClassName": "kt-moves", "listeners": [{
+                "name": "tls", "protocol": "TLS", "port": 443,
+                "tls": {"mode": "Passthrough"},
+                "allowedRoutes": {"namespaces": {"from": "All"}},
+            }]},
+        }),
+    ]);
 }
 
 fn cleanup(tc: &TestCluster) {

@@ -65,26 +65,31 @@ impl Cluster {
     /// while the registry stops answering at once; status reads the pods so that its reason
     /// matches what a client sees.
     pub async fn ready_pods(&self, app: &str) -> Result<i32> {
+        Ok(self
+            .pods_of(app)
+            .await?
+            .iter()
+            .filter(|p| is_ready(p))
+            .count() as i32)
+    }
+
+    /// The pods labelled `app.kubernetes.io/name=<app>` in kreg's namespace.
+    async fn pods_of(&self, app: &str) -> Result<Vec<Pod>> {
         let pods: Api<Pod> = self.ns_api();
         let selector = format!("app.kubernetes.io/name={app}");
-        let list = pods
+        Ok(pods
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|e| api_error(e, "listing the registry pods"))?;
-        Ok(list.items.iter().filter(|p| is_ready(p)).count() as i32)
+            .map_err(|e| api_error(e, "listing the registry pods"))?
+            .items)
     }
 
     /// Forwards a local port to `port` (which may listen on the pod's loopback only) of one
     /// ready pod labelled `app.kubernetes.io/name=<app>`.
     pub async fn forward_pod(&self, app: &str, port: u16) -> Result<Forward> {
         let pods: Api<Pod> = self.ns_api();
-        let selector = format!("app.kubernetes.io/name={app}");
-        let list = pods
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| api_error(e, "listing the registry pods"))?;
+        let list = self.pods_of(app).await?;
         let pod = list
-            .items
             .iter()
             .find(|p| is_ready(p))
             .map(|p| p.name_any())

@@ -202,6 +202,9 @@ fn ok(out: Output, what: &str) -> String {
     text(&out.stdout)
 }
 
+/// Numbers the files of [`TestCluster::apply_json`].
+static APPLIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl TestCluster {
     /// The text under `key` of Secret `ns/name` (kubectl get + jsonpath + base64, in one place).
     pub fn secret_text(&self, ns: &str, name: &str, key: &str) -> String {
@@ -257,6 +260,19 @@ impl TestCluster {
     /// Like [`TestCluster::kubectl`]; panics with its stderr unless it succeeds, returns stdout.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         ok(self.kubectl(args), &format!("kubectl {args:?}"))
+    }
+
+    /// `kubectl apply` of JSON objects (one List).
+    pub fn apply_json(&self, docs: &[serde_json::Value]) {
+        let path = std::env::temp_dir().join(format!(
+            "kreg-apply-{}-{}.json",
+            std::process::id(),
+            APPLIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
+        std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
+        self.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
+        let _ = std::fs::remove_file(path);
     }
 
     /// `kcluster ARGS...`.
