@@ -243,14 +243,19 @@ impl TestCluster {
         state
     }
 
-    /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl 1.20; `kubectl` on PATH if
-    /// KUBECTL is unset).
+    /// `$KUBECTL --kubeconfig <admin> ARGS...` (the harness's kubectl, of the cluster's
+    /// version; `kubectl` on PATH if KUBECTL is unset). The discovery cache is this test
+    /// process's own: ~/.kube/cache is keyed by host:port, and a 1.20 cluster's cache on the
+    /// same port sent kubectl to batch/v1beta1 CronJobs that a 1.34 server does not serve.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         let kubectl = var("KUBECTL").unwrap_or_else(|| "kubectl".to_string());
+        let cache = std::env::temp_dir().join(format!("kreg-test-kubectl-{}", std::process::id()));
         run(
             Command::new(&kubectl)
                 .arg("--kubeconfig")
                 .arg(&self.kubeconfig)
+                .arg("--cache-dir")
+                .arg(cache)
                 .args(args)
                 .env_remove("KUBECONFIG"),
             &format!("{kubectl} {args:?}"),
