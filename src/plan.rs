@@ -378,11 +378,16 @@ pub struct Plan {
     /// the nodes from their loopback (`127.0.0.1:5057/kreg/agent@sha256:…`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub agent_bootstrap: bool,
-    /// The NodePort the registry had the last time it was exposed by NodePort, asked for
-    /// again so that a switch away and back (or a failed attempt) keeps every image
-    /// reference working; `None` lets the API server choose. Set from the state record.
+    /// The NodePort the Service asks for: the one the registry had before it was exposed
+    /// otherwise, so that a switch away and back keeps every image reference working. `None`
+    /// lets the API server choose (and keep: server-side apply does not own the field then),
+    /// as on a registry that was never exposed otherwise. Set from the state record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_port: Option<u16>,
+    /// The NodePort to remember while the registry is exposed otherwise (the record's
+    /// `node_port`).
+    #[serde(skip)]
+    pub node_port_kept: Option<u16>,
     pub auth: bool,
     pub pull_secret_namespaces: Vec<String>,
     pub gc_schedule: Option<GcSchedule>,
@@ -549,6 +554,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         agent_image: req.agent_image.clone(),
         agent_bootstrap: req.agent_bootstrap && !req.agent_image.is_empty(),
         node_port: None,
+        node_port_kept: None,
         auth: req.auth,
         pull_secret_namespaces,
         gc_schedule: req.gc_schedule.clone(),
@@ -1044,6 +1050,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         agent_image: "kreg-test/kreg-agent@sha256:4242424242424242424242424242424242424242424242424242424242424242".into(),
         agent_bootstrap: false,
         node_port: None,
+        node_port_kept: None,
         auth: false,
         pull_secret_namespaces: vec![],
         gc_schedule: None,

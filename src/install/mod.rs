@@ -213,13 +213,18 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             .await?;
     }
     // The registry keeps its NodePort across a switch away and back (`Plan::node_port`).
-    plan.node_port = prev.as_ref().and_then(|p| {
-        p.node_port.or(matches!(
-            p.expose,
+    let node_port_type = |e: Expose| {
+        matches!(
+            e,
             Expose::NodePort | Expose::Localhost | Expose::LocalhostTls
         )
-        .then_some(p.port))
-    });
+    };
+    if let Some(p) = &prev {
+        plan.node_port_kept = p.node_port.or(node_port_type(p.expose).then_some(p.port));
+        if node_port_type(plan.expose) {
+            plan.node_port = p.node_port;
+        }
+    }
     if !opts.explicit.expose && prev.is_some() {
         plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
     }

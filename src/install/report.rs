@@ -202,9 +202,11 @@ pub(super) fn record(
             _ => None,
         },
         port: at.endpoint.port,
+        // Pinned ports stay pinned (a re-run must render the same Service); a registry
+        // exposed otherwise remembers the port it had.
         node_port: match plan.expose {
-            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => Some(at.endpoint.port),
-            _ => plan.node_port,
+            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => plan.node_port,
+            _ => plan.node_port_kept,
         },
         registry: at.endpoint.registry(),
         image: plan.image.clone(),
