@@ -179,6 +179,11 @@ impl Expose {
         matches!(self, Expose::Localhost | Expose::LocalhostTls)
     }
 
+    /// Served on a NodePort (its port is the registry's).
+    pub fn is_node_port(self) -> bool {
+        self == Expose::NodePort || self.is_localhost()
+    }
+
     /// Served over TLS with kreg's certificate (all but plain `localhost`).
     pub fn serves_tls(self) -> bool {
         self != Expose::Localhost

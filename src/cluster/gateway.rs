@@ -38,13 +38,8 @@ pub(super) fn plural(kind: &str) -> Option<&'static str> {
 }
 
 impl Cluster {
-    /// Whether this server serves the Gateway API resource `plural`.
-    pub(super) async fn gateway_served(&self, plural: &str) -> bool {
-        self.gateway_resources().await.iter().any(|r| r == plural)
-    }
-
     /// The resources of `gateway.networking.k8s.io/v1` this server serves (empty when none).
-    async fn gateway_resources(&self) -> Vec<String> {
+    pub(super) async fn gateway_resources(&self) -> Vec<String> {
         match self
             .client
             .list_api_group_resources(&format!("{GROUP}/{VERSION}"))

@@ -38,15 +38,11 @@ impl Cluster {
     }
 
     fn cronjobs(&self, api_version: &str) -> Api<DynamicObject> {
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let ar = ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: api_version.into(),
-            kind: "CronJob".into(),
-            plural: "cronjobs".into(),
-        };
-        Api::namespaced_with(self.client.clone(), &self.namespace, &ar)
+        Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &cronjob_resource(api_version),
+        )
     }
 
     /// Server-side applies a CronJob given as JSON (its apiVersion depends on the server),
@@ -256,4 +252,16 @@ pub(super) async fn apply_json(
     } else {
         Applied::Created
     })
+}
+
+/// The CronJob resource of `api_version` (`batch/v1` or `batch/v1beta1`, as the server serves).
+pub(super) fn cronjob_resource(api_version: &str) -> ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: "CronJob".into(),
+        plural: "cronjobs".into(),
+    }
 }

@@ -14,7 +14,7 @@ use kube::api::{
 };
 use kube::ResourceExt;
 
-use super::{api_error, gateway, Cluster};
+use super::{api_error, gateway, jobs, Cluster};
 use crate::plan::names;
 
 /// One labelled object as listed.
@@ -32,9 +32,14 @@ impl Cluster {
     pub async fn labelled(&self, kinds: &[&'static str]) -> Result<Vec<Labelled>> {
         let (k, v) = names::MANAGED_BY;
         let lp = ListParams::default().labels(&format!("{k}={v}"));
+        // One discovery request for the Gateway API, not one per route kind.
+        let served = match kinds.iter().any(|k| gateway::plural(k).is_some()) {
+            true => self.gateway_resources().await,
+            false => vec![],
+        };
         let mut out = vec![];
         for kind in kinds {
-            let Some(resource) = self.resource_of(kind).await? else {
+            let Some(resource) = self.resource_of(kind, &served).await? else {
                 continue;
             };
             let api: Api<DynamicObject> =
@@ -79,7 +84,12 @@ impl Cluster {
         }
     }
 
-    async fn resource_of(&self, kind: &str) -> Result<Option<ApiResource>> {
+    /// The API resource of `kind`; `None` for a Gateway API kind not in `gateway_served`.
+    async fn resource_of(
+        &self,
+        kind: &str,
+        gateway_served: &[String],
+    ) -> Result<Option<ApiResource>> {
         Ok(Some(match kind {
             "Service" => ApiResource::erase::<Service>(&()),
             "Deployment" => ApiResource::erase::<Deployment>(&()),
@@ -91,19 +101,9 @@ impl Cluster {
             "RoleBinding" => ApiResource::erase::<RoleBinding>(&()),
             "Ingress" => ApiResource::erase::<Ingress>(&()),
             "NetworkPolicy" => ApiResource::erase::<NetworkPolicy>(&()),
-            "CronJob" => {
-                let api_version = self.cronjob_api_version().await?;
-                let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-                ApiResource {
-                    group: group.into(),
-                    version: version.into(),
-                    api_version: api_version.into(),
-                    kind: "CronJob".into(),
-                    plural: "cronjobs".into(),
-                }
-            }
+            "CronJob" => jobs::cronjob_resource(self.cronjob_api_version().await?),
             other => match gateway::plural(other) {
-                Some(plural) if self.gateway_served(plural).await => {
+                Some(plural) if gateway_served.iter().any(|r| r == plural) => {
                     gateway::resource(other, plural)
                 }
                 Some(_) => return Ok(None),

@@ -213,15 +213,9 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             .await?;
     }
     // The registry keeps its NodePort across a switch away and back (`Plan::node_port`).
-    let node_port_type = |e: Expose| {
-        matches!(
-            e,
-            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls
-        )
-    };
     if let Some(p) = &prev {
-        plan.node_port_kept = p.node_port.or(node_port_type(p.expose).then_some(p.port));
-        if node_port_type(plan.expose) {
+        plan.node_port_kept = p.node_port.or(p.expose.is_node_port().then_some(p.port));
+        if plan.expose.is_node_port() {
             plan.node_port = p.node_port;
         }
     }
@@ -241,6 +235,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     mirrors::describe(ctx, &plan);
     mirrors::check_credentials(&cluster, &plan).await?;
     check_s3_secret(&cluster, &plan).await?;
+    let mut users_ca = None;
     if let Some(name) = &plan.ca_secret {
         let ca = tls::read_ca_secret(&cluster, &plan.namespace, name).await?;
         // The CA the registry serves under, kept from the last `up`: its Secret may have
@@ -259,8 +254,9 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         if until - time::OffsetDateTime::now_utc() < tls::LEAF_RENEW_BEFORE {
             r.warn(&format!("your CA expires on {}: the registry's certificate cannot outlive it, so every `up` re-issues it until you renew the CA (same key: only `kreg up`)", until.date()));
         }
+        users_ca = Some(ca.cert_pem);
     }
-    tls::check_new_name(&cluster, &plan, opts.rotate_ca).await?;
+    tls::check_new_name(&cluster, &plan, users_ca.as_deref(), opts.rotate_ca).await?;
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,

@@ -204,9 +204,10 @@ pub(super) fn record(
         port: at.endpoint.port,
         // Pinned ports stay pinned (a re-run must render the same Service); a registry
         // exposed otherwise remembers the port it had.
-        node_port: match plan.expose {
-            Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => plan.node_port,
-            _ => plan.node_port_kept,
+        node_port: if plan.expose.is_node_port() {
+            plan.node_port
+        } else {
+            plan.node_port_kept
         },
         registry: at.endpoint.registry(),
         image: plan.image.clone(),

@@ -412,17 +412,19 @@ const CA_DISTRIBUTED: &str = "kreg.dev/ca-distributed";
 /// Before anything is written: the registry's new name (`--host`) must be one the CA that
 /// signs it permits. Finding out later, at the certificate, left the Service and the record
 /// switched to a name nobody could be given a certificate for. `--ca-secret` CAs are checked
-/// the same way; a first `up` (no CA yet) makes a CA for the name.
-pub async fn check_new_name(cluster: &Cluster, plan: &Plan, rotate: bool) -> Result<()> {
+/// the same way (`users_ca`, already read by the caller); a first `up` (no CA yet) makes a
+/// CA for the name.
+pub async fn check_new_name(
+    cluster: &Cluster,
+    plan: &Plan,
+    users_ca: Option<&str>,
+    rotate: bool,
+) -> Result<()> {
     let Some(host) = plan.host.as_deref() else {
         return Ok(());
     };
-    let ca_pem = match &plan.ca_secret {
-        Some(name) => {
-            read_ca_secret(cluster, &plan.namespace, name)
-                .await?
-                .cert_pem
-        }
+    let ca_pem = match users_ca {
+        Some(pem) => pem.to_string(),
         None if rotate => return Ok(()),
         None => match cluster.get::<Secret>(names::CA_SECRET).await? {
             Some(s) => match manifests::secret_text(&s, "ca.crt") {
