@@ -39,33 +39,11 @@ fn up_args<'a>(ns: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 /// A GatewayClass and, in GW_NS, one Gateway with `listener` (routes admitted from every
 /// namespace, as kreg's route lives in kreg's namespace).
 fn gateway_fixture(tc: &TestCluster, listener: Value) {
-    remove_gateways(tc);
-    tc.kcluster_ok(&["gateway-crds", "on"]);
-    tc.kubectl_ok(&["create", "namespace", GW_NS]);
-    tc.apply_json(&[
-        serde_json::json!({
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "GatewayClass",
-            "metadata": {"name": "kt-gw"},
-            "spec": {"controllerName": "example.test/no-controller"},
-        }),
-        serde_json::json!({
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "Gateway",
-            "metadata": {"name": "public", "namespace": GW_NS},
-            "spec": {"gatewayClassName": "kt-gw", "listeners": [listener]},
-        }),
-    ]);
+    tc.gateway_fixture(GW_NS, "kt-gw", listener);
 }
 
 fn remove_gateways(tc: &TestCluster) {
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
-        GW_NS,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
+    tc.remove_namespace(GW_NS);
 }
 
 fn get(tc: &TestCluster, ns: &str, what: &str) -> Value {

@@ -78,53 +78,29 @@ fn node_port(tc: &TestCluster) -> String {
 fn fixtures(tc: &TestCluster) {
     tc.kcluster_ok(&["flavor", "kubeadm"]);
     tc.kcluster_ok(&["lb", "ip"]);
-    tc.kcluster_ok(&["gateway-crds", "on"]);
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
+    tc.apply_json(&[serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {
+            "name": "kt-moves",
+            "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+        },
+        "spec": {"controller": "example.test/no-controller"},
+    })]);
+    tc.gateway_fixture(
         GW_NS,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
-    tc.kubectl_ok(&["create", "namespace", GW_NS]);
-    tc.apply_json(&[
+        "kt-moves",
         serde_json::json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "IngressClass",
-            "metadata": {
-                "name": "kt-moves",
-                "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
-            },
-            "spec": {"controller": "example.test/no-controller"},
+            "name": "tls", "protocol": "TLS", "port": 443,
+            "tls": {"mode": "Passthrough"},
+            "allowedRoutes": {"namespaces": {"from": "All"}},
         }),
-        serde_json::json!({
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "GatewayClass",
-            "metadata": {"name": "kt-moves"},
-            "spec": {"controllerName": "example.test/no-controller"},
-        }),
-        serde_json::json!({
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "Gateway",
-            "metadata": {"name": "public", "namespace": GW_NS},
-            "spec": {"gatewayClassName": "kt-moves", "listeners": [{
-                "name": "tls", "protocol": "TLS", "port": 443,
-                "tls": {"mode": "Passthrough"},
-                "allowedRoutes": {"namespaces": {"from": "All"}},
-            }]},
-        }),
-    ]);
+    );
 }
 
 fn cleanup(tc: &TestCluster) {
     purge(tc, NS);
-    let _ = tc.kubectl(&[
-        "delete",
-        "namespace",
-        GW_NS,
-        "--ignore-not-found",
-        "--timeout=90s",
-    ]);
+    tc.remove_namespace(GW_NS);
     let _ = tc.kubectl(&["delete", "ingressclass", "kt-moves", "--ignore-not-found"]);
     let _ = tc.kubectl(&["delete", "gatewayclass", "kt-moves", "--ignore-not-found"]);
     tc.kcluster_ok(&["flavor", "clear"]);

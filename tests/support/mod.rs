@@ -280,6 +280,39 @@ impl TestCluster {
         let _ = std::fs::remove_file(path);
     }
 
+    /// Deletes namespace `ns` if it exists and waits (up to 90 s) for it to be gone.
+    pub fn remove_namespace(&self, ns: &str) {
+        let _ = self.kubectl(&[
+            "delete",
+            "namespace",
+            ns,
+            "--ignore-not-found",
+            "--timeout=90s",
+        ]);
+    }
+
+    /// The Gateway API CRDs on, a GatewayClass `class` (no controller serves it) and, in
+    /// namespace `ns` (made anew), Gateway `public` with `listener`.
+    pub fn gateway_fixture(&self, ns: &str, class: &str, listener: serde_json::Value) {
+        self.remove_namespace(ns);
+        self.kcluster_ok(&["gateway-crds", "on"]);
+        self.kubectl_ok(&["create", "namespace", ns]);
+        self.apply_json(&[
+            serde_json::json!({
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "GatewayClass",
+                "metadata": {"name": class},
+                "spec": {"controllerName": "example.test/no-controller"},
+            }),
+            serde_json::json!({
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "Gateway",
+                "metadata": {"name": "public", "namespace": ns},
+                "spec": {"gatewayClassName": class, "listeners": [listener]},
+            }),
+        ]);
+    }
+
     /// `kcluster ARGS...`.
     pub fn kcluster(&self, args: &[&str]) -> Output {
         run(
