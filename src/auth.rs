@@ -64,7 +64,7 @@ impl Credentials {
 
 /// Adds (`present`) or removes kreg's pull Secret in a ServiceAccount's `imagePullSecrets`,
 /// keeping every other entry. Returns whether the list changed.
-pub fn set_pull_secret(
+pub(crate) fn set_pull_secret(
     list: &mut Option<Vec<k8s_openapi::api::core::v1::LocalObjectReference>>,
     secret: &str,
     present: bool,
@@ -85,7 +85,7 @@ pub fn set_pull_secret(
 }
 
 /// Whether an htpasswd line accepts these credentials (used by `up` to keep a stored line).
-pub fn htpasswd_accepts(line: &str, c: &Credentials) -> bool {
+pub(crate) fn htpasswd_accepts(line: &str, c: &Credentials) -> bool {
     let Some((user, hash)) = line.trim_end().split_once(':') else {
         return false;
     };

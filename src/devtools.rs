@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// The shells `kreg env` writes for (zsh reads bash's syntax).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the shell is called PowerShell
 pub enum Shell {
     Bash,
     Fish,

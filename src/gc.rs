@@ -19,14 +19,14 @@ const JOB: &str = include_str!("../manifests/gc-job.yaml");
 const CRONJOB: &str = include_str!("../manifests/gc-cronjob.yaml");
 const RBAC: &str = include_str!("../manifests/gc-rbac.yaml");
 /// The script the `--gc-schedule` CronJob runs (shell-checked in the test suite).
-pub const CRON_SCRIPT: &str = include_str!("../manifests/gc-cron.sh");
+pub(crate) const CRON_SCRIPT: &str = include_str!("../manifests/gc-cron.sh");
 /// The collector Job the CronJob's script creates (gc-cron.sh uses this name).
-pub const SCHEDULED_JOB: &str = "kreg-gc-scheduled";
+pub(crate) const SCHEDULED_JOB: &str = "kreg-gc-scheduled";
 /// The script the Job runs (shell-checked in the test suite).
-pub const SCRIPT: &str = include_str!("../manifests/gc.sh");
+pub(crate) const SCRIPT: &str = include_str!("../manifests/gc.sh");
 /// Field manager of the read-only switch: kept apart from `kreg` so `up` never removes it
 /// and removing it never touches what `up` owns.
-pub const FIELD_MANAGER: &str = "kreg-gc";
+pub(crate) const FIELD_MANAGER: &str = "kreg-gc";
 /// The Lease `kreg gc` and the CronJob's script both take before they touch the read-only switch
 /// or a collector Job: one collector at a time, and nobody deletes another's running collector.
 pub const LEASE: &str = "kreg-gc";
@@ -34,14 +34,14 @@ pub const LEASE: &str = "kreg-gc";
 /// CronJob's shell (which has `date +%s` but no RFC 3339 arithmetic) can compare. The holder
 /// renews it every [`LEASE_RENEW`]; a holder that died frees it [`LEASE_SECONDS`] later.
 pub const LEASE_EXPIRES: &str = "kreg.dev/gc-lease-expires";
-pub const LEASE_SECONDS: u64 = 120;
-pub const LEASE_RENEW: u64 = 30;
+pub(crate) const LEASE_SECONDS: u64 = 120;
+pub(crate) const LEASE_RENEW: u64 = 30;
 /// The collector's deadline (`activeDeadlineSeconds`) when the CronJob runs it; `kreg gc` uses
 /// what is left of its `--timeout`. Past it Kubernetes kills the collector pod.
-pub const SCHEDULED_DEADLINE_SECONDS: u64 = 3600;
+pub(crate) const SCHEDULED_DEADLINE_SECONDS: u64 = 3600;
 /// The shortest deadline a collector gets: a `kreg gc --timeout 5s` still leaves the collector
 /// time to start; the registry stays read-only until it is gone anyway.
-pub const MIN_DEADLINE_SECONDS: u64 = 60;
+pub(crate) const MIN_DEADLINE_SECONDS: u64 = 60;
 
 /// Whose turn it is, from the Lease's holder and expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub fn lease_body(namespace: &str, holder: &str, now_unix: u64) -> serde_json::V
 }
 
 /// What `status` says about a read-only registry, from the Lease.
-pub fn readonly_reason(turn: &Turn) -> String {
+pub(crate) fn readonly_reason(turn: &Turn) -> String {
     match turn {
         Turn::Held { holder, .. } => format!(
             "the registry is read-only: a garbage collection is running ({holder}); pushes are refused until it ends"
@@ -108,14 +108,14 @@ pub fn readonly_reason(turn: &Turn) -> String {
 
 /// Distribution's read-only mode, set as the whole `maintenance` map: the leaf form
 /// (`..._READONLY_ENABLED`) makes Distribution panic at start.
-pub const READONLY_ENV: (&str, &str) = (
+pub(crate) const READONLY_ENV: (&str, &str) = (
     "REGISTRY_STORAGE_MAINTENANCE",
     "readonly:\n  enabled: true\n",
 );
 
 /// The server-side-apply body that makes the registry read-only (`on`) or gives the field
 /// back (`!on`: kreg-gc then owns nothing and the variable disappears).
-pub fn readonly_patch(namespace: &str, on: bool) -> serde_json::Value {
+pub(crate) fn readonly_patch(namespace: &str, on: bool) -> serde_json::Value {
     let spec = if on {
         json!({"template": {"spec": {"containers": [{
             "name": "registry",
@@ -133,7 +133,7 @@ pub fn readonly_patch(namespace: &str, on: bool) -> serde_json::Value {
 }
 
 /// Whether the live Deployment is in read-only mode (a `kreg gc` running or interrupted).
-pub fn is_readonly(d: &Deployment) -> bool {
+pub(crate) fn is_readonly(d: &Deployment) -> bool {
     d.spec
         .template
         .spec

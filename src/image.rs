@@ -23,14 +23,14 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::hint;
 
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// Manifests, indexes and the archive's own JSON files are small; a cap keeps a hostile file
 /// from being read into memory whole.
@@ -141,13 +141,13 @@ impl Image {
         self.manifests.last().expect("an image has a manifest")
     }
 
-    pub fn blob_bytes(&self) -> u64 {
+    pub(crate) fn blob_bytes(&self) -> u64 {
         self.blobs.iter().map(|b| b.size).sum()
     }
 }
 
 /// The `sha256:<hex>` digest of bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
@@ -205,7 +205,7 @@ pub fn open(path: &Path) -> Result<Image> {
 
 /// Most layers (and manifests of an index) one image may list: real images have tens
 /// (overlayfs stacks at most 128); a file that lists more is refused instead of read.
-pub const MAX_DESCRIPTORS: usize = 1000;
+pub(crate) const MAX_DESCRIPTORS: usize = 1000;
 
 /// A directory image must not reach outside itself: a symlink whose target resolves outside
 /// `root` (or nowhere) is refused, so a crafted folder cannot make `push` upload any file the
@@ -696,7 +696,7 @@ fn image_name_from(annotations: &BTreeMap<String, String>) -> Option<(String, St
 
 /// `docker.io/library/app:1` → `(app, 1)`; `reg.example:5000/team/app` → `(team/app, latest)`.
 /// `None` when it is not a valid reference or pins a digest only.
-pub fn strip_registry(reference: &str) -> Option<(String, String)> {
+pub(crate) fn strip_registry(reference: &str) -> Option<(String, String)> {
     let parts = crate::validate::image_parts(reference).ok()?;
     let path = match (parts.domain, parts.path.strip_prefix("library/")) {
         (None | Some("docker.io"), Some(short)) if !short.contains('/') => short,

@@ -21,9 +21,9 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 
 /// The CA's common name, shown by `openssl x509 -text` and OS trust-store UIs.
-pub const CA_COMMON_NAME: &str = "kreg registry CA";
+pub(crate) const CA_COMMON_NAME: &str = "kreg registry CA";
 /// The CA's organisation.
-pub const CA_ORGANIZATION: &str = "kreg";
+pub(crate) const CA_ORGANIZATION: &str = "kreg";
 
 /// How long a new CA is valid. Long, because every node and workstation trusts it and
 /// replacing it means re-trusting everywhere.
@@ -65,7 +65,7 @@ pub struct CaScope {
 /// The private and local address ranges every kreg CA permits: where cluster, node, LoadBalancer
 /// and ClusterIP addresses live on every flavour kreg knows (RFC 1918, CGNAT's 100.64/10 which
 /// some LoadBalancers and VPNs use, loopback, link-local, IPv6 unique-local and loopback).
-pub const PRIVATE_RANGES: &[(&str, u8)] = &[
+pub(crate) const PRIVATE_RANGES: &[(&str, u8)] = &[
     ("10.0.0.0", 8),
     ("172.16.0.0", 12),
     ("192.168.0.0", 16),
@@ -447,7 +447,7 @@ from different key pairs",
 }
 
 /// Whether the first certificates of `a` and `b` carry the same public key (one CA, renewed).
-pub fn same_public_key(a: &str, b: &str) -> Result<bool> {
+pub(crate) fn same_public_key(a: &str, b: &str) -> Result<bool> {
     let (a, b) = (first_cert_der(a)?, first_cert_der(b)?);
     let (a, b) = (parse_cert(&a)?, parse_cert(&b)?);
     Ok(a.public_key().raw == b.public_key().raw)
@@ -528,7 +528,7 @@ pub fn ca_scope_of(ca_pem: &str) -> Result<Option<CaScope>> {
 /// Checks that a CA with `scope` may sign for `host` and `ips`, as TLS clients will check it: a
 /// leaf it signed for anything else would be refused everywhere. None (an unconstrained CA)
 /// permits everything.
-pub fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Result<()> {
+pub(crate) fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Result<()> {
     let Some(scope) = scope else { return Ok(()) };
     let mut all: Vec<IpAddr> = ips.to_vec();
     match host.parse::<IpAddr>() {
@@ -557,7 +557,7 @@ pub fn scope_permits(scope: Option<&CaScope>, host: &str, ips: &[IpAddr]) -> Res
 /// can sign with and belongs to that certificate. Returns the certificate re-encoded (what
 /// nodes and workstations get to trust: nothing but the certificate). Messages never quote
 /// the key.
-pub fn check_user_ca(ca: &KeyPairPem, now: OffsetDateTime) -> Result<String> {
+pub(crate) fn check_user_ca(ca: &KeyPairPem, now: OffsetDateTime) -> Result<String> {
     let mut certs = Vec::new();
     for block in Pem::iter_from_buffer(ca.cert_pem.as_bytes()) {
         let block = block.map_err(|e| anyhow!("tls.crt is not valid PEM: {e}"))?;
@@ -694,7 +694,7 @@ fn one_pem(p: &Pem) -> String {
 
 /// Normalises a user-given fingerprint list (`--ca-sha256`): lowercase hex, colons and spaces
 /// dropped, comma-separated. Refuses anything that is not 64 hex digits.
-pub fn parse_fingerprints(s: &str) -> Result<Vec<String>> {
+pub(crate) fn parse_fingerprints(s: &str) -> Result<Vec<String>> {
     s.split(',')
         .map(|f| {
             let hex: String = f

@@ -33,7 +33,7 @@ pub struct Target {
 
 /// Why the registry could not be used. `Unreachable` is the one a port-forward can fix.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     Unreachable(String),
     Other(anyhow::Error),
 }
@@ -92,7 +92,7 @@ impl Registry {
     }
 
     /// `GET /v2/`: is a registry there, and does it accept us?
-    pub async fn ping(&self) -> std::result::Result<(), Failure> {
+    pub(crate) async fn ping(&self) -> std::result::Result<(), Failure> {
         let url = format!("{}/v2/", self.base);
         let resp = self
             .request(reqwest::Method::GET, &url)
@@ -111,7 +111,7 @@ impl Registry {
     }
 
     /// Whether the registry already has the blob in `repo`.
-    pub async fn has_blob(&self, repo: &str, digest: &str) -> Result<bool> {
+    pub(crate) async fn has_blob(&self, repo: &str, digest: &str) -> Result<bool> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base);
         let resp = self.send(self.request(reqwest::Method::HEAD, &url)).await?;
         match resp.status() {
@@ -125,7 +125,7 @@ impl Registry {
 
     /// Uploads a blob in one request, streaming it from its file. The registry recomputes the
     /// digest and refuses the upload if the bytes do not match.
-    pub async fn upload_blob(&self, repo: &str, blob: &Blob) -> Result<()> {
+    pub(crate) async fn upload_blob(&self, repo: &str, blob: &Blob) -> Result<()> {
         let put = self.start_upload(repo, &blob.digest).await?;
         let file = tokio::fs::File::open(&blob.at.path)
             .await
@@ -317,7 +317,7 @@ impl Registry {
     }
 
     /// A small blob (an image config), `None` when absent.
-    pub async fn small_blob(&self, repo: &str, digest: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) async fn small_blob(&self, repo: &str, digest: &str) -> Result<Option<Vec<u8>>> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base);
         let resp = self.send(self.request(reqwest::Method::GET, &url)).await?;
         if resp.status() == StatusCode::NOT_FOUND {
@@ -329,7 +329,7 @@ impl Registry {
 
     /// Deletes the manifest `digest` of `repo` (and with it every tag pointing at it). Already
     /// gone counts as deleted.
-    pub async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+    pub(crate) async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
         let url = format!("{}/v2/{repo}/manifests/{digest}", self.base);
         let resp = self
             .send(self.request(reqwest::Method::DELETE, &url))

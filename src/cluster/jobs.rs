@@ -52,21 +52,6 @@ impl Cluster {
         apply_json(&api, "CronJob", obj).await
     }
 
-    /// Deletes the CronJob `name` if present.
-    pub async fn delete_cronjob(&self, name: &str) -> Result<bool> {
-        let api = self.cronjobs(self.cronjob_api_version().await?);
-        let dp = kube::api::DeleteParams {
-            // Its Jobs and their pods go with it.
-            propagation_policy: Some(kube::api::PropagationPolicy::Background),
-            ..Default::default()
-        };
-        match api.delete(name, &dp).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(e) => Err(api_error(e, &format!("deleting CronJob {name}"))),
-        }
-    }
-
     /// Server-side applies `body` to the registry Deployment as `manager` (not `kreg`, so the
     /// fields it sets are neither removed by `up` nor able to remove `up`'s).
     pub async fn apply_registry_patch(

@@ -33,15 +33,16 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{
-    Permission, DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS,
+    DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS,
     UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
 };
 pub use address::lb_address;
 pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;
-pub use node_trust::{last_verdict, NodeTrustReport, NodeVerdict};
-pub use sweep::Labelled;
+#[cfg(test)]
+pub use node_trust::last_verdict;
+pub use node_trust::{NodeTrustReport, NodeVerdict};
 
 use crate::error::{hint, one_line};
 use crate::pki::sha256_hex;

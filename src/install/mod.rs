@@ -34,8 +34,10 @@ use crate::probe;
 use crate::render::{self, Desired, How, Material, Object, Stage};
 use crate::state::{Change, Explicit, InstalledState};
 
-pub use gitops::{comment as render_comment, render, split as render_split, Rendered};
-pub use mirrors::{MirrorAccess, MirrorRecord};
+#[cfg(test)]
+pub use gitops::split as render_split;
+pub use gitops::{comment as render_comment, render, Rendered};
+pub use mirrors::MirrorAccess;
 pub use report::{DryRun, Timings, UpReport};
 
 /// What `kreg up` was asked to do, flags already validated.

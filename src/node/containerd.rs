@@ -174,24 +174,6 @@ pub fn set_use_local_image_pull(text: &str) -> Result<String> {
     Ok(doc.to_string())
 }
 
-/// A glob directory the main file imports (`imports = ["/etc/containerd/conf.d/*.toml"]`),
-/// where a drop-in of kreg's own is the least intrusive edit.
-pub fn import_dir(text: &str) -> Option<String> {
-    let doc: DocumentMut = text.parse().ok()?;
-    let imports = doc.get("imports")?.as_array()?;
-    let dir = imports.iter().filter_map(|v| v.as_str()).find_map(|p| {
-        p.strip_suffix("/*.toml")
-            .filter(|d| d.starts_with('/'))
-            .map(str::to_string)
-    });
-    dir
-}
-
-/// A drop-in that sets only `config_path` (and the version it is written in).
-pub fn drop_in(version: i64, root: &str) -> Result<String> {
-    set_config_path(&format!("version = {version}\n"), root)
-}
-
 /// The remedy a person can apply by hand for a runtime with no `config_path`.
 pub fn config_path_remedy(version: i64, cfg_file: &str) -> String {
     format!(
@@ -291,18 +273,6 @@ root = '/var/lib/containerd'
         let c = read(&out).unwrap();
         assert!(c.use_local_image_pull && !needs_local_image_pull(2, &c));
         assert!(set_use_local_image_pull(DUMP_16).is_err());
-    }
-
-    #[test]
-    fn drop_in_directory_comes_from_a_glob_import() {
-        let main = "version = 2\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n";
-        assert_eq!(import_dir(main).as_deref(), Some("/etc/containerd/conf.d"));
-        assert_eq!(
-            import_dir("version = 2\nimports = [\"/etc/x.toml\"]\n"),
-            None
-        );
-        let d = drop_in(2, DEFAULT_CERTS_D).unwrap();
-        assert_eq!(read(&d).unwrap().roots, [DEFAULT_CERTS_D]);
     }
 
     #[test]

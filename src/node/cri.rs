@@ -21,7 +21,7 @@ const UNIMPLEMENTED: u32 = 12;
 
 /// A failed call: the gRPC status code and the runtime's own message (an x509 error, a 404).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallError {
+pub(crate) struct CallError {
     pub code: u32,
     pub message: String,
 }
@@ -123,7 +123,7 @@ fn string_field(msg: Bytes, field: u32) -> Result<String> {
 
 /// `PullImageRequest { ImageSpec image = 1 { string image = 1 }; AuthConfig auth = 2 {
 /// string username = 1; string password = 2 } }`; `RemoveImageRequest` is its first field.
-pub fn pull_request(image: &str, auth: Option<(&str, &str)>) -> Bytes {
+pub(crate) fn pull_request(image: &str, auth: Option<(&str, &str)>) -> Bytes {
     let mut spec = BytesMut::new();
     put_field(&mut spec, 1, image.as_bytes());
     let mut msg = BytesMut::new();
@@ -314,7 +314,7 @@ impl Cri {
 }
 
 /// Is `e` a gRPC error with status `code`?
-pub fn is_code(e: &anyhow::Error, code: u32) -> bool {
+pub(crate) fn is_code(e: &anyhow::Error, code: u32) -> bool {
     e.downcast_ref::<CallError>()
         .is_some_and(|c| c.code == code)
 }

@@ -25,14 +25,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-/// Which runtime owns the socket (told by the CRI `Version` answer, not by process names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Containerd,
-    CriO,
-    Docker,
-}
-
 /// The verified runtime of this node.
 #[derive(Debug, Clone)]
 pub struct Runtime {

@@ -8,8 +8,8 @@
 //! - [`agent`]: the loop that installs, proves, records and takes back.
 //! - [`probe`]: the tiny image `up` pushes and every agent pulls.
 
-pub mod agent;
-pub mod containerd;
+pub(crate) mod agent;
+pub(crate) mod containerd;
 pub mod cri;
-pub mod host;
+pub(crate) mod host;
 pub mod probe;

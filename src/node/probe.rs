@@ -135,7 +135,7 @@ pub async fn push(client: &crate::registry::Registry, probe: &ProbeImage) -> any
 /// certificate against the registry's name. Retries while the registry is not up yet. Its
 /// lines go to the Job's log: it has no printer and no terminal.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
-pub async fn push_from_env() -> u8 {
+pub(crate) async fn push_from_env() -> u8 {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let attempt = || async {
         let registry =

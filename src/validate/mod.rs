@@ -17,8 +17,8 @@ mod names;
 mod net;
 mod storage;
 
-pub use image::{agent_image, image, image_parts, push_name, ImageParts};
-pub use mirror::{default_upstream_url, mirror, mirror_credentials};
+pub use image::{agent_image, image, image_parts, push_name};
+pub use mirror::{mirror, mirror_credentials};
 pub use names::{ca_secret, canonical_host, dns_suffix, host, namespace, secret_name};
 pub use net::{cidr, host_port};
 pub use storage::{cron, s3_bucket, s3_endpoint, s3_region, size};
