@@ -585,7 +585,7 @@ fn check_mirrors(mirrors: &[Mirror]) -> Result<()> {
             );
         }
         if m.login_in_clear() {
-            // `requested` and `state::keep` refuse this with advice; this is the backstop.
+            // `requested` and `state::resolve` refuse this with advice; this is the backstop.
             bail!(
                 "--mirror-credentials {}: the upstream URL {} is plain HTTP; credentials go only to an https:// upstream",
                 m.upstream,

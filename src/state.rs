@@ -10,7 +10,7 @@
 //!
 //! Two rules live here because they are about the record, not about the cluster:
 //!
-//! - **Sticky choices** ([`keep`]): a later `up` without a flag keeps what the last `up` chose
+//! - **Sticky choices** ([`resolve`]): a later `up` without a flag keeps what the last `up` chose
 //!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas, the
 //!   CA: `--ca-secret`, whose switch on an installed registry [`check_ca_switch`] guards).
 //!   Changing or dropping one takes an explicit flag and is reported as a [`Change`]; dropping
@@ -236,31 +236,70 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
     })
 }
 
-/// Which sticky choices the command line made explicitly (`up` without them keeps the last).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Explicit {
+/// The sticky choices as the command line gave them: `None` where no flag was given, which
+/// [`resolve`] resolves once against the last `up`'s record (on a first `up`: the default the
+/// [`Request`] arrives with). `Some(false)`, `Some(vec![])` and `Some(None)` are the `--no-…`
+/// flags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sticky {
     /// `--expose`.
-    pub expose: bool,
+    pub expose: Option<Expose>,
     /// `--public` or `--no-public`.
-    pub public: bool,
+    pub public: Option<bool>,
     /// `--lb-source-ranges`.
-    pub lb_source_ranges: bool,
+    pub lb_source_ranges: Option<Vec<String>>,
     /// `--host`.
-    pub host: bool,
+    pub host: Option<String>,
     /// `--storage`, `--size`, `--storage-class` or an S3 flag.
-    pub storage: bool,
+    pub storage: Option<Storage>,
     /// `--replicas`.
-    pub replicas: bool,
+    pub replicas: Option<u32>,
     /// `--auth` or `--no-auth`.
-    pub auth: bool,
+    pub auth: Option<bool>,
     /// `--pull-secret-namespaces` or `--no-pull-secret-namespaces`.
-    pub pull_secret_namespaces: bool,
-    /// `--gc-schedule` or `--no-gc-schedule`.
-    pub gc_schedule: bool,
+    pub pull_secret_namespaces: Option<Vec<String>>,
+    /// `--gc-schedule` (with `--gc-image`) or `--no-gc-schedule`.
+    pub gc_schedule: Option<Option<GcSchedule>>,
+    /// `--ca-secret` or `--no-ca-secret`.
+    pub ca_secret: Option<Option<String>>,
     /// `--no-mirror UPSTREAM`: the caches to drop.
     pub no_mirrors: Vec<String>,
-    /// `--ca-secret` or `--no-ca-secret`.
-    pub ca_secret: bool,
+}
+
+impl Sticky {
+    /// A first `up`: what was asked over the defaults the request arrives with.
+    fn apply(&self, req: &mut Request) {
+        if let Some(e) = self.expose {
+            req.expose = Some(e);
+        }
+        if let Some(v) = self.public {
+            req.public = v;
+        }
+        if let Some(v) = &self.lb_source_ranges {
+            req.lb_source_ranges = v.clone();
+        }
+        if let Some(v) = &self.host {
+            req.host = Some(v.clone());
+        }
+        if let Some(v) = &self.storage {
+            req.storage = v.clone();
+        }
+        if let Some(v) = self.replicas {
+            req.replicas = v;
+        }
+        if let Some(v) = self.auth {
+            req.auth = v;
+        }
+        if let Some(v) = &self.pull_secret_namespaces {
+            req.pull_secret_namespaces = v.clone();
+        }
+        if let Some(v) = &self.gc_schedule {
+            req.gc_schedule = v.clone();
+        }
+        if let Some(v) = &self.ca_secret {
+            req.ca_secret = v.clone();
+        }
+    }
 }
 
 /// One choice the new `up` changes against the last one; printed with the plan.
@@ -279,22 +318,24 @@ impl std::fmt::Display for Change {
     }
 }
 
-/// Fills every choice the command line left out from the last `up`'s record, and lists what
-/// the explicit flags change. Pure: `up` prints the changes and confirms a downgrade.
-pub fn keep(
+/// Resolves the sticky choices once: each is what the flags asked ([`Sticky`]), else what the
+/// last `up` recorded, else the default `req` arrives with; and lists what the flags change.
+/// Pure: `up` prints the changes and confirms a downgrade.
+pub fn resolve(
     req: &mut Request,
-    explicit: &Explicit,
+    asked: &Sticky,
     prev: Option<&InstalledState>,
 ) -> Result<Vec<Change>> {
-    for u in &explicit.no_mirrors {
+    for u in &asked.no_mirrors {
         if req.mirrors.iter().any(|m| &m.upstream == u) {
             bail!("--mirror {u} and --no-mirror {u} contradict each other");
         }
     }
     let Some(prev) = prev else {
-        if let Some(u) = explicit.no_mirrors.first() {
+        if let Some(u) = asked.no_mirrors.first() {
             bail!("--no-mirror {u}: kreg is not installed here, so there is no cache to drop");
         }
+        asked.apply(req);
         return Ok(vec![]);
     };
     let mut changes = Vec::new();
@@ -311,17 +352,15 @@ pub fn keep(
     let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
 
     // Authentication first: dropping it also drops the pull secrets it fed.
-    if explicit.auth {
-        change(
-            "authentication",
-            on_off(prev.auth),
-            on_off(req.auth),
-            prev.auth && !req.auth,
-        );
-    } else {
-        req.auth = prev.auth;
-    }
-    if explicit.pull_secret_namespaces {
+    req.auth = asked.auth.unwrap_or(prev.auth);
+    change(
+        "authentication",
+        on_off(prev.auth),
+        on_off(req.auth),
+        prev.auth && !req.auth,
+    );
+    if let Some(namespaces) = &asked.pull_secret_namespaces {
+        req.pull_secret_namespaces = namespaces.clone();
         change(
             "pull-secret namespaces",
             list_text(&prev.pull_secret_namespaces),
@@ -332,6 +371,7 @@ pub fn keep(
         req.pull_secret_namespaces = prev.pull_secret_namespaces.clone();
     } else if !prev.pull_secret_namespaces.is_empty() {
         // --no-auth: without a password there is nothing to hand out.
+        req.pull_secret_namespaces.clear();
         change(
             "pull-secret namespaces",
             list_text(&prev.pull_secret_namespaces),
@@ -340,53 +380,53 @@ pub fn keep(
         );
     }
 
-    if explicit.expose {
-        change(
-            "exposure",
-            prev.expose.to_string(),
-            req.expose.map(|e| e.to_string()).unwrap_or_default(),
-            false,
-        );
-    } else {
-        req.expose = Some(prev.expose);
-    }
-    if explicit.public {
-        change(
-            "load balancer",
-            public_text(prev.public),
-            public_text(req.public),
-            false,
-        );
-    } else {
-        req.public = prev.public;
-    }
-    if explicit.lb_source_ranges {
-        change(
-            "load balancer source ranges",
-            list_text(&prev.lb_source_ranges),
-            list_text(&req.lb_source_ranges),
-            false,
-        );
-    } else {
-        req.lb_source_ranges = prev.lb_source_ranges.clone();
-    }
+    let expose = asked.expose.unwrap_or(prev.expose);
+    req.expose = Some(expose);
+    change(
+        "exposure",
+        prev.expose.to_string(),
+        expose.to_string(),
+        false,
+    );
+    req.public = asked.public.unwrap_or(prev.public);
+    change(
+        "load balancer",
+        public_text(prev.public),
+        public_text(req.public),
+        false,
+    );
+    req.lb_source_ranges = asked
+        .lb_source_ranges
+        .clone()
+        .unwrap_or_else(|| prev.lb_source_ranges.clone());
+    change(
+        "load balancer source ranges",
+        list_text(&prev.lb_source_ranges),
+        list_text(&req.lb_source_ranges),
+        false,
+    );
     if !req.allow_anonymous_push {
         req.allow_anonymous_push = prev.allow_anonymous_push;
     }
-    if explicit.host {
-        change(
-            "host",
-            prev.user_host
-                .clone()
-                .unwrap_or_else(|| "(from the address)".into()),
-            req.host.clone().unwrap_or_default(),
-            false,
-        );
-    } else if req.host.is_none() {
-        req.host = prev.user_host.clone();
+    match &asked.host {
+        Some(host) => {
+            req.host = Some(host.clone());
+            change(
+                "host",
+                prev.user_host
+                    .clone()
+                    .unwrap_or_else(|| "(from the address)".into()),
+                host.clone(),
+                false,
+            );
+        }
+        None => req.host = prev.user_host.clone(),
     }
 
-    match (&prev.storage, explicit.storage) {
+    if let Some(s) = &asked.storage {
+        req.storage = s.clone();
+    }
+    match (&prev.storage, asked.storage.is_some()) {
         (Some(prev_storage), true) => {
             // The plan fills in the default class; compare what the user can see.
             let same = match (prev_storage, &req.storage) {
@@ -407,18 +447,16 @@ pub fn keep(
         (Some(prev_storage), false) => req.storage = prev_storage.clone(),
         (None, _) => {}
     }
-    if explicit.replicas {
-        change(
-            "replicas",
-            prev.replicas.to_string(),
-            req.replicas.to_string(),
-            false,
-        );
-    } else {
-        req.replicas = prev.replicas;
-    }
+    req.replicas = asked.replicas.unwrap_or(prev.replicas);
+    change(
+        "replicas",
+        prev.replicas.to_string(),
+        req.replicas.to_string(),
+        false,
+    );
 
-    if explicit.gc_schedule {
+    if let Some(gc) = &asked.gc_schedule {
+        req.gc_schedule = gc.clone();
         change(
             "gc schedule",
             gc_text(prev.gc_schedule.as_ref()),
@@ -438,21 +476,21 @@ pub fn keep(
         req.gc_schedule = Some(g.clone());
     }
 
-    if explicit.ca_secret {
-        change(
-            "CA",
-            ca_text(prev.ca_secret.as_deref()),
-            ca_text(req.ca_secret.as_deref()),
-            false,
-        );
-    } else {
-        req.ca_secret = prev.ca_secret.clone();
-    }
+    req.ca_secret = asked
+        .ca_secret
+        .clone()
+        .unwrap_or_else(|| prev.ca_secret.clone());
+    change(
+        "CA",
+        ca_text(prev.ca_secret.as_deref()),
+        ca_text(req.ca_secret.as_deref()),
+        false,
+    );
 
     // Caches: the recorded ones stay unless --no-mirror names them; a --mirror for a recorded
     // upstream replaces its URL or login.
     let given = std::mem::take(&mut req.mirrors);
-    for u in &explicit.no_mirrors {
+    for u in &asked.no_mirrors {
         if !prev.mirrors.iter().any(|m| &m.upstream == u) {
             return Err(hint(
                 format!("--no-mirror {u}: there is no cache for {u}"),
@@ -476,7 +514,7 @@ pub fn keep(
         );
     }
     for m in &prev.mirrors {
-        if explicit.no_mirrors.contains(&m.upstream) {
+        if asked.no_mirrors.contains(&m.upstream) {
             continue;
         }
         match given.iter().find(|g| g.upstream == m.upstream) {
@@ -527,7 +565,7 @@ fn ca_text(secret: Option<&str>) -> String {
 }
 
 /// Which CA signs is never changed under an installed registry by accident: `up` keeps the
-/// last one (see [`keep`]); an explicit switch to the user's CA (`--ca-secret` on kreg's own
+/// last one (see [`resolve`]); an explicit switch to the user's CA (`--ca-secret` on kreg's own
 /// CA, or another `--ca-secret`) needs `--rotate-ca`, which gives every node the old and the
 /// new CA before the registry switches; going back to kreg's own CA (`--no-ca-secret`) on an
 /// installed registry is not built (after `kreg down`, where no node trusts the old CA through
@@ -768,7 +806,7 @@ mod tests {
     fn a_plain_up_keeps_every_choice() {
         let prev = sample();
         let mut r = request();
-        let changes = keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        let changes = resolve(&mut r, &Sticky::default(), Some(&prev)).unwrap();
         assert_eq!(changes, vec![]);
         assert!(r.auth);
         assert_eq!(r.pull_secret_namespaces, ["team-a", "team-b"]);
@@ -784,11 +822,11 @@ mod tests {
     fn dropping_auth_is_a_downgrade_and_takes_the_pull_secrets_along() {
         let prev = sample();
         let mut r = request();
-        let e = Explicit {
-            auth: true,
+        let e = Sticky {
+            auth: Some(false),
             ..Default::default()
         };
-        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        let changes = resolve(&mut r, &e, Some(&prev)).unwrap();
         assert!(!r.auth && r.pull_secret_namespaces.is_empty());
         assert!(changes[0].downgrade, "{changes:?}");
         assert_eq!(changes[0].to_string(), "authentication: on -> off");
@@ -801,17 +839,17 @@ mod tests {
         let prev = sample();
         let mut r = request();
         r.mirrors = vec![Mirror::new("ghcr.io", "https://ghcr.io", None)];
-        let changes = keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        let changes = resolve(&mut r, &Sticky::default(), Some(&prev)).unwrap();
         let ups: Vec<_> = r.mirrors.iter().map(|m| m.upstream.as_str()).collect();
         assert_eq!(ups, ["docker.io", "ghcr.io"], "a new --mirror adds one");
         assert!(changes.is_empty());
 
         let mut r = request();
-        let e = Explicit {
+        let e = Sticky {
             no_mirrors: vec!["docker.io".into()],
             ..Default::default()
         };
-        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        let changes = resolve(&mut r, &e, Some(&prev)).unwrap();
         assert!(r.mirrors.is_empty());
         assert_eq!(
             changes[0].to_string(),
@@ -819,25 +857,24 @@ mod tests {
         );
 
         let mut r = request();
-        let e = Explicit {
+        let e = Sticky {
             no_mirrors: vec!["quay.io".into()],
             ..Default::default()
         };
-        assert!(keep(&mut r, &e, Some(&prev)).is_err());
+        assert!(resolve(&mut r, &e, Some(&prev)).is_err());
     }
 
     #[test]
     fn explicit_storage_and_replicas_changes_are_named() {
         let prev = sample();
         let mut r = request();
-        r.storage = Storage::EmptyDir;
-        r.replicas = 1;
-        let e = Explicit {
-            storage: true,
-            gc_schedule: true,
+        let e = Sticky {
+            storage: Some(Storage::EmptyDir),
+            replicas: Some(1),
+            gc_schedule: Some(None),
             ..Default::default()
         };
-        let changes = keep(&mut r, &e, Some(&prev)).unwrap();
+        let changes = resolve(&mut r, &e, Some(&prev)).unwrap();
         let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
         assert!(
             text.contains(&"storage: PVC 10Gi (standard) -> emptyDir".to_string()),
@@ -851,18 +888,18 @@ mod tests {
 
         // --size alone with the same size and no class is no change.
         let mut r = request();
-        let e = Explicit {
-            storage: true,
+        let e = Sticky {
+            storage: Some(r.storage.clone()),
             ..Default::default()
         };
-        assert!(keep(&mut r, &e, Some(&prev)).unwrap().is_empty());
+        assert!(resolve(&mut r, &e, Some(&prev)).unwrap().is_empty());
     }
 
     #[test]
     fn an_old_gc_schedule_without_its_image_is_asked_for_again() {
         let mut prev = sample();
         prev.gc_schedule.as_mut().unwrap().image.clear();
-        let e = keep(&mut request(), &Explicit::default(), Some(&prev)).unwrap_err();
+        let e = resolve(&mut request(), &Sticky::default(), Some(&prev)).unwrap_err();
         assert!(crate::error::hint_of(&e)
             .unwrap()
             .contains("--no-gc-schedule"));
@@ -873,7 +910,7 @@ mod tests {
         // Written by a kreg that still accepted credentials for an http:// upstream.
         let mut prev = sample();
         prev.mirrors[0].url = "http://10.0.0.9:5000".into();
-        let e = keep(&mut request(), &Explicit::default(), Some(&prev)).unwrap_err();
+        let e = resolve(&mut request(), &Sticky::default(), Some(&prev)).unwrap_err();
         assert!(
             e.to_string().contains("cache for docker.io")
                 && e.to_string()
@@ -890,7 +927,7 @@ mod tests {
         // `--mirror docker.io=http://...` without the login replaces it, and is kept.
         let mut r = request();
         r.mirrors = vec![Mirror::new("docker.io", "http://10.0.0.9:5000", None)];
-        keep(&mut r, &Explicit::default(), Some(&prev)).unwrap();
+        resolve(&mut r, &Sticky::default(), Some(&prev)).unwrap();
         assert_eq!(r.mirrors[0].credentials, None);
         assert!(r.mirrors.iter().all(|m| !m.login_in_clear()));
     }
@@ -903,7 +940,7 @@ mod tests {
         let corp = Some("corp-ca".to_string());
         // A plain `up` keeps whichever CA the last one used: never a silent change.
         let mut r = request();
-        assert!(keep(&mut r, &Explicit::default(), Some(&theirs))
+        assert!(resolve(&mut r, &Sticky::default(), Some(&theirs))
             .unwrap()
             .is_empty());
         assert_eq!(r.ca_secret, corp);
@@ -912,23 +949,21 @@ mod tests {
             corp
         );
         let mut r = request();
-        keep(&mut r, &Explicit::default(), Some(&own)).unwrap();
+        resolve(&mut r, &Sticky::default(), Some(&own)).unwrap();
         assert_eq!(r.ca_secret, None);
         assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), None);
         assert_eq!(check_ca_switch(Some(&own), &r, true, None).unwrap(), None);
 
         let with = |name: Option<&str>| {
-            let mut r = request();
-            r.ca_secret = name.map(String::from);
-            let e = Explicit {
-                ca_secret: true,
+            let e = Sticky {
+                ca_secret: Some(name.map(String::from)),
                 ..Default::default()
             };
-            (r, e)
+            (request(), e)
         };
         // kreg's own -> the user's: only with --rotate-ca, which starts from the current CA.
         let (mut r, e) = with(Some("corp-ca"));
-        let changes = keep(&mut r, &e, Some(&own)).unwrap();
+        let changes = resolve(&mut r, &e, Some(&own)).unwrap();
         assert_eq!(
             changes[0].to_string(),
             "CA: kreg's own CA -> your CA (Secret corp-ca)"
@@ -950,14 +985,14 @@ mod tests {
         }
         // The user's -> another of theirs: the same; back to kreg's own: not built.
         let (mut r, e) = with(Some("corp-ca-2"));
-        keep(&mut r, &e, Some(&theirs)).unwrap();
+        resolve(&mut r, &e, Some(&theirs)).unwrap();
         assert!(check_ca_switch(Some(&theirs), &r, false, None).is_err());
         assert_eq!(
             check_ca_switch(Some(&theirs), &r, true, None).unwrap(),
             corp
         );
         let (mut r, e) = with(None);
-        let changes = keep(&mut r, &e, Some(&theirs)).unwrap();
+        let changes = resolve(&mut r, &e, Some(&theirs)).unwrap();
         assert_eq!(changes[0].to, "kreg's own CA");
         for rotate in [false, true] {
             let err = check_ca_switch(Some(&theirs), &r, rotate, None).unwrap_err();
@@ -978,20 +1013,53 @@ mod tests {
         // After `kreg down` nothing trusts the old CA through kreg: the switch is plain.
         own.installed = false;
         let (mut r, e) = with(Some("corp-ca"));
-        keep(&mut r, &e, Some(&own)).unwrap();
+        resolve(&mut r, &e, Some(&own)).unwrap();
         assert_eq!(check_ca_switch(Some(&own), &r, false, None).unwrap(), corp);
         assert_eq!(check_ca_switch(None, &r, false, None).unwrap(), corp);
     }
 
     #[test]
+    fn a_first_up_takes_what_was_asked_over_the_defaults() {
+        let mut r = request();
+        let e = Sticky {
+            expose: Some(Expose::Ingress),
+            host: Some("registry.example".into()),
+            auth: Some(true),
+            replicas: Some(2),
+            ..Default::default()
+        };
+        assert!(resolve(&mut r, &e, None).unwrap().is_empty());
+        assert_eq!(r.expose, Some(Expose::Ingress));
+        assert_eq!(r.host.as_deref(), Some("registry.example"));
+        assert!(r.auth && r.replicas == 2);
+        assert_eq!(r.storage, request().storage, "not asked: the default");
+    }
+
+    #[test]
+    fn a_given_flag_equal_to_the_record_is_no_change_and_a_host_is_kept() {
+        let mut prev = sample();
+        prev.user_host = Some("registry.example".into());
+        let mut r = request();
+        let e = Sticky {
+            expose: Some(Expose::LoadBalancer),
+            auth: Some(true),
+            ..Default::default()
+        };
+        assert!(resolve(&mut r, &e, Some(&prev)).unwrap().is_empty());
+        assert_eq!(r.host.as_deref(), Some("registry.example"));
+    }
+
+    #[test]
     fn a_first_up_keeps_nothing() {
         let mut r = request();
-        assert!(keep(&mut r, &Explicit::default(), None).unwrap().is_empty());
+        assert!(resolve(&mut r, &Sticky::default(), None)
+            .unwrap()
+            .is_empty());
         assert!(!r.auth && r.expose.is_none());
-        let e = Explicit {
+        let e = Sticky {
             no_mirrors: vec!["docker.io".into()],
             ..Default::default()
         };
-        assert!(keep(&mut request(), &e, None).is_err());
+        assert!(resolve(&mut request(), &e, None).is_err());
     }
 }

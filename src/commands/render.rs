@@ -45,10 +45,10 @@ impl RenderDoc {
 
 pub async fn run(ctx: &Ctx, a: &RenderArgs) -> Result<u8> {
     // Render pushes nothing: with a bootstrapped image, `up --secrets-only` put it in the store.
-    let (request, explicit, agent) = super::up::request(ctx, &a.install)?;
+    let (request, sticky, agent) = super::up::request(ctx, &a.install)?;
     let opts = Options {
         request,
-        explicit,
+        sticky,
         dry_run: true,
         no_wait: false,
         rotate_ca: false,

@@ -16,14 +16,14 @@ use crate::install::bootstrap::Payload;
 use crate::install::{self, mirrors, DryRun, Options, Outcome, UpReport};
 use crate::manifests;
 use crate::plan::{self, names, Expose, Request, Storage};
-use crate::state::Explicit;
+use crate::state::Sticky;
 use crate::validate;
 
 pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
-    let (request, explicit, agent) = request(ctx, &a.install)?;
+    let (request, sticky, agent) = request(ctx, &a.install)?;
     let opts = Options {
         request,
-        explicit,
+        sticky,
         dry_run: a.dry_run,
         no_wait: a.no_wait,
         rotate_ca: a.rotate_ca,
@@ -83,15 +83,14 @@ fn print_dry_run(ctx: &Ctx, doc: &DryRun) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Turns flags into a validated request, with defaults where a flag is absent, and which
-/// sticky choices the flags made (the rest come from the last `up`: [`state::keep`]);
-/// everything hostile is refused here, before any request reaches the cluster.
-/// The request, which sticky choices the flags made, and kreg's own image when the nodes get it
-/// through the bootstrap.
+/// Turns flags into a validated request with the first `up`'s defaults, the sticky choices as
+/// the flags gave them ([`Sticky`]: `install::up` resolves them against the last `up`'s record,
+/// `state::resolve`), and kreg's own image when the nodes get it through the bootstrap.
+/// Everything hostile is refused here, before any request reaches the cluster.
 pub(super) fn request(
     ctx: &Ctx,
     a: &InstallArgs,
-) -> Result<(Request, Explicit, Option<Arc<Payload>>)> {
+) -> Result<(Request, Sticky, Option<Arc<Payload>>)> {
     let flavor = a.flavor.as_deref().map(str::parse::<Flavor>).transpose()?;
     let host = a
         .host
@@ -106,6 +105,12 @@ pub(super) fn request(
     }
     validate::dns_suffix(&a.dns_suffix)?;
     validate::image(&a.image)?;
+    let storage_given = a.storage.is_some()
+        || a.size.is_some()
+        || a.storage_class.is_some()
+        || [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret]
+            .iter()
+            .any(|f| f.is_some());
     let storage = storage(a)?;
     if let Some(c) = &a.ingress_class {
         validate::secret_name(c).context("invalid --ingress-class")?;
@@ -119,10 +124,8 @@ pub(super) fn request(
     }
     // Last: every other flag's error is more useful than a missing agent image.
     let (agent_image, agent) = agent_image(ctx, a)?;
-    let explicit = explicit(a);
-    let req = Request {
-        namespace: ctx.settings.namespace.clone(),
-        flavor,
+    let given = |set: bool, no: bool| (set || no).then_some(set);
+    let sticky = Sticky {
         expose: a.expose.map(|e| match e {
             ExposeArg::Loadbalancer => Expose::LoadBalancer,
             ExposeArg::Ingress => Expose::Ingress,
@@ -131,14 +134,34 @@ pub(super) fn request(
             ExposeArg::LocalhostTls => Expose::LocalhostTls,
             ExposeArg::Gateway => Expose::Gateway,
         }),
-        public: a.public,
-        lb_source_ranges: a.lb_source_ranges.clone(),
-        allow_anonymous_push: a.allow_anonymous_push,
+        public: given(a.public, a.no_public),
+        lb_source_ranges: (!a.lb_source_ranges.is_empty()).then(|| a.lb_source_ranges.clone()),
         host,
+        storage: storage_given.then(|| storage.clone()),
+        replicas: a.replicas,
+        auth: given(a.auth, a.no_auth),
+        pull_secret_namespaces: (!a.pull_secret_namespaces.is_empty()
+            || a.no_pull_secret_namespaces)
+            .then(|| a.pull_secret_namespaces.clone()),
+        gc_schedule: (a.gc_schedule.is_some() || a.no_gc_schedule)
+            .then(|| gc_schedule(a))
+            .transpose()?,
+        ca_secret: (a.ca_secret.is_some() || a.no_ca_secret).then(|| a.ca_secret.clone()),
+        no_mirrors: a.no_mirrors.clone(),
+    };
+    // The first `up`'s defaults; `state::resolve` puts what was asked, or kept, over them.
+    let req = Request {
+        namespace: ctx.settings.namespace.clone(),
+        flavor,
+        expose: None,
+        public: false,
+        lb_source_ranges: vec![],
+        allow_anonymous_push: a.allow_anonymous_push,
+        host: None,
         dns_suffix: a.dns_suffix.clone(),
         image: a.image.clone(),
         storage,
-        replicas: a.replicas.unwrap_or(1),
+        replicas: 1,
         ingress_class: a.ingress_class.clone(),
         gateway: a.gateway.clone(),
         node_trust: !a.no_node_trust,
@@ -146,13 +169,13 @@ pub(super) fn request(
         restart_control_plane: a.restart_control_plane,
         agent_bootstrap: agent.is_some(),
         agent_image,
-        auth: a.auth,
-        pull_secret_namespaces: a.pull_secret_namespaces.clone(),
-        gc_schedule: gc_schedule(a)?,
+        auth: false,
+        pull_secret_namespaces: vec![],
+        gc_schedule: None,
         mirrors,
-        ca_secret: a.ca_secret.clone(),
+        ca_secret: None,
     };
-    Ok((req, explicit, agent))
+    Ok((req, sticky, agent))
 }
 
 /// `--storage` and the flags that go with it, validated.
@@ -199,27 +222,6 @@ fn storage(a: &InstallArgs) -> Result<Storage> {
             }
         }
     })
-}
-
-/// Which sticky choices the flags made; the others are kept from the last `up`.
-fn explicit(a: &InstallArgs) -> Explicit {
-    let s3 = [&a.s3_bucket, &a.s3_region, &a.s3_endpoint, &a.s3_secret];
-    Explicit {
-        expose: a.expose.is_some(),
-        public: a.public || a.no_public,
-        lb_source_ranges: !a.lb_source_ranges.is_empty(),
-        host: a.host.is_some(),
-        storage: a.storage.is_some()
-            || a.size.is_some()
-            || a.storage_class.is_some()
-            || s3.iter().any(|f| f.is_some()),
-        replicas: a.replicas.is_some(),
-        auth: a.auth || a.no_auth,
-        pull_secret_namespaces: !a.pull_secret_namespaces.is_empty() || a.no_pull_secret_namespaces,
-        gc_schedule: a.gc_schedule.is_some() || a.no_gc_schedule,
-        ca_secret: a.ca_secret.is_some() || a.no_ca_secret,
-        no_mirrors: a.no_mirrors.clone(),
-    }
 }
 
 /// `--gc-schedule` with `--gc-image` (clap requires them together).

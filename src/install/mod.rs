@@ -32,7 +32,7 @@ use crate::pki::{self, KeyPairPem};
 use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request};
 use crate::probe;
 use crate::render::{self, Desired, How, Material, Object, Stage};
-use crate::state::{Change, Explicit, InstalledState};
+use crate::state::{Change, InstalledState, Sticky};
 
 #[cfg(test)]
 pub use gitops::split as render_split;
@@ -44,8 +44,9 @@ pub use report::{DryRun, Timings, UpReport};
 #[derive(Debug, Clone)]
 pub struct Options {
     pub request: Request,
-    /// Which sticky choices the flags made (the rest come from the last `up`).
-    pub explicit: Explicit,
+    /// The sticky choices as the flags gave them; `prepare` resolves them once against the
+    /// last `up`'s record into `request` (`state::resolve`).
+    pub sticky: Sticky,
     pub dry_run: bool,
     pub no_wait: bool,
     pub rotate_ca: bool,
@@ -192,7 +193,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     }
     // What the last `up` chose stays unless a flag changes it (see `state`).
     let prev = cluster.read_state().await?;
-    let changes = crate::state::keep(&mut req, &opts.explicit, prev.as_ref())?;
+    let changes = crate::state::resolve(&mut req, &opts.sticky, prev.as_ref())?;
     let in_flight = tls::rotation_in_flight(&cluster).await?;
     let ca_current =
         crate::state::check_ca_switch(prev.as_ref(), &req, opts.rotate_ca, in_flight.as_ref())?;
@@ -221,7 +222,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             plan.node_port = p.node_port;
         }
     }
-    if !opts.explicit.expose && prev.is_some() {
+    if opts.sticky.expose.is_none() && prev.is_some() {
         plan.expose_reason = "kept from the last `up` (--expose changes it)".into();
     }
     let from_flag = if req.flavor.is_some() {
