@@ -22,6 +22,7 @@ pub(crate) mod install;
 pub(crate) mod lifecycle;
 pub(crate) mod manifests;
 pub mod node;
+pub(crate) mod ops;
 pub mod pki;
 pub(crate) mod plan;
 pub(crate) mod printer;

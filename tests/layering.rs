@@ -143,3 +143,26 @@ fn only_the_cluster_edge_names_the_kube_crate() {
         leaks.join("\n")
     );
 }
+
+#[test]
+fn the_ops_layer_never_sees_the_command_line() {
+    let ops = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
+    let mut files = vec![];
+    sources(&ops, &mut files);
+    assert!(files.len() >= 4, "the scan found src/ops: {files:?}");
+    let mut leaks = vec![];
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            if code.contains("crate::cli") || code.contains("clap") {
+                leaks.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "src/ops/ takes an Options struct; commands/<verb>.rs turns the flags into it:\n{}",
+        leaks.join("\n")
+    );
+}

@@ -29,9 +29,7 @@ use crate::printer::Printer;
 use crate::reporter::StderrReporter;
 use crate::settings::Settings;
 
-pub use crate::context::Ctx;
-pub use crate::install::UpReport;
-pub use status::StatusReport;
+pub(crate) use crate::context::Ctx;
 
 /// Parses the command line, runs the command, prints errors; returns the exit code.
 pub fn main() -> u8 {

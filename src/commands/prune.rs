@@ -108,7 +108,14 @@ pub async fn run(ctx: &Ctx, a: &PruneArgs) -> Result<u8> {
         }
         r.done(&format!("deleted {} image(s)", doomed.len()));
         if !a.no_gc {
-            let report = super::gc::collect_garbage(ctx, false, false).await?;
+            let report = crate::ops::gc::collect_garbage(
+                ctx,
+                &crate::ops::gc::Options {
+                    dry_run: false,
+                    ask: false,
+                },
+            )
+            .await?;
             ctx.reporter.finish();
             if ctx.printer.is_text() {
                 super::gc::print(ctx, &report)?;

@@ -48,15 +48,8 @@ pub async fn run(ctx: &Ctx, a: &UpArgs) -> Result<u8> {
 
 /// `--trust-local`: trust the registry on this machine too, with the CA `up` just reported.
 fn trust_local(ctx: &Ctx, report: &UpReport, code: u8) -> Result<u8> {
-    let local = crate::cli::TrustLocalArgs {
-        system: false,
-        ca_sha256: None,
-        remove: false,
-        dry_run: false,
-        user: false,
-        hosts: false,
-    };
-    let (local_code, local_report) = super::trust_local::run_local(
+    let local = crate::ops::trust_local::Options::default();
+    let (local_code, local_report) = crate::ops::trust_local::run_local(
         ctx,
         &local,
         &report.registry,
@@ -65,7 +58,7 @@ fn trust_local(ctx: &Ctx, report: &UpReport, code: u8) -> Result<u8> {
     )?;
     // With -o json the one document on stdout is up's; trust-local's lines are for text mode.
     if ctx.printer.is_text() {
-        super::trust_local::print(ctx, &local_report, &local)?;
+        super::trust_local::print(ctx, &local_report, false)?;
     }
     Ok(code.max(local_code))
 }
