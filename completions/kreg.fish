@@ -64,7 +64,7 @@ localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kre
 gateway\t'A route on an existing Gateway API Gateway (needs --host): a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener'"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
-complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere). Default nip.io, or what the last `up` chose' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l storage -d 'Where images are stored (default: the last `up`\'s, else pvc)' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
 s3\t'An S3 bucket (credentials from --s3-secret)'
@@ -125,7 +125,7 @@ localhost-tls\t'localhost:<port> over TLS: the same name from this machine (`kre
 gateway\t'A route on an existing Gateway API Gateway (needs --host): a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener'"
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l lb-source-ranges -d 'Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l host -d 'Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>' -r
-complete -c kreg -n "__fish_kreg_using_subcommand render" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l dns-suffix -d 'Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by its IP address (no DNS needed anywhere). Default nip.io, or what the last `up` chose' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l image -d 'Registry image (point it at your mirror on air-gapped clusters)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l storage -d 'Where images are stored (default: the last `up`\'s, else pvc)' -r -f -a "pvc\t'A PersistentVolumeClaim (default)'
 s3\t'An S3 bucket (credentials from --s3-secret)'

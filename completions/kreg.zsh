@@ -50,7 +50,7 @@ localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`
 gateway\:"A route on an existing Gateway API Gateway (needs --host)\: a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
-'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
+'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere). Default nip.io, or what the last \`up\` chose]:SUFFIX:_default' \
 '--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
 '--storage=[Where images are stored (default\: the last \`up\`'\''s, else pvc)]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
 s3\:"An S3 bucket (credentials from --s3-secret)"
@@ -119,7 +119,7 @@ localhost-tls\:"localhost\:<port> over TLS\: the same name from this machine (\`
 gateway\:"A route on an existing Gateway API Gateway (needs --host)\: a TLSRoute through a TLS Passthrough listener, else an HTTPRoute and a BackendTLSPolicy through an HTTPS listener"))' \
 '*--lb-source-ranges=[Only these source CIDRs may reach the LoadBalancer (loadBalancerSourceRanges)]:CIDR,...:_default' \
 '--host=[Your own DNS name for the registry instead of registry.<ip>.<dns-suffix>]:NAME:_default' \
-'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere)]:SUFFIX:_default' \
+'--dns-suffix=[Wildcard DNS service that maps <ip>.<suffix> to <ip>; \`none\`\: the registry is named by its IP address (no DNS needed anywhere). Default nip.io, or what the last \`up\` chose]:SUFFIX:_default' \
 '--image=[Registry image (point it at your mirror on air-gapped clusters)]:IMAGE:_default' \
 '--storage=[Where images are stored (default\: the last \`up\`'\''s, else pvc)]:STORAGE:((pvc\:"A PersistentVolumeClaim (default)"
 s3\:"An S3 bucket (credentials from --s3-secret)"

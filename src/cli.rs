@@ -331,9 +331,9 @@ pub struct InstallArgs {
     pub host: Option<String>,
 
     /// Wildcard DNS service that maps <ip>.<suffix> to <ip>; `none`: the registry is named by
-    /// its IP address (no DNS needed anywhere)
-    #[arg(long, value_name = "SUFFIX", default_value = "nip.io")]
-    pub dns_suffix: String,
+    /// its IP address (no DNS needed anywhere). Default nip.io, or what the last `up` chose
+    #[arg(long, value_name = "SUFFIX")]
+    pub dns_suffix: Option<String>,
 
     /// Registry image (point it at your mirror on air-gapped clusters)
     #[arg(long, value_name = "IMAGE", default_value = "registry:2")]

@@ -11,10 +11,12 @@
 //! Two rules live here because they are about the record, not about the cluster:
 //!
 //! - **Sticky choices** ([`resolve`]): a later `up` without a flag keeps what the last `up` chose
-//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, replicas, the
-//!   CA: `--ca-secret`, whose switch on an installed registry [`check_ca_switch`] guards).
-//!   Changing or dropping one takes an explicit flag and is reported as a [`Change`]; dropping
-//!   `--auth` is a security downgrade that `up` confirms before applying.
+//!   (auth, pull-secret namespaces, storage, caches, gc schedule, exposure, host, DNS suffix,
+//!   replicas, the CA: `--ca-secret`, whose switch on an installed registry [`check_ca_switch`]
+//!   guards). Changing or dropping one takes an explicit flag and is reported as a [`Change`];
+//!   dropping `--auth` is a security downgrade that `up` confirms before applying. A change of
+//!   the registry's name ([`rename`]: another exposure, host or DNS suffix) is said in the plan
+//!   and confirmed on a terminal.
 //! - **Ownership** ([`InstalledState::created`]): the UIDs of the objects `up` created (its
 //!   namespace, PVCs, Secrets `kreg-ca` and `kreg-auth`). `down --purge` deletes those by UID
 //!   and nothing else of that kind, so a namespace or object kreg found already there is never
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::Flavor;
 use crate::error::hint;
-use crate::plan::{Expose, GcSchedule, Mirror, Request, Storage};
+use crate::plan::{Address, Expose, GcSchedule, Mirror, Plan, Request, Storage};
 
 /// The ConfigMap key holding the record as JSON.
 pub const KEY: &str = "state.json";
@@ -250,6 +252,8 @@ pub struct Sticky {
     pub lb_source_ranges: Option<Vec<String>>,
     /// `--host`.
     pub host: Option<String>,
+    /// `--dns-suffix`.
+    pub dns_suffix: Option<String>,
     /// `--storage`, `--size`, `--storage-class` or an S3 flag.
     pub storage: Option<Storage>,
     /// `--replicas`.
@@ -280,6 +284,9 @@ impl Sticky {
         }
         if let Some(v) = &self.host {
             req.host = Some(v.clone());
+        }
+        if let Some(v) = &self.dns_suffix {
+            req.dns_suffix = v.clone();
         }
         if let Some(v) = &self.storage {
             req.storage = v.clone();
@@ -422,6 +429,16 @@ pub fn resolve(
         }
         None => req.host = prev.user_host.clone(),
     }
+    req.dns_suffix = asked
+        .dns_suffix
+        .clone()
+        .unwrap_or_else(|| prev.dns_suffix.clone());
+    change(
+        "DNS suffix",
+        prev.dns_suffix.clone(),
+        req.dns_suffix.clone(),
+        false,
+    );
 
     if let Some(s) = &asked.storage {
         req.storage = s.clone();
@@ -555,6 +572,70 @@ pub fn resolve(
         }
     }
     Ok(changes)
+}
+
+/// A change of the registry's name (host and port), known before anything is applied: every
+/// image reference, login and trust setting that names the old one stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    pub from: String,
+    /// `None`: named after an address the cluster gives once the new exposure exists.
+    pub to: Option<String>,
+}
+
+impl std::fmt::Display for Rename {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.to {
+            Some(to) => write!(f, "registry name: {} -> {to}", self.from),
+            None => write!(
+                f,
+                "registry name: {} -> a name from the address the new exposure gets",
+                self.from
+            ),
+        }
+    }
+}
+
+/// Whether this `up` renames the registry the last one recorded. The name follows from the
+/// exposure, the host and the DNS suffix (all sticky, so only a flag changes them); with all
+/// three as recorded the registry keeps its name (the NodePort node, the load balancer and the
+/// port are kept). Otherwise the new name, where it does not wait on an address still to come.
+/// Pure; `up` says it in the plan and, on a terminal, asks.
+pub fn rename(prev: &InstalledState, plan: &Plan) -> Option<Rename> {
+    if prev.expose == plan.expose
+        && prev.user_host == plan.host
+        && prev.dns_suffix == plan.dns_suffix
+    {
+        return None;
+    }
+    let port = match plan.expose {
+        _ if plan.expose == prev.expose => Some(prev.port),
+        e if e.is_node_port() => plan.node_port,
+        _ => None,
+    };
+    // The address is known now only when the exposure stays (the kept node or load balancer);
+    // a Service of another type gets its address once applied.
+    let address = match (&plan.host, plan.expose.is_localhost()) {
+        (Some(_), _) | (None, true) => Some(Address::Hostname(String::new())),
+        (None, false) if plan.expose == prev.expose => Some(
+            prev.address
+                .parse::<std::net::IpAddr>()
+                .map(Address::Ip)
+                .unwrap_or_else(|_| Address::Hostname(prev.address.clone())),
+        ),
+        (None, false) => None,
+    };
+    let to = match (plan.expose, address) {
+        (Expose::LoadBalancer | Expose::Ingress | Expose::Gateway, Some(a)) => {
+            Some(crate::plan::endpoint(plan, &a, None).registry())
+        }
+        (_, Some(a)) => port.map(|p| crate::plan::endpoint(plan, &a, Some(p)).registry()),
+        (_, None) => None,
+    };
+    (to.as_deref() != Some(prev.registry.as_str())).then(|| Rename {
+        from: prev.registry.clone(),
+        to,
+    })
 }
 
 fn ca_text(secret: Option<&str>) -> String {
@@ -1047,6 +1128,75 @@ mod tests {
         };
         assert!(resolve(&mut r, &e, Some(&prev)).unwrap().is_empty());
         assert_eq!(r.host.as_deref(), Some("registry.example"));
+    }
+
+    #[test]
+    fn the_name_changes_only_with_the_exposure_host_or_dns_suffix_and_is_said() {
+        use crate::plan::sample as plan_of;
+        // The record: a NodePort registry on 10.0.0.5:30461.
+        let mut prev = sample();
+        prev.expose = Expose::NodePort;
+        prev.address = "10.0.0.5".into();
+        prev.host = "registry.10.0.0.5.nip.io".into();
+        prev.port = 30461;
+        prev.registry = "registry.10.0.0.5.nip.io:30461".into();
+        prev.user_host = None;
+        let storage = prev.storage.clone().unwrap();
+        let plan = |expose, host: Option<&str>, suffix: &str| {
+            let mut p = plan_of(expose, storage.clone());
+            p.host = host.map(String::from);
+            p.dns_suffix = suffix.into();
+            p
+        };
+        // Same exposure, host and suffix: the same name, nothing said.
+        assert_eq!(rename(&prev, &plan(Expose::NodePort, None, "nip.io")), None);
+        // Another suffix on the same node and port: known now.
+        let r = rename(&prev, &plan(Expose::NodePort, None, "sslip.io")).unwrap();
+        assert_eq!(r.to.as_deref(), Some("registry.10.0.0.5.sslip.io:30461"));
+        // An Ingress with --host: the host on 443.
+        let r = rename(
+            &prev,
+            &plan(Expose::Ingress, Some("registry.try.test"), "nip.io"),
+        );
+        assert_eq!(
+            r.unwrap().to_string(),
+            "registry name: registry.10.0.0.5.nip.io:30461 -> registry.try.test"
+        );
+        // A load balancer: its address is not known before the Service exists.
+        let r = rename(&prev, &plan(Expose::LoadBalancer, None, "nip.io")).unwrap();
+        assert_eq!(r.to, None);
+        assert!(r.to_string().contains("a name from the address"), "{r}");
+        // Back to NodePort from an Ingress: the kept port, the node's address yet to be read.
+        let mut away = prev.clone();
+        away.expose = Expose::Ingress;
+        away.user_host = Some("registry.try.test".into());
+        away.registry = "registry.try.test".into();
+        let mut back = plan(Expose::NodePort, None, "nip.io");
+        back.node_port = Some(30461);
+        assert_eq!(rename(&away, &back).unwrap().to, None);
+        // A --host that names the registry as it is already named is no rename.
+        let mut named = plan(Expose::Ingress, Some("registry.try.test"), "nip.io");
+        named.host = Some("registry.try.test".into());
+        let mut same = away.clone();
+        same.user_host = None;
+        assert_eq!(rename(&same, &named), None);
+    }
+
+    #[test]
+    fn the_dns_suffix_is_kept_like_the_host() {
+        let mut prev = sample();
+        prev.dns_suffix = "sslip.io".into();
+        let mut r = request();
+        assert!(resolve(&mut r, &Sticky::default(), Some(&prev))
+            .unwrap()
+            .is_empty());
+        assert_eq!(r.dns_suffix, "sslip.io");
+        let e = Sticky {
+            dns_suffix: Some("nip.io".into()),
+            ..Default::default()
+        };
+        let changes = resolve(&mut r, &e, Some(&prev)).unwrap();
+        assert_eq!(changes[0].to_string(), "DNS suffix: sslip.io -> nip.io");
     }
 
     #[test]

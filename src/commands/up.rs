@@ -96,7 +96,9 @@ pub(super) fn request(
     for u in &a.no_mirrors {
         validate::mirror(u).context("invalid --no-mirror")?;
     }
-    validate::dns_suffix(&a.dns_suffix)?;
+    if let Some(s) = &a.dns_suffix {
+        validate::dns_suffix(s)?;
+    }
     validate::image(&a.image)?;
     let storage_given = a.storage.is_some()
         || a.size.is_some()
@@ -130,6 +132,7 @@ pub(super) fn request(
         public: given(a.public, a.no_public),
         lb_source_ranges: (!a.lb_source_ranges.is_empty()).then(|| a.lb_source_ranges.clone()),
         host,
+        dns_suffix: a.dns_suffix.clone(),
         storage: storage_given.then(|| storage.clone()),
         replicas: a.replicas,
         auth: given(a.auth, a.no_auth),
@@ -151,7 +154,7 @@ pub(super) fn request(
         lb_source_ranges: vec![],
         allow_anonymous_push: a.allow_anonymous_push,
         host: None,
-        dns_suffix: a.dns_suffix.clone(),
+        dns_suffix: DEFAULT_DNS_SUFFIX.into(),
         image: a.image.clone(),
         storage,
         replicas: 1,
@@ -241,6 +244,9 @@ fn gc_schedule(a: &InstallArgs) -> Result<Option<plan::GcSchedule>> {
         _ => Ok(None),
     }
 }
+
+/// `--dns-suffix` when none is given (and no earlier `up` chose one).
+const DEFAULT_DNS_SUFFIX: &str = "nip.io";
 
 /// `--size` when none is given (and no earlier `up` chose one).
 const DEFAULT_SIZE: &str = "10Gi";

@@ -32,7 +32,7 @@ use crate::pki::{self, KeyPairPem};
 use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Request};
 use crate::probe;
 use crate::render::{self, Desired, How, Material, Object, Stage};
-use crate::state::{Change, InstalledState, Sticky};
+use crate::state::{Change, InstalledState, Rename, Sticky};
 
 #[cfg(test)]
 pub use gitops::split as render_split;
@@ -75,6 +75,10 @@ struct Prepared {
     ca_current: Option<String>,
     prev: Option<InstalledState>,
     changes: Vec<Change>,
+    /// The registry's name changes (said in the plan, confirmed before the first write).
+    rename: Option<Rename>,
+    /// A flag asked for the new name (`--expose`, `--host`, `--dns-suffix`).
+    rename_asked: bool,
     nodes: Vec<NodeFacts>,
     mirror_access: Option<MirrorAccess>,
 }
@@ -234,7 +238,11 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     for e in &detection.evidence {
         r.info(e);
     }
-    report::describe_plan(ctx, &plan, &changes);
+    let rename = prev.as_ref().and_then(|p| crate::state::rename(p, &plan));
+    let rename_asked = opts.sticky.expose.is_some()
+        || opts.sticky.host.is_some()
+        || opts.sticky.dns_suffix.is_some();
+    report::describe_plan(ctx, &plan, &changes, rename.as_ref());
     mirrors::describe(ctx, &plan);
     mirrors::check_credentials(&cluster, &plan).await?;
     check_s3_secret(&cluster, &plan).await?;
@@ -267,6 +275,8 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         ca_current,
         prev,
         changes,
+        rename,
+        rename_asked,
         nodes: facts.nodes,
         mirror_access,
     })
@@ -333,16 +343,38 @@ fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
     Ok(Outcome::DryRun(DryRun::new(&p.plan, &desired)?))
 }
 
-/// A security downgrade needs its own yes; then the install itself is confirmed.
+/// A security downgrade needs its own yes; then the install itself is confirmed, with the
+/// new name when the registry is renamed.
 fn confirm(ctx: &Ctx, p: &Prepared) -> Result<()> {
     confirm_downgrades(ctx, &p.changes)?;
-    if !ctx.confirm(&format!(
-        "Install the registry into namespace {}?",
-        p.plan.namespace
-    ))? {
+    let question = match &p.rename {
+        Some(rn) => {
+            check_rename(ctx, rn, p.rename_asked)?;
+            format!(
+                "{rn}: image references and logins that name {} stop working. Rename the registry and install it into namespace {}?",
+                rn.from, p.plan.namespace
+            )
+        }
+        None => format!("Install the registry into namespace {}?", p.plan.namespace),
+    };
+    if !ctx.confirm(&question)? {
         bail!("cancelled; nothing was changed");
     }
     Ok(())
+}
+
+/// A new name for the registry is what `kubectl apply` and `helm upgrade` users expect from a
+/// changed flag: without a terminal (CI) the flag that asks for it, said in the plan, is
+/// enough; on a terminal `up` asks (or `--yes` answered). A rename no flag asked for (a record
+/// an older kreg wrote) is refused without a terminal unless `--yes`.
+fn check_rename(ctx: &Ctx, rn: &Rename, asked: bool) -> Result<()> {
+    if asked || ctx.settings.interactive || ctx.settings.yes {
+        return Ok(());
+    }
+    Err(hint(
+        format!("refusing to rename the registry without a flag asking for it ({rn}); nothing was changed"),
+        "pass the --expose, --host or --dns-suffix the registry should be named by, or add --yes if the new name is meant",
+    ))
 }
 
 /// A security downgrade (dropping `--auth`) is applied only when the user says so: asked on a

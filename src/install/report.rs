@@ -15,7 +15,7 @@ use crate::context::Ctx;
 use crate::detect::Flavor;
 use crate::plan::{self, names, Address, Endpoint, Expose, Plan, Storage, SCHEMA_VERSION};
 use crate::render::{Desired, How, Material};
-use crate::state::{self, Change, InstalledState, NodeAddress};
+use crate::state::{self, Change, InstalledState, NodeAddress, Rename};
 
 /// `kreg up -o json`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -228,7 +228,7 @@ pub(super) fn record(
     }
 }
 
-pub(super) fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change]) {
+pub(super) fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change], rename: Option<&Rename>) {
     let r = &ctx.reporter;
     for c in changes {
         if c.downgrade {
@@ -236,6 +236,12 @@ pub(super) fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change]) {
         } else {
             r.info(&format!("change: {c}"));
         }
+    }
+    if let Some(rn) = rename {
+        r.warn(&format!(
+            "change: {rn} (image references and logins that name {} stop working)",
+            rn.from
+        ));
     }
     r.info(&format!(
         "exposure: {} ({})",
