@@ -188,8 +188,8 @@ pub fn issue_leaf(
     scope_permits(ca_scope_of(&ca.cert_pem)?.as_ref(), host, ips).map_err(|e| {
         crate::error::hint(
             format!("kreg's CA cannot sign a certificate for this registry: {e}"),
-            "run `kreg up --rotate-ca` to replace the CA with one made for the current names and addresses \
-(then run `kreg trust-local` again on each workstation); with --ca-secret, use a CA whose name constraints permit them",
+            "add --rotate-ca to this command to replace the CA with one made for these names and addresses (it signs at once; \
+then run `kreg trust-local` again on each workstation); with --ca-secret, use a CA whose name constraints permit them",
         )
     })?;
     let ca_key = load_key(&ca.key_pem, "the CA")?;

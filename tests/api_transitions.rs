@@ -2,8 +2,9 @@
 //! loadbalancer → nodeport on the API tier, one installation. After each step only the current
 //! mode's objects exist (an Ingress or a route of an earlier mode is gone), the NodePort comes
 //! back as it was, and the refused step changed no object and not the state record. The
-//! refusal's hint is followed literally and works. `down` then leaves none of kreg's labelled
-//! objects. No ingress or Gateway controller runs: this proves what is stored.
+//! refusal's hint is followed literally, each of its three ways, and works. A rename is said in
+//! the plan. `down` then leaves none of kreg's labelled objects. No ingress or Gateway
+//! controller runs: this proves what is stored.
 //! Run with --test-threads=1 (fake nodes, the Gateway API CRDs and IngressClasses are
 //! cluster-wide).
 
@@ -36,13 +37,18 @@ fn up(tc: &TestCluster, extra: &[&str]) -> Output {
 }
 
 fn up_ok(tc: &TestCluster, extra: &[&str]) -> Value {
+    up_said(tc, extra).0
+}
+
+/// `up_ok` with what `up` said on stderr (its plan).
+fn up_said(tc: &TestCluster, extra: &[&str]) -> (Value, String) {
     let out = up(tc, extra);
-    assert!(
-        out.status.success(),
-        "kreg up {extra:?} failed:\n{}",
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("up -o json")
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "kreg up {extra:?} failed:\n{err}");
+    (
+        serde_json::from_slice(&out.stdout).expect("up -o json"),
+        err,
+    )
 }
 
 /// The state record as stored.
@@ -140,16 +146,31 @@ fn exposure_transitions_leave_only_the_current_modes_objects() {
     assert_eq!(record(&tc), before, "the state record changed");
     assert_eq!(exposure(&tc), ["service/kreg-registry"]);
 
+    // The hint's last way, followed: the plain `kreg up` keeps the current name.
+    assert!(
+        err.contains("run `kreg up` without --host and --expose to keep the current name"),
+        "{err}"
+    );
+    let kept = up_ok(&tc, &[]);
+    assert_eq!(kept["registry"], first["registry"], "{kept}");
+    assert_eq!(node_port(&tc), port);
+
     // 3. The hint, followed: a --host under a name the CA permits.
     let under = err
         .lines()
         .find_map(|l| l.split("choose a --host under ").nth(1))
-        .and_then(|rest| rest.split([',', ' ']).next())
+        .and_then(|rest| rest.split([',', ' ', ';']).next())
         .unwrap_or_else(|| panic!("the hint names what the CA permits: {err}"))
         .to_string();
     let host = format!("registry-moves.{under}");
-    let r = up_ok(&tc, &["--expose", "ingress", "--host", &host]);
+    let (r, said) = up_said(&tc, &["--expose", "ingress", "--host", &host]);
     assert_eq!(r["expose"], "ingress", "{r}");
+    // The new name is said in the plan (no terminal here: the flags asked for it).
+    let renamed = format!(
+        "change: registry name: {} -> {host}",
+        first["registry"].as_str().unwrap()
+    );
+    assert!(said.contains(&renamed), "{said}");
     assert_eq!(service_type(&tc), "ClusterIP");
     assert_eq!(
         exposure(&tc),
@@ -170,8 +191,12 @@ fn exposure_transitions_leave_only_the_current_modes_objects() {
         ]
     );
 
-    // 5. LoadBalancer: no route, no Ingress.
-    up_ok(&tc, &["--expose", "loadbalancer"]);
+    // 5. LoadBalancer: no route, no Ingress; its name waits on the address.
+    let (_, said) = up_said(&tc, &["--expose", "loadbalancer"]);
+    assert!(
+        said.contains("-> a name from the address the new exposure gets"),
+        "{said}"
+    );
     assert_eq!(service_type(&tc), "LoadBalancer");
     assert_eq!(exposure(&tc), ["service/kreg-registry"]);
 
@@ -191,6 +216,32 @@ fn exposure_transitions_leave_only_the_current_modes_objects() {
         "{last}"
     );
     assert_eq!(exposure(&tc), ["service/kreg-registry"]);
+    // A plain `up` keeps every choice and the name, and says no rename.
+    let (again, said) = up_said(&tc, &[]);
+    assert_eq!(again["registry"], last["registry"], "{again}");
+    assert!(!said.contains("registry name:"), "{said}");
+
+    // 7. The refused name again, and the hint's other way followed: the same command with
+    //    --rotate-ca works in one run (the new CA, made for the name, signs at once).
+    let refused = ["--expose", "ingress", "--host", "registry.try.test"];
+    let out = up(&tc, &refused);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "refused again: {err}");
+    assert!(err.contains("add --rotate-ca to this command"), "{err}");
+    let mut rotated = refused.to_vec();
+    rotated.push("--rotate-ca");
+    let r = up_ok(&tc, &rotated);
+    assert_eq!(r["registry"], "registry.try.test", "{r}");
+    let leaf = tc.secret_text(NS, "kreg-tls", "tls.crt");
+    let next_ca = tc.secret_text(NS, "kreg-ca-next", "ca.crt");
+    kreg::pki::verify_signed_by(&leaf, &next_ca).expect("the new CA signed the new name");
+    assert_eq!(
+        exposure(&tc),
+        [
+            "ingress.networking.k8s.io/kreg-registry",
+            "service/kreg-registry"
+        ]
+    );
 
     // `down`: nothing labelled of a swept kind is left (the record stays, marked removed).
     let out = kreg(&tc, &["down", "-n", NS, "--yes", "--timeout", "60s"]);

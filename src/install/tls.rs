@@ -121,7 +121,7 @@ pub async fn ensure_ca(
         if !distributed {
             return Ok(CaSet {
                 trust_pem: bundle(&current.cert_pem, &next.cert_pem),
-                signing: current,
+                signing: distributing_signer(current, next, endpoint),
                 source,
                 next_source,
                 distributing: true,
@@ -216,7 +216,7 @@ pub async fn ensure_ca(
         ));
         return Ok(CaSet {
             trust_pem: bundle(&current.cert_pem, &next.cert_pem),
-            signing: current,
+            signing: distributing_signer(current, next, endpoint),
             source,
             next_source,
             distributing: true,
@@ -406,6 +406,29 @@ pub async fn mark_distributed(cluster: &Cluster) -> Result<()> {
     cluster.replace(&s).await.map(|_| ())
 }
 
+/// Which CA signs the serving certificate while nodes are given the old and the new one: the
+/// current CA, so that no node sees a certificate it cannot verify yet; but when the current
+/// CA's name constraints do not permit the registry's name (a new `--host` with
+/// `--rotate-ca`, an address the old CA was not made for) no certificate under it could be
+/// served, and the new CA signs at once. Every node gets both either way, and the rotation's
+/// second pass switches as usual.
+fn distributing_signer(current: KeyPairPem, next: KeyPairPem, endpoint: &Endpoint) -> KeyPairPem {
+    if permits(&current.cert_pem, endpoint) {
+        current
+    } else {
+        next
+    }
+}
+
+/// Whether a CA's name constraints (if any) permit a certificate for the endpoint.
+fn permits(ca_pem: &str, endpoint: &Endpoint) -> bool {
+    match pki::ca_scope_of(ca_pem) {
+        Ok(scope) => pki::scope_permits(scope.as_ref(), &endpoint.host, &endpoint.ips).is_ok(),
+        // Unreadable: signing with it fails with the reason.
+        Err(_) => true,
+    }
+}
+
 /// On Secret `kreg-ca-next`: every node trusted the old and the new CA.
 const CA_DISTRIBUTED: &str = "kreg.dev/ca-distributed";
 
@@ -442,13 +465,26 @@ pub async fn check_new_name(
             .unwrap_or_default();
         hint(
             format!("--host {host}: the registry's CA cannot sign for this name ({e}); nothing was changed"),
-            if within.is_empty() {
-                "name the registry by its address (leave out --host)".to_string()
-            } else {
-                format!("choose a --host under {within}, or leave out --host to keep the current name")
-            },
+            new_name_hint(&within, users_ca.is_none()),
         )
     })
+}
+
+/// What to do about a `--host` the CA cannot sign for, each a command that works as said:
+/// a name the CA permits; with kreg's own CA, the same command with `--rotate-ca` (its new CA
+/// is made for the new name and signs at once, see [`distributing_signer`]); or the plain
+/// `kreg up`, which keeps the recorded exposure and name (`--expose ingress` or `gateway`
+/// alone would still need a `--host`).
+fn new_name_hint(within: &str, own_ca: bool) -> String {
+    let mut ways = vec![];
+    if !within.is_empty() {
+        ways.push(format!("choose a --host under {within}"));
+    }
+    if own_ca {
+        ways.push("add --rotate-ca to this command to replace kreg's CA with one made for this name (then run `kreg trust-local` again on each workstation)".to_string());
+    }
+    ways.push("run `kreg up` without --host and --expose to keep the current name".to_string());
+    ways.join("; or ")
 }
 
 fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
@@ -461,9 +497,14 @@ fn ca_from_secret(s: &Secret, name: &str) -> Result<KeyPairPem> {
         key_pem: get("ca.key")?,
     };
     pki::key_matches(&ca.cert_pem, &ca.key_pem).map_err(|e| {
+        // `--rotate-ca` reads this Secret too: it cannot replace a CA it cannot read.
         hint(
             format!("the CA in Secret {name} is damaged: {e}"),
-            "restore it from a backup, or run `kreg up --rotate-ca` (every client must then trust the new CA)",
+            if name == names::CA_NEXT_SECRET {
+                format!("delete Secret {name} and run `kreg up --rotate-ca` to start the rotation again")
+            } else {
+                format!("restore it from a backup; or delete Secret {name} and run `kreg up`, which makes a new CA and gives it to every node (then run `kreg trust-local` again on each workstation)")
+            },
         )
     })?;
     Ok(ca)
@@ -511,4 +552,24 @@ pub async fn ensure_leaf(
     );
     cluster.apply(&secret).await?;
     Ok((leaf, true))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_refused_host_is_answered_with_commands_that_work() {
+        let own = super::new_name_hint("nip.io", true);
+        assert!(
+            own.starts_with("choose a --host under nip.io; or add --rotate-ca"),
+            "{own}"
+        );
+        assert!(
+            own.ends_with("run `kreg up` without --host and --expose to keep the current name"),
+            "{own}"
+        );
+        // The user's CA is theirs to replace: no --rotate-ca to kreg's own.
+        let theirs = super::new_name_hint("corp.example", false);
+        assert!(!theirs.contains("--rotate-ca"), "{theirs}");
+        assert!(!super::new_name_hint("", false).contains("under"));
+    }
 }
