@@ -191,12 +191,11 @@ fn exposure_transitions_leave_only_the_current_modes_objects() {
         ]
     );
 
-    // 5. LoadBalancer: no route, no Ingress; its name waits on the address.
-    let (_, said) = up_said(&tc, &["--expose", "loadbalancer"]);
-    assert!(
-        said.contains("-> a name from the address the new exposure gets"),
-        "{said}"
-    );
+    // 5. LoadBalancer: no route, no Ingress. The --host is kept (sticky), and with it the
+    //    name on 443: no rename is said.
+    let (lb, said) = up_said(&tc, &["--expose", "loadbalancer"]);
+    assert_eq!(lb["registry"], gw_host.as_str(), "{lb}");
+    assert!(!said.contains("registry name:"), "{said}");
     assert_eq!(service_type(&tc), "LoadBalancer");
     assert_eq!(exposure(&tc), ["service/kreg-registry"]);
 
