@@ -70,7 +70,7 @@ fn baseline_tenant_pulls_from_kreg_and_up_refuses_a_baseline_namespace() {
     // 2. `up` into it: refused before the first write, with a hint that names the ways out.
     let out = kreg(&tc, &["up", "-n", TENANT, "--yes", "--timeout", "2m"]);
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "up into a baseline namespace: {err}");
+    assert_eq!(out.status.code(), Some(2), "up into a baseline namespace: {err}");
     assert!(err.contains("enforces Pod Security `baseline`"), "{err}");
     assert!(err.contains("hint:") && err.contains("-n kreg-system"), "{err}");
     let left = tc.kubectl_ok(&[
