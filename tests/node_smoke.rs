@@ -262,7 +262,9 @@ fn an_image_pushed_over_plain_http_is_pulled_and_run_by_the_node() {
     for node in &tc.nodes {
         let config = std::fs::read_to_string(node.etc().join("containerd/config.toml")).unwrap();
         assert!(
-            config.contains("config_path = \"/etc/containerd/certs.d\""),
+            // version 2 (containerd 1.x) quotes with ", version 3 (2.x) with '
+            config.contains("config_path = \"/etc/containerd/certs.d\"")
+                || config.contains("config_path = '/etc/containerd/certs.d'"),
             "this test needs containerd's config_path on {}:\n{config}",
             node.name
         );

@@ -9,11 +9,12 @@
 #      listed)
 #   2. unit, snapshot and CLI tests: every tests/*.rs that is not api_*, node_* or runtime_*
 #   3. the runtime tier: tests/runtime_*.rs (root, real containerd releases, no cluster)
-#   4. the API tier: etcd + kube-apiserver + controllers (tests/api_*.rs), on Kubernetes 1.34
-#      built from the Go module proxy (KREG_API_K8S=1.20 for the Debian build)
-#   5. the node tier: the API tier plus two real nodes (tests/node_*.rs; still Kubernetes 1.20,
-#      whose kubelet drives containerd 1.6 and 1.7), with the node-agent
-#      image built from this tree's kreg (KREG_AGENT_IMAGE)
+#   4. the API tier: etcd + kube-apiserver + controllers (tests/api_*.rs)
+#   5. the node tier: the API tier plus two real nodes (tests/node_*.rs): containerd 1.7 with
+#      kube-proxy in iptables mode, containerd 2.1 with kube-proxy in nftables mode, with the
+#      node-agent image built from this tree's kreg (KREG_AGENT_IMAGE)
+#   Both cluster tiers run Kubernetes 1.34, built from the Go module proxy; KREG_K8S=1.20 runs
+#   them on the Debian build instead (whose kubelet drives containerd 1.6 and 1.7).
 # Test files are found by pattern: a new tests/<tier>_*.rs runs without editing this file. A
 # node-tier file holding the line `// tests/run.sh: last` runs after the others (node_runtime.rs
 # restarts the node tier).
@@ -90,11 +91,10 @@ if [ ! -x "$DENY" ]; then
   cargo install --locked --quiet cargo-deny --version "$DENY_VERSION" --root "${DENY%/bin/cargo-deny}"
 fi
 
-step "test-cluster dependencies and binaries (cached in ${KREG_CACHE:-/var/cache/kreg})"
+K8S=${KREG_K8S:-1.34}
+export K8S_VERSION=$K8S
+step "test-cluster dependencies and binaries, Kubernetes $K8S (cached in ${KREG_CACHE:-/var/cache/kreg})"
 "$KC" build
-# The API tier runs on current Kubernetes, built from the Go module proxy (cached by version).
-API_K8S=${KREG_API_K8S:-1.34}
-K8S_VERSION=$API_K8S "$KC" build-k8s
 
 # tests NAMES...: the test binaries of the tests/*.rs files given, as cargo --test arguments.
 tests_of() {
@@ -150,10 +150,10 @@ step "node-agent image from $target_dir/debug/kreg"
 
 trap '"$KC" down >/dev/null 2>&1 || true' EXIT
 
-step "API tier (Kubernetes $API_K8S)"
+step "API tier (Kubernetes $K8S)"
 [ ${#api[@]} -gt 0 ] || die "no tests/api_*.rs: the API tier would pass without running anything"
 "$KC" down >/dev/null 2>&1 || true
-K8S_VERSION=$API_K8S "$KC" up api
+"$KC" up api
 eval "$("$KC" env)"
 for f in "${api[@]}"; do
   t0=$(now)
@@ -162,7 +162,7 @@ for f in "${api[@]}"; do
 done
 "$KC" down
 
-step "node tier (Kubernetes 1.20)"
+step "node tier (Kubernetes $K8S)"
 [ ${#node[@]} -gt 0 ] || die "no tests/node_*.rs: the node tier would pass without running anything"
 "$KC" up node
 eval "$("$KC" env)"

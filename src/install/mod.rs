@@ -268,6 +268,7 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         users_ca = Some(ca.cert_pem);
     }
     tls::check_new_name(&cluster, &plan, users_ca.as_deref(), opts.rotate_ca).await?;
+    check_pod_security(&cluster, &plan).await?;
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,
@@ -280,6 +281,32 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         nodes: facts.nodes,
         mirror_access,
     })
+}
+
+/// A namespace kreg did not create whose Pod Security level rejects the privileged node agent
+/// would take every other object and then never trust a node: refused before the first write.
+/// (A namespace without an `enforce` label falls under the cluster's default, which kreg cannot
+/// read; the DaemonSet's events say so then.)
+async fn check_pod_security(cluster: &Cluster, plan: &Plan) -> Result<()> {
+    if !plan.node_trust {
+        return Ok(());
+    }
+    let Some(live) = cluster.get::<Namespace>(&plan.namespace).await? else {
+        return Ok(());
+    };
+    if manifests::created_by_this_kreg(&live.metadata) {
+        return Ok(());
+    }
+    match manifests::pod_security_blocks_agent(&live.metadata) {
+        Some(why) => Err(crate::error::hint(
+            format!("{why}; nothing was changed"),
+            format!(
+                "install into a namespace of kreg's own (`-n kreg-system`, which kreg creates with the `privileged` level), or label this one: kubectl label namespace {} pod-security.kubernetes.io/enforce=privileged --overwrite",
+                plan.namespace
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `--storage s3`: the credentials Secret exists and has `accesskey` and `secretkey`, checked
@@ -616,14 +643,7 @@ impl Converge<'_> {
                     ownership::record(&mut self.created, "Namespace", &name, &live.metadata);
                 }
             }
-            // Not kreg's to relabel: say so when its Pod Security level rejects the agent.
-            Some(live) if self.plan.node_trust => {
-                if let Some(why) = manifests::pod_security_blocks_agent(&live.metadata) {
-                    self.ctx.reporter.warn(&format!(
-                        "{why}: label it pod-security.kubernetes.io/enforce=privileged, or let kreg create a namespace of its own (-n)"
-                    ));
-                }
-            }
+            // Not kreg's to relabel (its Pod Security level was checked in `prepare`).
             Some(_) => {}
         }
         Ok(())
