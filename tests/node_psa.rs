@@ -70,9 +70,16 @@ fn baseline_tenant_pulls_from_kreg_and_up_refuses_a_baseline_namespace() {
     // 2. `up` into it: refused before the first write, with a hint that names the ways out.
     let out = kreg(&tc, &["up", "-n", TENANT, "--yes", "--timeout", "2m"]);
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "up into a baseline namespace: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "up into a baseline namespace: {err}"
+    );
     assert!(err.contains("enforces Pod Security `baseline`"), "{err}");
-    assert!(err.contains("hint:") && err.contains("-n kreg-system"), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("-n kreg-system"),
+        "{err}"
+    );
     let left = tc.kubectl_ok(&[
         "-n",
         TENANT,
@@ -93,7 +100,11 @@ fn baseline_tenant_pulls_from_kreg_and_up_refuses_a_baseline_namespace() {
         "-o",
         "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}",
     ]);
-    assert_eq!(level.trim(), "baseline", "kreg relabelled the tenant's namespace");
+    assert_eq!(
+        level.trim(),
+        "baseline",
+        "kreg relabelled the tenant's namespace"
+    );
 
     // 3. kreg in its own namespace; the tenant's Pod pulls from it under `baseline`.
     let up = kreg_json(&tc, &["up", "--yes", "-o", "json", "--timeout", "4m"]);
@@ -106,7 +117,11 @@ fn baseline_tenant_pulls_from_kreg_and_up_refuses_a_baseline_namespace() {
     resolve_on_node(&tc, &ip, &registry);
     let pushed = ws.trust_and_push(&tc, &registry);
     assert!(pushed.status.success(), "push: {}", text(&pushed.stderr));
-    let applied = apply_in(&tc, &pod("hello", &format!("{registry}/hello:1"), false), &[]);
+    let applied = apply_in(
+        &tc,
+        &pod("hello", &format!("{registry}/hello:1"), false),
+        &[],
+    );
     assert!(applied.status.success(), "{}", text(&applied.stderr));
     let done = tc.kubectl(&[
         "-n",
@@ -116,8 +131,14 @@ fn baseline_tenant_pulls_from_kreg_and_up_refuses_a_baseline_namespace() {
         "pod/hello",
         "--timeout=120s",
     ]);
-    let desc = text(&tc.kubectl(&["-n", TENANT, "describe", "pod", "hello"]).stdout);
-    assert!(done.status.success(), "the tenant's Pod did not run: {desc}");
+    let desc = text(
+        &tc.kubectl(&["-n", TENANT, "describe", "pod", "hello"])
+            .stdout,
+    );
+    assert!(
+        done.status.success(),
+        "the tenant's Pod did not run: {desc}"
+    );
     let logs = tc.kubectl_ok(&["-n", TENANT, "logs", "hello"]);
     assert!(logs.contains("hello from kreg"), "{logs}");
 }
