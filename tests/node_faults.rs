@@ -1,5 +1,5 @@
 //! Faults on the node tier (issue 5), each followed by what must hold afterwards:
-//! - SIGINT delivered to `kreg up` at random points (seeded, the seed is printed): the next
+//! - SIGINT delivered to `kreg up` at random progress points (seeded, the seed is printed): the next
 //!   `up` converges to a healthy registry with exactly one CA, and `down --purge` removes
 //!   every kreg object;
 //! - the registry pod deleted (and the Deployment tampered with): `status` says what is wrong,
@@ -53,7 +53,13 @@ fn served_cert(registry: &str, address: &str) -> String {
 /// the CA Secret, the state record, `up`, `status`, the node's trust file agree, and the
 /// served certificate chains to it. Returns `up`'s report.
 fn converged(tc: &TestCluster) -> Value {
+    converged_with_lines(tc).0
+}
+
+/// [`converged`], with the number of progress lines `up` printed on stderr.
+fn converged_with_lines(tc: &TestCluster) -> (Value, usize) {
     let out = up(tc);
+    let lines = text(&out.stderr).lines().count();
     assert!(
         out.status.success(),
         "up after the fault failed ({:?}):\n{}",
@@ -100,7 +106,7 @@ fn converged(tc: &TestCluster) -> Value {
             node.name
         );
     }
-    report
+    (report, lines)
 }
 
 fn seed() -> u64 {
@@ -159,21 +165,22 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
     eprintln!("SIGINT trials: seed {seed} (reproduce with KREG_FAULT_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    // How long an `up` takes here from nothing (namespace still terminating included) and
-    // after a cheap reset: each interrupt lands in the span of its kind of `up` or a quarter
-    // beyond (so some land after it finished).
-    let took =
-        |report: &Value| Duration::from_millis(report["timings_ms"]["total_ms"].as_u64().unwrap());
+    // Where each interrupt lands is counted in `up`'s own progress lines, not in seconds: a
+    // trial signals right after reading line k of its stderr (plus up to 300 ms), k drawn below
+    // the number of lines a reference `up` of the same kind printed, so the signal falls while
+    // `up` still has work ahead whatever this machine's speed (a reference measured in seconds
+    // once took 33 s for an `up` that then took 6 s and most signals came too late).
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
-    let fresh = converged(&tc);
+    let (fresh, lines_fresh) = converged_with_lines(&tc);
     let mut ca = fresh["ca_sha256"].clone();
     reset(&tc, Reset::Objects);
-    let span_fresh = took(&fresh);
-    let span_objects = took(&converged(&tc));
+    let (_, lines_objects) = converged_with_lines(&tc);
     eprintln!(
-        "reference ups: {:.1}s from nothing, {:.1}s after a reset",
-        span_fresh.as_secs_f64(),
-        span_objects.as_secs_f64()
+        "reference ups: {lines_fresh} progress lines from nothing, {lines_objects} after a reset"
+    );
+    assert!(
+        lines_objects >= 2,
+        "a reference up printed {lines_objects} progress lines: nothing to interrupt between"
     );
 
     let (mut interrupted, mut finished) = (0, 0);
@@ -186,10 +193,12 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
         };
         reset(&tc, how);
         let span = match how {
-            Reset::Purge => span_fresh,
-            Reset::Down | Reset::Objects => span_objects,
+            Reset::Purge => lines_fresh,
+            // `down` leaves more to re-create than an objects reset: at least as many lines.
+            Reset::Down | Reset::Objects => lines_objects,
         };
-        let delay = Duration::from_millis(rng.random_range(0..=span.as_millis() as u64 * 5 / 4));
+        let after_line = rng.random_range(0..span - 1);
+        let extra = Duration::from_millis(rng.random_range(0..=300));
         let t = Instant::now();
         let mut child = Command::new(KREG)
             .args(["up", "--yes", "--timeout", "3m", "--kubeconfig"])
@@ -200,20 +209,38 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Signal at `delay` unless it finished before. try_wait() reaps only an exited child,
-        // so a pid still unreaped when `kill` runs cannot have been reused.
-        while child.try_wait().unwrap().is_none() {
-            if t.elapsed() >= delay {
-                let _ = Command::new("kill")
-                    .args(["-INT", &child.id().to_string()])
-                    .status();
-                break;
+        // A reader thread forwards each stderr line as it comes and keeps them all.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(());
             }
-            std::thread::sleep(Duration::from_millis(10));
+            all
+        });
+        // Wait for line `after_line` (or the end of stderr: `up` finished first).
+        let mut seen = 0;
+        while seen < after_line && rx.recv().is_ok() {
+            seen += 1;
         }
-        let out = child.wait_with_output().unwrap();
-        let err = text(&out.stderr);
-        let outcome = match out.status.code() {
+        std::thread::sleep(extra);
+        // try_wait() reaps only an exited child, so a pid still unreaped when `kill` runs cannot
+        // have been reused.
+        if child.try_wait().unwrap().is_none() {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+        }
+        let status = child.wait().unwrap();
+        let err = reader.join().unwrap();
+        let outcome = match status.code() {
             Some(0) => {
                 finished += 1;
                 "had finished"
@@ -246,8 +273,8 @@ fn sigint_at_random_points_then_up_converges_with_one_ca() {
         }
         ca = report["ca_sha256"].clone();
         eprintln!(
-            "trial {trial:2}: reset {how:?}, SIGINT after {:5.2}s: {outcome} after {:.2}s; next up converged in {:.2}s",
-            delay.as_secs_f64(),
+            "trial {trial:2}: reset {how:?}, SIGINT after line {after_line} + {} ms: {outcome} after {:.2}s; next up converged in {:.2}s",
+            extra.as_millis(),
             t_int.as_secs_f64(),
             t.elapsed().as_secs_f64() - t_int.as_secs_f64()
         );

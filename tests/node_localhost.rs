@@ -2,7 +2,7 @@
 //! NodePort that every node's containerd pulls from as `localhost:<port>`; `kreg port-forward`
 //! makes the same reference work for pushes from this machine. Nodes reach it through the
 //! Service's ClusterIP, so it also works where kube-proxy answers no NodePort on 127.0.0.1
-//! (nftables and IPVS modes): the test turns that off on every node and pulls again.
+//! (nftables and IPVS modes): the test pulls a new tag on the node tier's nftables node.
 
 mod support;
 
@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::kreg::{kreg, kreg_json, run_hello, KREG};
+use support::kreg::{kreg, kreg_json, run_hello, run_hello_on, KREG};
 use support::{require, text, TestCluster, Tier};
 
 #[test]
@@ -79,9 +79,10 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
     // The node's containerd pulls it by the localhost reference.
     run_hello(&tc, "hello-local", &format!("{registry}/hello:1"));
 
-    // As under kube-proxy's nftables mode: no NodePort answers on the nodes' 127.0.0.1
-    // (route_localnet off drops kube-proxy's DNAT of loopback traffic). A tag no node has
-    // cached is still pulled by the same localhost reference, through the ClusterIP.
+    // kube-proxy's nftables mode answers no NodePort on a node's 127.0.0.1 (iptables mode does,
+    // with route_localnet). On the node that runs it, a tag no node has cached is still pulled
+    // by the same localhost reference, through the ClusterIP. A cluster with no nftables node
+    // (Kubernetes 1.20) gets that mode's loopback behaviour by route_localnet off on every node.
     let tag = format!("{registry}/hello:nft-{}", std::process::id());
     let (listening, copy, _) = through_port_forward(&tc, ns, port, || skopeo_copy(&hello, &tag));
     assert!(
@@ -89,6 +90,11 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
         "push of {tag}: {}",
         text(&copy.stderr)
     );
+    let nft = tc
+        .nodes
+        .iter()
+        .find(|n| n.proxy_mode.as_deref() == Some("nftables"))
+        .map(|n| n.name.clone());
     let set = |v: &str| {
         for node in &tc.nodes {
             let key = "net.ipv4.conf.all.route_localnet";
@@ -96,9 +102,12 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
             assert!(out.status.success(), "{}", text(&out.stderr));
         }
     };
-    set("0");
+    if nft.is_none() {
+        set("0");
+    }
+    let node = nft.clone().unwrap_or_else(|| tc.nodes[0].name.clone());
     let localhost_node_port = tc.exec_node_on(
-        &tc.nodes[0].name,
+        &node,
         &[
             "curl",
             "-sS",
@@ -107,15 +116,19 @@ fn localhost_mode_pushes_through_port_forward_and_nodes_pull_from_localhost() {
             &format!("http://{registry}/v2/"),
         ],
     );
-    let pulled = std::panic::catch_unwind(|| run_hello(&tc, "hello-nft", &tag));
-    set("1");
+    let pulled = std::panic::catch_unwind(|| run_hello_on(&tc, "hello-nft", &tag, Some(&node)));
+    if nft.is_none() {
+        set("1");
+    }
     assert!(
         !localhost_node_port.status.success(),
-        "the NodePort still answers on the node's localhost; the test proves nothing"
+        "the NodePort answers on {node}'s localhost (kube-proxy {}); the test proves nothing",
+        nft.as_deref()
+            .map_or("iptables, route_localnet off", |_| "nftables")
     );
     assert!(
         pulled.is_ok(),
-        "no pull by {tag} without the localhost NodePort"
+        "no pull by {tag} on {node} without the localhost NodePort"
     );
 
     let out = kreg(&tc, &["down", "-n", ns, "--purge", "--yes"]);

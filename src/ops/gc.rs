@@ -203,8 +203,47 @@ async fn collect(
         })?;
         readonly_ms = ro_started.elapsed().as_millis();
         r.done("registry is writable");
+        answers(ctx, cluster, left().max(Duration::from_secs(10))).await?;
     }
     Ok((run, readonly_ms))
+}
+
+/// A rolled-out registry pod is not yet a registry users reach: the Service's endpoints and the
+/// nodes' proxy rules follow the new pod a moment later, and until then a pull right after
+/// `kreg gc` finds nothing listening. So `gc` ends by a request at the recorded address, as
+/// `up` does. `--expose localhost` is the nodes' own loopback, not reachable from here: the
+/// rollout is all there is to wait for.
+async fn answers(ctx: &Ctx, cluster: &Cluster, limit: Duration) -> Result<()> {
+    let state = cluster.installed_state().await?;
+    if !state.expose.serves_tls() {
+        return Ok(());
+    }
+    let ip = state.address.parse::<std::net::IpAddr>().ok();
+    let endpoint = crate::plan::Endpoint {
+        host: state.host.clone(),
+        port: state.port,
+        ips: ip.into_iter().collect(),
+    };
+    ctx.reporter.step(&format!(
+        "probing https://{}/v2/ with kreg's CA",
+        endpoint.registry()
+    ));
+    let code = crate::probe::probe_until(
+        &endpoint,
+        ip,
+        Some(&state.ca_pem),
+        limit.min(Duration::from_secs(60)),
+    )
+    .await
+    .map_err(|e| {
+        hint(
+            format!("the registry is writable again but did not answer: {e:#}"),
+            "`kreg status` re-runs the probe; `kreg up` heals a registry that stays unreachable",
+        )
+    })?;
+    ctx.reporter
+        .done(&format!("registry answered {code} over TLS"));
+    Ok(())
 }
 
 /// Who holds the Lease: this machine and process, for `kubectl get lease` and the messages of

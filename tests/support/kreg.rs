@@ -174,8 +174,19 @@ pub fn wait_ready(tc: &TestCluster, pod: &str) {
 
 /// Runs a Pod of `image` and checks the hello image's greeting in its log.
 pub fn run_hello(tc: &TestCluster, pod: &str, image: &str) {
+    run_hello_on(tc, pod, image, None);
+}
+
+/// [`run_hello`] on the node named (`spec.nodeName`: that node's containerd pulls), or where
+/// the scheduler puts it.
+pub fn run_hello_on(tc: &TestCluster, pod: &str, image: &str, node: Option<&str>) {
     let _ = tc.kubectl(&["delete", "pod", pod, "--ignore-not-found", "--wait"]);
-    tc.kubectl_ok(&["run", pod, "--image", image, "--restart=Never"]);
+    let overrides = node.map(|n| serde_json::json!({"spec": {"nodeName": n}}).to_string());
+    let mut args = vec!["run", pod, "--image", image, "--restart=Never"];
+    if let Some(o) = &overrides {
+        args.extend(["--overrides", o.as_str()]);
+    }
+    tc.kubectl_ok(&args);
     wait_ready(tc, pod);
     let logs = tc.kubectl_ok(&["logs", pod]);
     assert!(logs.contains("hello from kreg"), "{logs}");

@@ -65,8 +65,10 @@ pub struct TestNode {
     pub ip: String,
     /// Its containerd socket, as seen from this machine.
     pub containerd_sock: Option<PathBuf>,
-    /// The containerd line it runs: "1.6" (Debian bookworm) or "1.7" (Debian trixie).
+    /// The containerd line it runs: "1.6", "1.7" or "2.1" (tests/cluster/README.md).
     pub runtime: Option<String>,
+    /// kube-proxy's mode on it: "iptables" or "nftables".
+    pub proxy_mode: Option<String>,
 }
 
 impl TestNode {
@@ -95,6 +97,7 @@ fn nodes_from_env() -> Vec<TestNode> {
                     }),
                     containerd_sock: v("CONTAINERD_SOCK").map(PathBuf::from),
                     runtime: v("RUNTIME"),
+                    proxy_mode: v("PROXY_MODE"),
                 }
             })
             .collect(),
@@ -105,6 +108,7 @@ fn nodes_from_env() -> Vec<TestNode> {
                 ip,
                 containerd_sock: var("KREG_TEST_CONTAINERD_SOCK").map(PathBuf::from),
                 runtime: None,
+                proxy_mode: None,
             }],
             _ => Vec::new(),
         },
