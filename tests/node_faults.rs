@@ -614,7 +614,8 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     for (i, ((reference, ..), digest)) in images.iter().zip(&digests).enumerate() {
         let repo = reference.split(':').next().unwrap();
         script.push_str(&format!(
-            "(skopeo copy --quiet docker://{registry}/{repo}@{digest} dir:{w}/pulled{i} 2>{w}/pull{i}.err || echo {i} >>{w}/pull-failed) &\n"
+            "(p() {{ skopeo copy --quiet docker://{registry}/{repo}@{digest} dir:{w}/pulled{i} 2>{w}/pull{i}.err; }}; \
+             p || {{ grep -q 'no such host' {w}/pull{i}.err && echo {i} >>{w}/resolver-retry && p; }} || echo {i} >>{w}/pull-failed) &\n"
         ));
     }
     script.push_str("wait\n");
@@ -622,6 +623,16 @@ fn deleted_node_trust_files_come_back_and_concurrent_pushes_all_verify() {
     let out = ws.sh(&script);
     let pull_time = t.elapsed();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // This machine's resolver (a gVisor sandbox) has been seen to miss a name in the
+    // bind-mounted hosts file for one process in twenty; kreg never resolves anything on this
+    // path, so such a pull is tried once more and said, not counted as kreg's failure.
+    let retried = std::fs::read_to_string(work.path().join("resolver-retry")).unwrap_or_default();
+    if !retried.is_empty() {
+        eprintln!(
+            "pulls retried after the workstation's resolver missed the hosts entry: {:?}",
+            retried.lines().collect::<Vec<_>>()
+        );
+    }
     let failed = std::fs::read_to_string(work.path().join("pull-failed")).unwrap_or_default();
     let why: Vec<String> = failed
         .lines()
