@@ -1,6 +1,9 @@
-//! Orchestration: each `commands/<verb>.rs` turns flags into an options struct and calls the
-//! cluster edge and the pure modules in order. No Kubernetes logic lives here beyond the order
-//! of steps.
+//! The command line's edge: each `commands/<verb>.rs` turns its flags into the options struct
+//! of the operation (`install::Options`, `ops::<verb>::Options`), runs it and prints the
+//! result. `up`, `status`, `down`, `gc` and `trust-local` keep every decision in `install/` and
+//! `ops/` (tests/layering.rs holds that `ops/` never sees clap); the small registry verbs
+//! (`push`, `images`, `rm`, `prune`, `env`, `port-forward`) still run their few steps here,
+//! through `reach` and `registry`, the registry's client edge.
 
 pub mod completions;
 mod down;
