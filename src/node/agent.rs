@@ -474,16 +474,60 @@ async fn prove(cfg: &Config, cri: &Cri) -> Result<String, String> {
         .pull_auth
         .as_ref()
         .map(|(u, p)| (u.as_str(), p.as_str()));
-    match cri.pull(image, auth, Duration::from_secs(30)).await {
-        Ok(id) => {
-            let _ = cri.remove(image).await;
-            Ok(format!(
-                "pulled {image} through the CRI in {} ms (image {id})",
-                t.elapsed().as_millis()
-            ))
+    // A registry pod that was just replaced, or a node whose kube-proxy has not yet caught up
+    // with the Service's endpoints, refuses connections for a second or two (seen in CI: one
+    // node of two refused right after `up` re-created the registry). kubelet retries such a
+    // pull; so does the probe, a few times, before it calls the node untrusted.
+    let mut retried = vec![];
+    loop {
+        match cri.pull(image, auth, Duration::from_secs(30)).await {
+            Ok(id) => {
+                let _ = cri.remove(image).await;
+                let mut how = format!(
+                    "pulled {image} through the CRI in {} ms (image {id})",
+                    t.elapsed().as_millis()
+                );
+                if let Some(last) = retried.last() {
+                    how.push_str(&format!(
+                        " after {} transient failure(s), the last: {last}",
+                        retried.len()
+                    ));
+                }
+                return Ok(how);
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                let Some(pause) = PULL_RETRIES.get(retried.len()).filter(|_| transient(&e)) else {
+                    return Err(e);
+                };
+                retried.push(e);
+                tokio::time::sleep(*pause).await;
+            }
         }
-        Err(e) => Err(format!("{e:#}")),
     }
+}
+
+/// Pauses between probe pulls that met a [`transient`] error: about 7 s in all, well inside
+/// the time `up` waits for the nodes.
+const PULL_RETRIES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// Is `err` one a pull meets while the registry's Service is between endpoints? A TLS or name
+/// error is never transient: retrying it only delays the verdict.
+fn transient(err: &str) -> bool {
+    !err.contains("x509")
+        && !err.contains("no such host")
+        && [
+            "connection refused",
+            "connection reset",
+            "i/o timeout",
+            "no route to host",
+        ]
+        .iter()
+        .any(|m| err.contains(m))
 }
 
 fn not_found(err: &str) -> bool {
@@ -900,6 +944,23 @@ pub async fn run(once: bool) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_connection_failures_are_retried() {
+        // containerd 2.1.9's words when the Service had no ready endpoint on the path.
+        let refused = r#"failed to do request: Head "https://10.213.0.2:30401/v2/kreg/probe/manifests/sha256:d7": dial tcp 10.213.0.2:30401: connect: connection refused"#;
+        assert!(transient(refused));
+        assert!(transient("read tcp 10.0.0.3:4711->10.0.0.2:30401: read: connection reset by peer"));
+        assert!(transient("dial tcp 10.0.0.2:30401: i/o timeout"));
+        for final_ in [
+            "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+            "dial tcp: lookup registry.10.0.0.2.nip.io: no such host",
+            "unexpected status from HEAD request: 401 Unauthorized",
+            "not found",
+        ] {
+            assert!(!transient(final_), "{final_}");
+        }
+    }
 
     #[test]
     fn registry_names_that_can_reach_a_path_are_refused() {
