@@ -28,7 +28,7 @@ build_coredns() {
     t0=$(now_ms)
     log "building CoreDNS $COREDNS_VERSION (github.com/coredns/coredns, Go module proxy)"
     mkdir -p "$GO_ADDONS" "$CACHE"
-    tmp=$(mktemp -d "$CACHE/coredns.XXXXXX")
+    tmp=$(mktemp -d "$CACHE/coredns.XXXXXX"); chmod 0755 "$tmp"
     if ! (cd "$tmp" && env GOPATH="$GO_ADDONS" GOMODCACHE="$GO_ADDONS/mod" GOFLAGS=-modcacherw \
       GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp" \
       nice -n 10 "$go" install -trimpath -ldflags '-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"); then

@@ -1,0 +1,94 @@
+//! Reading and writing the cluster's CoreDNS Corefile (ConfigMap `kube-system/coredns`) for
+//! kreg's DNS entry. The text work (and every decision about it) is `crate::corefile`'s; here
+//! is only the ConfigMap: read it, and write it back guarded by the resourceVersion it was read
+//! at, re-reading and re-deciding when someone else wrote in between.
+
+use anyhow::Result;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::PostParams;
+
+use super::{api_error, Cluster};
+use crate::corefile::{CONFIGMAP, KEY};
+use crate::plan::names;
+
+/// The Corefile as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corefile {
+    /// The text of the `Corefile` key.
+    Text(String),
+    /// No ConfigMap `kube-system/coredns` (no CoreDNS, or one configured otherwise).
+    Absent,
+    /// The ConfigMap has no `Corefile` key.
+    NoKey,
+    /// Not allowed to read it (the message).
+    Forbidden(String),
+}
+
+/// What [`Cluster::edit_corefile`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edited<T> {
+    /// Written; `change`'s verdict.
+    Written(T),
+    /// `change` wanted no write; its verdict.
+    Unchanged(T),
+    /// There was no Corefile to edit (see [`Corefile`]).
+    Missing(Corefile),
+}
+
+impl Cluster {
+    /// Reads the Corefile.
+    pub async fn read_corefile(&self) -> Result<Corefile> {
+        Ok(self.read_coredns().await?.1)
+    }
+
+    async fn read_coredns(&self) -> Result<(Option<ConfigMap>, Corefile)> {
+        let (ns, name) = CONFIGMAP;
+        match self.api_in::<ConfigMap>(ns).get_opt(name).await {
+            Ok(None) => Ok((None, Corefile::Absent)),
+            Ok(Some(cm)) => {
+                let text = cm.data.as_ref().and_then(|d| d.get(KEY)).cloned();
+                Ok(match text {
+                    Some(t) => (Some(cm), Corefile::Text(t)),
+                    None => (None, Corefile::NoKey),
+                })
+            }
+            Err(kube::Error::Api(s)) if s.code == 403 => Ok((None, Corefile::Forbidden(s.message))),
+            Err(e) => Err(api_error(e, &format!("reading ConfigMap {ns}/{name}"))),
+        }
+    }
+
+    /// Reads the Corefile, lets `change` decide (`(Some(new), verdict)` to write `new`),
+    /// and writes it guarded by the resourceVersion it was read at; on a conflict reads and
+    /// decides again (five times at most). Only the `Corefile` key changes.
+    pub async fn edit_corefile<T>(
+        &self,
+        change: impl Fn(&str) -> (Option<String>, T),
+    ) -> Result<Edited<T>> {
+        let (ns, name) = CONFIGMAP;
+        let api = self.api_in::<ConfigMap>(ns);
+        let mut attempt = 0;
+        loop {
+            let (cm, corefile) = self.read_coredns().await?;
+            let (Some(mut cm), Corefile::Text(text)) = (cm, corefile.clone()) else {
+                return Ok(Edited::Missing(corefile));
+            };
+            let (new, verdict) = change(&text);
+            let Some(new) = new else {
+                return Ok(Edited::Unchanged(verdict));
+            };
+            // The object as read, resourceVersion included: a write in between fails with 409.
+            cm.data
+                .get_or_insert_with(Default::default)
+                .insert(KEY.into(), new);
+            let pp = PostParams {
+                field_manager: Some(names::FIELD_MANAGER.into()),
+                ..Default::default()
+            };
+            match api.replace(name, &pp, &cm).await {
+                Ok(_) => return Ok(Edited::Written(verdict)),
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < 5 => attempt += 1,
+                Err(e) => return Err(api_error(e, &format!("updating ConfigMap {ns}/{name}"))),
+            }
+        }
+    }
+}

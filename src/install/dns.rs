@@ -1,0 +1,202 @@
+//! kreg's DNS entry for the registry's name in the cluster's CoreDNS (see `crate::corefile`):
+//! Pods — in-cluster builders pushing to the registry — resolve the name where no public DNS
+//! answers it. `up` checks the Corefile before its first write ([`check`]), adds or updates
+//! the entry once the address is known ([`converge`]); `up --no-dns-entry` and `down` remove
+//! kreg's block ([`withdraw`]); `status` reads it ([`read`]).
+//!
+//! Like tool discovery, a missing CoreDNS (no ConfigMap `kube-system/coredns`: another DNS, or
+//! none) or no right to edit it is said and never fails `up`; a Corefile whose kreg markers are
+//! not as kreg wrote them is refused before anything is written.
+
+use std::net::IpAddr;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cluster::{Cluster, Corefile, Edited};
+use crate::corefile::{self, Edit, Entry, CONFIGMAP};
+
+/// `kube-system/coredns`, for messages.
+fn where_() -> String {
+    format!("ConfigMap {}/{}", CONFIGMAP.0, CONFIGMAP.1)
+}
+
+/// Why there is no Corefile to edit, in words.
+fn missing(c: &Corefile) -> String {
+    match c {
+        Corefile::Absent => format!(
+            "no CoreDNS to tell: {} does not exist (the cluster's DNS is something else)",
+            where_()
+        ),
+        Corefile::NoKey => format!("{} has no {} key", where_(), corefile::KEY),
+        Corefile::Forbidden(why) => format!("not allowed to read {}: {why}", where_()),
+        Corefile::Text(_) => String::new(),
+    }
+}
+
+/// Before `up`'s first write: a Corefile kreg could not edit safely is an error now, not
+/// after the registry is installed. No Corefile is fine (said later).
+pub async fn check(cluster: &Cluster, ns: &str) -> Result<()> {
+    if let Corefile::Text(t) = cluster.read_corefile().await? {
+        corefile::check(&t, ns)?;
+    }
+    Ok(())
+}
+
+/// The entry the registry needs: its name and the IP it is reached at.
+pub fn wanted(host: &str, ips: &[IpAddr]) -> Option<Entry> {
+    corefile::wanted(host, ips.first().copied())
+}
+
+/// What [`converge`] did, for `up`'s report (`dns_entry`) and its progress lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converged {
+    /// One line: the entry and what happened, or why there is none.
+    pub text: String,
+    /// The Corefile was written.
+    pub written: bool,
+    /// Worth a warning (an entry was wanted and is not there).
+    pub warn: bool,
+}
+
+/// Adds, updates or (with `want` empty) removes kreg's block for `ns`. Never fails for a
+/// missing CoreDNS or a write it may not make; fails on markers kreg did not write.
+pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Result<Converged> {
+    let Some(entry) = want else {
+        let w = withdraw(cluster, ns).await?;
+        return Ok(Converged {
+            text: if w {
+                format!("removed from {}", where_())
+            } else {
+                "none".into()
+            },
+            written: w,
+            warn: false,
+        });
+    };
+    enum Verdict {
+        Done,
+        Taken(String),
+        Refused(anyhow::Error),
+    }
+    let edited = cluster
+        .edit_corefile(|text| match corefile::upsert(text, ns, entry) {
+            Ok(Edit::Changed(new)) => (Some(new), Verdict::Done),
+            Ok(Edit::Unchanged) => (None, Verdict::Done),
+            Ok(Edit::Taken(key)) => (None, Verdict::Taken(key)),
+            Err(e) => (None, Verdict::Refused(e)),
+        })
+        .await;
+    let edited = match edited {
+        Ok(e) => e,
+        // Not allowed to write, or the API failed: the registry works without the entry.
+        Err(e) => {
+            return Ok(Converged {
+                text: format!("not added: {e:#}"),
+                written: false,
+                warn: true,
+            })
+        }
+    };
+    Ok(match edited {
+        // Markers kreg did not write: the user's to fix (the error's hint says how).
+        Edited::Unchanged(Verdict::Refused(e)) => return Err(e),
+        Edited::Written(_) => Converged {
+            text: format!("{entry} in {}", where_()),
+            written: true,
+            warn: false,
+        },
+        Edited::Unchanged(Verdict::Done) => Converged {
+            text: format!("{entry} in {}", where_()),
+            written: false,
+            warn: false,
+        },
+        Edited::Unchanged(Verdict::Taken(key)) => Converged {
+            text: format!(
+                "not added: the Corefile's own server block `{key}` answers {}; kreg leaves it alone",
+                entry.name
+            ),
+            written: false,
+            warn: true,
+        },
+        Edited::Missing(c) => Converged {
+            text: format!("not added: {}", missing(&c)),
+            written: false,
+            // No CoreDNS is a cluster without it, not a failure.
+            warn: matches!(c, Corefile::Forbidden(_) | Corefile::NoKey),
+        },
+    })
+}
+
+/// Removes kreg's block for `ns`; whether there was one. Markers kreg did not write: error.
+pub async fn withdraw(cluster: &Cluster, ns: &str) -> Result<bool> {
+    let edited = cluster
+        .edit_corefile(|text| match corefile::remove(text, ns) {
+            Ok(new) => (new, None),
+            Err(e) => (None, Some(e)),
+        })
+        .await?;
+    match edited {
+        Edited::Written(_) => Ok(true),
+        Edited::Unchanged(Some(e)) => Err(e),
+        Edited::Unchanged(None) | Edited::Missing(_) => Ok(false),
+    }
+}
+
+/// `kreg status`: kreg's entry as the Corefile holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct DnsEntryStatus {
+    /// kreg's block for this namespace is in the Corefile.
+    pub present: bool,
+    /// The name it answers (when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The address it answers with (when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// In words: where, or why there is none.
+    pub note: String,
+}
+
+/// Reads kreg's entry for `ns` (never an error: status reports what it finds).
+pub async fn read(cluster: &Cluster, ns: &str) -> DnsEntryStatus {
+    let absent = |note: String| DnsEntryStatus {
+        present: false,
+        name: None,
+        ip: None,
+        note,
+    };
+    match cluster.read_corefile().await {
+        Ok(Corefile::Text(t)) => match corefile::find(&t, ns) {
+            Ok(Some(e)) => DnsEntryStatus {
+                present: true,
+                name: Some(e.name.clone()),
+                ip: Some(e.ip.to_string()),
+                note: format!("{e} in {}", where_()),
+            },
+            Ok(None) => absent(format!("no kreg entry in {}", where_())),
+            Err(e) => absent(format!("{e:#}")),
+        },
+        Ok(other) => absent(missing(&other)),
+        Err(e) => absent(format!("{e:#}")),
+    }
+}
+
+/// A warning for `kreg status` when the entry `up` would keep is not what the Corefile holds
+/// (someone removed it, the address moved); none without CoreDNS or with `--no-dns-entry`.
+pub fn status_warning(
+    state: &crate::state::InstalledState,
+    seen: &DnsEntryStatus,
+) -> Option<String> {
+    let ip = state.address.parse::<IpAddr>().ok();
+    let want = corefile::wanted(&state.host, ip).filter(|_| state.dns_entry)?;
+    let same = seen.name.as_deref() == Some(want.name.as_str())
+        && seen.ip.as_deref() == Some(want.ip.to_string().as_str());
+    let has_coredns = seen.present || seen.note.starts_with("no kreg entry");
+    (!same && has_coredns).then(|| {
+        format!(
+            "the cluster's CoreDNS does not answer {want} for Pods ({}); `kreg up` puts kreg's entry back",
+            seen.note
+        )
+    })
+}
