@@ -1,0 +1,232 @@
+//! kreg's DNS entry for Pods, against a real CoreDNS (node tier, `kcluster coredns start`:
+//! CoreDNS in kube-system as kubeadm runs it, every kubelet's clusterDNS pointing at its
+//! Service). There is no public DNS here, as in an air-gapped cluster: a Pod — an in-cluster
+//! builder — resolves the registry's nip.io name only through kreg's entry.
+//!
+//! One test, in order: a Corefile whose kreg markers are broken makes `up` fail before any
+//! write; `up` adds kreg's block after the foreign content (which stays byte for byte) and a
+//! Pod resolves the name to the recorded address through the cluster DNS; `status` reports the
+//! entry; `--no-dns-entry` removes it and stays off on the next `up`, `--dns-entry` brings it
+//! back; `down` leaves the Corefile exactly as it was before `up`, and the Pod's lookup fails
+//! again. Run with `--test-threads=1`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::kreg::{kreg, kreg_json, purge};
+use support::{require, text, TestCluster, Tier};
+
+const NS: &str = "kreg-dns";
+const POD: &str = "kreg-dns-lookup";
+
+/// Stops the harness's CoreDNS and removes what the test made, also when it fails.
+struct Cleanup<'a>(&'a TestCluster);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .kubectl(&["delete", "pod", POD, "--ignore-not-found", "--wait=false"]);
+        purge(self.0, NS);
+        let _ = self.0.kcluster(&["coredns", "stop"]);
+    }
+}
+
+fn corefile(tc: &TestCluster) -> String {
+    let cm = tc.kubectl_ok(&[
+        "-n",
+        "kube-system",
+        "get",
+        "configmap",
+        "coredns",
+        "-o",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&cm).unwrap();
+    v["data"]["Corefile"]
+        .as_str()
+        .expect("a Corefile")
+        .to_string()
+}
+
+fn set_corefile(tc: &TestCluster, text: &str) {
+    let patch = serde_json::json!({"data": {"Corefile": text}}).to_string();
+    tc.kubectl_ok(&[
+        "-n",
+        "kube-system",
+        "patch",
+        "configmap",
+        "coredns",
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ]);
+}
+
+fn up(tc: &TestCluster, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "-n",
+        NS,
+        "up",
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "4m",
+        "--no-node-trust",
+        "--storage",
+        "emptydir",
+    ];
+    args.extend_from_slice(extra);
+    kreg_json(tc, &args)
+}
+
+/// The last lookup line of the Pod's log once `ok(line)` holds, polling for `limit`.
+fn wait_lookup(tc: &TestCluster, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < limit {
+        let out = tc.kubectl(&["logs", POD]);
+        let logs = text(&out.stdout);
+        if let Some(l) = logs.lines().rev().find(|l| l.starts_with("lookup ")) {
+            last = l.to_string();
+            if ok(l) {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let desc = text(&tc.kubectl(&["describe", "pod", POD]).stdout);
+    panic!("the Pod's lookup never got there in {limit:?}; last: {last:?}\n{desc}");
+}
+
+#[test]
+fn pods_resolve_the_registry_through_krgs_coredns_entry_and_down_removes_exactly_it() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    purge(&tc, NS);
+    tc.kcluster_ok(&["coredns", "start"]);
+    let _cleanup = Cleanup(&tc);
+
+    // Foreign content after kubeadm's block: someone else's server block and a comment.
+    let before = format!(
+        "{}# someone else's zone\nexample.test:53 {{\n    whoami\n}}\n",
+        corefile(&tc)
+    );
+    set_corefile(&tc, &before);
+
+    // 1. A kreg marker not as kreg writes it: `up` refuses before its first write.
+    let broken = format!(
+        "{before}# kreg: begin {NS} (written by kreg up for the registry's name; kreg down removes it)\n"
+    );
+    set_corefile(&tc, &broken);
+    let out = kreg(
+        &tc,
+        &[
+            "-n",
+            NS,
+            "up",
+            "--yes",
+            "--no-node-trust",
+            "--timeout",
+            "2m",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("kube-system/coredns") && err.contains("left the Corefile unchanged"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    assert_eq!(corefile(&tc), broken, "nothing written to the Corefile");
+    let ns = tc.kubectl(&["get", "namespace", NS]);
+    assert!(
+        !ns.status.success(),
+        "up created namespace {NS} before failing"
+    );
+    set_corefile(&tc, &before);
+
+    // 2. `up` adds kreg's block after the foreign content, which stays byte for byte.
+    let report = up(&tc, &[]);
+    assert_eq!(report["healthy"], true, "{report}");
+    let host = report["host"].as_str().unwrap().to_string();
+    let address = report["address"].as_str().unwrap().to_string();
+    assert!(host.ends_with(".nip.io"), "{host}");
+    let dns = report["dns_entry"].as_str().unwrap();
+    assert_eq!(
+        dns,
+        format!("{host} -> {address} in ConfigMap kube-system/coredns")
+    );
+    let with = corefile(&tc);
+    let block = with
+        .strip_prefix(before.as_str())
+        .unwrap_or_else(|| panic!("the foreign content changed:\n{with}"));
+    assert!(
+        block.starts_with(&format!("# kreg: begin {NS} ")),
+        "{block}"
+    );
+    assert!(block.ends_with(&format!("# kreg: end {NS}\n")), "{block}");
+    assert!(
+        block.contains(&format!("\n{host}:53 {{\n"))
+            && block.contains(&format!("        {address} {host}\n")),
+        "{block}"
+    );
+
+    // 3. A Pod resolves the name through the cluster's DNS (its resolv.conf names the
+    //    CoreDNS Service), to the address kreg recorded.
+    let script = format!(
+        "cat /etc/resolv.conf; while :; do if nslookup {host} >/tmp/o 2>&1; then echo \"lookup ok: $(tr '\\n' ' ' </tmp/o)\"; else echo \"lookup failed: $(tr '\\n' ' ' </tmp/o)\"; fi; sleep 1; done"
+    );
+    tc.kubectl_ok(&[
+        "run",
+        POD,
+        "--image",
+        "docker.io/kreg-test/hello:1",
+        "--image-pull-policy",
+        "IfNotPresent",
+        "--restart=Never",
+        "--command",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    support::kreg::wait_ready(&tc, POD);
+    let found = wait_lookup(&tc, Duration::from_secs(90), |l| {
+        l.starts_with("lookup ok") && l.contains(&format!("Address: {address}"))
+    });
+    let logs = tc.kubectl_ok(&["logs", POD]);
+    assert!(logs.contains("nameserver 10.96.0.10"), "{logs}");
+    eprintln!("resolved: {found}");
+
+    // 4. `status` reads the entry from the Corefile.
+    let status = kreg_json(&tc, &["-n", NS, "status", "-o", "json"]);
+    let entry = &status["dns_entry"];
+    assert_eq!(entry["present"], true, "{status}");
+    assert_eq!(entry["name"], host.as_str(), "{status}");
+    assert_eq!(entry["ip"], address.as_str(), "{status}");
+
+    // 5. `--no-dns-entry` removes exactly kreg's block and is sticky; `--dns-entry` is back.
+    let off = up(&tc, &["--no-dns-entry", "--no-wait"]);
+    assert_eq!(corefile(&tc), before, "{off}");
+    let again = up(&tc, &["--no-wait"]);
+    assert_eq!(again["dns_entry"], "off (--no-dns-entry)", "{again}");
+    assert_eq!(corefile(&tc), before);
+    let status = kreg_json(&tc, &["-n", NS, "status", "-o", "json"]);
+    assert_eq!(status["dns_entry"]["present"], false, "{status}");
+    up(&tc, &["--dns-entry", "--no-wait"]);
+    assert_eq!(corefile(&tc), with);
+
+    // 6. `down` leaves the Corefile exactly as it was before `up`; the lookup fails again.
+    let out = kreg(&tc, &["-n", NS, "down", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(corefile(&tc), before);
+    wait_lookup(&tc, Duration::from_secs(90), |l| {
+        l.starts_with("lookup failed")
+    });
+}
