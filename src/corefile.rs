@@ -247,7 +247,8 @@ fn parse(corefile: &str, ns: &str) -> Result<Parsed> {
             }
             continue;
         }
-        let in_marked = open.is_some();
+        // Another namespace's kreg block serves its name as much as anyone's does.
+        let in_marked = open.as_ref().is_some_and(|(o, _, _)| o == ns);
         // A server block's keys are on the line of its `{`.
         key_text.clear();
         for c in code_chars(line) {
@@ -461,6 +462,17 @@ mod tests {
         let b_only = remove(&ab, "kreg-a").unwrap().unwrap();
         assert!(find(&b_only, "kreg-a").unwrap().is_none());
         assert_eq!(remove(&b_only, "kreg-b").unwrap().unwrap(), KUBEADM);
+    }
+
+    #[test]
+    fn another_installations_block_for_the_same_name_is_theirs() {
+        let e = entry("r.test", "192.0.2.1");
+        let a = changed(upsert(KUBEADM, "kreg-a", &e).unwrap());
+        assert_eq!(
+            upsert(&a, "kreg-b", &e).unwrap(),
+            Edit::Taken("r.test:53".into())
+        );
+        assert_eq!(upsert(&a, "kreg-a", &e).unwrap(), Edit::Unchanged);
     }
 
     #[test]
