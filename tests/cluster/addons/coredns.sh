@@ -149,7 +149,8 @@ cmd_coredns() {
       for n in "${NODES[@]}"; do use_node "$n"; import_images "$COREDNS_TAR"; done
       coredns_objects | kc apply -f - >/dev/null
       kc -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null ||
-        { kc -n kube-system describe pod -l k8s-app=kube-dns >&2; die "CoreDNS did not become ready"; }
+        { kc -n kube-system describe pod -l k8s-app=kube-dns >&2; kc -n kube-system logs -l k8s-app=kube-dns --tail=30 >&2
+          die "CoreDNS did not become ready"; }
       wait_until "" 60 "CoreDNS answering at $COREDNS_IP" coredns_answers
       coredns_kubelets on
       log "CoreDNS $COREDNS_VERSION serving at $COREDNS_IP (kube-system/kube-dns), clusterDNS on every node, in $(secs_since "$t0") s"
