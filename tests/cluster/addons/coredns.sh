@@ -135,7 +135,8 @@ coredns_kubelets() {
 coredns_answers() { # the Service answers a cluster name from the first node
   use_node "${NODES[0]}"
   nsenter -t "$(pid_of "$N_NAME.node-ns")" -n -- \
-    busybox nslookup kubernetes.default.svc.cluster.local "$COREDNS_IP" 2>/dev/null | grep -q "$KUBE_SVC_IP"
+    busybox nslookup kubernetes.default.svc.cluster.local "$COREDNS_IP" 2>/dev/null |
+    grep -Eq "^Address:[[:space:]]+${KUBE_SVC_IP//./\\.}\$"
 }
 
 cmd_coredns() {
