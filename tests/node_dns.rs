@@ -8,7 +8,8 @@
 //! Pod resolves the name to the recorded address through the cluster DNS; `status` reports the
 //! entry; `--no-dns-entry` removes it and stays off on the next `up`, `--dns-entry` brings it
 //! back; `down` leaves the Corefile exactly as it was before `up`, and the Pod's lookup fails
-//! again. Run with `--test-threads=1`.
+//! again; a Corefile the addon manager reconciles (AKS) is left alone. Run with
+//! `--test-threads=1`.
 
 mod support;
 
@@ -104,7 +105,7 @@ fn wait_lookup(tc: &TestCluster, limit: Duration, ok: impl Fn(&str) -> bool) -> 
 }
 
 #[test]
-fn pods_resolve_the_registry_through_krgs_coredns_entry_and_down_removes_exactly_it() {
+fn pods_resolve_the_registry_through_kregs_coredns_entry_and_down_removes_exactly_it() {
     let Some(tc) = require(Tier::Node) else {
         return;
     };
@@ -226,7 +227,34 @@ fn pods_resolve_the_registry_through_krgs_coredns_entry_and_down_removes_exactly
     let out = kreg(&tc, &["-n", NS, "down", "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(corefile(&tc), before);
-    wait_lookup(&tc, Duration::from_secs(90), |l| {
+    let failed = wait_lookup(&tc, Duration::from_secs(90), |l| {
         l.starts_with("lookup failed")
     });
+    eprintln!("after down: {failed}");
+
+    // 7. A Corefile the addon manager reconciles (AKS) is not edited: said, `up` goes on.
+    let label = "addonmanager.kubernetes.io/mode";
+    tc.kubectl_ok(&[
+        "-n",
+        "kube-system",
+        "label",
+        "configmap",
+        "coredns",
+        &format!("{label}=Reconcile"),
+    ]);
+    let managed = up(&tc, &["--no-wait"]);
+    tc.kubectl_ok(&[
+        "-n",
+        "kube-system",
+        "label",
+        "configmap",
+        "coredns",
+        &format!("{label}-"),
+    ]);
+    let said = managed["dns_entry"].as_str().unwrap();
+    assert!(
+        said.starts_with("not added:") && said.contains("addon manager"),
+        "{managed}"
+    );
+    assert_eq!(corefile(&tc), before);
 }

@@ -22,7 +22,14 @@ pub enum Corefile {
     NoKey,
     /// Not allowed to read it (the message).
     Forbidden(String),
+    /// The cluster's addon manager owns it (`addonmanager.kubernetes.io/mode: Reconcile`, as on
+    /// AKS) and puts back what it holds: an edit would not last.
+    Reconciled,
 }
+
+/// The label of objects the Kubernetes addon manager reconciles, and its value for "reverts
+/// every edit".
+const ADDON_MODE: (&str, &str) = ("addonmanager.kubernetes.io/mode", "Reconcile");
 
 /// What [`Cluster::edit_corefile`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +52,16 @@ impl Cluster {
         let (ns, name) = CONFIGMAP;
         match self.api_in::<ConfigMap>(ns).get_opt(name).await {
             Ok(None) => Ok((None, Corefile::Absent)),
+            Ok(Some(cm))
+                if cm
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(ADDON_MODE.0))
+                    == Some(&ADDON_MODE.1.to_string()) =>
+            {
+                Ok((None, Corefile::Reconciled))
+            }
             Ok(Some(cm)) => {
                 let text = cm.data.as_ref().and_then(|d| d.get(KEY)).cloned();
                 Ok(match text {

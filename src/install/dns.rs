@@ -30,6 +30,10 @@ fn missing(c: &Corefile) -> String {
         ),
         Corefile::NoKey => format!("{} has no {} key", where_(), corefile::KEY),
         Corefile::Forbidden(why) => format!("not allowed to read {}: {why}", where_()),
+        Corefile::Reconciled => format!(
+            "{} belongs to the cluster's addon manager (label addonmanager.kubernetes.io/mode=Reconcile, as on AKS), which reverts every edit; on AKS a server block in ConfigMap kube-system/coredns-custom is the way",
+            where_()
+        ),
         Corefile::Text(_) => String::new(),
     }
 }
@@ -123,7 +127,10 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
             text: format!("not added: {}", missing(&c)),
             written: false,
             // No CoreDNS is a cluster without it, not a failure.
-            warn: matches!(c, Corefile::Forbidden(_) | Corefile::NoKey),
+            warn: matches!(
+                c,
+                Corefile::Forbidden(_) | Corefile::NoKey | Corefile::Reconciled
+            ),
         },
     })
 }
