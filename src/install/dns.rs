@@ -59,6 +59,8 @@ pub struct Converged {
     pub text: String,
     /// The Corefile was written.
     pub written: bool,
+    /// The wanted entry is in the Corefile now.
+    pub present: bool,
     /// Worth a warning (an entry was wanted and is not there).
     pub warn: bool,
 }
@@ -75,6 +77,7 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
                 "none".into()
             },
             written: w,
+            present: false,
             warn: false,
         });
     };
@@ -98,6 +101,7 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
             return Ok(Converged {
                 text: format!("not added: {e:#}"),
                 written: false,
+                present: false,
                 warn: true,
             })
         }
@@ -108,11 +112,13 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
         Edited::Written(_) => Converged {
             text: format!("{entry} in {}", where_()),
             written: true,
+            present: true,
             warn: false,
         },
         Edited::Unchanged(Verdict::Done) => Converged {
             text: format!("{entry} in {}", where_()),
             written: false,
+            present: true,
             warn: false,
         },
         Edited::Unchanged(Verdict::Taken(key)) => Converged {
@@ -121,11 +127,13 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
                 entry.name
             ),
             written: false,
+            present: false,
             warn: true,
         },
         Edited::Missing(c) => Converged {
             text: format!("not added: {}", missing(&c)),
             written: false,
+            present: false,
             // No CoreDNS is a cluster without it, not a failure.
             warn: matches!(
                 c,

@@ -925,7 +925,7 @@ impl Converge<'_> {
             r.warn(&format!(
                 "DNS entry {text}; Pods resolve the registry's name only through DNS that knows it"
             ));
-        } else if want.is_some() || done.written {
+        } else if done.present || done.written {
             r.done(&format!("DNS entry for Pods: {text}"));
         } else {
             r.info(&format!("DNS entry: {text}"));
