@@ -129,6 +129,77 @@ pub fn check(corefile: &str, ns: &str) -> Result<()> {
     parse(corefile, ns).map(|_| ())
 }
 
+/// The ConfigMap whose `*.server` keys the Corefiles of k3s and AKS import
+/// (`import /etc/coredns/custom/*.server`; AKS: `import custom/*.server`): there kreg's entry is
+/// a key of its own, and the Corefile (which k3s rewrites on restart and AKS reconciles) stays
+/// untouched.
+pub const CUSTOM: (&str, &str) = ("kube-system", "coredns-custom");
+
+/// What a Corefile's top-level `import` of [`CUSTOM`]'s server files looks like.
+const CUSTOM_IMPORTS: [&str; 2] = ["/etc/coredns/custom/*.server", "custom/*.server"];
+
+/// Whether the Corefile imports [`CUSTOM`]'s `*.server` keys at the top level.
+pub fn imports_custom(corefile: &str) -> Result<bool> {
+    let p = parse(corefile, "")?;
+    Ok(p.imports
+        .iter()
+        .any(|i| CUSTOM_IMPORTS.contains(&i.as_str())))
+}
+
+/// The key of kreg's server block in [`CUSTOM`] for namespace `ns`.
+pub fn custom_key(ns: &str) -> String {
+    format!("kreg-{ns}.server")
+}
+
+/// The first line of kreg's key in [`CUSTOM`] (a plain comment: the key itself is kreg's).
+fn custom_note(ns: &str) -> String {
+    format!("# kreg up wrote this key for namespace {ns}'s registry name; kreg down removes it\n")
+}
+
+/// What kreg writes under [`custom_key`]: the server block of the Corefile route, after a
+/// comment line saying whose it is.
+pub fn custom_server(ns: &str, entry: &Entry, port: u16) -> String {
+    format!("{}{}", custom_note(ns), block_body(ns, entry, port))
+}
+
+/// The lines of [`block`] between its markers.
+fn block_body(ns: &str, entry: &Entry, port: u16) -> String {
+    let whole = block(ns, entry, port);
+    whole
+        .split_once('\n')
+        .and_then(|(_, rest)| rest.strip_suffix(&format!("{MARK} {END} {ns}\n")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The entry kreg's key in [`CUSTOM`] holds; an error when it is not as kreg writes it.
+pub fn read_custom(text: &str, ns: &str) -> Result<Entry> {
+    let body = text.strip_prefix(custom_note(ns).as_str()).ok_or_else(|| {
+        malformed(format!(
+            "key {} of ConfigMap {}/{} was not written by kreg",
+            custom_key(ns),
+            CUSTOM.0,
+            CUSTOM.1
+        ))
+    })?;
+    Ok(read_block(body, ns)?.0)
+}
+
+/// Whether a Corefile fragment (the Corefile, or another key of [`CUSTOM`]) has a server
+/// block of its own for `name` on `port`: its key.
+pub fn serves(text: &str, name: &str, port: u16) -> Result<Option<String>> {
+    let p = parse(text, "")?;
+    Ok(p.foreign_zones
+        .into_iter()
+        .find(|z| z.serves(name, port))
+        .map(|z| z.key))
+}
+
+/// The port the Corefile serves `.` on (53 when none).
+pub fn port(corefile: &str) -> Result<u16> {
+    Ok(parse(corefile, "")?.port)
+}
+
 /// kreg's block for the namespace asked: its byte range (whole lines) and what it answers.
 struct Ours {
     start: usize,
@@ -152,6 +223,8 @@ impl Zone {
 
 struct Parsed {
     ours: Option<Ours>,
+    /// What top-level `import` lines name.
+    imports: Vec<String>,
     foreign_zones: Vec<Zone>,
     /// The port `.` is served on (53 when no block serves `.`).
     port: u16,
@@ -206,6 +279,7 @@ fn parse(corefile: &str, ns: &str) -> Result<Parsed> {
     let mut ours = None;
     let mut zones = vec![];
     let mut key_text = String::new();
+    let mut imports = vec![];
     for line in corefile.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
@@ -251,6 +325,13 @@ fn parse(corefile: &str, ns: &str) -> Result<Parsed> {
         let in_marked = open.as_ref().is_some_and(|(o, _, _)| o == ns);
         // A server block's keys are on the line of its `{`.
         key_text.clear();
+        if depth == 0 && !in_marked {
+            let code: String = code_chars(line).into_iter().collect();
+            let mut words = code.split_whitespace();
+            if words.next() == Some("import") {
+                imports.extend(words.map(str::to_string));
+            }
+        }
         for c in code_chars(line) {
             match c {
                 '{' => {
@@ -282,6 +363,7 @@ fn parse(corefile: &str, ns: &str) -> Result<Parsed> {
     let port = zones.iter().find(|z| z.zone == ".").map_or(53, |z| z.port);
     Ok(Parsed {
         ours,
+        imports,
         foreign_zones: zones,
         port,
     })
@@ -359,12 +441,7 @@ fn read_block(body: &str, ns: &str) -> Result<(Entry, u16)> {
         name: name.to_string(),
         ip,
     };
-    let whole = block(ns, &entry, port);
-    let rendered_body = whole
-        .split_once('\n')
-        .and_then(|(_, rest)| rest.strip_suffix(&format!("{MARK} {END} {ns}\n")))
-        .unwrap_or_default();
-    if rendered_body != body {
+    if block_body(ns, &entry, port) != body {
         return Err(edited());
     }
     Ok((entry, port))
@@ -473,6 +550,35 @@ mod tests {
             Edit::Taken("r.test:53".into())
         );
         assert_eq!(upsert(&a, "kreg-a", &e).unwrap(), Edit::Unchanged);
+    }
+
+    #[test]
+    fn the_custom_route_of_k3s_and_aks() {
+        let k3s = format!("{KUBEADM}import /etc/coredns/custom/*.server\n");
+        assert!(imports_custom(&k3s).unwrap());
+        assert!(imports_custom(&format!("import custom/*.server\n{KUBEADM}")).unwrap());
+        assert!(!imports_custom(KUBEADM).unwrap());
+        // Inside a server block it imports snippets into that block, not server blocks.
+        let inside = KUBEADM.replacen(
+            "    errors\n",
+            "    errors\n    import /etc/coredns/custom/*.server\n",
+            1,
+        );
+        assert!(!imports_custom(&inside).unwrap());
+        let e = entry("r.test", "192.0.2.1");
+        let server = custom_server(NS, &e, 53);
+        insta::assert_snapshot!("corefile_custom_server", server);
+        assert_eq!(read_custom(&server, NS).unwrap(), e);
+        assert!(read_custom(&server, "kreg-other").is_err());
+        assert!(read_custom(&server.replace("ttl 30", "ttl 5"), NS).is_err());
+        assert!(read_custom("r.test {\n}\n", NS).is_err());
+        // The fragment with kreg's lines is a server block for the name, as CoreDNS sees it.
+        assert_eq!(
+            serves(&server, "r.test", 53).unwrap(),
+            Some("r.test:53".into())
+        );
+        assert_eq!(serves(KUBEADM, "r.test", 53).unwrap(), None);
+        assert_eq!(port(&KUBEADM.replacen(".:53", ".:1053", 1)).unwrap(), 1053);
     }
 
     #[test]

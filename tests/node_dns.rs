@@ -8,8 +8,9 @@
 //! Pod resolves the name to the recorded address through the cluster DNS; `status` reports the
 //! entry; `--no-dns-entry` removes it and stays off on the next `up`, `--dns-entry` brings it
 //! back; `down` leaves the Corefile exactly as it was before `up`, and the Pod's lookup fails
-//! again; a Corefile the addon manager reconciles (AKS) is left alone. Run with
-//! `--test-threads=1`.
+//! again; a Corefile the addon manager reconciles (AKS) is left alone. Where the Corefile
+//! imports ConfigMap `coredns-custom` (k3s, AKS), the entry is kreg's own key there instead.
+//! Run with `--test-threads=1`.
 
 mod support;
 
@@ -23,14 +24,14 @@ const NS: &str = "kreg-dns";
 const POD: &str = "kreg-dns-lookup";
 
 /// Stops the harness's CoreDNS and removes what the test made, also when it fails.
-struct Cleanup<'a>(&'a TestCluster);
+struct Cleanup<'a>(&'a TestCluster, &'static str);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let _ = self
             .0
-            .kubectl(&["delete", "pod", POD, "--ignore-not-found", "--wait=false"]);
-        purge(self.0, NS);
+            .kubectl(&["delete", "pod", POD, "--ignore-not-found", "--wait=true"]);
+        purge(self.0, self.1);
         let _ = self.0.kcluster(&["coredns", "stop"]);
     }
 }
@@ -68,9 +69,13 @@ fn set_corefile(tc: &TestCluster, text: &str) {
 }
 
 fn up(tc: &TestCluster, extra: &[&str]) -> Value {
+    up_in(tc, NS, extra)
+}
+
+fn up_in(tc: &TestCluster, ns: &str, extra: &[&str]) -> Value {
     let mut args = vec![
         "-n",
-        NS,
+        ns,
         "up",
         "--yes",
         "-o",
@@ -104,6 +109,30 @@ fn wait_lookup(tc: &TestCluster, limit: Duration, ok: impl Fn(&str) -> bool) -> 
     panic!("the Pod's lookup never got there in {limit:?}; last: {last:?}\n{desc}");
 }
 
+/// A Pod (the hello image's busybox) that looks `host` up through the cluster DNS every
+/// second and logs the answer, after its resolv.conf.
+fn start_lookup(tc: &TestCluster, host: &str) {
+    let _ = tc.kubectl(&["delete", "pod", POD, "--ignore-not-found", "--wait=true"]);
+    let script = format!(
+        "cat /etc/resolv.conf; while :; do if nslookup {host} >/tmp/o 2>&1; then echo \"lookup ok: $(tr '\\n' ' ' </tmp/o)\"; else echo \"lookup failed: $(tr '\\n' ' ' </tmp/o)\"; fi; sleep 1; done"
+    );
+    tc.kubectl_ok(&[
+        "run",
+        POD,
+        "--image",
+        "docker.io/kreg-test/hello:1",
+        "--image-pull-policy",
+        "IfNotPresent",
+        "--restart=Never",
+        "--command",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    support::kreg::wait_ready(tc, POD);
+}
+
 #[test]
 fn pods_resolve_the_registry_through_kregs_coredns_entry_and_down_removes_exactly_it() {
     let Some(tc) = require(Tier::Node) else {
@@ -111,7 +140,7 @@ fn pods_resolve_the_registry_through_kregs_coredns_entry_and_down_removes_exactl
     };
     purge(&tc, NS);
     tc.kcluster_ok(&["coredns", "start"]);
-    let _cleanup = Cleanup(&tc);
+    let _cleanup = Cleanup(&tc, NS);
 
     // Foreign content after kubeadm's block: someone else's server block and a comment.
     let before = format!(
@@ -180,24 +209,7 @@ fn pods_resolve_the_registry_through_kregs_coredns_entry_and_down_removes_exactl
 
     // 3. A Pod resolves the name through the cluster's DNS (its resolv.conf names the
     //    CoreDNS Service), to the address kreg recorded.
-    let script = format!(
-        "cat /etc/resolv.conf; while :; do if nslookup {host} >/tmp/o 2>&1; then echo \"lookup ok: $(tr '\\n' ' ' </tmp/o)\"; else echo \"lookup failed: $(tr '\\n' ' ' </tmp/o)\"; fi; sleep 1; done"
-    );
-    tc.kubectl_ok(&[
-        "run",
-        POD,
-        "--image",
-        "docker.io/kreg-test/hello:1",
-        "--image-pull-policy",
-        "IfNotPresent",
-        "--restart=Never",
-        "--command",
-        "--",
-        "/bin/sh",
-        "-c",
-        &script,
-    ]);
-    support::kreg::wait_ready(&tc, POD);
+    start_lookup(&tc, &host);
     let found = wait_lookup(&tc, Duration::from_secs(90), |l| {
         l.starts_with("lookup ok") && l.contains(&format!("Address: {address}"))
     });
@@ -257,4 +269,87 @@ fn pods_resolve_the_registry_through_kregs_coredns_entry_and_down_removes_exactl
         "{managed}"
     );
     assert_eq!(corefile(&tc), before);
+}
+
+/// k3s and AKS: the Corefile imports the server files of ConfigMap `coredns-custom`. kreg's
+/// entry is a key of its own there; the Corefile and everyone else's keys stay as they were.
+#[test]
+fn where_the_corefile_imports_coredns_custom_the_entry_is_kregs_own_key_there() {
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    const NS2: &str = "kreg-dns-custom";
+    purge(&tc, NS2);
+    tc.kcluster_ok(&["coredns", "start", "--custom"]);
+    let _cleanup = Cleanup(&tc, NS2);
+    let before = corefile(&tc);
+    assert!(
+        before.contains("import /etc/coredns/custom/*.server"),
+        "{before}"
+    );
+    // Someone's own server file, as an AKS user keeps theirs.
+    let theirs = "example.test:53 {\n    whoami\n}\n";
+    tc.apply_json(&[serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "coredns-custom", "namespace": "kube-system"},
+        "data": {"theirs.server": theirs}
+    })]);
+    let custom = |tc: &TestCluster| -> Value {
+        let out = tc.kubectl_ok(&[
+            "-n",
+            "kube-system",
+            "get",
+            "configmap",
+            "coredns-custom",
+            "-o",
+            "json",
+        ]);
+        serde_json::from_str::<Value>(&out).unwrap()["data"].clone()
+    };
+
+    let report = up_in(&tc, NS2, &[]);
+    let host = report["host"].as_str().unwrap().to_string();
+    let address = report["address"].as_str().unwrap().to_string();
+    let key = format!("kreg-{NS2}.server");
+    assert_eq!(
+        report["dns_entry"],
+        format!("{host} -> {address} in ConfigMap kube-system/coredns-custom (key {key})"),
+        "{report}"
+    );
+    assert_eq!(
+        corefile(&tc),
+        before,
+        "the Corefile is not kreg's to edit here"
+    );
+    let data = custom(&tc);
+    assert_eq!(data["theirs.server"], theirs, "{data}");
+    let ours = data[&key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key}: {data}"));
+    assert!(
+        ours.contains(&format!("        {address} {host}\n")),
+        "{ours}"
+    );
+
+    start_lookup(&tc, &host);
+    let found = wait_lookup(&tc, Duration::from_secs(90), |l| {
+        l.starts_with("lookup ok") && l.contains(&format!("Address: {address}"))
+    });
+    eprintln!("resolved through coredns-custom: {found}");
+    let status = kreg_json(&tc, &["-n", NS2, "status", "-o", "json"]);
+    assert_eq!(status["dns_entry"]["present"], true, "{status}");
+    assert_eq!(status["dns_entry"]["ip"], address.as_str(), "{status}");
+
+    let out = kreg(&tc, &["-n", NS2, "down", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(corefile(&tc), before);
+    assert_eq!(
+        custom(&tc),
+        serde_json::json!({"theirs.server": theirs}),
+        "only kreg's key goes"
+    );
+    let failed = wait_lookup(&tc, Duration::from_secs(90), |l| {
+        l.starts_with("lookup failed")
+    });
+    eprintln!("after down: {failed}");
 }

@@ -30,7 +30,7 @@ fn missing(c: &Corefile) -> String {
         ),
         Corefile::NoKey => format!("{} has no {} key", where_(), corefile::KEY),
         Corefile::Forbidden(why) => format!("not allowed to read {}: {why}", where_()),
-        Corefile::Reconciled => format!(
+        Corefile::Reconciled(_) => format!(
             "{} belongs to the cluster's addon manager (label addonmanager.kubernetes.io/mode=Reconcile, as on AKS), which reverts every edit; on AKS a server block in ConfigMap kube-system/coredns-custom is the way",
             where_()
         ),
@@ -41,10 +41,94 @@ fn missing(c: &Corefile) -> String {
 /// Before `up`'s first write: a Corefile kreg could not edit safely is an error now, not
 /// after the registry is installed. No Corefile is fine (said later).
 pub async fn check(cluster: &Cluster, ns: &str) -> Result<()> {
-    if let Corefile::Text(t) = cluster.read_corefile().await? {
+    if let Corefile::Text(t) | Corefile::Reconciled(t) = cluster.read_corefile().await? {
         corefile::check(&t, ns)?;
+        if corefile::imports_custom(&t)? {
+            let data = cluster.read_coredns_custom().await?.unwrap_or_default();
+            if let Some(old) = data.get(&corefile::custom_key(ns)) {
+                corefile::read_custom(old, ns)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// `kube-system/coredns-custom`'s key of kreg's, for messages.
+fn custom_place(ns: &str) -> String {
+    let (cns, cname) = corefile::CUSTOM;
+    format!("ConfigMap {cns}/{cname} (key {})", corefile::custom_key(ns))
+}
+
+/// The Corefile's text when kreg's entry goes into `kube-system/coredns-custom` (k3s, AKS):
+/// the Corefile imports that ConfigMap's server files and holds no block of kreg's for `ns`
+/// (one written there before stays there until removed).
+async fn custom_route(cluster: &Cluster, ns: &str) -> Result<Option<String>> {
+    let (Corefile::Text(text) | Corefile::Reconciled(text)) = cluster.read_corefile().await? else {
+        return Ok(None);
+    };
+    if corefile::find(&text, ns)?.is_some() || !corefile::imports_custom(&text)? {
+        return Ok(None);
+    }
+    Ok(Some(text))
+}
+
+/// The custom route of [`converge`]: kreg's own key in `kube-system/coredns-custom`.
+async fn converge_custom(
+    cluster: &Cluster,
+    ns: &str,
+    corefile_text: &str,
+    entry: &Entry,
+) -> Result<Converged> {
+    let key = corefile::custom_key(ns);
+    let port = corefile::port(corefile_text)?;
+    let data = cluster.read_coredns_custom().await?.unwrap_or_default();
+    if let Some(old) = data.get(&key) {
+        corefile::read_custom(old, ns)?;
+    }
+    let mut taken = corefile::serves(corefile_text, &entry.name, port)?;
+    for (k, v) in data
+        .iter()
+        .filter(|(k, _)| **k != key && k.ends_with(".server"))
+    {
+        if taken.is_none() {
+            taken = corefile::serves(v, &entry.name, port)
+                .ok()
+                .flatten()
+                .map(|z| format!("{z} (key {k})"));
+        }
+    }
+    if let Some(k) = taken {
+        return Ok(Converged {
+            text: format!(
+                "not added: the server block `{k}` already answers {}; kreg leaves it alone",
+                entry.name
+            ),
+            written: false,
+            present: false,
+            warn: true,
+        });
+    }
+    let value = corefile::custom_server(ns, entry, port);
+    let written = cluster
+        .set_coredns_custom(&key, Some(&value), |d| match d.get(&key) {
+            Some(old) => corefile::read_custom(old, ns).map(|_| ()),
+            None => Ok(()),
+        })
+        .await;
+    Ok(match written {
+        Ok(written) => Converged {
+            text: format!("{entry} in {}", custom_place(ns)),
+            written,
+            present: true,
+            warn: false,
+        },
+        Err(e) => Converged {
+            text: format!("not added: {e:#}"),
+            written: false,
+            present: false,
+            warn: true,
+        },
+    })
 }
 
 /// The entry the registry needs: its name and the IP it is reached at.
@@ -68,6 +152,9 @@ pub struct Converged {
 /// Adds, updates or (with `want` empty) removes kreg's block for `ns`. Never fails for a
 /// missing CoreDNS or a write it may not make; fails on markers kreg did not write.
 pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Result<Converged> {
+    if let (Some(entry), Some(text)) = (want, custom_route(cluster, ns).await?) {
+        return converge_custom(cluster, ns, &text, entry).await;
+    }
     let Some(entry) = want else {
         let w = withdraw(cluster, ns).await?;
         return Ok(Converged {
@@ -137,7 +224,7 @@ pub async fn converge(cluster: &Cluster, ns: &str, want: Option<&Entry>) -> Resu
             // No CoreDNS is a cluster without it, not a failure.
             warn: matches!(
                 c,
-                Corefile::Forbidden(_) | Corefile::NoKey | Corefile::Reconciled
+                Corefile::Forbidden(_) | Corefile::NoKey | Corefile::Reconciled(_)
             ),
         },
     })
@@ -151,11 +238,24 @@ pub async fn withdraw(cluster: &Cluster, ns: &str) -> Result<bool> {
             Err(e) => (None, Some(e)),
         })
         .await?;
-    match edited {
-        Edited::Written(_) => Ok(true),
-        Edited::Unchanged(Some(e)) => Err(e),
-        Edited::Unchanged(None) | Edited::Missing(_) => Ok(false),
-    }
+    let from_corefile = match edited {
+        Edited::Written(_) => true,
+        Edited::Unchanged(Some(e)) => return Err(e),
+        Edited::Unchanged(None) | Edited::Missing(_) => false,
+    };
+    let key = corefile::custom_key(ns);
+    let from_custom = match cluster.read_coredns_custom().await? {
+        Some(data) if data.contains_key(&key) => {
+            cluster
+                .set_coredns_custom(&key, None, |d| match d.get(&key) {
+                    Some(old) => corefile::read_custom(old, ns).map(|_| ()),
+                    None => Ok(()),
+                })
+                .await?
+        }
+        _ => false,
+    };
+    Ok(from_corefile || from_custom)
 }
 
 /// `kreg status`: kreg's entry as the Corefile holds it.
@@ -182,14 +282,29 @@ pub async fn read(cluster: &Cluster, ns: &str) -> DnsEntryStatus {
         note,
     };
     match cluster.read_corefile().await {
-        Ok(Corefile::Text(t)) => match corefile::find(&t, ns) {
+        Ok(Corefile::Text(t) | Corefile::Reconciled(t)) => match corefile::find(&t, ns) {
             Ok(Some(e)) => DnsEntryStatus {
                 present: true,
                 name: Some(e.name.clone()),
                 ip: Some(e.ip.to_string()),
                 note: format!("{e} in {}", where_()),
             },
-            Ok(None) => absent(format!("no kreg entry in {}", where_())),
+            Ok(None) => {
+                let key = corefile::custom_key(ns);
+                let custom = cluster.read_coredns_custom().await.ok().flatten();
+                match custom.as_ref().and_then(|d| d.get(&key)) {
+                    Some(v) => match corefile::read_custom(v, ns) {
+                        Ok(e) => DnsEntryStatus {
+                            present: true,
+                            name: Some(e.name.clone()),
+                            ip: Some(e.ip.to_string()),
+                            note: format!("{e} in {}", custom_place(ns)),
+                        },
+                        Err(e) => absent(format!("{e:#}")),
+                    },
+                    None => absent(format!("no kreg entry in {}", where_())),
+                }
+            }
             Err(e) => absent(format!("{e:#}")),
         },
         Ok(other) => absent(missing(&other)),

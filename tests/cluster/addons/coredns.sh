@@ -3,10 +3,14 @@
 # coredns add-on: a real CoreDNS as the cluster's DNS, run the way kubeadm runs it.
 #
 #   kcluster coredns build          build CoreDNS $COREDNS_VERSION once (Go module proxy, static)
-#   kcluster coredns start          the OCI image into every node, then in kube-system: ConfigMap
+#   kcluster coredns start [--custom]
+#                                   the OCI image into every node, then in kube-system: ConfigMap
 #                                   coredns (kubeadm's Corefile), ServiceAccount + RBAC, Deployment
 #                                   coredns, Service kube-dns at $COREDNS_IP; every kubelet's
-#                                   clusterDNS set to it (kubelet restarted); waits until it answers
+#                                   clusterDNS set to it (kubelet restarted); waits until it answers.
+#                                   --custom: as k3s ships it, the Corefile imports the server files
+#                                   of ConfigMap coredns-custom (optional, mounted at
+#                                   /etc/coredns/custom; nobody creates it)
 #   kcluster coredns stop           all of that removed, clusterDNS unset again
 #
 # Built from github.com/coredns/coredns at $COREDNS_VERSION (CGO_ENABLED=0, -trimpath) into
@@ -52,7 +56,7 @@ build_coredns() {
 
 # kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns), without `forward` (see above) and
 # with `reload 2s` so an edit is served within seconds of reaching the pod.
-coredns_corefile() {
+coredns_corefile() { # [--custom]
   cat <<'COREFILE'
 .:53 {
     errors
@@ -72,10 +76,14 @@ coredns_corefile() {
     loadbalance
 }
 COREFILE
+  if [ "${1:-}" = --custom ]; then echo 'import /etc/coredns/custom/*.server'; fi
 }
 
-coredns_objects() {
-  jq -n --arg corefile "$(coredns_corefile)" --arg image "$COREDNS_IMAGE" --arg ip "$COREDNS_IP" '
+coredns_objects() { # [--custom]
+  local custom=false
+  [ "${1:-}" = --custom ] && custom=true
+  jq -n --arg corefile "$(coredns_corefile "$@")" --arg image "$COREDNS_IMAGE" --arg ip "$COREDNS_IP" \
+    --argjson custom "$custom" '
   {apiVersion: "v1", kind: "List", items: [
     {apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "coredns", namespace: "kube-system"}},
     {apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: {name: "system:coredns"},
@@ -96,11 +104,14 @@ coredns_objects() {
              ports: [{name: "dns", containerPort: 53, protocol: "UDP"},
                      {name: "dns-tcp", containerPort: 53, protocol: "TCP"},
                      {name: "metrics", containerPort: 9153, protocol: "TCP"}],
-             volumeMounts: [{name: "config-volume", mountPath: "/etc/coredns", readOnly: true}],
+             volumeMounts: ([{name: "config-volume", mountPath: "/etc/coredns", readOnly: true}]
+               + if $custom then [{name: "custom-config-volume", mountPath: "/etc/coredns/custom", readOnly: true}] else [] end),
              livenessProbe: {httpGet: {path: "/health", port: 8080}, initialDelaySeconds: 5, periodSeconds: 10},
              readinessProbe: {httpGet: {path: "/ready", port: 8181}, periodSeconds: 1}}],
-           volumes: [{name: "config-volume",
-             configMap: {name: "coredns", items: [{key: "Corefile", path: "Corefile"}]}}]}}}},
+           volumes: ([{name: "config-volume",
+             configMap: {name: "coredns", items: [{key: "Corefile", path: "Corefile"}]}}]
+             + if $custom then [{name: "custom-config-volume",
+                 configMap: {name: "coredns-custom", optional: true}}] else [] end)}}}},
     {apiVersion: "v1", kind: "Service",
      metadata: {name: "kube-dns", namespace: "kube-system", labels: {"k8s-app": "kube-dns"}},
      spec: {selector: {"k8s-app": "kube-dns"}, clusterIP: $ip,
@@ -148,7 +159,8 @@ cmd_coredns() {
       local t0 n; t0=$(now_ms)
       build_coredns
       for n in "${NODES[@]}"; do use_node "$n"; import_images "$COREDNS_TAR"; done
-      coredns_objects | kc apply -f - >/dev/null
+      [ "${2:-}" = "" ] || [ "$2" = --custom ] || die "usage: kcluster coredns start [--custom]"
+      coredns_objects "${2:-}" | kc apply -f - >/dev/null
       kc -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null ||
         { kc -n kube-system describe pod -l k8s-app=kube-dns >&2; kc -n kube-system logs -l k8s-app=kube-dns --tail=30 >&2
           die "CoreDNS did not become ready"; }
@@ -160,10 +172,10 @@ cmd_coredns() {
       need_root
       coredns_kubelets off
       kc delete --ignore-not-found --wait=true -n kube-system deployment/coredns service/kube-dns \
-        configmap/coredns serviceaccount/coredns >/dev/null
+        configmap/coredns configmap/coredns-custom serviceaccount/coredns >/dev/null
       kc delete --ignore-not-found clusterrolebinding/system:coredns clusterrole/system:coredns >/dev/null
       log "CoreDNS stopped"
       ;;
-    *) die "usage: kcluster coredns build|start|stop" ;;
+    *) die "usage: kcluster coredns build|start [--custom]|stop" ;;
   esac
 }
