@@ -14,7 +14,10 @@
 //! - a server block of someone else's for the same name is theirs: kreg adds none beside it
 //!   ([`Edit::Taken`]), since CoreDNS refuses to start on a zone served twice.
 //!
-//! `src/cluster/dns.rs` reads and writes the ConfigMap; `install` and `ops` decide when.
+//! Where the Corefile imports [`CUSTOM`]'s server files (k3s, AKS), the same server block is a
+//! key of kreg's own there instead ([`custom_server`], [`read_custom`]).
+//!
+//! `src/cluster/dns.rs` reads and writes the ConfigMaps; `install::dns` and `ops` decide when.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -2,11 +2,16 @@
 //! Pods — in-cluster builders pushing to the registry — resolve the name where no public DNS
 //! answers it. `up` checks the Corefile before its first write ([`check`]), adds or updates
 //! the entry once the address is known ([`converge`]); `up --no-dns-entry` and `down` remove
-//! kreg's block ([`withdraw`]); `status` reads it ([`read`]).
+//! it ([`withdraw`]); `status` reads it ([`read`]).
+//!
+//! Two routes: kreg's marked block in the Corefile itself, or — where the Corefile imports the
+//! `*.server` files of ConfigMap `kube-system/coredns-custom` (k3s, AKS) — a key of kreg's own
+//! there, leaving the Corefile (which k3s rewrites and AKS's addon manager reconciles)
+//! untouched. A block written before stays on the Corefile route until removed.
 //!
 //! Like tool discovery, a missing CoreDNS (no ConfigMap `kube-system/coredns`: another DNS, or
-//! none) or no right to edit it is said and never fails `up`; a Corefile whose kreg markers are
-//! not as kreg wrote them is refused before anything is written.
+//! none), an addon-manager-owned Corefile or no right to edit it is said and never fails `up`;
+//! kreg markers (or a kreg key) not as kreg wrote them are refused before anything is written.
 
 use std::net::IpAddr;
 
