@@ -91,6 +91,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
+'(--no-dns-entry)--dns-entry[Back to the default after --no-dns-entry\: an entry for the registry'\''s name in the cluster'\''s CoreDNS (ConfigMap kube-system/coredns), so Pods (in-cluster builders) resolve it without public DNS]' \
+'--no-dns-entry[No entry for the registry'\''s name in the cluster'\''s CoreDNS (and remove kreg'\''s own); a later \`up\` keeps it off]' \
 '(--no-auth)--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later \`up\` keeps it on]' \
 '--no-auth[Turn authentication off again (a security downgrade\: asks on a terminal, needs --yes otherwise)]' \
 '--no-pull-secret-namespaces[Take the pull Secrets out of every namespace the last \`up\` gave one]' \
@@ -160,6 +162,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
+'(--no-dns-entry)--dns-entry[Back to the default after --no-dns-entry\: an entry for the registry'\''s name in the cluster'\''s CoreDNS (ConfigMap kube-system/coredns), so Pods (in-cluster builders) resolve it without public DNS]' \
+'--no-dns-entry[No entry for the registry'\''s name in the cluster'\''s CoreDNS (and remove kreg'\''s own); a later \`up\` keeps it off]' \
 '(--no-auth)--auth[Require a user and password (htpasswd); generated once, kept in Secret kreg-auth. A later \`up\` keeps it on]' \
 '--no-auth[Turn authentication off again (a security downgrade\: asks on a terminal, needs --yes otherwise)]' \
 '--no-pull-secret-namespaces[Take the pull Secrets out of every namespace the last \`up\` gave one]' \

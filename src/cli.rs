@@ -429,6 +429,17 @@ pub struct InstallArgs {
     #[arg(long)]
     pub no_node_trust: bool,
 
+    /// Back to the default after --no-dns-entry: an entry for the registry's name in the
+    /// cluster's CoreDNS (ConfigMap kube-system/coredns), so Pods (in-cluster builders)
+    /// resolve it without public DNS
+    #[arg(long, conflicts_with = "no_dns_entry")]
+    pub dns_entry: bool,
+
+    /// No entry for the registry's name in the cluster's CoreDNS (and remove kreg's own);
+    /// a later `up` keeps it off
+    #[arg(long)]
+    pub no_dns_entry: bool,
+
     /// Require a user and password (htpasswd); generated once, kept in Secret kreg-auth.
     /// A later `up` keeps it on
     #[arg(long, conflicts_with = "no_auth")]

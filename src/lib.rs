@@ -11,6 +11,7 @@ pub(crate) mod cluster;
 pub mod commands;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod corefile;
 pub(crate) mod detect;
 pub(crate) mod devtools;
 pub(crate) mod error;

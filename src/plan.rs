@@ -257,6 +257,8 @@ pub struct Request {
     /// `--gateway NS/NAME`: the Gateway of `--expose gateway`.
     pub gateway: Option<String>,
     pub node_trust: bool,
+    /// kreg's entry for the registry's name in the cluster's CoreDNS (`--no-dns-entry`: none).
+    pub dns_entry: bool,
     pub allow_runtime_restart: bool,
     /// Also restart control-plane nodes' runtimes (with `allow_runtime_restart`).
     pub restart_control_plane: bool,
@@ -374,6 +376,8 @@ pub struct Plan {
     pub host: Option<String>,
     pub dns_suffix: String,
     pub node_trust: bool,
+    /// kreg's entry for the registry's name in the cluster's CoreDNS (`crate::corefile`).
+    pub dns_entry: bool,
     pub allow_runtime_restart: bool,
     /// Also restart control-plane nodes' runtimes (with `allow_runtime_restart`).
     pub restart_control_plane: bool,
@@ -554,6 +558,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         host: req.host.clone(),
         dns_suffix: req.dns_suffix.clone(),
         node_trust: req.node_trust,
+        dns_entry: req.dns_entry,
         allow_runtime_restart: req.allow_runtime_restart,
         restart_control_plane: req.restart_control_plane,
         agent_image: req.agent_image.clone(),
@@ -1050,6 +1055,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         host: None,
         dns_suffix: "nip.io".into(),
         node_trust: true,
+        dns_entry: true,
         allow_runtime_restart: false,
         restart_control_plane: false,
         agent_image: "kreg-test/kreg-agent@sha256:4242424242424242424242424242424242424242424242424242424242424242".into(),
@@ -1085,6 +1091,7 @@ pub fn sample_request() -> Request {
         ingress_class: None,
         gateway: None,
         node_trust: true,
+        dns_entry: true,
         allow_runtime_restart: false,
         restart_control_plane: false,
         agent_image: "a@sha256:00".into(),

@@ -92,6 +92,10 @@ pub struct InstalledState {
     pub image: String,
     pub dns_suffix: String,
     pub node_trust: bool,
+    /// kreg's entry for the registry's name in the cluster's CoreDNS (`--no-dns-entry`: off).
+    /// Records from before it are on: the next `up` adds the entry unless told not to.
+    #[serde(default = "yes")]
+    pub dns_entry: bool,
     pub allow_runtime_restart: bool,
     pub ca_pem: String,
     /// `--ca-secret`: the CA is the user's, read from this `kubernetes.io/tls` Secret in kreg's
@@ -208,6 +212,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         node_address: None,
         port: get("port").parse().unwrap_or(443),
         node_port: None,
+        dns_entry: true,
         registry: need("registry")?,
         image: get("image"),
         dns_suffix: "nip.io".into(),
@@ -268,6 +273,12 @@ pub struct Sticky {
     pub ca_secret: Option<Option<String>>,
     /// `--no-mirror UPSTREAM`: the caches to drop.
     pub no_mirrors: Vec<String>,
+    /// `--dns-entry` or `--no-dns-entry`.
+    pub dns_entry: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Sticky {
@@ -305,6 +316,9 @@ impl Sticky {
         }
         if let Some(v) = &self.ca_secret {
             req.ca_secret = v.clone();
+        }
+        if let Some(v) = self.dns_entry {
+            req.dns_entry = v;
         }
     }
 }
@@ -492,6 +506,14 @@ pub fn resolve(
         }
         req.gc_schedule = Some(g.clone());
     }
+
+    req.dns_entry = asked.dns_entry.unwrap_or(prev.dns_entry);
+    change(
+        "DNS entry",
+        on_off(prev.dns_entry),
+        on_off(req.dns_entry),
+        false,
+    );
 
     req.ca_secret = asked
         .ca_secret
@@ -762,6 +784,7 @@ pub fn sample() -> InstalledState {
         image: "registry:2".into(),
         dns_suffix: "nip.io".into(),
         node_trust: true,
+        dns_entry: true,
         allow_runtime_restart: false,
         ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
         ca_secret: None,

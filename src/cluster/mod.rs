@@ -6,6 +6,7 @@
 
 mod access;
 mod address;
+mod dns;
 mod drift;
 mod edit;
 mod facts;
@@ -37,6 +38,7 @@ pub use access::{
     UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
 };
 pub use address::lb_address;
+pub use dns::{Corefile, Edited};
 pub use drift::drifted;
 pub use forward::Forward;
 pub use jobs::JobRun;

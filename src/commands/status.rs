@@ -51,6 +51,7 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
     line("storage", &r.storage);
     line("probe", &r.probe);
     line("gc schedule", &r.gc_schedule);
+    line("dns entry", &r.dns_entry.as_ref().map(|d| d.note.clone()));
     if let (Some(t), Some(n)) = (r.nodes_trusted, r.nodes_total) {
         p.out(&format!("{:<14}{t}/{n}", "nodes trusted"));
     }
@@ -152,6 +153,12 @@ mod tests {
             gc_schedule: Some("0 3 * * 0".into()),
             mirrors: vec![],
             mirror_access: None,
+            dns_entry: Some(crate::install::dns::DnsEntryStatus {
+                present: true,
+                name: Some("registry.203.0.113.7.nip.io".into()),
+                ip: Some("203.0.113.7".into()),
+                note: "registry.203.0.113.7.nip.io -> 203.0.113.7 in ConfigMap kube-system/coredns".into(),
+            }),
             anonymous_access: true,
             warnings: vec!["no authentication: every machine that reaches a node's address can push, overwrite and delete images (`kreg up --auth` turns it on)".into()],
         };

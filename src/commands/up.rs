@@ -144,6 +144,7 @@ pub(super) fn request(
             .transpose()?,
         ca_secret: (a.ca_secret.is_some() || a.no_ca_secret).then(|| a.ca_secret.clone()),
         no_mirrors: a.no_mirrors.clone(),
+        dns_entry: given(a.dns_entry, a.no_dns_entry),
     };
     // The first `up`'s defaults; `state::resolve` puts what was asked, or kept, over them.
     let req = Request {
@@ -161,6 +162,7 @@ pub(super) fn request(
         ingress_class: a.ingress_class.clone(),
         gateway: a.gateway.clone(),
         node_trust: !a.no_node_trust,
+        dns_entry: true,
         allow_runtime_restart: a.allow_runtime_restart,
         restart_control_plane: a.restart_control_plane,
         agent_bootstrap: agent.is_some(),

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod discovery;
+pub mod dns;
 mod gitops;
 pub mod mirrors;
 mod ownership;
@@ -136,9 +137,11 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
     }
     let discovery = run.workload(&material, false).await?;
     run.prune(p.prev.as_ref(), &material).await?;
+    let dns_entry = run.dns_entry(&located).await?;
     ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
     run.record(&located, &keys, &material).await?;
     let mut report = report::installed(&p, &run, &located, &keys, &material, discovery)?;
+    report.dns_entry = dns_entry;
     if opts.no_wait {
         ctx.reporter
             .warn("--no-wait: not waiting for the rollout, the health probe or node trust");
@@ -269,6 +272,8 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     }
     tls::check_new_name(&cluster, &plan, users_ca.as_deref(), opts.rotate_ca).await?;
     check_pod_security(&cluster, &plan).await?;
+    // kreg's DNS entry will be added, moved or removed: its markers must be as kreg wrote them.
+    dns::check(&cluster, &plan.namespace).await?;
     let mirror_access = mirrors::access(ctx, &cluster, &plan).await?;
     Ok(Prepared {
         cluster,
@@ -364,6 +369,10 @@ fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
     )?;
     // `up` pushes the probe itself; the Job is `kreg render`'s.
     desired.retain(|d| d.how != How::ProbePush);
+    if p.plan.dns_entry {
+        let (ns, name) = crate::corefile::CONFIGMAP;
+        ctx.reporter.info(&format!("the registry's name would get kreg's DNS entry for Pods in ConfigMap {ns}/{name} once its address is known (--no-dns-entry: none)"));
+    }
     for note in report::dry_run_notes(&desired) {
         ctx.reporter.info(&note);
     }
@@ -886,6 +895,42 @@ impl Converge<'_> {
                 format!("not published: {why}")
             }
         }
+    }
+
+    /// kreg's DNS entry for the registry's name (see `dns`): added or moved when wanted,
+    /// removed with `--no-dns-entry` or when the name needs none. Returns the report's line.
+    async fn dns_entry(&mut self, at: &Located) -> Result<String> {
+        let r = &self.ctx.reporter;
+        let want = dns::wanted(&at.endpoint.host, &at.endpoint.ips);
+        let why_none = if !self.plan.dns_entry {
+            "off (--no-dns-entry)"
+        } else if want.is_none() {
+            "none: Pods need no DNS for this registry's name (or it has no IP to answer with)"
+        } else {
+            ""
+        };
+        let want = want.filter(|_| self.plan.dns_entry);
+        let done = dns::converge(self.cluster, &self.plan.namespace, want.as_ref()).await?;
+        let (ns, name) = crate::corefile::CONFIGMAP;
+        if done.written {
+            self.changed
+                .push(format!("ConfigMap/{name} -n {ns} (kreg's DNS entry)"));
+        }
+        let text = match (want.is_some(), done.written) {
+            (false, true) => format!("{why_none}; kreg's entry removed from ConfigMap {ns}/{name}"),
+            (false, false) => why_none.to_string(),
+            (true, _) => done.text,
+        };
+        if done.warn {
+            r.warn(&format!(
+                "DNS entry {text}; Pods resolve the registry's name only through DNS that knows it"
+            ));
+        } else if done.present || done.written {
+            r.done(&format!("DNS entry for Pods: {text}"));
+        } else {
+            r.info(&format!("DNS entry: {text}"));
+        }
+        Ok(text)
     }
 
     /// What the last `up` made and this one no longer wants: pull secrets of namespaces

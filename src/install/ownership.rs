@@ -123,6 +123,7 @@ fn empty_record(plan: &Plan) -> InstalledState {
         image: String::new(),
         dns_suffix: String::new(),
         node_trust: false,
+        dns_entry: false,
         allow_runtime_restart: false,
         ca_pem: String::new(),
         ca_secret: None,

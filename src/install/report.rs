@@ -53,6 +53,9 @@ pub struct UpReport {
     pub anonymous_access: bool,
     /// KEP-1755 discovery: `published`, or why `kube-public/local-registry-hosting` was not.
     pub discovery: String,
+    /// kreg's entry for the registry's name in the cluster's CoreDNS: `NAME -> IP in
+    /// ConfigMap kube-system/coredns`, `none`, or why it was not added.
+    pub dns_entry: String,
     /// Pull-through caches (`--mirror`) and the address nodes pull through.
     pub mirrors: Vec<crate::install::mirrors::MirrorRecord>,
     /// Who can reach the caches (absent without caches).
@@ -167,6 +170,7 @@ pub(super) fn installed(
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         anonymous_access: !plan.auth,
         discovery,
+        dns_entry: String::new(),
         mirrors: super::mirrors::records(&m.mirrors),
         mirror_access: p.mirror_access.clone(),
         api_requests: 0,
@@ -213,6 +217,7 @@ pub(super) fn record(
         image: plan.image.clone(),
         dns_suffix: plan.dns_suffix.clone(),
         node_trust: plan.node_trust,
+        dns_entry: plan.dns_entry,
         allow_runtime_restart: plan.allow_runtime_restart,
         ca_pem: keys.cas.trust_pem.clone(),
         ca_secret: keys.cas.source.clone(),
@@ -364,6 +369,8 @@ mod tests {
             pull_secret_namespaces: vec!["team-a".into()],
             anonymous_access: false,
             discovery: "published".into(),
+            dns_entry:
+                "registry.203.0.113.7.nip.io -> 203.0.113.7 in ConfigMap kube-system/coredns".into(),
             mirrors: vec![super::super::mirrors::MirrorRecord {
                 upstream: "docker.io".into(),
                 url: "https://registry-1.docker.io".into(),

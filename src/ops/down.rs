@@ -73,6 +73,8 @@ pub(crate) async fn down(ctx: &Ctx, a: &Options) -> Result<DownReport> {
         bail!("cancelled; nothing was changed");
     }
     cluster.check_access(crate::cluster::ACCESS_DOWN).await?;
+    // Before the first write: kreg's DNS entry must be removable (its markers as kreg wrote them).
+    crate::install::dns::check(&cluster, &ns).await?;
     let state = cluster.read_state().await?;
 
     // 1. Node trust: switch the DaemonSet to removal and wait for every node to confirm.
@@ -104,7 +106,7 @@ pub(crate) async fn down(ctx: &Ctx, a: &Options) -> Result<DownReport> {
         .removed
         .extend(cluster.remove_node_trust_identity().await?);
 
-    // 2. What reaches outside kreg's namespace: pull secrets and tool discovery.
+    // 2. What reaches outside kreg's namespace: pull secrets, tool discovery, the DNS entry.
     let pulled = state
         .as_ref()
         .map(|s| s.pull_secret_namespaces.clone())
@@ -122,6 +124,15 @@ pub(crate) async fn down(ctx: &Ctx, a: &Options) -> Result<DownReport> {
             names::HOSTING.1,
             names::HOSTING.0
         ));
+    }
+    if crate::install::dns::withdraw(&cluster, &ns).await? {
+        let (cns, cname) = crate::corefile::CONFIGMAP;
+        r.done(&format!(
+            "removed kreg's DNS entry from ConfigMap {cns}/{cname}"
+        ));
+        report
+            .removed
+            .push(format!("ConfigMap/{cname} -n {cns} (kreg's DNS entry)"));
     }
 
     // 3. Everything else kreg labelled in its namespace, of the kinds it sweeps: the registry,

@@ -81,6 +81,10 @@ pub struct StatusReport {
     pub mirror_access: Option<crate::install::mirrors::MirrorAccess>,
     /// No password is needed: whoever reaches the registry can push, overwrite and delete.
     pub anonymous_access: bool,
+    /// kreg's entry for the registry's name in the cluster's CoreDNS (`up --no-dns-entry`:
+    /// none), as the Corefile holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_entry: Option<crate::install::dns::DnsEntryStatus>,
     /// Said, but not a health problem (anonymous access is a choice).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -133,6 +137,11 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
             ),
         ));
     }
+    let dns = crate::install::dns::read(cluster, &cluster.namespace).await;
+    if let Some(w) = crate::install::dns::status_warning(&state, &dns) {
+        r.warnings.push(w);
+    }
+    r.dns_entry = Some(dns);
     let port = state.port;
     let expose = Some(state.expose);
 
