@@ -1773,7 +1773,10 @@ mod tests {
                     Ok(r) => format!("{:?} {:?}", r.kind, r.name),
                     Err(e) => format!("error: {e}"),
                 };
-                format!("--issuer {v}{} => {got}", k.map(|k| format!(" --issuer-kind {k}")).unwrap_or_default())
+                format!(
+                    "--issuer {v}{} => {got}",
+                    k.map(|k| format!(" --issuer-kind {k}")).unwrap_or_default()
+                )
             })
             .collect();
         insta::assert_yaml_snapshot!("issuer_references", table);
@@ -1796,6 +1799,8 @@ mod tests {
         let mut both = req.clone();
         both.ca_secret = Some("corp".into());
         let e = make(&both, Flavor::Kind, &abilities).unwrap_err();
-        assert!(crate::error::hint_of(&e).unwrap().contains("--no-ca-secret"));
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("--no-ca-secret"));
     }
 }

@@ -513,10 +513,7 @@ pub fn resolve(
         ca_text(req.ca_secret.as_deref()),
         false,
     );
-    req.issuer = asked
-        .issuer
-        .clone()
-        .unwrap_or_else(|| prev.issuer.clone());
+    req.issuer = asked.issuer.clone().unwrap_or_else(|| prev.issuer.clone());
     change(
         "certificate issuer",
         issuer_text(prev.issuer.as_ref()),
@@ -1286,11 +1283,15 @@ mod tests {
         let changes = resolve(&mut r, &off, Some(&prev)).unwrap();
         assert!(changes
             .iter()
-            .any(|c| c.to_string() == "certificate issuer: cert-manager ClusterIssuer/corp-ca -> kreg"));
+            .any(|c| c.to_string()
+                == "certificate issuer: cert-manager ClusterIssuer/corp-ca -> kreg"));
         let e = check_issuer_switch(Some(&prev), &r).unwrap_err();
         assert!(e.to_string().contains("nothing was changed"), "{e}");
         let h = crate::error::hint_of(&e).unwrap();
-        assert!(h.contains("kreg down") && h.contains("kreg up --no-issuer"), "{h}");
+        assert!(
+            h.contains("kreg down") && h.contains("kreg up --no-issuer"),
+            "{h}"
+        );
         // After `kreg down` no node trusts the old CA through kreg: any switch is an `up`.
         prev.installed = false;
         check_issuer_switch(Some(&prev), &r).unwrap();

@@ -61,7 +61,10 @@ impl Cluster {
             .get_opt(&r.name)
             .await
             .map_err(|e| api_error(e, &format!("reading {r}")))?;
-        found.map(serde_json::to_value).transpose().map_err(Into::into)
+        found
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// kreg's Certificate `name` in its namespace, as JSON.
@@ -70,7 +73,10 @@ impl Cluster {
             .get_opt(name)
             .await
             .map_err(|e| api_error(e, &format!("reading Certificate {name}")))?;
-        found.map(serde_json::to_value).transpose().map_err(Into::into)
+        found
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// Server-side applies kreg's Certificate, skipped like [`Cluster::apply`] when unchanged.

@@ -5,8 +5,8 @@
 //! watches. Commands call it; it decides nothing about what to build.
 
 mod access;
-mod cert_manager;
 mod address;
+mod cert_manager;
 mod drift;
 mod edit;
 mod facts;

@@ -845,7 +845,12 @@ impl Converge<'_> {
         let key = format!("Certificate/{}", manifests::CERTIFICATE);
         if let Some(made) = created {
             let meta = serde_json::from_value(made["metadata"].clone()).unwrap_or_default();
-            ownership::record(&mut self.created, "Certificate", manifests::CERTIFICATE, &meta);
+            ownership::record(
+                &mut self.created,
+                "Certificate",
+                manifests::CERTIFICATE,
+                &meta,
+            );
             self.track(key, Applied::Created);
         } else if changed {
             self.track(key, Applied::Updated);

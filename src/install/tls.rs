@@ -671,7 +671,11 @@ pub fn issuance(cert: &serde_json::Value) -> Issuance {
         }
     }
     match cond("Ready") {
-        Some(r) if r["status"] == "True" && current(r) && cond("Issuing").is_none_or(|i| i["status"] != "True") => {
+        Some(r)
+            if r["status"] == "True"
+                && current(r)
+                && cond("Issuing").is_none_or(|i| i["status"] != "True") =>
+        {
             Issuance::Ready
         }
         Some(r) => Issuance::Waiting(text(r)),
@@ -701,9 +705,10 @@ pub async fn ensure_issued(
     );
     let now = time::OffsetDateTime::now_utc();
     let (cert, leaf, ca) = loop {
-        let cert = cluster.certificate(name).await?.ok_or_else(|| {
-            anyhow!("Certificate {name} disappeared while kreg waited for it")
-        })?;
+        let cert = cluster
+            .certificate(name)
+            .await?
+            .ok_or_else(|| anyhow!("Certificate {name} disappeared while kreg waited for it"))?;
         let state = issuance(&cert);
         if state == Issuance::Ready {
             let secret = cluster.get::<Secret>(names::TLS_SECRET).await?;
@@ -730,7 +735,10 @@ pub async fn ensure_issued(
         if tokio::time::Instant::now() >= deadline {
             let why = match state {
                 Issuance::Waiting(w) | Issuance::Failed(w) => w,
-                Issuance::Ready => "Ready, but Secret kreg-tls holds no certificate for the registry's name yet".into(),
+                Issuance::Ready => {
+                    "Ready, but Secret kreg-tls holds no certificate for the registry's name yet"
+                        .into()
+                }
             };
             return Err(hint(
                 format!("--issuer {issuer}: Certificate {name} is not ready after {}s: {why}", limit.as_secs()),
@@ -790,16 +798,20 @@ mod tests {
 
     #[test]
     fn a_certificate_is_ready_only_for_the_spec_kreg_applied() {
-        let cert = |generation: i64, conditions: serde_json::Value| {
-            json!({"metadata": {"generation": generation}, "status": {"conditions": conditions}})
-        };
+        let cert = |generation: i64, conditions: serde_json::Value| json!({"metadata": {"generation": generation}, "status": {"conditions": conditions}});
         let ready = |g: i64| json!({"type": "Ready", "status": "True", "observedGeneration": g, "reason": "Ready", "message": "up to date"});
         assert_eq!(issuance(&cert(2, json!([ready(2)]))), Issuance::Ready);
         // Ready for the previous spec (the old address): not yet.
-        assert!(matches!(issuance(&cert(3, json!([ready(2)]))), Issuance::Waiting(_)));
+        assert!(matches!(
+            issuance(&cert(3, json!([ready(2)]))),
+            Issuance::Waiting(_)
+        ));
         // Being re-issued.
         let issuing = json!({"type": "Issuing", "status": "True", "observedGeneration": 2, "reason": "Reissuing"});
-        assert!(matches!(issuance(&cert(2, json!([ready(2), issuing]))), Issuance::Waiting(_)));
+        assert!(matches!(
+            issuance(&cert(2, json!([ready(2), issuing]))),
+            Issuance::Waiting(_)
+        ));
         let failed = json!({"type": "Issuing", "status": "False", "observedGeneration": 1, "reason": "Failed", "message": "the issuer said no"});
         let not_ready = json!({"type": "Ready", "status": "False", "observedGeneration": 1, "reason": "DoesNotExist", "message": "Issuing certificate as Secret does not exist"});
         assert_eq!(
@@ -810,7 +822,10 @@ mod tests {
             issuance(&cert(1, json!([not_ready]))),
             Issuance::Waiting("Issuing certificate as Secret does not exist (DoesNotExist)".into())
         );
-        assert!(matches!(issuance(&json!({"metadata": {"generation": 1}})), Issuance::Waiting(_)));
+        assert!(matches!(
+            issuance(&json!({"metadata": {"generation": 1}})),
+            Issuance::Waiting(_)
+        ));
     }
 
     #[test]
@@ -821,7 +836,10 @@ mod tests {
             {"type": "Ready", "status": "False", "reason": "ErrGetKeyPair", "message": "Error getting keypair for CA issuer: secret \"gone\" not found"}
         ]}});
         let (problem, _) = issuer_problem(&broken).unwrap();
-        assert!(problem.contains("not ready") && problem.contains("secret \"gone\" not found"), "{problem}");
+        assert!(
+            problem.contains("not ready") && problem.contains("secret \"gone\" not found"),
+            "{problem}"
+        );
         let fine = json!({"spec": {"ca": {"secretName": "root"}}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
         assert!(issuer_problem(&fine).is_none());
         // No status yet (just created): given its chance.
