@@ -112,6 +112,22 @@ fn a_cert_manager_issuer_signs_and_its_ca_is_what_nodes_and_workstations_trust()
     assert!(err.contains("kubectl get clusterissuers"), "{err}");
     assert!(!exists(&tc, &["namespace", NS]), "up made its namespace");
 
+    // The dry run shows the Certificate `up` would apply, and changes nothing.
+    let issuer = format!("ClusterIssuer/{ISSUER}");
+    let dry = kreg_json(&tc, &["up", "--dry-run", "-o", "json", "--issuer", &issuer]);
+    let planned: Vec<&Value> = dry["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "Certificate")
+        .collect();
+    assert_eq!(planned.len(), 1, "{dry}");
+    assert_eq!(planned[0]["spec"]["issuerRef"]["kind"], "ClusterIssuer");
+    assert!(
+        !exists(&tc, &["namespace", NS]),
+        "the dry run made the namespace"
+    );
+
     // 2. up --issuer: healthy means every node pulled the probe image through containerd,
     //    trusting the issuer's CA that kreg read from the Secret cert-manager wrote.
     let nodes = tc.node_count();

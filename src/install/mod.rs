@@ -389,7 +389,20 @@ fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
     for note in report::dry_run_notes(&desired) {
         ctx.reporter.info(&note);
     }
-    Ok(Outcome::DryRun(DryRun::new(&p.plan, &desired)?))
+    let mut doc = DryRun::new(&p.plan, &desired)?;
+    if let Some(issuer) = &p.plan.issuer {
+        // The Certificate `up` applies once the address is known (then waited for: the
+        // serving certificate kreg would mint otherwise).
+        let pending = Material::pending(vec![]).endpoint;
+        doc.objects
+            .push(manifests::certificate(&p.plan.namespace, issuer, &pending));
+        ctx.reporter.info(&format!(
+            "Certificate/{} names the address once it is known; cert-manager {issuer} signs it into Secret {}",
+            manifests::CERTIFICATE,
+            names::TLS_SECRET
+        ));
+    }
+    Ok(Outcome::DryRun(doc))
 }
 
 /// A security downgrade needs its own yes; then the install itself is confirmed, with the
