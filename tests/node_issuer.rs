@@ -94,6 +94,21 @@ fn a_cert_manager_issuer_signs_and_its_ca_is_what_nodes_and_workstations_trust()
     };
     let _ = kreg(&tc, &["down", "--purge", "--yes"]);
     tc.remove_namespace(NS);
+    // 0. Without cert-manager's API: refused before anything is written.
+    tc.kcluster_ok(&["cert-manager", "stop"]);
+    let out = kreg(
+        &tc,
+        &["up", "--yes", "--issuer", "ClusterIssuer/kreg-test-ca"],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not serve cert-manager's API")
+            && err.contains("install cert-manager first"),
+        "{err}"
+    );
+    assert!(!exists(&tc, &["namespace", NS]), "up made its namespace");
+
     tc.kcluster_ok(&["cert-manager", "start"]);
     let _cm = CertManager(&tc);
     let ca = ca_issuer(&tc);
