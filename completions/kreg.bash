@@ -1115,7 +1115,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__render)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --dns-entry --no-dns-entry --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --issuer --issuer-kind --no-issuer --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --dns-entry --no-dns-entry --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1199,6 +1199,14 @@ _kreg() {
                     ;;
                 --ca-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer-kind)
+                    COMPREPLY=($(compgen -W "Issuer ClusterIssuer" -- "${cur}"))
                     return 0
                     ;;
                 --agent-image)
@@ -1477,7 +1485,7 @@ _kreg() {
             return 0
             ;;
         kreg__subcmd__up)
-            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --dns-entry --no-dns-entry --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
+            opts="-n -o -y -f -h -V --flavor --expose --public --no-public --allow-anonymous-push --lb-source-ranges --host --dns-suffix --image --storage --size --storage-class --s3-bucket --s3-region --s3-endpoint --s3-secret --replicas --ingress-class --gateway --mirror --no-mirror --mirror-credentials --ca-secret --no-ca-secret --issuer --issuer-kind --no-issuer --allow-runtime-restart --restart-control-plane --agent-image --agent-image-archive --no-node-trust --dns-entry --no-dns-entry --auth --no-auth --pull-secret-namespaces --no-pull-secret-namespaces --gc-schedule --no-gc-schedule --gc-image --prune-keep --prune-older-than --rotate-ca --no-wait --trust-local --dry-run --secrets-only --kubeconfig --context --namespace --output --timeout --yes --filename --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1561,6 +1569,14 @@ _kreg() {
                     ;;
                 --ca-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer-kind)
+                    COMPREPLY=($(compgen -W "Issuer ClusterIssuer" -- "${cur}"))
                     return 0
                     ;;
                 --agent-image)

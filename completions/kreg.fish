@@ -82,6 +82,9 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror -d 'Pull-through
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l ca-secret -d 'Sign with your own CA instead of kreg\'s: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l issuer -d 'Let a cert-manager issuer sign the registry\'s certificate instead of kreg\'s CA: ClusterIssuer/NAME, Issuer/NAME (in the namespace) or NAME (an Issuer, or the kind of --issuer-kind). kreg writes a Certificate for the registry\'s names, waits until it is Ready, and gives nodes and trust-local the issuer\'s CA (ca.crt). Kept by later `up`s; switched only after `kreg down`' -r
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l issuer-kind -d 'The kind of a bare --issuer NAME: Issuer (default) or ClusterIssuer' -r -f -a "Issuer\t''
+ClusterIssuer\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image -d 'kreg\'s image, pinned by digest: the node agent (privileged, on every node) and, with --auth, the registry gate' -r
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l agent-image-archive -d 'kreg\'s image from an OCI archive (a release\'s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes\' architecture' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
@@ -101,6 +104,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand up" -l public -d 'A public Loa
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-ca-secret -d 'Go back from --ca-secret to kreg\'s own CA (after `kreg down`: the CA of an installed registry is not switched)'
+complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-issuer -d 'Go back from --issuer to kreg\'s own CA (after `kreg down`)'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand up" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'
@@ -145,6 +149,9 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror -d 'Pull-thr
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-mirror -d 'Remove the pull-through cache of this upstream (repeatable); other caches stay' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l mirror-credentials -d 'Credentials for a --mirror upstream: a Secret in the namespace with keys username and password (repeatable)' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l ca-secret -d 'Sign with your own CA instead of kreg\'s: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later `up`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l issuer -d 'Let a cert-manager issuer sign the registry\'s certificate instead of kreg\'s CA: ClusterIssuer/NAME, Issuer/NAME (in the namespace) or NAME (an Issuer, or the kind of --issuer-kind). kreg writes a Certificate for the registry\'s names, waits until it is Ready, and gives nodes and trust-local the issuer\'s CA (ca.crt). Kept by later `up`s; switched only after `kreg down`' -r
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l issuer-kind -d 'The kind of a bare --issuer NAME: Issuer (default) or ClusterIssuer' -r -f -a "Issuer\t''
+ClusterIssuer\t''"
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l agent-image -d 'kreg\'s image, pinned by digest: the node agent (privileged, on every node) and, with --auth, the registry gate' -r
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l agent-image-archive -d 'kreg\'s image from an OCI archive (a release\'s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes\' architecture' -r -F
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l pull-secret-namespaces -d 'With --auth: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last `up`\'s list)' -r
@@ -164,6 +171,7 @@ complete -c kreg -n "__fish_kreg_using_subcommand render" -l public -d 'A public
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-public -d 'Back to the provider\'s internal LoadBalancer after --public'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-anonymous-push -d 'With --public and without --auth: accept that anyone who reaches the registry can push, overwrite and delete images'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-ca-secret -d 'Go back from --ca-secret to kreg\'s own CA (after `kreg down`: the CA of an installed registry is not switched)'
+complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-issuer -d 'Go back from --issuer to kreg\'s own CA (after `kreg down`)'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l allow-runtime-restart -d 'Let node trust set containerd\'s config_path and restart containerd where it is unset'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l restart-control-plane -d 'With --allow-runtime-restart: restart control-plane nodes\' runtimes too'
 complete -c kreg -n "__fish_kreg_using_subcommand render" -l no-node-trust -d 'Skip node trust (no DaemonSet; you configure the nodes\' runtimes yourself)'

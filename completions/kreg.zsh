@@ -68,6 +68,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
 '(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
+'(--no-issuer --ca-secret)--issuer=[Let a cert-manager issuer sign the registry'\''s certificate instead of kreg'\''s CA\: ClusterIssuer/NAME, Issuer/NAME (in the namespace) or NAME (an Issuer, or the kind of --issuer-kind). kreg writes a Certificate for the registry'\''s names, waits until it is Ready, and gives nodes and trust-local the issuer'\''s CA (ca.crt). Kept by later \`up\`s; switched only after \`kreg down\`]:[KIND/]NAME:_default' \
+'--issuer-kind=[The kind of a bare --issuer NAME\: Issuer (default) or ClusterIssuer]:KIND:(Issuer ClusterIssuer)' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
 '(--agent-image)--agent-image-archive=[kreg'\''s image from an OCI archive (a release'\''s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes'\'' architecture]:FILE:_files' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
@@ -88,6 +90,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
 '--no-ca-secret[Go back from --ca-secret to kreg'\''s own CA (after \`kreg down\`\: the CA of an installed registry is not switched)]' \
+'--no-issuer[Go back from --issuer to kreg'\''s own CA (after \`kreg down\`)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \
@@ -139,6 +142,8 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '*--no-mirror=[Remove the pull-through cache of this upstream (repeatable); other caches stay]:UPSTREAM:_default' \
 '*--mirror-credentials=[Credentials for a --mirror upstream\: a Secret in the namespace with keys username and password (repeatable)]:UPSTREAM=SECRET:_default' \
 '(--no-ca-secret)--ca-secret=[Sign with your own CA instead of kreg'\''s\: a kubernetes.io/tls Secret in the namespace holding the CA certificate (tls.crt) and its key (tls.key); nodes and trust-local get that certificate. Kept by later \`up\`s; kreg never changes or deletes the Secret. On an installed registry, with --rotate-ca (nodes trust both CAs before the switch)]:NAME:_default' \
+'(--no-issuer --ca-secret)--issuer=[Let a cert-manager issuer sign the registry'\''s certificate instead of kreg'\''s CA\: ClusterIssuer/NAME, Issuer/NAME (in the namespace) or NAME (an Issuer, or the kind of --issuer-kind). kreg writes a Certificate for the registry'\''s names, waits until it is Ready, and gives nodes and trust-local the issuer'\''s CA (ca.crt). Kept by later \`up\`s; switched only after \`kreg down\`]:[KIND/]NAME:_default' \
+'--issuer-kind=[The kind of a bare --issuer NAME\: Issuer (default) or ClusterIssuer]:KIND:(Issuer ClusterIssuer)' \
 '--agent-image=[kreg'\''s image, pinned by digest\: the node agent (privileged, on every node) and, with --auth, the registry gate]:IMAGE@sha256:DIGEST:_default' \
 '(--agent-image)--agent-image-archive=[kreg'\''s image from an OCI archive (a release'\''s kreg-agent-image.tar), served to the nodes by the bootstrap like the default (this executable) is; for air-gapped clusters and kreg binaries that are not Linux binaries of the nodes'\'' architecture]:FILE:_files' \
 '(--no-pull-secret-namespaces)*--pull-secret-namespaces=[With --auth\: give these namespaces a pull Secret and add it to their default ServiceAccount, so Pods there pull without imagePullSecrets in their spec (replaces the last \`up\`'\''s list)]:NS,...:_default' \
@@ -159,6 +164,7 @@ emptydir\:"An emptyDir\: images are LOST when the pod moves or restarts"))' \
 '--no-public[Back to the provider'\''s internal LoadBalancer after --public]' \
 '--allow-anonymous-push[With --public and without --auth\: accept that anyone who reaches the registry can push, overwrite and delete images]' \
 '--no-ca-secret[Go back from --ca-secret to kreg'\''s own CA (after \`kreg down\`\: the CA of an installed registry is not switched)]' \
+'--no-issuer[Go back from --issuer to kreg'\''s own CA (after \`kreg down\`)]' \
 '--allow-runtime-restart[Let node trust set containerd'\''s config_path and restart containerd where it is unset]' \
 '--restart-control-plane[With --allow-runtime-restart\: restart control-plane nodes'\'' runtimes too]' \
 '--no-node-trust[Skip node trust (no DaemonSet; you configure the nodes'\'' runtimes yourself)]' \

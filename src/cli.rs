@@ -406,6 +406,22 @@ pub struct InstallArgs {
     #[arg(long)]
     pub no_ca_secret: bool,
 
+    /// Let a cert-manager issuer sign the registry's certificate instead of kreg's CA:
+    /// ClusterIssuer/NAME, Issuer/NAME (in the namespace) or NAME (an Issuer, or the kind of
+    /// --issuer-kind). kreg writes a Certificate for the registry's names, waits until it is
+    /// Ready, and gives nodes and trust-local the issuer's CA (ca.crt). Kept by later `up`s;
+    /// switched only after `kreg down`
+    #[arg(long, value_name = "[KIND/]NAME", conflicts_with_all = ["no_issuer", "ca_secret"])]
+    pub issuer: Option<String>,
+
+    /// The kind of a bare --issuer NAME: Issuer (default) or ClusterIssuer
+    #[arg(long, value_name = "KIND", requires = "issuer", value_parser = ["Issuer", "ClusterIssuer"])]
+    pub issuer_kind: Option<String>,
+
+    /// Go back from --issuer to kreg's own CA (after `kreg down`)
+    #[arg(long)]
+    pub no_issuer: bool,
+
     /// Let node trust set containerd's config_path and restart containerd where it is unset
     #[arg(long)]
     pub allow_runtime_restart: bool,

@@ -578,6 +578,62 @@ pub fn configmap(namespace: &str, name: &str, data: BTreeMap<String, String>) ->
     cm
 }
 
+/// `--issuer`: the cert-manager Certificate for the registry's serving certificate.
+pub const CERTIFICATE: &str = "kreg-registry";
+/// The serving certificate's lifetime and when cert-manager renews it: as kreg's own leaf
+/// ([`crate::install::tls::LEAF_RENEW_BEFORE`]).
+const CERT_DURATION: &str = "8760h";
+const CERT_RENEW_BEFORE: &str = "720h";
+
+/// `--issuer`: the `cert-manager.io/v1` Certificate that has the issuer sign the registry's
+/// serving certificate into Secret `kreg-tls` (the one the Deployment mounts), for the
+/// endpoint's name and IPs. Written complete, with every field cert-manager's webhook would
+/// default, so that it is valid on a cluster without the webhook too: an ECDSA P-256 key,
+/// rotated at each renewal, usages for a TLS server.
+pub fn certificate(
+    namespace: &str,
+    issuer: &crate::plan::IssuerRef,
+    endpoint: &Endpoint,
+) -> serde_json::Value {
+    let mut dns = vec![];
+    let mut ips: Vec<String> = endpoint.ips.iter().map(|ip| ip.to_string()).collect();
+    match endpoint.host.parse::<std::net::IpAddr>() {
+        Ok(ip) if !ips.contains(&ip.to_string()) => ips.insert(0, ip.to_string()),
+        Ok(_) => {}
+        Err(_) => dns.push(endpoint.host.clone()),
+    }
+    let managed = serde_json::json!({ names::MANAGED_BY.0: names::MANAGED_BY.1 });
+    let mut spec = serde_json::json!({
+        "secretName": names::TLS_SECRET,
+        "secretTemplate": { "labels": managed.clone() },
+        "duration": CERT_DURATION,
+        "renewBefore": CERT_RENEW_BEFORE,
+        "privateKey": { "algorithm": "ECDSA", "size": 256, "encoding": "PKCS8", "rotationPolicy": "Always" },
+        "usages": ["digital signature", "key encipherment", "server auth"],
+        "issuerRef": {
+            "group": "cert-manager.io",
+            "kind": issuer.kind.as_str(),
+            "name": issuer.name,
+        },
+    });
+    if !dns.is_empty() {
+        spec["dnsNames"] = dns.into();
+    }
+    if !ips.is_empty() {
+        spec["ipAddresses"] = ips.into();
+    }
+    serde_json::json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {
+            "name": CERTIFICATE,
+            "namespace": namespace,
+            "labels": managed,
+        },
+        "spec": spec,
+    })
+}
+
 /// What the node agents are told; everything they write on nodes derives from it.
 #[derive(Debug, Clone)]
 pub struct NodeAgent<'a> {
@@ -1677,5 +1733,26 @@ mod tests {
         };
         assert!(!created_by_this_kreg(&old));
         assert!(!created_by_this_kreg(&ObjectMeta::default()));
+    }
+
+    #[test]
+    fn the_issuers_certificate_names_the_registry_and_its_address() {
+        let cluster = crate::plan::IssuerRef::parse("ClusterIssuer/corp-ca", None).unwrap();
+        insta::assert_yaml_snapshot!(
+            "certificate_cluster_issuer",
+            certificate("kreg-system", &cluster, &hosting_ep())
+        );
+        // Named by its address (`--dns-suffix none`): an IP SAN only, once.
+        let ns = crate::plan::IssuerRef::parse("team-ca", None).unwrap();
+        let by_ip = Endpoint {
+            host: "10.0.0.9".into(),
+            port: 31000,
+            ips: vec!["10.0.0.9".parse().unwrap()],
+        };
+        let c = certificate("registry", &ns, &by_ip);
+        assert_eq!(c["spec"]["issuerRef"]["kind"], "Issuer");
+        assert_eq!(c["spec"]["ipAddresses"], serde_json::json!(["10.0.0.9"]));
+        assert!(c["spec"].get("dnsNames").is_none());
+        assert_eq!(c["spec"]["secretName"], names::TLS_SECRET);
     }
 }

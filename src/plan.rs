@@ -276,6 +276,8 @@ pub struct Request {
     /// `--ca-secret`: sign with the user's CA from this `kubernetes.io/tls` Secret in the
     /// namespace instead of kreg's own.
     pub ca_secret: Option<String>,
+    /// `--issuer`: cert-manager's Issuer or ClusterIssuer signs the serving certificate.
+    pub issuer: Option<IssuerRef>,
 }
 
 /// When and with which kubectl image the garbage-collection CronJob runs.
@@ -404,6 +406,98 @@ pub struct Plan {
     /// `--ca-secret`: the Secret holding the user's CA (absent: kreg's own CA).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
+    /// `--issuer`: the cert-manager issuer that signs the serving certificate (a `Certificate`
+    /// kreg writes); its CA is what nodes and workstations trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerRef>,
+}
+
+/// The two kinds of cert-manager issuer (`cert-manager.io/v1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IssuerKind {
+    /// In kreg's namespace.
+    Issuer,
+    /// Cluster-scoped.
+    ClusterIssuer,
+}
+
+impl IssuerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssuerKind::Issuer => "Issuer",
+            IssuerKind::ClusterIssuer => "ClusterIssuer",
+        }
+    }
+
+    /// `Issuer` or `ClusterIssuer`, in any case (`clusterissuer` too, as kubectl accepts).
+    pub fn parse(s: &str) -> Result<IssuerKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "issuer" => Ok(IssuerKind::Issuer),
+            "clusterissuer" => Ok(IssuerKind::ClusterIssuer),
+            _ => Err(hint(
+                format!("unknown issuer kind {s:?}"),
+                "kreg works with cert-manager's own kinds: Issuer (in kreg's namespace) or ClusterIssuer",
+            )),
+        }
+    }
+}
+
+/// `--issuer [KIND/]NAME`: a cert-manager issuer by kind and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerRef {
+    pub kind: IssuerKind,
+    pub name: String,
+}
+
+impl fmt::Display for IssuerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind.as_str(), self.name)
+    }
+}
+
+impl IssuerRef {
+    /// `--issuer` (`NAME` or `KIND/NAME`) with `--issuer-kind` (when given). A bare name is an
+    /// `Issuer`, as in cert-manager's own `issuerRef`; a kind in both places must agree.
+    pub fn parse(value: &str, kind_flag: Option<&str>) -> Result<IssuerRef> {
+        let flag_kind = kind_flag.map(IssuerKind::parse).transpose()?;
+        let (kind, name) = match value.split_once('/') {
+            Some((k, n)) => {
+                let k = IssuerKind::parse(k)?;
+                if flag_kind.is_some_and(|f| f != k) {
+                    return Err(hint(
+                        format!(
+                            "--issuer {value} names a {} but --issuer-kind says {}",
+                            k.as_str(),
+                            flag_kind.map(IssuerKind::as_str).unwrap_or_default()
+                        ),
+                        "give the kind once: --issuer KIND/NAME, or --issuer NAME --issuer-kind KIND",
+                    ));
+                }
+                (k, n)
+            }
+            None => (flag_kind.unwrap_or(IssuerKind::Issuer), value),
+        };
+        let dns_subdomain = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if !dns_subdomain {
+            return Err(hint(
+                format!("--issuer {value}: {name:?} is not a valid issuer name"),
+                "an issuer's name is a DNS subdomain (lower-case letters, digits, '-' and '.'): kubectl get clusterissuers,issuers -A lists them",
+            ));
+        }
+        Ok(IssuerRef {
+            kind,
+            name: name.to_string(),
+        })
+    }
 }
 
 /// Decides exposure and storage. Errors here happen before anything is applied.
@@ -538,6 +632,9 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
     pull_secret_namespaces.sort();
     pull_secret_namespaces.dedup();
     check_mirrors(&req.mirrors)?;
+    if let Some(i) = &req.issuer {
+        check_issuer(i, req, expose)?;
+    }
     Ok(Plan {
         namespace: req.namespace.clone(),
         flavor,
@@ -570,6 +667,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         gc_schedule: req.gc_schedule.clone(),
         mirrors: req.mirrors.clone(),
         ca_secret: req.ca_secret.clone(),
+        issuer: req.issuer.clone(),
     })
 }
 
@@ -579,6 +677,29 @@ fn storage_is_emptydir(s: &Storage) -> bool {
 
 /// Each upstream once; names unique (guaranteed by [`mirror_name`], checked anyway because a
 /// clash would make two caches share one Deployment).
+/// `--issuer` with what it cannot be combined with, refused before anything is applied.
+fn check_issuer(issuer: &IssuerRef, req: &Request, expose: Expose) -> Result<()> {
+    if !expose.serves_tls() {
+        return Err(hint(
+            format!("--issuer {issuer}: --expose {expose} is plain HTTP; there is no certificate to issue"),
+            "use --expose localhost-tls (or another exposure) with --issuer, or drop --issuer",
+        ));
+    }
+    if let Some(s) = &req.ca_secret {
+        return Err(hint(
+            format!("--issuer {issuer} and --ca-secret {s} both name who signs the registry's certificate"),
+            "choose one: add --no-ca-secret to sign through cert-manager, or --no-issuer to keep your CA Secret",
+        ));
+    }
+    if !req.mirrors.is_empty() {
+        return Err(hint(
+            format!("--issuer {issuer}: the pull-through caches (--mirror) are signed by kreg's CA, which nodes do not trust with --issuer"),
+            "drop the caches for now (--no-mirror UPSTREAM for each recorded one), or keep kreg's own CA",
+        ));
+    }
+    Ok(())
+}
+
 fn check_mirrors(mirrors: &[Mirror]) -> Result<()> {
     for (i, m) in mirrors.iter().enumerate() {
         if let Some(other) = mirrors[..i].iter().find(|o| o.upstream == m.upstream) {
@@ -1067,6 +1188,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         gc_schedule: None,
         mirrors: vec![],
         ca_secret: None,
+        issuer: None,
     }
 }
 
@@ -1101,6 +1223,7 @@ pub fn sample_request() -> Request {
         gc_schedule: None,
         mirrors: vec![],
         ca_secret: None,
+        issuer: None,
     }
 }
 
@@ -1633,5 +1756,58 @@ mod tests {
             .as_deref(),
             Some("[fd00:10:96::20]:5000")
         );
+    }
+
+    #[test]
+    fn issuer_references_parse_like_cert_manager_names_them() {
+        let cases = [
+            ("ClusterIssuer/my-ca", None),
+            ("clusterissuer/my-ca", None),
+            ("Issuer/team.ca", None),
+            ("my-ca", None),
+            ("my-ca", Some("ClusterIssuer")),
+            ("ClusterIssuer/my-ca", Some("ClusterIssuer")),
+            ("ClusterIssuer/my-ca", Some("Issuer")),
+            ("AWSPCAClusterIssuer/pca", None),
+            ("ClusterIssuer/", None),
+            ("ClusterIssuer/My_CA", None),
+            ("a/b/c", None),
+        ];
+        let table: Vec<String> = cases
+            .iter()
+            .map(|(v, k)| {
+                let got = match IssuerRef::parse(v, *k) {
+                    Ok(r) => format!("{:?} {:?}", r.kind, r.name),
+                    Err(e) => format!("error: {e}"),
+                };
+                format!(
+                    "--issuer {v}{} => {got}",
+                    k.map(|k| format!(" --issuer-kind {k}")).unwrap_or_default()
+                )
+            })
+            .collect();
+        insta::assert_yaml_snapshot!("issuer_references", table);
+    }
+
+    #[test]
+    fn an_issuer_needs_tls_no_other_ca_and_no_caches() {
+        let i = IssuerRef::parse("ClusterIssuer/corp-ca", None).unwrap();
+        let abilities = abilities();
+        let mut req = sample_request();
+        req.issuer = Some(i.clone());
+        let p = make(&req, Flavor::Kind, &abilities).unwrap();
+        assert_eq!(p.issuer, Some(i));
+        let mut plain = req.clone();
+        plain.expose = Some(Expose::Localhost);
+        assert!(make(&plain, Flavor::Kind, &abilities)
+            .unwrap_err()
+            .to_string()
+            .contains("plain HTTP"));
+        let mut both = req.clone();
+        both.ca_secret = Some("corp".into());
+        let e = make(&both, Flavor::Kind, &abilities).unwrap_err();
+        assert!(crate::error::hint_of(&e)
+            .unwrap()
+            .contains("--no-ca-secret"));
     }
 }

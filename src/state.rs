@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::Flavor;
 use crate::error::hint;
-use crate::plan::{Address, Expose, GcSchedule, Mirror, Plan, Request, Storage};
+use crate::plan::{Address, Expose, GcSchedule, IssuerRef, Mirror, Plan, Request, Storage};
 
 /// The ConfigMap key holding the record as JSON.
 pub const KEY: &str = "state.json";
@@ -106,6 +106,10 @@ pub struct InstalledState {
     /// holds beside the one the registry serves under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret_next: Option<String>,
+    /// `--issuer`: cert-manager's issuer signs the serving certificate (Certificate
+    /// `kreg-registry`, Secret `kreg-tls`); `ca_pem` is that issuer's CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerRef>,
     pub auth: bool,
     #[serde(default)]
     pub pull_secret_namespaces: Vec<String>,
@@ -221,6 +225,7 @@ fn legacy(data: &BTreeMap<String, String>) -> Result<InstalledState> {
         ca_pem: get("ca.crt"),
         ca_secret: None,
         ca_secret_next: None,
+        issuer: None,
         auth: flag("auth"),
         pull_secret_namespaces: list("pullSecretNamespaces"),
         storage: None,
@@ -271,6 +276,8 @@ pub struct Sticky {
     pub gc_schedule: Option<Option<GcSchedule>>,
     /// `--ca-secret` or `--no-ca-secret`.
     pub ca_secret: Option<Option<String>>,
+    /// `--issuer` (with `--issuer-kind`) or `--no-issuer`.
+    pub issuer: Option<Option<IssuerRef>>,
     /// `--no-mirror UPSTREAM`: the caches to drop.
     pub no_mirrors: Vec<String>,
     /// `--dns-entry` or `--no-dns-entry`.
@@ -319,6 +326,9 @@ impl Sticky {
         }
         if let Some(v) = self.dns_entry {
             req.dns_entry = v;
+        }
+        if let Some(v) = &self.issuer {
+            req.issuer = v.clone();
         }
     }
 }
@@ -525,6 +535,13 @@ pub fn resolve(
         ca_text(req.ca_secret.as_deref()),
         false,
     );
+    req.issuer = asked.issuer.clone().unwrap_or_else(|| prev.issuer.clone());
+    change(
+        "certificate issuer",
+        issuer_text(prev.issuer.as_ref()),
+        issuer_text(req.issuer.as_ref()),
+        false,
+    );
 
     // Caches: the recorded ones stay unless --no-mirror names them; a --mirror for a recorded
     // upstream replaces its URL or login.
@@ -722,6 +739,38 @@ pub fn check_ca_switch(
     }
 }
 
+fn issuer_text(i: Option<&IssuerRef>) -> String {
+    match i {
+        Some(i) => format!("cert-manager {i}"),
+        None => "kreg".into(),
+    }
+}
+
+/// `--issuer` changed on an installed registry (on, off, or another issuer): every node trusts
+/// only the CA the registry serves under now, so the switch is made after `kreg down` (images,
+/// CA and password are kept), where no node depends on the old CA. Pure; `up` calls it before
+/// anything is applied.
+pub fn check_issuer_switch(prev: Option<&InstalledState>, req: &Request) -> Result<()> {
+    let Some(prev) = prev.filter(|p| p.installed) else {
+        return Ok(());
+    };
+    if prev.issuer == req.issuer {
+        return Ok(());
+    }
+    let (from, to) = (
+        issuer_text(prev.issuer.as_ref()),
+        issuer_text(req.issuer.as_ref()),
+    );
+    let again = match &req.issuer {
+        Some(i) => format!("kreg up --issuer {i}"),
+        None => "kreg up --no-issuer".into(),
+    };
+    Err(hint(
+        format!("the registry's certificate is signed by {from} and every node trusts only that CA; switching to {to} on an installed registry is not supported; nothing was changed"),
+        format!("run `kreg down` (images, CA and password are kept), then `{again}` (nodes trust the new CA before `up` ends), then `kreg trust-local` on each workstation; or leave the flag out to keep {from}"),
+    ))
+}
+
 fn list_text(v: &[String]) -> String {
     if v.is_empty() {
         "none".into()
@@ -789,6 +838,7 @@ pub fn sample() -> InstalledState {
         ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
         ca_secret: None,
         ca_secret_next: None,
+        issuer: None,
         auth: true,
         pull_secret_namespaces: vec!["team-a".into(), "team-b".into()],
         storage: Some(Storage::Pvc {
@@ -1234,5 +1284,48 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(&mut request(), &e, None).is_err());
+    }
+
+    #[test]
+    fn the_issuer_is_sticky_and_switched_only_after_down() {
+        let ca = Some(IssuerRef::parse("ClusterIssuer/corp-ca", None).unwrap());
+        let mut prev = sample();
+        prev.issuer = ca.clone();
+        // Kept without the flag, and no change is said.
+        let mut r = request();
+        let changes = resolve(&mut r, &Sticky::default(), Some(&prev)).unwrap();
+        assert_eq!(r.issuer, ca);
+        assert!(!changes.iter().any(|c| c.what == "certificate issuer"));
+        check_issuer_switch(Some(&prev), &r).unwrap();
+        // --no-issuer on the installed registry: said, and refused before any write.
+        let mut r = request();
+        let off = Sticky {
+            issuer: Some(None),
+            ..Default::default()
+        };
+        let changes = resolve(&mut r, &off, Some(&prev)).unwrap();
+        assert!(changes
+            .iter()
+            .any(|c| c.to_string()
+                == "certificate issuer: cert-manager ClusterIssuer/corp-ca -> kreg"));
+        let e = check_issuer_switch(Some(&prev), &r).unwrap_err();
+        assert!(e.to_string().contains("nothing was changed"), "{e}");
+        let h = crate::error::hint_of(&e).unwrap();
+        assert!(
+            h.contains("kreg down") && h.contains("kreg up --no-issuer"),
+            "{h}"
+        );
+        // After `kreg down` no node trusts the old CA through kreg: any switch is an `up`.
+        prev.installed = false;
+        check_issuer_switch(Some(&prev), &r).unwrap();
+        // On a first `up`, the flag alone.
+        let mut r = request();
+        let on = Sticky {
+            issuer: Some(ca.clone()),
+            ..Default::default()
+        };
+        assert!(resolve(&mut r, &on, None).unwrap().is_empty());
+        assert_eq!(r.issuer, ca);
+        check_issuer_switch(None, &r).unwrap();
     }
 }

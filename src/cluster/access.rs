@@ -68,6 +68,22 @@ pub const UP_GATEWAY_HTTPS: &[Permission] = &[
 
 const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
+/// What `kreg up --issuer ClusterIssuer/NAME` adds: kreg's Certificate, and reading the issuer.
+pub const UP_CLUSTER_ISSUER: &[Permission] = &[
+    p("patch", CERT_MANAGER_GROUP, "certificates", true),
+    p("get", CERT_MANAGER_GROUP, "certificates", true),
+    p("get", CERT_MANAGER_GROUP, "clusterissuers", false),
+];
+
+/// What `kreg up --issuer Issuer/NAME` adds (the Issuer is in kreg's namespace).
+pub const UP_ISSUER: &[Permission] = &[
+    p("patch", CERT_MANAGER_GROUP, "certificates", true),
+    p("get", CERT_MANAGER_GROUP, "certificates", true),
+    p("get", CERT_MANAGER_GROUP, "issuers", true),
+];
+
+const CERT_MANAGER_GROUP: &str = "cert-manager.io";
+
 /// What `kreg down` does.
 pub const DOWN: &[Permission] = &[
     p("delete", "", "secrets", true),

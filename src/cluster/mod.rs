@@ -6,6 +6,7 @@
 
 mod access;
 mod address;
+mod cert_manager;
 mod dns;
 mod drift;
 mod edit;
@@ -34,8 +35,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use access::{
-    DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS,
-    UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
+    DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_CLUSTER_ISSUER as ACCESS_UP_CLUSTER_ISSUER,
+    UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS, UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
+    UP_ISSUER as ACCESS_UP_ISSUER,
 };
 pub use address::lb_address;
 pub use dns::{Corefile, Edited};

@@ -60,7 +60,12 @@ fn print(ctx: &Ctx, r: &StatusReport) -> Result<()> {
         "ca",
         &r.ca_secret
             .as_ref()
-            .map(|s| format!("yours, from Secret {s}")),
+            .map(|s| format!("yours, from Secret {s}"))
+            .or_else(|| {
+                r.issuer
+                    .as_ref()
+                    .map(|i| format!("cert-manager {i}'s (it signs the certificate)"))
+            }),
     );
     if let Some(a) = &r.auth {
         p.out(&format!(
@@ -134,6 +139,7 @@ mod tests {
             ca_sha256: Some("ab".repeat(32)),
             ca_pem: Some("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into()),
             ca_secret: Some("corp-ca".into()),
+            issuer: None,
             cert_not_after: Some("2027-11-29T04:36:51Z".into()),
             cert_matches_address: true,
             replicas_ready: 1,

@@ -54,7 +54,7 @@ fn trust_local(ctx: &Ctx, report: &UpReport, code: u8) -> Result<u8> {
         &local,
         &report.registry,
         &report.ca_pem,
-        report.ca_secret.is_some(),
+        report.ca_secret.is_some() || report.issuer.is_some(),
     )?;
     // With -o json the one document on stdout is up's; trust-local's lines are for text mode.
     if ctx.printer.is_text() {
@@ -117,6 +117,11 @@ pub(super) fn request(
     if let Some(s) = &a.ca_secret {
         validate::ca_secret(s)?;
     }
+    let issuer = a
+        .issuer
+        .as_deref()
+        .map(|v| crate::plan::IssuerRef::parse(v, a.issuer_kind.as_deref()))
+        .transpose()?;
     // Last: every other flag's error is more useful than a missing agent image.
     let (agent_image, agent) = agent_image(ctx, a)?;
     let given = |set: bool, no: bool| (set || no).then_some(set);
@@ -143,6 +148,7 @@ pub(super) fn request(
             .then(|| gc_schedule(a))
             .transpose()?,
         ca_secret: (a.ca_secret.is_some() || a.no_ca_secret).then(|| a.ca_secret.clone()),
+        issuer: (issuer.is_some() || a.no_issuer).then(|| issuer.clone()),
         no_mirrors: a.no_mirrors.clone(),
         dns_entry: given(a.dns_entry, a.no_dns_entry),
     };
@@ -172,6 +178,7 @@ pub(super) fn request(
         gc_schedule: None,
         mirrors,
         ca_secret: None,
+        issuer: None,
     };
     Ok((req, sticky, agent))
 }

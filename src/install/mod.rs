@@ -201,6 +201,13 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     // What the last `up` chose stays unless a flag changes it (see `state`).
     let prev = cluster.read_state().await?;
     let changes = crate::state::resolve(&mut req, &opts.sticky, prev.as_ref())?;
+    crate::state::check_issuer_switch(prev.as_ref(), &req)?;
+    if let (true, Some(i)) = (opts.rotate_ca, &req.issuer) {
+        return Err(hint(
+            format!("--rotate-ca replaces kreg's own CA, and this registry's certificate is signed by cert-manager {i}; nothing was changed"),
+            "the issuer's CA is cert-manager's to rotate; `kreg up` gives nodes and clients the CA the Secret carries",
+        ));
+    }
     let in_flight = tls::rotation_in_flight(&cluster).await?;
     let ca_current =
         crate::state::check_ca_switch(prev.as_ref(), &req, opts.rotate_ca, in_flight.as_ref())?;
@@ -270,7 +277,22 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
         }
         users_ca = Some(ca.cert_pem);
     }
-    tls::check_new_name(&cluster, &plan, users_ca.as_deref(), opts.rotate_ca).await?;
+    if let Some(issuer) = &plan.issuer {
+        if !opts.dry_run {
+            cluster
+                .check_access(match issuer.kind {
+                    plan::IssuerKind::Issuer => crate::cluster::ACCESS_UP_ISSUER,
+                    plan::IssuerKind::ClusterIssuer => crate::cluster::ACCESS_UP_CLUSTER_ISSUER,
+                })
+                .await?;
+        }
+        tls::check_issuer(&cluster, &plan, issuer, prev.as_ref()).await?;
+        r.done(&format!(
+            "certificate: signed by cert-manager {issuer} (kreg's own CA signs nothing)"
+        ));
+    } else {
+        tls::check_new_name(&cluster, &plan, users_ca.as_deref(), opts.rotate_ca).await?;
+    }
     check_pod_security(&cluster, &plan).await?;
     // kreg's DNS entry will be added, moved or removed: its markers must be as kreg wrote them.
     dns::check(&cluster, &plan.namespace).await?;
@@ -376,7 +398,20 @@ fn dry_run(ctx: &Ctx, p: &Prepared) -> Result<Outcome> {
     for note in report::dry_run_notes(&desired) {
         ctx.reporter.info(&note);
     }
-    Ok(Outcome::DryRun(DryRun::new(&p.plan, &desired)?))
+    let mut doc = DryRun::new(&p.plan, &desired)?;
+    if let Some(issuer) = &p.plan.issuer {
+        // The Certificate `up` applies once the address is known (then waited for: the
+        // serving certificate kreg would mint otherwise).
+        let pending = Material::pending(vec![]).endpoint;
+        doc.objects
+            .push(manifests::certificate(&p.plan.namespace, issuer, &pending));
+        ctx.reporter.info(&format!(
+            "Certificate/{} names the address once it is known; cert-manager {issuer} signs it into Secret {}",
+            manifests::CERTIFICATE,
+            names::TLS_SECRET
+        ));
+    }
+    Ok(Outcome::DryRun(doc))
 }
 
 /// A security downgrade needs its own yes; then the install itself is confirmed, with the
@@ -785,6 +820,9 @@ impl Converge<'_> {
     /// address is known, since its name constraints cover it), the serving certificates
     /// (reused while they cover the address and have time left) and the users (`--auth`).
     async fn mint(&mut self, at: &Located, rotate: bool, current: Option<&str>) -> Result<Keys> {
+        if let Some(issuer) = &self.plan.issuer {
+            return self.issued(at, issuer).await;
+        }
         let cas = tls::ensure_ca(self.cluster, self.plan, &at.endpoint, rotate, current).await?;
         for stored in &cas.created {
             let name = stored.metadata.name.clone().unwrap_or_default();
@@ -807,27 +845,67 @@ impl Converge<'_> {
                     .await?,
             );
         }
-        let users = if self.plan.auth {
-            let (users, stored) = auth::ensure(self.cluster, &self.plan.namespace).await?;
-            if let Some(stored) = stored {
-                ownership::record(
-                    &mut self.created,
-                    "Secret",
-                    names::AUTH_SECRET,
-                    &stored.metadata,
-                );
-                self.track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
-            }
-            Some(users)
-        } else {
-            None
-        };
+        let users = self.users().await?;
         Ok(Keys {
             cas,
             tls_sha256,
             users,
             mirror_tls_sha256,
         })
+    }
+
+    /// `--issuer`: cert-manager's issuer signs the serving certificate (kreg's Certificate,
+    /// waited for until Ready); the users as without it. No caches (refused by the plan).
+    async fn issued(&mut self, at: &Located, issuer: &plan::IssuerRef) -> Result<Keys> {
+        let r = &self.ctx.reporter;
+        r.step(&format!(
+            "waiting for cert-manager {issuer} to issue Certificate {}",
+            manifests::CERTIFICATE
+        ));
+        let (cas, leaf, changed, created) =
+            tls::ensure_issued(self.cluster, self.plan, &at.endpoint, issuer, self.left()).await?;
+        let key = format!("Certificate/{}", manifests::CERTIFICATE);
+        if let Some(made) = created {
+            let meta = serde_json::from_value(made["metadata"].clone()).unwrap_or_default();
+            ownership::record(
+                &mut self.created,
+                "Certificate",
+                manifests::CERTIFICATE,
+                &meta,
+            );
+            self.track(key, Applied::Created);
+        } else if changed {
+            self.track(key, Applied::Updated);
+        }
+        r.done(&format!(
+            "certificate issued by {issuer}; nodes and clients trust its CA (sha256 {})",
+            pki::cert_sha256(&cas.trust_pem)?
+        ));
+        let users = self.users().await?;
+        Ok(Keys {
+            cas,
+            tls_sha256: pki::cert_sha256(&leaf)?,
+            users,
+            mirror_tls_sha256: vec![],
+        })
+    }
+
+    /// `--auth`: the users (made once), recorded when this run created their Secret.
+    async fn users(&mut self) -> Result<Option<auth::Users>> {
+        if !self.plan.auth {
+            return Ok(None);
+        }
+        let (users, stored) = auth::ensure(self.cluster, &self.plan.namespace).await?;
+        if let Some(stored) = stored {
+            ownership::record(
+                &mut self.created,
+                "Secret",
+                names::AUTH_SECRET,
+                &stored.metadata,
+            );
+            self.track(format!("Secret/{}", names::AUTH_SECRET), Applied::Created);
+        }
+        Ok(Some(users))
     }
 
     /// One serving certificate; its SHA-256.

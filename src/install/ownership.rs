@@ -128,6 +128,7 @@ fn empty_record(plan: &Plan) -> InstalledState {
         ca_pem: String::new(),
         ca_secret: None,
         ca_secret_next: None,
+        issuer: None,
         auth: false,
         pull_secret_namespaces: vec![],
         storage: None,

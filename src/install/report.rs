@@ -34,6 +34,10 @@ pub struct UpReport {
     /// (absent: kreg's own CA).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
+    /// `--issuer`: the cert-manager issuer that signed the serving certificate
+    /// (`ClusterIssuer/NAME` or `Issuer/NAME`); `ca_pem` is its CA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     pub healthy: bool,
     /// Objects created or updated by this run (empty on an idempotent re-run).
     pub changed: Vec<String>,
@@ -158,6 +162,7 @@ pub(super) fn installed(
         ca_sha256: crate::pki::cert_sha256(&keys.cas.signing.cert_pem)?,
         ca_pem: keys.cas.trust_pem.clone(),
         ca_secret: keys.cas.source.clone(),
+        issuer: plan.issuer.as_ref().map(ToString::to_string),
         healthy: false,
         changed: run.changed.clone(),
         nodes_trusted: None,
@@ -222,6 +227,7 @@ pub(super) fn record(
         ca_pem: keys.cas.trust_pem.clone(),
         ca_secret: keys.cas.source.clone(),
         ca_secret_next: keys.cas.next_source.clone(),
+        issuer: plan.issuer.clone(),
         auth: plan.auth,
         pull_secret_namespaces: plan.pull_secret_namespaces.clone(),
         storage: Some(plan.storage.clone()),
@@ -349,6 +355,7 @@ mod tests {
             ca_sha256: "ab".repeat(32),
             ca_pem: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".into(),
             ca_secret: None,
+            issuer: None,
             healthy: true,
             changed: vec![
                 "Namespace/kreg-system".into(),

@@ -2,7 +2,8 @@
 //! two-phase `--rotate-ca`; or the user's own, read from the `--ca-secret` Secret, which kreg
 //! only reads) and the serving certificates of the registry and the caches (reused while they
 //! cover the address and have time left). `up` and the caches call it; the certificates
-//! themselves are made by the pure [`crate::pki`].
+//! themselves are made by the pure [`crate::pki`]. With `up --issuer`, cert-manager's issuer
+//! signs the serving certificate instead (a Certificate kreg writes; [`ensure_issued`]).
 
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::Secret;
@@ -11,7 +12,7 @@ use crate::cluster::{Applied, Cluster};
 use crate::error::hint;
 use crate::manifests;
 use crate::pki::{self, KeyPairPem};
-use crate::plan::{names, Endpoint, Plan};
+use crate::plan::{names, Endpoint, IssuerRef, Plan};
 
 /// A serving certificate with less than this left is re-issued by `up`.
 pub const LEAF_RENEW_BEFORE: time::Duration = time::Duration::days(30);
@@ -554,6 +555,225 @@ pub async fn ensure_leaf(
     Ok((leaf, true))
 }
 
+/// `--issuer`, before anything is written: cert-manager's CRDs are served, the issuer exists,
+/// is not an ACME issuer (a public CA: kreg has no CA certificate to give the nodes), and has
+/// not said it is broken; a Certificate of kreg's name that exists is kreg's own (by the UID
+/// kreg recorded, or kreg's label when the record has none: an `up` stopped before its record).
+pub async fn check_issuer(
+    cluster: &Cluster,
+    plan: &Plan,
+    issuer: &IssuerRef,
+    prev: Option<&crate::state::InstalledState>,
+) -> Result<()> {
+    let served = cluster.cert_manager_resources().await;
+    let plural = match issuer.kind {
+        crate::plan::IssuerKind::Issuer => "issuers",
+        crate::plan::IssuerKind::ClusterIssuer => "clusterissuers",
+    };
+    if !served.iter().any(|r| r == "certificates") || !served.iter().any(|r| r == plural) {
+        return Err(hint(
+            format!("--issuer {issuer}: this cluster does not serve cert-manager's API (cert-manager.io/v1 certificates and {plural}); nothing was changed"),
+            "install cert-manager first (its CRDs and controller), or leave out --issuer to have kreg's own CA sign the registry's certificate",
+        ));
+    }
+    let Some(found) = cluster.cert_manager_issuer(issuer).await? else {
+        let where_ = match issuer.kind {
+            crate::plan::IssuerKind::Issuer => format!(" in namespace {}", plan.namespace),
+            crate::plan::IssuerKind::ClusterIssuer => String::new(),
+        };
+        return Err(hint(
+            format!("--issuer {issuer}: there is no {}{where_}; nothing was changed", issuer),
+            "name an existing issuer: kubectl get clusterissuers (for ClusterIssuer/NAME) or kubectl -n NAMESPACE get issuers (for Issuer/NAME: it must be in kreg's namespace)",
+        ));
+    };
+    if let Some((problem, fix)) = issuer_problem(&found) {
+        return Err(hint(
+            format!("--issuer {issuer}: {problem}; nothing was changed"),
+            fix,
+        ));
+    }
+    if let Some(cert) = cluster.certificate(manifests::CERTIFICATE).await? {
+        let meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
+            serde_json::from_value(cert["metadata"].clone()).unwrap_or_default();
+        let recorded = prev.and_then(|p| p.created_uid("Certificate", manifests::CERTIFICATE));
+        let ours = match recorded {
+            Some(uid) => meta.uid.as_deref() == Some(uid),
+            None => crate::plan::is_kreg_managed(&meta),
+        };
+        if !ours {
+            return Err(hint(
+                format!(
+                    "Certificate {} exists in namespace {} and was not created by kreg; nothing was changed",
+                    manifests::CERTIFICATE,
+                    plan.namespace
+                ),
+                format!("kreg never takes over an object it did not create: rename or delete Certificate {} yourself, or install into another namespace with -n", manifests::CERTIFICATE),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with an issuer for kreg, read from the object: an ACME issuer (a public CA,
+/// whose Secrets carry no `ca.crt`: nodes would need no extra trust, and kreg could prove
+/// none), or one whose Ready condition is False (its message). An issuer without a status yet
+/// is given its chance: the wait for the Certificate says what happens. Pure.
+pub fn issuer_problem(issuer: &serde_json::Value) -> Option<(String, String)> {
+    if issuer["spec"].get("acme").is_some() {
+        return Some((
+            "it is an ACME issuer: its certificates come from a public CA, and kreg's node trust (hosts.toml and ca.crt on every node, trust-local) needs the issuing CA's certificate, which ACME issuers do not give".into(),
+            "use a CA, Vault or self-signed issuer whose Secrets carry ca.crt; a registry with a publicly trusted certificate needs no kreg node trust (--no-node-trust) and no --issuer".into(),
+        ));
+    }
+    let ready = issuer["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))?;
+    (ready["status"] == "False").then(|| {
+        (
+            format!(
+                "the issuer is not ready: {} ({})",
+                ready["message"].as_str().unwrap_or("no message"),
+                ready["reason"].as_str().unwrap_or("no reason")
+            ),
+            "fix the issuer first (kubectl describe shows its conditions; a CA issuer needs its Secret with tls.crt and tls.key), then run `kreg up` again".into(),
+        )
+    })
+}
+
+/// Where a Certificate is, read from its status. Pure.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Issuance {
+    /// Ready for the spec kreg applied (its generation).
+    Ready,
+    /// Still being issued: the Ready condition's message, if any.
+    Waiting(String),
+    /// cert-manager gave up on this request: its message (it retries later with a backoff).
+    Failed(String),
+}
+
+pub fn issuance(cert: &serde_json::Value) -> Issuance {
+    let generation = cert["metadata"]["generation"].as_i64();
+    let conditions = cert["status"]["conditions"].as_array();
+    let cond = |t: &str| conditions.and_then(|cs| cs.iter().find(|c| c["type"] == t));
+    let text = |c: &serde_json::Value| {
+        format!(
+            "{} ({})",
+            c["message"].as_str().unwrap_or("no message"),
+            c["reason"].as_str().unwrap_or("no reason")
+        )
+    };
+    let current = |c: &serde_json::Value| {
+        generation.is_none() || c["observedGeneration"].as_i64() == generation
+    };
+    if let Some(issuing) = cond("Issuing") {
+        if issuing["status"] == "False" && issuing["reason"] == "Failed" && current(issuing) {
+            return Issuance::Failed(text(issuing));
+        }
+    }
+    match cond("Ready") {
+        Some(r)
+            if r["status"] == "True"
+                && current(r)
+                && cond("Issuing").is_none_or(|i| i["status"] != "True") =>
+        {
+            Issuance::Ready
+        }
+        Some(r) => Issuance::Waiting(text(r)),
+        None => Issuance::Waiting("cert-manager has not looked at it yet".into()),
+    }
+}
+
+/// `--issuer`: applies kreg's Certificate for the endpoint and waits (up to `limit`) until
+/// cert-manager has issued it into Secret `kreg-tls`, then reads the issuer's CA from its
+/// `ca.crt`. kreg's own CA (Secret `kreg-ca`, if any) is left as it is: it signs nothing now.
+/// Returns the CA set (the issuer's CA, nothing to sign with), the serving certificate, and
+/// the Certificate as stored when this `up` created it (its UID goes to the record).
+pub async fn ensure_issued(
+    cluster: &Cluster,
+    plan: &Plan,
+    endpoint: &Endpoint,
+    issuer: &IssuerRef,
+    limit: std::time::Duration,
+) -> Result<(CaSet, String, bool, Option<serde_json::Value>)> {
+    let desired = manifests::certificate(&plan.namespace, issuer, endpoint);
+    let how = cluster.apply_certificate(&desired).await?;
+    let deadline = tokio::time::Instant::now() + limit;
+    let name = manifests::CERTIFICATE;
+    let describe = format!(
+        "kubectl -n {} describe certificate {name} (and the CertificateRequest it names), and cert-manager's controller log",
+        plan.namespace
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let (cert, leaf, ca) = loop {
+        let cert = cluster
+            .certificate(name)
+            .await?
+            .ok_or_else(|| anyhow!("Certificate {name} disappeared while kreg waited for it"))?;
+        let state = issuance(&cert);
+        if state == Issuance::Ready {
+            let secret = cluster.get::<Secret>(names::TLS_SECRET).await?;
+            let text = |k: &str| {
+                secret
+                    .as_ref()
+                    .and_then(|s| manifests::secret_text(s, k))
+                    .filter(|v| !v.trim().is_empty())
+            };
+            // Ready describes the Secret cert-manager wrote for this spec; the check that it
+            // names this endpoint guards against a Ready left over from the last address.
+            if let Some(leaf) = text("tls.crt").filter(|l| {
+                pki::leaf_covers(l, &endpoint.host, &endpoint.ips, now, time::Duration::ZERO)
+            }) {
+                break (cert, leaf, text("ca.crt"));
+            }
+        }
+        if let Issuance::Failed(why) = &state {
+            return Err(hint(
+                format!("--issuer {issuer}: cert-manager could not issue Certificate {name}: {why}"),
+                format!("{describe}; fix the issuer, then run `kreg up` again (cert-manager retries the request after a backoff)"),
+            ));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let why = match state {
+                Issuance::Waiting(w) | Issuance::Failed(w) => w,
+                Issuance::Ready => {
+                    "Ready, but Secret kreg-tls holds no certificate for the registry's name yet"
+                        .into()
+                }
+            };
+            return Err(hint(
+                format!("--issuer {issuer}: Certificate {name} is not ready after {}s: {why}", limit.as_secs()),
+                format!("{describe}; is cert-manager's controller running? `kreg up` again continues (or give it longer with --timeout)"),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let Some(ca) = ca else {
+        return Err(hint(
+            format!("--issuer {issuer}: Secret {} that cert-manager wrote has no ca.crt: kreg has no CA certificate to give the nodes and workstations", names::TLS_SECRET),
+            "use an issuer that gives its CA (CA, Vault and self-signed issuers fill ca.crt); `kreg down` removes kreg's Certificate",
+        ));
+    };
+    // The CA a client is given: the certificates of ca.crt (kreg's node agent and trust-local
+    // write it as the registry's CA file).
+    pki::inspect(&ca).map_err(|e| {
+        anyhow!("--issuer {issuer}: the ca.crt cert-manager wrote is not a certificate: {e:#}")
+    })?;
+    let cas = CaSet {
+        signing: KeyPairPem {
+            cert_pem: ca.clone(),
+            key_pem: String::new(),
+        },
+        source: None,
+        next_source: None,
+        trust_pem: ca,
+        distributing: false,
+        changed: vec![],
+        created: vec![],
+    };
+    let created = (how == Applied::Created).then_some(cert);
+    Ok((cas, leaf, how != Applied::Unchanged, created))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -571,5 +791,58 @@ mod tests {
         let theirs = super::new_name_hint("corp.example", false);
         assert!(!theirs.contains("--rotate-ca"), "{theirs}");
         assert!(!super::new_name_hint("", false).contains("under"));
+    }
+
+    use super::{issuance, issuer_problem, Issuance};
+    use serde_json::json;
+
+    #[test]
+    fn a_certificate_is_ready_only_for_the_spec_kreg_applied() {
+        let cert = |generation: i64, conditions: serde_json::Value| json!({"metadata": {"generation": generation}, "status": {"conditions": conditions}});
+        let ready = |g: i64| json!({"type": "Ready", "status": "True", "observedGeneration": g, "reason": "Ready", "message": "up to date"});
+        assert_eq!(issuance(&cert(2, json!([ready(2)]))), Issuance::Ready);
+        // Ready for the previous spec (the old address): not yet.
+        assert!(matches!(
+            issuance(&cert(3, json!([ready(2)]))),
+            Issuance::Waiting(_)
+        ));
+        // Being re-issued.
+        let issuing = json!({"type": "Issuing", "status": "True", "observedGeneration": 2, "reason": "Reissuing"});
+        assert!(matches!(
+            issuance(&cert(2, json!([ready(2), issuing]))),
+            Issuance::Waiting(_)
+        ));
+        let failed = json!({"type": "Issuing", "status": "False", "observedGeneration": 1, "reason": "Failed", "message": "the issuer said no"});
+        let not_ready = json!({"type": "Ready", "status": "False", "observedGeneration": 1, "reason": "DoesNotExist", "message": "Issuing certificate as Secret does not exist"});
+        assert_eq!(
+            issuance(&cert(1, json!([not_ready.clone(), failed]))),
+            Issuance::Failed("the issuer said no (Failed)".into())
+        );
+        assert_eq!(
+            issuance(&cert(1, json!([not_ready]))),
+            Issuance::Waiting("Issuing certificate as Secret does not exist (DoesNotExist)".into())
+        );
+        assert!(matches!(
+            issuance(&json!({"metadata": {"generation": 1}})),
+            Issuance::Waiting(_)
+        ));
+    }
+
+    #[test]
+    fn acme_and_broken_issuers_are_refused_before_anything_is_written() {
+        let acme = json!({"spec": {"acme": {"server": "https://acme.example/directory"}}});
+        assert!(issuer_problem(&acme).unwrap().0.contains("ACME"));
+        let broken = json!({"spec": {"ca": {"secretName": "gone"}}, "status": {"conditions": [
+            {"type": "Ready", "status": "False", "reason": "ErrGetKeyPair", "message": "Error getting keypair for CA issuer: secret \"gone\" not found"}
+        ]}});
+        let (problem, _) = issuer_problem(&broken).unwrap();
+        assert!(
+            problem.contains("not ready") && problem.contains("secret \"gone\" not found"),
+            "{problem}"
+        );
+        let fine = json!({"spec": {"ca": {"secretName": "root"}}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(issuer_problem(&fine).is_none());
+        // No status yet (just created): given its chance.
+        assert!(issuer_problem(&json!({"spec": {"ca": {"secretName": "root"}}})).is_none());
     }
 }

@@ -950,7 +950,9 @@ mod tests {
         // containerd 2.1.9's words when the Service had no ready endpoint on the path.
         let refused = r#"failed to do request: Head "https://10.213.0.2:30401/v2/kreg/probe/manifests/sha256:d7": dial tcp 10.213.0.2:30401: connect: connection refused"#;
         assert!(transient(refused));
-        assert!(transient("read tcp 10.0.0.3:4711->10.0.0.2:30401: read: connection reset by peer"));
+        assert!(transient(
+            "read tcp 10.0.0.3:4711->10.0.0.2:30401: read: connection reset by peer"
+        ));
         assert!(transient("dial tcp 10.0.0.2:30401: i/o timeout"));
         for final_ in [
             "tls: failed to verify certificate: x509: certificate signed by unknown authority",

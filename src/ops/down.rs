@@ -146,6 +146,23 @@ pub(crate) async fn down(ctx: &Ctx, a: &Options) -> Result<DownReport> {
             report.removed.push(format!("{}/{}", l.kind, l.name));
         }
     }
+    // `up --issuer`: kreg's Certificate, by the UID kreg recorded (never the issuer, never a
+    // Certificate of that name someone else made), before its Secret, which cert-manager
+    // would otherwise write again.
+    let cert = crate::manifests::CERTIFICATE;
+    if let Some(uid) = state
+        .as_ref()
+        .and_then(|s| s.created_uid("Certificate", cert))
+    {
+        if cluster.delete_certificate_uid(cert, uid).await? {
+            report.removed.push(format!("Certificate/{cert}"));
+        }
+        if let Some(i) = state.as_ref().and_then(|s| s.issuer.as_ref()) {
+            report
+                .kept
+                .push(format!("{i} (cert-manager's issuer: not kreg's)"));
+        }
+    }
     del::<Secret>(&cluster, names::TLS_SECRET, &mut report).await?;
     del::<Secret>(&cluster, names::HTTP_SECRET, &mut report).await?;
 

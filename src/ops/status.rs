@@ -44,6 +44,9 @@ pub struct StatusReport {
     /// `up --ca-secret`: the Secret holding the user's CA (absent: kreg's own CA).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
+    /// `up --issuer`: the cert-manager issuer that signs the serving certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_not_after: Option<String>,
     pub cert_matches_address: bool,
@@ -126,6 +129,7 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
     r.gc_schedule = state.gc_schedule.as_ref().map(|g| g.cron.clone());
     r.ca_sha256 = r.ca_pem.as_deref().and_then(|p| pki::cert_sha256(p).ok());
     r.ca_secret = state.ca_secret.clone();
+    r.issuer = state.issuer.as_ref().map(ToString::to_string);
     r.anonymous_access = !state.auth;
     if !state.auth {
         r.warnings.push(crate::plan::anonymous_warning(

@@ -57,7 +57,8 @@ pub(crate) async fn trust_local(ctx: &Ctx, a: &Options) -> Result<Option<(u8, Tr
     }
     crate::validate::host_port(&registry)
         .context("the registry address stored in the cluster is not valid")?;
-    let external = state.ca_secret.is_some() || state.ca_secret_next.is_some();
+    let external =
+        state.ca_secret.is_some() || state.ca_secret_next.is_some() || state.issuer.is_some();
     let (code, mut report) = run_local(ctx, a, &registry, &ca_pem, external)?;
     if a.hosts {
         hosts_entry(a, &state.host, &state.address, &mut report)?;
@@ -113,7 +114,8 @@ fn hosts_entry(
 }
 
 /// The local half, separate from the cluster read so `up --trust-local` can run it; the caller
-/// prints the report. `external`: the CA is the user's (`up --ca-secret`), not kreg's own.
+/// prints the report. `external`: the CA is the user's (`up --ca-secret`) or a cert-manager
+/// issuer's (`up --issuer`), not kreg's own.
 pub(crate) fn run_local(
     ctx: &Ctx,
     a: &Options,
