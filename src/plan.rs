@@ -420,6 +420,9 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
             }
         ));
     }
+    if let Some(h) = req.host.as_deref() {
+        check_routed_host(expose, h)?;
+    }
     let ingress = if expose == Expose::Ingress {
         Some(choose_ingress(
             req.ingress_class.as_deref(),
@@ -856,6 +859,21 @@ fn choose_gateway(
     })
 }
 
+/// An Ingress rule and a Gateway route match the registry by the name clients send (TLS SNI,
+/// HTTP Host): an IP there is refused by the API server (Ingress validation; the Gateway
+/// API's CEL rule on `hostnames`), so it is refused here, before anything is applied.
+fn check_routed_host(expose: Expose, host: &str) -> Result<()> {
+    if !matches!(expose, Expose::Ingress | Expose::Gateway) || host.parse::<IpAddr>().is_err() {
+        return Ok(());
+    }
+    Err(hint(
+        format!(
+            "--expose {expose} routes by host name and --host {host} is an IP address"
+        ),
+        "pass a DNS name that resolves to the controller's address (--host registry.example.com), or expose the IP itself with --expose loadbalancer or nodeport",
+    ))
+}
+
 /// A listener hostname (`*.example.com` matches one label or more, as Gateway API says) against
 /// the registry's name.
 fn host_matches(pattern: &str, host: &str) -> bool {
@@ -1237,6 +1255,35 @@ mod tests {
             make(&r, Flavor::Generic, &a).is_err(),
             "--gateway without --expose gateway"
         );
+    }
+
+    #[test]
+    fn ingress_and_gateway_refuse_an_ip_host() {
+        let mut a = with_gateway(vec![listener("tls", "TLS", Some("Passthrough"))]);
+        a.ingress_classes = vec![IngressClassFact {
+            name: "traefik".into(),
+            controller: "traefik.io/ingress-controller".into(),
+            is_default: true,
+        }];
+        for expose in [Expose::Gateway, Expose::Ingress] {
+            for ip in ["10.213.0.1", "fd00::1"] {
+                let mut r = gateway_req();
+                r.expose = Some(expose);
+                r.host = Some(ip.into());
+                let e = make(&r, Flavor::Generic, &a).unwrap_err();
+                assert!(format!("{e:#}").contains("is an IP address"), "{e:#}");
+                let h = crate::error::hint_of(&e).unwrap_or_default();
+                assert!(h.contains("DNS name"), "{h}");
+            }
+            let mut r = gateway_req();
+            r.expose = Some(expose);
+            assert!(make(&r, Flavor::Generic, &a).is_ok(), "a name is fine");
+        }
+        // An IP host stays fine where nothing routes by name.
+        let mut r = req();
+        r.expose = Some(Expose::LoadBalancer);
+        r.host = Some("10.213.0.1".into());
+        assert!(make(&r, Flavor::Generic, &a).is_ok());
     }
 
     #[test]
