@@ -215,7 +215,16 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
     for (i, w) in WAYS.iter().enumerate() {
         let t = Instant::now();
         let mut args = vec![
-            "up", "-n", NS, "--host", w.host, "--yes", "-o", "json", "--timeout", "4m",
+            "up",
+            "-n",
+            NS,
+            "--host",
+            w.host,
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "4m",
         ];
         args.extend_from_slice(w.flags);
         let up = kreg_json(&tc, &args);

@@ -37,8 +37,10 @@
 # tests use:
 #  - lego (ACME) is a local copy whose DNS-challenge list leaves out the providers whose SDKs
 #    are missing: $TRAEFIK_LEGO_DROP;
-#  - github.com/abbot/go-http-auth (basic/digest auth middlewares) is upstream's v0.4.0, not
-#    Traefik's fork github.com/containous/go-http-auth (absent).
+#  - github.com/abbot/go-http-auth (basic/digest auth middlewares): Traefik's fork
+#    github.com/containous/go-http-auth is absent, so it is a local copy of upstream's v0.4.0
+#    plus the two names the fork adds and Traefik calls: CheckSecret (the comparison
+#    BasicAuth.CheckAuth makes) and DigestAuth.RequireAuthStale (here: RequireAuth).
 # And the module zip leaves out the nested module pkg/config/dynamic/ext (Traefik's extension
 # point, two empty structs in the open-source build, absent from the proxy too): the build
 # writes those two declarations.
@@ -80,8 +82,40 @@ build_traefik() {
   printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' >"$work/src/pkg/config/dynamic/ext/go.mod"
   printf '// Package ext: written by tests/cluster/addons/traefik.sh (the module zip lacks it).\npackage ext\n\ntype HTTP struct{}\n\ntype Router struct{}\n' \
     >"$work/src/pkg/config/dynamic/ext/ext.go"
+  local auth
+  auth=$(cd "$CACHE" && "${genv[@]}" "$go" mod download -json github.com/abbot/go-http-auth@v0.4.0 | jq -r '.Dir // empty') ||
+    die "go mod download github.com/abbot/go-http-auth@v0.4.0 failed"
+  cp -r "$auth/." "$work/go-http-auth"; chmod -R u+w "$work/go-http-auth"
+  printf 'module github.com/abbot/go-http-auth\n\ngo 1.21\n' >"$work/go-http-auth/go.mod"
+  cat >"$work/go-http-auth/traefik_fork.go" <<'EOF_GO'
+// Written by tests/cluster/addons/traefik.sh: what Traefik calls of its fork of this package.
+package auth
+
+import (
+	"net/http"
+	"strings"
+)
+
+// CheckSecret reports whether password matches the htpasswd secret, compared as
+// BasicAuth.CheckAuth compares.
+func CheckSecret(password, secret string) bool {
+	compare := compareFuncs[0].compare
+	for _, cmp := range compareFuncs[1:] {
+		if strings.HasPrefix(secret, cmp.prefix) {
+			compare = cmp.compare
+			break
+		}
+	}
+	return compare([]byte(secret), []byte(password)) == nil
+}
+
+// RequireAuthStale asks for credentials again, as RequireAuth does.
+func (a *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	a.RequireAuth(w, r)
+}
+EOF_GO
   (cd "$work/src" && "${genv[@]}" "$go" mod edit -replace=github.com/go-acme/lego/v5=../lego \
-    -dropreplace=github.com/abbot/go-http-auth -require=github.com/abbot/go-http-auth@v0.4.0) ||
+    -replace=github.com/abbot/go-http-auth=../go-http-auth) ||
     die "go mod edit in $work/src failed"
   (cd "$work/src" && "${genv[@]}" GOFLAGS="-modcacherw -mod=mod" HOME="$work" nice -n 10 "$go" build -trimpath \
       -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
