@@ -180,9 +180,10 @@ entryPoints:
       respondingTimeouts: {readTimeout: "0s", writeTimeout: "0s", idleTimeout: "180s"}
   traefik:
     address: "$TRAEFIK_PING"
+global: {checkNewVersion: false, sendAnonymousUsage: false}
 ping: {entryPoint: traefik}
-api: {insecure: true}
-log: {level: INFO}
+api: {insecure: true, dashboard: false}
+log: {level: INFO, noColor: true}
 accessLog: {filePath: "$RUN/logs/traefik-access.log", format: json}
 serversTransport: {insecureSkipVerify: true}
 providers:
