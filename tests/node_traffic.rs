@@ -126,26 +126,51 @@ fn sum_on_node(tc: &TestCluster, pod: &str, node: &str, image: &str) -> String {
         .to_string()
 }
 
-/// The waiting message of the Pod's container once its pull failed.
-fn pull_error_on(tc: &TestCluster, pod: &str, node: &str, image: &str) -> String {
+/// Runs the checksum Pod of `image` on `node` while nothing answers at the address: returns
+/// the kubelet's event that says why the pull failed (the dial to Traefik's address).
+fn failed_pull_on(tc: &TestCluster, pod: &str, node: &str, image: &str) -> String {
     delete_pod(tc, pod);
     tc.apply_json(&[pod_spec(pod, image, node)]);
+    let selector = format!("involvedObject.name={pod}");
     for _ in 0..90 {
-        let msg = tc.jsonpath(
+        let phase = tc.jsonpath(NS, &format!("pod/{pod}"), ".status.phase");
+        assert_ne!(phase, "Succeeded", "{pod} pulled {image} without Traefik");
+        let events = tc.kubectl_ok(&[
+            "-n",
             NS,
-            &format!("pod/{pod}"),
-            ".status.containerStatuses[0].state.waiting.message",
-        );
-        if !msg.trim().is_empty() {
+            "get",
+            "events",
+            "--field-selector",
+            &selector,
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ]);
+        if let Some(e) = events.lines().find(|l| {
+            l.starts_with("Failed: ")
+                && (l.contains(TRAEFIK_IP) || l.contains("connection refused"))
+        }) {
             delete_pod(tc, pod);
-            return msg;
+            return e.to_string();
         }
         std::thread::sleep(Duration::from_secs(1));
     }
     panic!(
-        "pod {pod} never reported a pull error: {}",
+        "pod {pod} never reported a failed pull from {TRAEFIK_IP}: {}",
         text(&tc.kubectl(&["-n", NS, "describe", "pod", pod]).stdout)
     );
+}
+
+/// `kreg status` until it says healthy (Traefik reloads its routes after a start).
+fn wait_healthy(tc: &TestCluster) {
+    let t = Instant::now();
+    while status_code(tc) != Some(0) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "kreg status unhealthy 60 s after Traefik started again: {}",
+            text(&kreg(tc, &["-n", NS, "status"]).stdout)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }
 
 /// Traefik's JSON access-log lines for `host`.
@@ -331,17 +356,15 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
             // Nothing but Traefik answers at the address: without it the pull fails and
             // `kreg status` says so; started again, the same pull works.
             tc.kcluster_ok(&["traefik", "stop"]);
-            let err = pull_error_on(&tc, "sum-stopped", node, &reference);
-            assert!(
-                err.contains(TRAEFIK_IP) || err.contains("connection refused"),
-                "the pull failed otherwise: {err}"
-            );
+            let why = failed_pull_on(&tc, "sum-stopped", node, &reference);
+            eprintln!("without Traefik: {why}");
             assert_ne!(
                 status_code(&tc),
                 Some(0),
                 "kreg status is healthy without Traefik"
             );
             tc.kcluster_ok(&["traefik", "start", "--tls-from", NS]);
+            wait_healthy(&tc);
             let got = sum_on_node(&tc, "sum-restarted", node, &reference);
             assert_eq!(got, sum);
         }
