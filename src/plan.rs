@@ -184,6 +184,14 @@ impl Expose {
         self == Expose::NodePort || self.is_localhost()
     }
 
+    /// Clients reach the registry by its address's IP too (a LoadBalancer or node IP), so
+    /// its certificate must name that IP. Not for a localhost name (reached by name and its
+    /// ClusterIP), nor for an Ingress or a Gateway route: they route by the host name (SNI,
+    /// Host), so the controller's IP is only where to connect.
+    pub fn cert_names_address_ip(self) -> bool {
+        matches!(self, Expose::LoadBalancer | Expose::NodePort)
+    }
+
     /// Served over TLS with kreg's certificate (all but plain `localhost`).
     pub fn serves_tls(self) -> bool {
         self != Expose::Localhost
@@ -1255,6 +1263,20 @@ mod tests {
             make(&r, Flavor::Generic, &a).is_err(),
             "--gateway without --expose gateway"
         );
+    }
+
+    #[test]
+    fn only_ip_reached_exposures_need_the_ip_in_the_certificate() {
+        for (e, named) in [
+            (Expose::LoadBalancer, true),
+            (Expose::NodePort, true),
+            (Expose::Ingress, false),
+            (Expose::Gateway, false),
+            (Expose::Localhost, false),
+            (Expose::LocalhostTls, false),
+        ] {
+            assert_eq!(e.cert_names_address_ip(), named, "{e}");
+        }
     }
 
     #[test]

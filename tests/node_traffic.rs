@@ -350,7 +350,15 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
                 w.name
             );
         }
-        assert_eq!(status_code(&tc), Some(0), "{}: kreg status", w.name);
+        let status = kreg(&tc, &["-n", NS, "status"]);
+        assert_eq!(
+            status.status.code(),
+            Some(0),
+            "{}: kreg status: {}{}",
+            w.name,
+            text(&status.stdout),
+            text(&status.stderr)
+        );
 
         if w.route == Some("tlsroute") {
             // Nothing but Traefik answers at the address: without it the pull fails and
