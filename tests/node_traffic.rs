@@ -377,18 +377,29 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
             assert_eq!(got, sum);
         }
         eprintln!("{}: up, push, pull in {:?}", w.name, t.elapsed());
+
+        // Each way starts afresh: kreg's CA is constrained to the first host's names, so a
+        // new --host needs a new CA (`down --purge`; the namespace and the grant are ours).
+        let out = kreg(
+            &tc,
+            &["-n", NS, "down", "--purge", "--yes", "--timeout", "90s"],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for what in [
+            "httproute/kreg-registry",
+            "backendtlspolicy/kreg-registry",
+            "tlsroute/kreg-registry",
+            "ingress/kreg-registry",
+            "configmap/kreg-registry-ca",
+        ] {
+            let gone = tc.kubectl(&["-n", NS, "get", what]);
+            assert!(!gone.status.success(), "{}: down leaves {what}", w.name);
+        }
+        assert!(
+            tc.kubectl(&["get", "namespace", NS]).status.success(),
+            "down --purge deleted the namespace kreg did not create"
+        );
     }
 
-    let out = kreg(&tc, &["-n", NS, "down", "--yes", "--timeout", "60s"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    for what in [
-        "httproute/kreg-registry",
-        "backendtlspolicy/kreg-registry",
-        "tlsroute/kreg-registry",
-        "ingress/kreg-registry",
-    ] {
-        let gone = tc.kubectl(&["-n", NS, "get", what]);
-        assert!(!gone.status.success(), "down leaves {what}");
-    }
     purge(&tc, NS);
 }
