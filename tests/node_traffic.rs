@@ -233,12 +233,13 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
         ws.add_host(TRAEFIK_IP, w.host);
     }
     let work = tempfile::tempdir().unwrap();
-    let (layout, sum) = runnable_image(work.path(), "big", LAYER);
     let nodes: Vec<String> = tc.nodes.iter().map(|n| n.name.clone()).collect();
     assert!(!nodes.is_empty(), "node tier");
 
     for (i, w) in WAYS.iter().enumerate() {
         let t = Instant::now();
+        // A layer of its own each time: no node holds its blobs, so every pull downloads.
+        let (layout, sum) = runnable_image(work.path(), w.name, LAYER);
         let mut args = vec![
             "up",
             "-n",
@@ -297,9 +298,10 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
         let before = access_log(w.host).len();
         let reference = format!("{}/kt/big:{}", w.host, w.name);
         let push = ws.sh(&format!(
-            "{KREG} -n {NS} trust-local --yes --kubeconfig {} && skopeo copy --quiet oci:{}:big docker://{reference}",
+            "{KREG} -n {NS} trust-local --yes --kubeconfig {} && skopeo copy --quiet oci:{}:{} docker://{reference}",
             tc.kubeconfig.display(),
-            layout.display()
+            layout.display(),
+            w.name
         ));
         assert!(
             push.status.success(),
