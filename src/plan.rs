@@ -184,6 +184,14 @@ impl Expose {
         self == Expose::NodePort || self.is_localhost()
     }
 
+    /// Clients reach the registry by its address's IP too (a LoadBalancer or node IP), so
+    /// its certificate must name that IP. Not for a localhost name (reached by name and its
+    /// ClusterIP), nor for an Ingress or a Gateway route: they route by the host name (SNI,
+    /// Host), so the controller's IP is only where to connect.
+    pub fn cert_names_address_ip(self) -> bool {
+        matches!(self, Expose::LoadBalancer | Expose::NodePort)
+    }
+
     /// Served over TLS with kreg's certificate (all but plain `localhost`).
     pub fn serves_tls(self) -> bool {
         self != Expose::Localhost
@@ -517,6 +525,9 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
                 _ => "a Gateway (--gateway NAMESPACE/NAME)".to_string(),
             }
         ));
+    }
+    if let Some(h) = req.host.as_deref() {
+        check_routed_host(expose, h)?;
     }
     let ingress = if expose == Expose::Ingress {
         Some(choose_ingress(
@@ -982,6 +993,21 @@ fn choose_gateway(
     })
 }
 
+/// An Ingress rule and a Gateway route match the registry by the name clients send (TLS SNI,
+/// HTTP Host): an IP there is refused by the API server (Ingress validation; the Gateway
+/// API's CEL rule on `hostnames`), so it is refused here, before anything is applied.
+fn check_routed_host(expose: Expose, host: &str) -> Result<()> {
+    if !matches!(expose, Expose::Ingress | Expose::Gateway) || host.parse::<IpAddr>().is_err() {
+        return Ok(());
+    }
+    Err(hint(
+        format!(
+            "--expose {expose} routes by host name and --host {host} is an IP address"
+        ),
+        "pass a DNS name that resolves to the controller's address (--host registry.example.com), or expose the IP itself with --expose loadbalancer or nodeport",
+    ))
+}
+
 /// A listener hostname (`*.example.com` matches one label or more, as Gateway API says) against
 /// the registry's name.
 fn host_matches(pattern: &str, host: &str) -> bool {
@@ -1367,6 +1393,49 @@ mod tests {
             make(&r, Flavor::Generic, &a).is_err(),
             "--gateway without --expose gateway"
         );
+    }
+
+    #[test]
+    fn only_ip_reached_exposures_need_the_ip_in_the_certificate() {
+        for (e, named) in [
+            (Expose::LoadBalancer, true),
+            (Expose::NodePort, true),
+            (Expose::Ingress, false),
+            (Expose::Gateway, false),
+            (Expose::Localhost, false),
+            (Expose::LocalhostTls, false),
+        ] {
+            assert_eq!(e.cert_names_address_ip(), named, "{e}");
+        }
+    }
+
+    #[test]
+    fn ingress_and_gateway_refuse_an_ip_host() {
+        let mut a = with_gateway(vec![listener("tls", "TLS", Some("Passthrough"))]);
+        a.ingress_classes = vec![IngressClassFact {
+            name: "traefik".into(),
+            controller: "traefik.io/ingress-controller".into(),
+            is_default: true,
+        }];
+        for expose in [Expose::Gateway, Expose::Ingress] {
+            for ip in ["10.213.0.1", "fd00::1"] {
+                let mut r = gateway_req();
+                r.expose = Some(expose);
+                r.host = Some(ip.into());
+                let e = make(&r, Flavor::Generic, &a).unwrap_err();
+                assert!(format!("{e:#}").contains("is an IP address"), "{e:#}");
+                let h = crate::error::hint_of(&e).unwrap_or_default();
+                assert!(h.contains("DNS name"), "{h}");
+            }
+            let mut r = gateway_req();
+            r.expose = Some(expose);
+            assert!(make(&r, Flavor::Generic, &a).is_ok(), "a name is fine");
+        }
+        // An IP host stays fine where nothing routes by name.
+        let mut r = req();
+        r.expose = Some(Expose::LoadBalancer);
+        r.host = Some("10.213.0.1".into());
+        assert!(make(&r, Flavor::Generic, &a).is_ok());
     }
 
     #[test]

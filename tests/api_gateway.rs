@@ -251,3 +251,32 @@ fn without_the_gateway_api_expose_gateway_refuses_and_applies_nothing() {
         "nothing applied: no namespace {ns}"
     );
 }
+
+#[test]
+fn an_ip_host_is_refused_before_anything_is_applied() {
+    let Some(tc) = require(Tier::Api) else { return };
+    let ns = "kt-gw-ip";
+    purge(&tc, ns);
+    gateway_fixture(
+        &tc,
+        serde_json::json!({
+            "name": "tls", "protocol": "TLS", "port": 443,
+            "tls": {"mode": "Passthrough"},
+            "allowedRoutes": {"namespaces": {"from": "All"}},
+        }),
+    );
+    // The upstream CRDs' CEL rule refuses an IP in a route's hostnames (and the API server one
+    // in an Ingress rule): kreg says so first instead of failing halfway through.
+    let mut args = up_args(ns, &[]);
+    let host = args.iter().position(|a| *a == "--host").unwrap() + 1;
+    args[host] = "10.213.0.9";
+    let out = kreg(&tc, &args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("is an IP address"), "{err}");
+    assert!(
+        !tc.kubectl(&["get", "namespace", ns]).status.success(),
+        "nothing applied: no namespace {ns}"
+    );
+    remove_gateways(&tc);
+}

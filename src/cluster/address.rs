@@ -112,9 +112,13 @@ impl Cluster {
         })
     }
 
-    /// The Ingress's published address, if the controller has set one.
+    /// The Ingress's published address, if the controller has set one within `limit`. None at
+    /// once when there is no such Ingress (the first `up` reads the address before applying it).
     pub async fn ingress_address(&self, name: &str, limit: Duration) -> Result<Option<Address>> {
         let api: Api<Ingress> = self.ns_api();
+        if api.get_opt(name).await?.is_none() {
+            return Ok(None);
+        }
         let get = |i: Option<&Ingress>| {
             i.and_then(|i| i.status.as_ref())
                 .and_then(|s| s.load_balancer.as_ref())

@@ -139,6 +139,10 @@ pub async fn up(ctx: &Ctx, opts: &Options) -> Result<Outcome> {
     run.prune(p.prev.as_ref(), &material).await?;
     let dns_entry = run.dns_entry(&located).await?;
     ownership::adopt_appeared(&p.cluster, &absent, &mut run.created).await?;
+    let mut located = located;
+    if !opts.no_wait {
+        run.ingress_published(&mut located).await?;
+    }
     run.record(&located, &keys, &material).await?;
     let mut report = report::installed(&p, &run, &located, &keys, &material, discovery)?;
     report.dns_entry = dns_entry;
@@ -782,6 +786,30 @@ impl Converge<'_> {
             cluster_ip,
             mirrors,
         })
+    }
+
+    /// `--expose ingress` whose Ingress had no published address when the address was read
+    /// (the first `up` applies the Ingress only after that): now that it is applied, wait
+    /// briefly for its controller's IP. The probe, the record (so `kreg status`) and the next
+    /// `up`, whose certificate then names the IP too, connect there, as they do to a
+    /// Gateway's address: no DNS on this machine is needed for the user's host.
+    async fn ingress_published(&mut self, at: &mut Located) -> Result<()> {
+        if self.plan.expose != Expose::Ingress || matches!(at.address, Address::Ip(_)) {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let published = self
+            .cluster
+            .ingress_address(names::REGISTRY, self.left().min(Duration::from_secs(30)))
+            .await?;
+        self.timings.wait_address_ms += t.elapsed().as_millis();
+        if let Some(Address::Ip(ip)) = published {
+            self.ctx
+                .reporter
+                .done(&format!("the ingress controller published {ip}"));
+            at.address = Address::Ip(ip);
+        }
+        Ok(())
     }
 
     async fn ingress_address(&self) -> Result<Address> {

@@ -241,11 +241,13 @@ async fn collect(cluster: &Cluster, show_password: bool) -> Result<StatusReport>
                         .format(&time::format_description::well_known::Rfc3339)
                         .ok();
                     let now = time::OffsetDateTime::now_utc();
-                    // A localhost registry is reached by name (and its ClusterIP), never at
-                    // the node address the record keeps for the probe.
-                    let named = match expose.is_some_and(|e| e.is_localhost()) {
-                        true => &[][..],
-                        false => &ips[..],
+                    // Only a registry reached at its IP needs it in the certificate; the
+                    // IP kept for a localhost name, an Ingress or a Gateway is where the
+                    // probe connects (the first `up` of an Ingress learns its controller's IP
+                    // after minting).
+                    let named = match expose.is_none_or(|e| e.cert_names_address_ip()) {
+                        true => &ips[..],
+                        false => &[][..],
                     };
                     r.cert_matches_address =
                         pki::leaf_covers(&pem, &host, named, now, time::Duration::ZERO);
