@@ -96,7 +96,27 @@ pub fn service(plan: &Plan) -> Service {
                 }
             }
         }
-        Expose::Ingress | Expose::Gateway => spec.type_ = Some("ClusterIP".into()),
+        Expose::Ingress | Expose::Gateway => {
+            spec.type_ = Some("ClusterIP".into());
+            // Traefik's Ingress provider reads a backend's `service.*` settings from the
+            // Service, not the Ingress: speak TLS to the registry, verified by kreg's
+            // ServersTransport (see [`servers_transport`]).
+            if let Some(i) = plan.ingress.as_ref() {
+                if i.controller == IngressController::Traefik {
+                    let notes = svc
+                        .metadata
+                        .annotations
+                        .get_or_insert_with(Default::default);
+                    notes.insert(TRAEFIK_SCHEME.into(), "https".into());
+                    if i.servers_transport {
+                        notes.insert(
+                            TRAEFIK_TRANSPORT.into(),
+                            format!("{}-{}@kubernetescrd", plan.namespace, names::REGISTRY),
+                        );
+                    }
+                }
+            }
+        }
         Expose::NodePort | Expose::Localhost | Expose::LocalhostTls => {
             spec.type_ = Some("NodePort".into());
             // Port 5000 inside the cluster; the node port is the one the registry had before
@@ -439,13 +459,8 @@ pub fn ingress(plan: &Plan, host: &str) -> Option<Ingress> {
             ("nginx.ingress.kubernetes.io/proxy-read-timeout", "900"),
             ("nginx.ingress.kubernetes.io/proxy-send-timeout", "900"),
         ],
-        IngressController::Traefik => &[
-            (
-                "traefik.ingress.kubernetes.io/service.serversscheme",
-                "https",
-            ),
-            ("traefik.ingress.kubernetes.io/router.tls", "true"),
-        ],
+        // The backend's scheme and transport are the Service's annotations (see `service`).
+        IngressController::Traefik => &[("traefik.ingress.kubernetes.io/router.tls", "true")],
         IngressController::Haproxy => &[
             ("haproxy.org/server-ssl", "true"),
             ("haproxy.org/timeout-server", "900s"),
@@ -486,18 +501,50 @@ pub fn secret_text(s: &Secret, key: &str) -> Option<String> {
     String::from_utf8(bytes.0.clone()).ok()
 }
 
-/// The ConfigMap holding kreg's CA for a Gateway's BackendTLSPolicy (key `ca.crt`).
-pub const GATEWAY_CA: &str = "kreg-registry-ca";
+/// The ConfigMap holding the CAs that verify the registry (key `ca.crt`), for a proxy that
+/// speaks TLS to it: a Gateway's BackendTLSPolicy, Traefik's ServersTransport.
+pub const BACKEND_CA: &str = "kreg-registry-ca";
 const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
+const TRAEFIK_API: &str = "traefik.io/v1alpha1";
+const TRAEFIK_SCHEME: &str = "traefik.ingress.kubernetes.io/service.serversscheme";
+const TRAEFIK_TRANSPORT: &str = "traefik.ingress.kubernetes.io/service.serverstransport";
 
-/// `--expose gateway` through an HTTPS listener: the ConfigMap with kreg's CA (key `ca.crt`)
-/// that the BackendTLSPolicy names. None otherwise.
-pub fn gateway_ca(plan: &Plan, trust_pem: &str) -> Option<ConfigMap> {
-    let g = plan.gateway.as_ref()?;
-    (g.mode == crate::plan::GatewayMode::Https).then(|| {
+/// The ConfigMap with the CAs nodes trust (key `ca.crt`) that a proxy verifying the registry
+/// reads: through a Gateway's HTTPS listener, or behind Traefik with its CRDs. None otherwise.
+pub fn backend_ca(plan: &Plan, trust_pem: &str) -> Option<ConfigMap> {
+    let through_gateway = plan
+        .gateway
+        .as_ref()
+        .is_some_and(|g| g.mode == crate::plan::GatewayMode::Https);
+    let through_traefik = plan.ingress.as_ref().is_some_and(|i| i.servers_transport);
+    (through_gateway || through_traefik).then(|| {
         let data = BTreeMap::from([("ca.crt".to_string(), trust_pem.to_string())]);
-        configmap(&plan.namespace, GATEWAY_CA, data)
+        configmap(&plan.namespace, BACKEND_CA, data)
     })
+}
+
+/// `--expose ingress` behind Traefik with its CRDs: the `traefik.io/v1alpha1` ServersTransport
+/// the Service names (as `NAMESPACE-NAME@kubernetescrd`, Traefik's default naming), which has
+/// Traefik verify the registry's certificate against [`BACKEND_CA`] for `host` (the name the
+/// certificate carries; Traefik dials the pod IP). None otherwise.
+pub fn servers_transport(plan: &Plan, host: &str) -> Option<serde_json::Value> {
+    plan.ingress.as_ref().filter(|i| i.servers_transport)?;
+    Some(serde_json::json!({
+        "apiVersion": TRAEFIK_API,
+        "kind": "ServersTransport",
+        "metadata": {
+            "name": names::REGISTRY,
+            "namespace": plan.namespace,
+            "labels": {
+                names::MANAGED_BY.0: names::MANAGED_BY.1,
+                "app.kubernetes.io/name": names::REGISTRY,
+            },
+        },
+        "spec": {
+            "serverName": host,
+            "rootCAs": [{"configMap": BACKEND_CA}],
+        },
+    }))
 }
 
 /// `--expose gateway`: kreg's route on the chosen Gateway: a TLSRoute through a Passthrough
@@ -545,7 +592,7 @@ pub fn gateway_routes(plan: &Plan, host: &str) -> Vec<serde_json::Value> {
                 "spec": {
                     "targetRefs": [{"group": "", "kind": "Service", "name": names::REGISTRY}],
                     "validation": {
-                        "caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": GATEWAY_CA}],
+                        "caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": BACKEND_CA}],
                         "hostname": host,
                     },
                 },
@@ -1431,6 +1478,41 @@ mod tests {
         insta::assert_yaml_snapshot!("loadbalancer_s3", docs);
     }
 
+    /// Behind Traefik the backend's scheme and transport are on the Service (Traefik reads
+    /// `service.*` there); the ServersTransport verifies against kreg's CA for the host.
+    #[test]
+    fn traefik_ingress_snapshot() {
+        use crate::plan::IngressChoice;
+        let mut docs = vec![];
+        for crds in [true, false] {
+            let mut p = plan(Expose::Ingress, pvc_storage());
+            p.host = Some("registry.example.test".into());
+            p.ingress = Some(IngressChoice {
+                class: "traefik".into(),
+                controller: IngressController::Traefik,
+                servers_transport: crds,
+            });
+            let svc = service(&p);
+            let notes = svc.metadata.annotations.clone().unwrap_or_default();
+            assert_eq!(notes.contains_key(TRAEFIK_TRANSPORT), crds, "{notes:?}");
+            assert_eq!(notes.get(TRAEFIK_SCHEME).map(String::as_str), Some("https"));
+            assert_eq!(servers_transport(&p, "x").is_some(), crds);
+            assert_eq!(backend_ca(&p, "x").is_some(), crds);
+            if crds {
+                docs.push(serde_json::to_value(svc).unwrap());
+                docs.push(serde_json::to_value(ingress(&p, "registry.example.test")).unwrap());
+                docs.push(
+                    serde_json::to_value(backend_ca(&p, "-----BEGIN CERTIFICATE-----")).unwrap(),
+                );
+                docs.extend(servers_transport(&p, "registry.example.test"));
+            }
+        }
+        insta::assert_yaml_snapshot!("traefik_ingress", docs);
+        // Another controller: no Traefik annotation on the Service.
+        let p = plan(Expose::Ingress, pvc_storage());
+        assert!(service(&p).metadata.annotations.is_none());
+    }
+
     #[test]
     fn gateway_routes_snapshot() {
         use crate::plan::{GatewayChoice, GatewayMode};
@@ -1453,7 +1535,7 @@ mod tests {
                 service(&p).spec.unwrap().type_.as_deref(),
                 Some("ClusterIP")
             );
-            if let Some(ca) = gateway_ca(&p, "-----BEGIN CERTIFICATE-----") {
+            if let Some(ca) = backend_ca(&p, "-----BEGIN CERTIFICATE-----") {
                 docs.push(serde_json::to_value(ca).unwrap());
             }
             docs.extend(gateway_routes(&p, "registry.example.test"));
@@ -1465,7 +1547,7 @@ mod tests {
         );
         insta::assert_yaml_snapshot!("gateway_routes", docs);
         let none = plan(Expose::LoadBalancer, pvc_storage());
-        assert!(gateway_routes(&none, "x").is_empty() && gateway_ca(&none, "x").is_none());
+        assert!(gateway_routes(&none, "x").is_empty() && backend_ca(&none, "x").is_none());
     }
 
     #[test]

@@ -333,6 +333,8 @@ pub struct Abilities {
     pub gateway_api: bool,
     /// Its Gateways (empty when unreadable).
     pub gateways: Vec<GatewayFact>,
+    /// The server serves Traefik's `traefik.io/v1alpha1` ServersTransport (Traefik's CRDs).
+    pub traefik_transports: bool,
 }
 
 /// How kreg's route reaches the registry through a Gateway.
@@ -365,6 +367,11 @@ pub struct IngressChoice {
     pub class: String,
     #[serde(skip)]
     pub controller: IngressController,
+    /// Traefik with its CRDs: kreg gives it a ServersTransport with kreg's CA and the host as
+    /// server name, so it verifies the registry (without one Traefik checks the registry's
+    /// certificate against its system roots and the pod IP, and every request fails).
+    #[serde(skip)]
+    pub servers_transport: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -530,10 +537,7 @@ pub fn make(req: &Request, detected: Flavor, abilities: &Abilities) -> Result<Pl
         check_routed_host(expose, h)?;
     }
     let ingress = if expose == Expose::Ingress {
-        Some(choose_ingress(
-            req.ingress_class.as_deref(),
-            &abilities.ingress_classes,
-        )?)
+        Some(choose_ingress(req.ingress_class.as_deref(), abilities)?)
     } else {
         if req.ingress_class.is_some() {
             bail!("--ingress-class needs --expose ingress");
@@ -847,7 +851,8 @@ fn default_expose(flavor: Flavor) -> (Expose, String) {
     }
 }
 
-fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Result<IngressChoice> {
+fn choose_ingress(requested: Option<&str>, abilities: &Abilities) -> Result<IngressChoice> {
+    let classes = &abilities.ingress_classes;
     let found = match requested {
         Some(name) => classes.iter().find(|c| c.name == name),
         None => classes
@@ -860,10 +865,15 @@ fn choose_ingress(requested: Option<&str>, classes: &[IngressClassFact]) -> Resu
             }),
     };
     match found {
-        Some(c) => Ok(IngressChoice {
-            class: c.name.clone(),
-            controller: ingress_controller(&c.controller),
-        }),
+        Some(c) => {
+            let controller = ingress_controller(&c.controller);
+            Ok(IngressChoice {
+                class: c.name.clone(),
+                controller,
+                servers_transport: controller == IngressController::Traefik
+                    && abilities.traefik_transports,
+            })
+        }
         None if classes.is_empty() => Err(hint(
             "--expose ingress: this cluster has no IngressClass",
             "install an ingress controller, or use --expose loadbalancer or --expose nodeport",
@@ -1197,6 +1207,7 @@ pub fn sample(expose: Expose, storage: Storage) -> Plan {
         ingress: Some(IngressChoice {
             class: "nginx".into(),
             controller: IngressController::Nginx,
+            servers_transport: false,
         }),
         gateway: None,
         host: None,
@@ -1268,6 +1279,7 @@ mod tests {
             ingress_classes: vec![],
             gateway_api: false,
             gateways: vec![],
+            traefik_transports: false,
         }
     }
 
@@ -1621,6 +1633,38 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--host"));
+    }
+
+    /// kreg gives Traefik a ServersTransport only where Traefik's CRDs are served, and never
+    /// to another controller.
+    #[test]
+    fn traefik_gets_a_servers_transport_only_with_its_crds() {
+        let mut r = req();
+        r.expose = Some(Expose::Ingress);
+        r.host = Some("registry.example.com".into());
+        let mut a = abilities();
+        a.ingress_classes = vec![
+            IngressClassFact {
+                name: "nginx".into(),
+                controller: "k8s.io/ingress-nginx".into(),
+                is_default: false,
+            },
+            IngressClassFact {
+                name: "traefik".into(),
+                controller: "traefik.io/ingress-controller".into(),
+                is_default: false,
+            },
+        ];
+        let with = |class: &str, crds: bool| {
+            let mut r = r.clone();
+            r.ingress_class = Some(class.into());
+            let mut a = a.clone();
+            a.traefik_transports = crds;
+            make(&r, Flavor::Generic, &a).unwrap().ingress.unwrap()
+        };
+        assert!(with("traefik", true).servers_transport);
+        assert!(!with("traefik", false).servers_transport);
+        assert!(!with("nginx", true).servers_transport);
     }
 
     #[test]

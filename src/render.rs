@@ -46,9 +46,10 @@ pub enum Object {
     /// batch/v1 or batch/v1beta1 (chosen against the server), so JSON: the typed crate knows
     /// one of them only.
     CronJob(serde_json::Value),
-    /// A Gateway API object (TLSRoute, HTTPRoute, BackendTLSPolicy) of `--expose gateway`:
-    /// JSON, the typed crate has no Gateway API types.
-    GatewayApi(serde_json::Value),
+    /// An object of a kind a CRD defines, as JSON (the typed crate has none of them): a
+    /// Gateway API route or policy of `--expose gateway` (TLSRoute, HTTPRoute,
+    /// BackendTLSPolicy), Traefik's ServersTransport of `--expose ingress`.
+    Custom(serde_json::Value),
 }
 
 impl Object {
@@ -68,11 +69,12 @@ impl Object {
             Object::NetworkPolicy(_) => "NetworkPolicy",
             Object::Job(_) => "Job",
             Object::CronJob(_) => "CronJob",
-            Object::GatewayApi(v) => match v["kind"].as_str() {
+            Object::Custom(v) => match v["kind"].as_str() {
                 Some("TLSRoute") => "TLSRoute",
                 Some("HTTPRoute") => "HTTPRoute",
                 Some("BackendTLSPolicy") => "BackendTLSPolicy",
-                _ => "GatewayApiObject",
+                Some("ServersTransport") => "ServersTransport",
+                _ => "CustomObject",
             },
         }
     }
@@ -92,13 +94,13 @@ impl Object {
             Object::Ingress(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Job(o) => &o.metadata,
-            Object::CronJob(_) | Object::GatewayApi(_) => return None,
+            Object::CronJob(_) | Object::Custom(_) => return None,
         })
     }
 
     pub fn name(&self) -> String {
         match self {
-            Object::CronJob(v) | Object::GatewayApi(v) => {
+            Object::CronJob(v) | Object::Custom(v) => {
                 v["metadata"]["name"].as_str().unwrap_or_default().into()
             }
             o => o.meta().and_then(|m| m.name.clone()).unwrap_or_default(),
@@ -107,7 +109,7 @@ impl Object {
 
     pub fn namespace(&self) -> Option<String> {
         match self {
-            Object::CronJob(v) | Object::GatewayApi(v) => {
+            Object::CronJob(v) | Object::Custom(v) => {
                 v["metadata"]["namespace"].as_str().map(str::to_string)
             }
             o => o.meta().and_then(|m| m.namespace.clone()),
@@ -133,6 +135,7 @@ pub const SWEPT_KINDS: &[&str] = &[
     "TLSRoute",
     "HTTPRoute",
     "BackendTLSPolicy",
+    "ServersTransport",
     "DaemonSet",
     "Deployment",
     "CronJob",
@@ -438,14 +441,18 @@ fn registry(plan: &Plan, m: &Material, out: &mut List) -> Result<()> {
         out.add(w, PullSecret, Object::Secret(secret));
     }
     let ingress_host = plan.host.clone().unwrap_or_else(|| m.endpoint.host.clone());
+    // What verifies the registry before the route that sends traffic to it.
+    if let Some(ca) = manifests::backend_ca(plan, &m.trust_pem) {
+        out.add(w, Apply, Object::ConfigMap(ca));
+    }
+    if let Some(t) = manifests::servers_transport(plan, &ingress_host) {
+        out.add(w, Apply, Object::Custom(t));
+    }
     if let Some(i) = manifests::ingress(plan, &ingress_host) {
         out.add(w, Apply, Object::Ingress(i));
     }
-    if let Some(ca) = manifests::gateway_ca(plan, &m.trust_pem) {
-        out.add(w, Apply, Object::ConfigMap(ca));
-    }
     for route in manifests::gateway_routes(plan, &ingress_host) {
-        out.add(w, Apply, Object::GatewayApi(route));
+        out.add(w, Apply, Object::Custom(route));
     }
     Ok(())
 }
@@ -561,6 +568,14 @@ mod tests {
                 let mut plan = full_plan();
                 plan.expose = expose;
                 plan.agent_bootstrap = bootstrap;
+                if expose == crate::plan::Expose::Ingress && bootstrap {
+                    plan.host = Some("registry.example.test".into());
+                    plan.ingress = Some(crate::plan::IngressChoice {
+                        class: "traefik".into(),
+                        controller: crate::detect::IngressController::Traefik,
+                        servers_transport: true,
+                    });
+                }
                 if expose == crate::plan::Expose::Gateway {
                     plan.host = Some("registry.example.test".into());
                     plan.gateway = Some(crate::plan::GatewayChoice {
@@ -587,6 +602,7 @@ mod tests {
             "TLSRoute",
             "HTTPRoute",
             "BackendTLSPolicy",
+            "ServersTransport",
             "DaemonSet",
         ] {
             assert!(kinds.contains(want), "{want} never rendered: {kinds:?}");

@@ -144,6 +144,31 @@ fn a_passthrough_listener_gets_a_tlsroute_to_the_registry() {
     );
     assert!(!exists(&tc, ns, "httproute/kreg-registry"));
 
+    // A route someone edited (its backend pointed elsewhere) is put back by the next `up`,
+    // which says what it restored.
+    tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "patch",
+        "tlsroute",
+        "kreg-registry",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/rules/0/backendRefs/0/port","value":5000}]"#,
+    ]);
+    let out = kreg(&tc, &up_args(ns, &[]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("TLSRoute/kreg-registry had been changed") && err.contains("restored"),
+        "{err}"
+    );
+    assert_eq!(
+        backend(&get(&tc, ns, "tlsroute/kreg-registry"))["port"],
+        443
+    );
+
     let out = kreg(&tc, &["down", "-n", ns, "--yes", "--timeout", "30s"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(

@@ -330,3 +330,102 @@ fn a_cert_manager_issuer_signs_and_its_ca_is_what_nodes_and_workstations_trust()
     assert!(out.status.success(), "{}", text(&out.stderr));
     tc.remove_namespace(NS);
 }
+
+/// A namespaced `Issuer` in kreg's namespace (as a tenant without cluster rights has): its CA,
+/// kept in a Secret of that namespace, is what kreg reads, the nodes' containerd trust (each
+/// pulls the probe through its runtime) and `status` names; `down` removes kreg's Certificate
+/// and leaves the Issuer and its CA.
+#[test]
+fn a_namespaced_issuer_signs_in_kregs_namespace() {
+    const TENANT: &str = "kt-issuer";
+    let Some(tc) = require(Tier::Node) else {
+        return;
+    };
+    let _ = kreg(&tc, &["-n", TENANT, "down", "--purge", "--yes"]);
+    tc.remove_namespace(TENANT);
+    tc.kcluster_ok(&["cert-manager", "start"]);
+    let _cm = CertManager(&tc);
+    tc.kubectl_ok(&["create", "namespace", TENANT]);
+    tc.apply_json(&[
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+               "metadata": {"name": "kt-selfsigned", "namespace": TENANT}, "spec": {"selfSigned": {}}}),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+               "metadata": {"name": "kt-root", "namespace": TENANT},
+               "spec": {"isCA": true, "commonName": "kreg tenant CA", "secretName": "kt-root",
+                        "duration": "8760h", "privateKey": {"algorithm": "ECDSA", "size": 256},
+                        "issuerRef": {"name": "kt-selfsigned", "kind": "Issuer", "group": "cert-manager.io"}}}),
+    ]);
+    wait_ready(&tc, &["-n", TENANT, "certificate/kt-root"]);
+    tc.apply_json(&[json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+        "metadata": {"name": "kt-ca", "namespace": TENANT}, "spec": {"ca": {"secretName": "kt-root"}}})]);
+    wait_ready(&tc, &["-n", TENANT, "issuer/kt-ca"]);
+    let ca = tc.secret_text(TENANT, "kt-root", "tls.crt");
+
+    let nodes = tc.node_count();
+    let up = kreg_json(
+        &tc,
+        &[
+            "up",
+            "-n",
+            TENANT,
+            "--yes",
+            "-o",
+            "json",
+            "--timeout",
+            "5m",
+            "--issuer",
+            "Issuer/kt-ca",
+        ],
+    );
+    assert_eq!(up["healthy"], true, "{up}");
+    assert_eq!(up["nodes_trusted"], nodes, "{up}");
+    assert_eq!(up["issuer"], "Issuer/kt-ca", "{up}");
+    assert_eq!(up["ca_sha256"], sha(&ca).as_str(), "{up}");
+    let cert: Value = serde_json::from_str(&tc.kubectl_ok(&[
+        "-n",
+        TENANT,
+        "get",
+        "certificate",
+        "kreg-registry",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(cert["spec"]["issuerRef"]["kind"], "Issuer", "{cert}");
+    assert_eq!(cert["spec"]["issuerRef"]["name"], "kt-ca", "{cert}");
+    let leaf = tc.secret_text(TENANT, "kreg-tls", "tls.crt");
+    kreg::pki::verify_signed_by(&leaf, &ca).expect("the serving certificate is the Issuer's");
+    let registry = up["registry"].as_str().unwrap().to_string();
+    for node in &tc.nodes {
+        let file = node
+            .etc()
+            .join("containerd/certs.d")
+            .join(&registry)
+            .join("ca.crt");
+        let pem =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            sha(&pem),
+            sha(&ca),
+            "{} is not the Issuer's CA",
+            file.display()
+        );
+    }
+    let status = kreg_json(&tc, &["-n", TENANT, "status", "-o", "json"]);
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(status["issuer"], "Issuer/kt-ca", "{status}");
+
+    let out = kreg(&tc, &["-n", TENANT, "down", "--purge", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for what in ["certificate/kreg-registry", "secret/kreg-tls"] {
+        assert!(!exists(&tc, &["-n", TENANT, what]), "down left {what}");
+    }
+    for what in ["issuer/kt-ca", "issuer/kt-selfsigned", "secret/kt-root"] {
+        assert!(exists(&tc, &["-n", TENANT, what]), "down removed {what}");
+    }
+    assert!(
+        exists(&tc, &["namespace", TENANT]),
+        "down --purge deleted the namespace kreg did not create"
+    );
+    tc.remove_namespace(TENANT);
+}

@@ -7,7 +7,9 @@
 //! kreg's certificate, granted by a ReferenceGrant, and verifies the registry against kreg's
 //! CA). The image has a layer of several MB, read back on a node by checksum. Traffic is
 //! proven to pass Traefik: its access log holds the uploads of the HTTP modes, and with
-//! Traefik stopped a pull fails and `kreg status` is unhealthy.
+//! Traefik stopped a pull fails and `kreg status` is unhealthy. Traefik verifies every hop to
+//! the registry (no insecureSkipVerify): behind the Ingress through kreg's ServersTransport,
+//! which, pointed at another name, makes the registry unreachable until `up` restores it.
 //! Run with --test-threads=1 (Traefik, its Gateway and the hosts entries are cluster-wide).
 
 mod support;
@@ -275,6 +277,28 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
                     let gone = tc.kubectl(&["-n", NS, "get", kind, "kreg-registry"]);
                     assert!(!gone.status.success(), "{}: a {kind} is left", w.name);
                 }
+                // Traefik verifies the registry (it has no insecureSkipVerify): through the
+                // ServersTransport the Service names, with kreg's CA and the host.
+                assert_eq!(
+                    tc.jsonpath(
+                        NS,
+                        "service/kreg-registry",
+                        ".metadata.annotations.traefik\\.ingress\\.kubernetes\\.io/service\\.serverstransport"
+                    ),
+                    format!("{NS}-kreg-registry@kubernetescrd")
+                );
+                assert_eq!(
+                    tc.jsonpath(NS, "serverstransport/kreg-registry", ".spec.serverName"),
+                    w.host
+                );
+                assert_eq!(
+                    tc.jsonpath(
+                        NS,
+                        "serverstransport/kreg-registry",
+                        ".spec.rootCAs[0].configMap"
+                    ),
+                    "kreg-registry-ca"
+                );
             }
             Some(kind) => {
                 let route: Value = serde_json::from_str(&tc.kubectl_ok(&[
@@ -362,6 +386,38 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
             text(&status.stderr)
         );
 
+        if w.route.is_none() {
+            // The verification is real: a ServersTransport naming another host makes Traefik
+            // refuse the registry's certificate (kreg status unhealthy); `up` puts kreg's
+            // back (drift) and the registry answers through Traefik again.
+            tc.kubectl_ok(&[
+                "-n",
+                NS,
+                "patch",
+                "serverstransport",
+                "kreg-registry",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"spec":{"serverName":"someone-else.kreg.test"}}"#,
+            ]);
+            let t = Instant::now();
+            while status_code(&tc) == Some(0) {
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "kreg status stays healthy with Traefik verifying another name"
+                );
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            let out = kreg(&tc, &["-n", NS, "up", "--yes", "--timeout", "2m"]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            assert_eq!(
+                tc.jsonpath(NS, "serverstransport/kreg-registry", ".spec.serverName"),
+                w.host
+            );
+            wait_healthy(&tc);
+        }
+
         if w.route == Some("tlsroute") {
             // Nothing but Traefik answers at the address: without it the pull fails and
             // `kreg status` says so; started again, the same pull works.
@@ -392,6 +448,7 @@ fn pushes_and_pulls_go_through_traefik_by_ingress_and_both_gateway_modes() {
             "backendtlspolicy/kreg-registry",
             "tlsroute/kreg-registry",
             "ingress/kreg-registry",
+            "serverstransport/kreg-registry",
             "configmap/kreg-registry-ca",
         ] {
             let gone = tc.kubectl(&["-n", NS, "get", what]);

@@ -68,6 +68,10 @@ pub const UP_GATEWAY_HTTPS: &[Permission] = &[
 
 const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
+/// What `kreg up --expose ingress` adds behind Traefik with its CRDs: kreg's ServersTransport.
+pub const UP_TRAEFIK_TRANSPORT: &[Permission] =
+    &[p("patch", "traefik.io", "serverstransports", true)];
+
 /// What `kreg up --issuer ClusterIssuer/NAME` adds: kreg's Certificate, and reading the issuer.
 pub const UP_CLUSTER_ISSUER: &[Permission] = &[
     p("patch", CERT_MANAGER_GROUP, "certificates", true),

@@ -13,7 +13,9 @@ use kube::api::{Api, ListParams};
 use kube::ResourceExt;
 
 use super::{api_error, Cluster};
-use crate::detect::{ClusterFacts, IngressClassFact, NodeFacts};
+use crate::detect::{
+    ingress_controller, ClusterFacts, IngressClassFact, IngressController, NodeFacts,
+};
 use crate::plan::names;
 use crate::plan::Abilities;
 
@@ -216,6 +218,11 @@ impl Cluster {
             kube_system_names,
         };
         let (gateway_api, gateways) = self.gateway_facts().await;
+        // One discovery request, only where a Traefik IngressClass could use the answer.
+        let traefik_transports = ingress_classes
+            .iter()
+            .any(|c| ingress_controller(&c.controller) == IngressController::Traefik)
+            && self.traefik_transports().await;
         let abilities = Abilities {
             storage_classes: storage.iter().map(|s| s.name_any()).collect(),
             default_storage_class: storage
@@ -225,6 +232,7 @@ impl Cluster {
             ingress_classes,
             gateway_api,
             gateways,
+            traefik_transports,
         };
         Ok((facts, abilities))
     }

@@ -1,6 +1,7 @@
-//! The Gateway API edge of `--expose gateway`: whether the server serves
-//! `gateway.networking.k8s.io/v1`, its Gateways as facts, and server-side apply and removal of
-//! kreg's routes. Dynamic objects: the typed Kubernetes crate has no Gateway API types.
+//! The edge of the objects kreg writes whose kinds CRDs define: the Gateway API's
+//! (`--expose gateway`: whether the server serves `gateway.networking.k8s.io/v1`, its Gateways
+//! as facts, kreg's routes) and Traefik's `ServersTransport` (`--expose ingress` behind
+//! Traefik). Dynamic objects: the typed Kubernetes crate has none of these types.
 
 use anyhow::Result;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -9,56 +10,67 @@ use kube::ResourceExt;
 use super::{Applied, Cluster};
 use crate::detect::{GatewayFact, ListenerFact};
 
-const GROUP: &str = "gateway.networking.k8s.io";
-const VERSION: &str = "v1";
+const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
 
-/// The kinds kreg writes, with their plurals.
-const ROUTE_KINDS: [(&str, &str); 3] = [
-    ("TLSRoute", "tlsroutes"),
-    ("HTTPRoute", "httproutes"),
-    ("BackendTLSPolicy", "backendtlspolicies"),
+/// Traefik's CRD group, whose `serverstransports` tell Traefik how to verify a backend.
+pub(super) const TRAEFIK_API: &str = "traefik.io/v1alpha1";
+
+/// The CRD kinds kreg writes: kind, `group/version`, plural.
+const CUSTOM_KINDS: [(&str, &str, &str); 4] = [
+    ("TLSRoute", GATEWAY_API, "tlsroutes"),
+    ("HTTPRoute", GATEWAY_API, "httproutes"),
+    ("BackendTLSPolicy", GATEWAY_API, "backendtlspolicies"),
+    ("ServersTransport", TRAEFIK_API, "serverstransports"),
 ];
 
-pub(super) fn resource(kind: &str, plural: &str) -> ApiResource {
+fn api_resource(kind: &str, api_version: &str, plural: &str) -> ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     ApiResource {
-        group: GROUP.into(),
-        version: VERSION.into(),
-        api_version: format!("{GROUP}/{VERSION}"),
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
         kind: kind.into(),
         plural: plural.into(),
     }
 }
 
-/// The plural of a Gateway API kind kreg applies (for [`super::sweep`] too).
-pub(super) fn plural(kind: &str) -> Option<&'static str> {
-    ROUTE_KINDS
+/// A CRD kind kreg writes: its `group/version` and resource (for [`super::sweep`] too).
+pub(super) fn custom_kind(kind: &str) -> Option<(&'static str, ApiResource)> {
+    CUSTOM_KINDS
         .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, p)| *p)
+        .find(|(k, _, _)| *k == kind)
+        .map(|(k, gv, plural)| (*gv, api_resource(k, gv, plural)))
 }
 
 impl Cluster {
-    /// The resources of `gateway.networking.k8s.io/v1` this server serves (empty when none).
-    pub(super) async fn gateway_resources(&self) -> Vec<String> {
-        match self
-            .client
-            .list_api_group_resources(&format!("{GROUP}/{VERSION}"))
-            .await
-        {
+    /// The resources of `api_version` (`group/version`) this server serves (empty when none:
+    /// a CRD not installed).
+    pub(super) async fn served_resources(&self, api_version: &str) -> Vec<String> {
+        match self.client.list_api_group_resources(api_version).await {
             Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
             Err(_) => vec![],
         }
     }
 
+    /// The server serves Traefik's `ServersTransport` (Traefik's CRDs are installed).
+    pub(super) async fn traefik_transports(&self) -> bool {
+        self.served_resources(TRAEFIK_API)
+            .await
+            .iter()
+            .any(|r| r == "serverstransports")
+    }
+
     /// Whether the Gateway API is served, and its Gateways (empty when unreadable: that only
     /// narrows the plan).
     pub(super) async fn gateway_facts(&self) -> (bool, Vec<GatewayFact>) {
-        let served = self.gateway_resources().await;
+        let served = self.served_resources(GATEWAY_API).await;
         if !served.iter().any(|r| r == "gateways") {
             return (false, vec![]);
         }
-        let api: Api<DynamicObject> =
-            Api::all_with(self.client.clone(), &resource("Gateway", "gateways"));
+        let api: Api<DynamicObject> = Api::all_with(
+            self.client.clone(),
+            &api_resource("Gateway", GATEWAY_API, "gateways"),
+        );
         let items = api
             .list(&ListParams::default().limit(500))
             .await
@@ -67,16 +79,14 @@ impl Cluster {
         (true, items.iter().map(gateway_fact).collect())
     }
 
-    /// Server-side applies a Gateway API object given as JSON, skipped like
+    /// Server-side applies an object of a CRD kind given as JSON, skipped like
     /// [`Cluster::apply`] when unchanged.
-    pub async fn apply_gateway_object(&self, obj: &serde_json::Value) -> Result<Applied> {
+    pub async fn apply_custom_object(&self, obj: &serde_json::Value) -> Result<Applied> {
         let kind = obj["kind"].as_str().unwrap_or_default();
-        let plural = plural(kind).ok_or_else(|| anyhow::anyhow!("kreg writes no {kind}"))?;
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            &self.namespace,
-            &resource(kind, plural),
-        );
+        let (_, resource) =
+            custom_kind(kind).ok_or_else(|| anyhow::anyhow!("kreg writes no {kind}"))?;
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.namespace, &resource);
         super::jobs::apply_json(&api, kind, obj).await
     }
 }

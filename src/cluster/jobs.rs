@@ -202,7 +202,8 @@ fn last_lines(log: &str, n: usize) -> String {
 
 /// Server-side applies an object kreg holds as JSON (a kind the typed crate lacks, or whose
 /// apiVersion depends on the server) through `api`, skipped like [`Cluster::apply`] when the
-/// applied-hash annotation says nothing changed.
+/// applied-hash annotation says nothing changed and the live object still holds every field
+/// (a route or transport someone edited is put back).
 pub(super) async fn apply_json(
     api: &Api<DynamicObject>,
     kind: &str,
@@ -217,11 +218,15 @@ pub(super) async fn apply_json(
         .get_opt(&name)
         .await
         .map_err(|e| api_error(e, &format!("reading {kind} {name}")))?;
-    if existing
+    let mut restored = None;
+    if let Some(e) = existing
         .as_ref()
-        .is_some_and(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
+        .filter(|e| e.annotations().get(APPLIED_HASH) == Some(&hash))
     {
-        return Ok(Applied::Unchanged);
+        match super::drifted(obj, &serde_json::to_value(e)?) {
+            None => return Ok(Applied::Unchanged),
+            Some(field) => restored = Some(field),
+        }
     }
     let mut desired = obj.clone();
     desired["metadata"]["annotations"][APPLIED_HASH] = hash.into();
@@ -232,10 +237,10 @@ pub(super) async fn apply_json(
     )
     .await
     .map_err(|e| api_error(e, &format!("applying {kind} {name}")))?;
-    Ok(if existing.is_some() {
-        Applied::Updated
-    } else {
-        Applied::Created
+    Ok(match (restored, existing) {
+        (Some(field), _) => Applied::Restored(field),
+        (None, Some(_)) => Applied::Updated,
+        (None, None) => Applied::Created,
     })
 }
 

@@ -37,7 +37,7 @@ use serde::Serialize;
 pub use access::{
     DOWN as ACCESS_DOWN, UP as ACCESS_UP, UP_CLUSTER_ISSUER as ACCESS_UP_CLUSTER_ISSUER,
     UP_GATEWAY_HTTPS as ACCESS_UP_GATEWAY_HTTPS, UP_GATEWAY_TLS as ACCESS_UP_GATEWAY_TLS,
-    UP_ISSUER as ACCESS_UP_ISSUER,
+    UP_ISSUER as ACCESS_UP_ISSUER, UP_TRAEFIK_TRANSPORT as ACCESS_UP_TRAEFIK_TRANSPORT,
 };
 pub use address::lb_address;
 pub use dns::{Corefile, Edited};
@@ -254,7 +254,7 @@ impl Cluster {
             O::NetworkPolicy(o) => self.apply(o).await,
             O::Job(o) => self.apply(o.as_ref()).await,
             O::CronJob(o) => self.apply_cronjob(o).await,
-            O::GatewayApi(o) => self.apply_gateway_object(o).await,
+            O::Custom(o) => self.apply_custom_object(o).await,
         }
     }
 

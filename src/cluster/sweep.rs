@@ -28,15 +28,19 @@ pub struct Labelled {
 
 impl Cluster {
     /// kreg's labelled objects of `kinds` in its namespace. A kind this server does not serve
-    /// (the Gateway API without its CRDs) has none.
+    /// (a CRD not installed) has none.
     pub async fn labelled(&self, kinds: &[&'static str]) -> Result<Vec<Labelled>> {
         let (k, v) = names::MANAGED_BY;
         let lp = ListParams::default().labels(&format!("{k}={v}"));
-        // One discovery request for the Gateway API, not one per route kind.
-        let served = match kinds.iter().any(|k| gateway::plural(k).is_some()) {
-            true => self.gateway_resources().await,
-            false => vec![],
-        };
+        // One discovery request per CRD group/version, not one per kind.
+        let mut served: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for kind in kinds {
+            if let Some((gv, _)) = gateway::custom_kind(kind) {
+                if !served.contains_key(gv) {
+                    served.insert(gv, self.served_resources(gv).await);
+                }
+            }
+        }
         let mut out = vec![];
         for kind in kinds {
             let Some(resource) = self.resource_of(kind, &served).await? else {
@@ -84,11 +88,12 @@ impl Cluster {
         }
     }
 
-    /// The API resource of `kind`; `None` for a Gateway API kind not in `gateway_served`.
+    /// The API resource of `kind`; `None` for a CRD kind the server does not serve (`served`:
+    /// the resources of each CRD group/version).
     async fn resource_of(
         &self,
         kind: &str,
-        gateway_served: &[String],
+        served: &std::collections::BTreeMap<&str, Vec<String>>,
     ) -> Result<Option<ApiResource>> {
         Ok(Some(match kind {
             "Service" => ApiResource::erase::<Service>(&()),
@@ -102,10 +107,8 @@ impl Cluster {
             "Ingress" => ApiResource::erase::<Ingress>(&()),
             "NetworkPolicy" => ApiResource::erase::<NetworkPolicy>(&()),
             "CronJob" => jobs::cronjob_resource(self.cronjob_api_version().await?),
-            other => match gateway::plural(other) {
-                Some(plural) if gateway_served.iter().any(|r| r == plural) => {
-                    gateway::resource(other, plural)
-                }
+            other => match gateway::custom_kind(other) {
+                Some((gv, r)) if served.get(gv).is_some_and(|s| s.contains(&r.plural)) => r,
                 Some(_) => return Ok(None),
                 None => anyhow::bail!("kreg has no sweep for kind {other}"),
             },

@@ -233,6 +233,11 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
             })
             .await?;
     }
+    if plan.ingress.as_ref().is_some_and(|i| i.servers_transport) && !opts.dry_run {
+        cluster
+            .check_access(crate::cluster::ACCESS_UP_TRAEFIK_TRANSPORT)
+            .await?;
+    }
     // The registry keeps its NodePort across a switch away and back (`Plan::node_port`).
     if let Some(p) = &prev {
         plan.node_port_kept = p.node_port.or(p.expose.is_node_port().then_some(p.port));

@@ -279,6 +279,17 @@ pub(super) fn describe_plan(ctx: &Ctx, plan: &Plan, changes: &[Change], rename: 
             plan.lb_source_ranges.join(", ")
         ));
     }
+    if let Some(i) = plan
+        .ingress
+        .as_ref()
+        .filter(|i| i.controller == crate::detect::IngressController::Traefik)
+    {
+        if i.servers_transport {
+            r.info("ingress: Traefik verifies the registry through ServersTransport kreg-registry (the CAs nodes trust, the host as server name)");
+        } else {
+            r.warn("ingress: this cluster serves no Traefik ServersTransport (traefik.io/v1alpha1), so kreg cannot give Traefik its CA: Traefik checks the registry's certificate against its system roots and every request fails, unless Traefik's static configuration sets serversTransport.insecureSkipVerify (the hop inside the cluster is then unverified). Install Traefik's CRDs (providers.kubernetesCRD) and run `kreg up` again");
+        }
+    }
     if let Some(reach) = plan.anonymous_reach() {
         r.warn(&plan::anonymous_warning(&reach));
     }

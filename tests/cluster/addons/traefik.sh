@@ -19,10 +19,11 @@
 #  - entryPoints.websecure.transport.respondingTimeouts.readTimeout 0: Traefik v3 cuts a
 #    request whose body takes longer than 60 s to read (one layer upload is one request);
 #  - no body limit or buffering: Traefik has none unless a buffering middleware is added;
-#  - serversTransport.insecureSkipVerify: an Ingress backend with serversscheme https is
-#    verified against the system roots and its pod IP, which kreg's certificate (its own CA,
-#    its host names) never passes; a Gateway route instead gets the BackendTLSPolicy's own
-#    transport (kreg's CA, its hostname) and is verified.
+#  - Traefik's CRDs (traefik.io/v1alpha1, the upstream YAML of the module) and its
+#    kubernetesCRD provider: an https Ingress backend is verified against the system roots
+#    unless its Service names a ServersTransport, which kreg writes with its CA and host name
+#    (as on k3s, whose Traefik has both); a Gateway route gets the BackendTLSPolicy's own
+#    transport. No insecureSkipVerify: every hop to the registry is verified.
 # Gateway traefik/public, routes from every namespace, both on port 443:
 #  - listener tls: TLS Passthrough for *.tls.kreg.test (kreg's TLSRoute mode);
 #  - listener https: HTTPS for *.https.kreg.test, serving Secret kreg-tls of namespace NS
@@ -50,8 +51,24 @@ TRAEFIK_DIR="$CACHE/traefik-$TRAEFIK_VERSION"
 TRAEFIK="$TRAEFIK_DIR/bin/traefik"
 TRAEFIK_LEGO_DROP="edgedns huaweicloud oraclecloud sakuracloud ucloud yandexcloud"
 
+TRAEFIK_CRDS="$TRAEFIK_DIR/crds.yml"
+
+# The CRDs of Traefik's kubernetesCRD provider, from the module (cached beside the binary).
+traefik_crds() {
+  [ -s "$TRAEFIK_CRDS" ] && return 0
+  local go=${GO:-/usr/local/go/bin/go} src
+  src=$(cd "$CACHE" && env GOPATH="$GO_ADDONS" GOMODCACHE="$GO_ADDONS/mod" GOCACHE="$GO_ADDONS/cache" \
+    GOFLAGS=-modcacherw GOTOOLCHAIN=local "$go" mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" |
+    jq -r '.Dir // empty') || die "go mod download github.com/traefik/traefik/v3@$TRAEFIK_VERSION failed"
+  [ -s "$src/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" ] ||
+    die "github.com/traefik/traefik/v3@$TRAEFIK_VERSION has no CRD definitions"
+  mkdir -p "$TRAEFIK_DIR"
+  cp "$src/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" "$TRAEFIK_CRDS.tmp"
+  mv "$TRAEFIK_CRDS.tmp" "$TRAEFIK_CRDS"
+}
+
 build_traefik() {
-  [ -x "$TRAEFIK" ] && return 0
+  [ -x "$TRAEFIK" ] && { traefik_crds; return 0; }
   local go=${GO:-/usr/local/go/bin/go} t0 src work
   [ -x "$go" ] || die "no Go toolchain at $go (set GO=/path/to/go)"
   local genv=(env GOPATH="$GO_ADDONS" GOMODCACHE="$GO_ADDONS/mod" GOCACHE="$GO_ADDONS/cache"
@@ -123,6 +140,7 @@ EOF_GO
     { tail -30 "$work/build.log" >&2; die "Traefik $TRAEFIK_VERSION build failed (log: $work/build.log)"; }
   mkdir -p "$TRAEFIK_DIR/bin"; mv "$work/traefik" "$TRAEFIK.tmp"; mv "$TRAEFIK.tmp" "$TRAEFIK"
   rm -rf "$work"
+  traefik_crds
   log "Traefik $TRAEFIK_VERSION built in $(secs_since "$t0") s"
 }
 
@@ -185,10 +203,10 @@ ping: {entryPoint: traefik}
 api: {insecure: true, dashboard: false}
 log: {level: INFO, noColor: true}
 accessLog: {filePath: "$RUN/logs/traefik-access.log", format: json}
-serversTransport: {insecureSkipVerify: true}
 providers:
   kubernetesIngress:
     ingressEndpoint: {ip: "$HOST_IP"}
+  kubernetesCRD: {safeNaming: false}
   kubernetesGateway:
     statusAddress: {ip: "$HOST_IP"}
 EOF_CFG
@@ -213,6 +231,10 @@ cmd_traefik() {
       build_traefik
       t0=$(now_ms)
       api GET /apis/gateway.networking.k8s.io/v1 --fail -o /dev/null 2>/dev/null || gateway_crds_on
+      kc apply --server-side --field-manager=kcluster-traefik -f "$TRAEFIK_CRDS" >/dev/null ||
+        die "the API server refused Traefik's CRDs ($TRAEFIK_CRDS)"
+      wait_until kube-apiserver 30 "Traefik's CRDs established" sh -c \
+        "curl -fsS --max-time 2 --cacert '$PKI/ca.crt' --cert '$PKI/admin.crt' --key '$PKI/admin.key' https://127.0.0.1:$API_PORT/apis/traefik.io/v1alpha1 | jq -e '[.resources[].name] | index(\"serverstransports\")' >/dev/null"
       traefik_objects "$ns"
       if ! alive traefik; then
         mkdir -p "$RUN/traefik"
