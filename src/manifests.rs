@@ -504,8 +504,8 @@ pub fn secret_text(s: &Secret, key: &str) -> Option<String> {
 /// The ConfigMap holding the CAs that verify the registry (key `ca.crt`), for a proxy that
 /// speaks TLS to it: a Gateway's BackendTLSPolicy, Traefik's ServersTransport.
 pub const BACKEND_CA: &str = "kreg-registry-ca";
-const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
-const TRAEFIK_API: &str = "traefik.io/v1alpha1";
+pub(crate) const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
+pub(crate) const TRAEFIK_API: &str = "traefik.io/v1alpha1";
 const TRAEFIK_SCHEME: &str = "traefik.ingress.kubernetes.io/service.serversscheme";
 const TRAEFIK_TRANSPORT: &str = "traefik.ingress.kubernetes.io/service.serverstransport";
 

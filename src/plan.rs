@@ -1283,6 +1283,21 @@ mod tests {
         }
     }
 
+    /// Two IngressClasses, neither the default: ingress-nginx's and Traefik's.
+    fn nginx_and_traefik() -> Vec<IngressClassFact> {
+        [
+            ("nginx", "k8s.io/ingress-nginx"),
+            ("traefik", "traefik.io/ingress-controller"),
+        ]
+        .iter()
+        .map(|(name, controller)| IngressClassFact {
+            name: (*name).into(),
+            controller: (*controller).into(),
+            is_default: false,
+        })
+        .collect()
+    }
+
     fn listener(name: &str, protocol: &str, tls_mode: Option<&str>) -> ListenerFact {
         ListenerFact {
             name: name.into(),
@@ -1608,18 +1623,7 @@ mod tests {
         assert!(e.to_string().contains("no IngressClass"));
 
         let mut a = abilities();
-        a.ingress_classes = vec![
-            IngressClassFact {
-                name: "nginx".into(),
-                controller: "k8s.io/ingress-nginx".into(),
-                is_default: false,
-            },
-            IngressClassFact {
-                name: "traefik".into(),
-                controller: "traefik.io/ingress-controller".into(),
-                is_default: false,
-            },
-        ];
+        a.ingress_classes = nginx_and_traefik();
         let e = make(&r, Flavor::Generic, &a).unwrap_err();
         assert!(crate::error::hint_of(&e)
             .unwrap()
@@ -1643,18 +1647,7 @@ mod tests {
         r.expose = Some(Expose::Ingress);
         r.host = Some("registry.example.com".into());
         let mut a = abilities();
-        a.ingress_classes = vec![
-            IngressClassFact {
-                name: "nginx".into(),
-                controller: "k8s.io/ingress-nginx".into(),
-                is_default: false,
-            },
-            IngressClassFact {
-                name: "traefik".into(),
-                controller: "traefik.io/ingress-controller".into(),
-                is_default: false,
-            },
-        ];
+        a.ingress_classes = nginx_and_traefik();
         let with = |class: &str, crds: bool| {
             let mut r = r.clone();
             r.ingress_class = Some(class.into());

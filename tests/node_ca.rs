@@ -131,15 +131,8 @@ fn the_users_ca_is_what_nodes_and_workstations_trust() {
             != Some(0),
         "kreg made a CA of its own"
     );
-    for node in &tc.nodes {
-        let file = node
-            .etc()
-            .join("containerd/certs.d")
-            .join(&registry)
-            .join("ca.crt");
-        let pem =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        only_the_users_ca(&file.display().to_string(), &pem, &ca);
+    for (file, pem) in tc.node_trust_files(&registry) {
+        only_the_users_ca(&file, &pem, &ca);
     }
 
     // 2. The workstation: trust-local installs the user's CA, and a push trusting nothing but
@@ -291,18 +284,8 @@ fn a_rotation_to_the_users_ca_keeps_every_node_pulling() {
     assert_eq!(rotated["ca_sha256"], sha(&ca).as_str());
     let leaf = tc.secret_text(NS, "kreg-tls", "tls.crt");
     kreg::pki::verify_signed_by(&leaf, &ca).unwrap();
-    for node in &tc.nodes {
-        let file = node
-            .etc()
-            .join("containerd/certs.d")
-            .join(&registry)
-            .join("ca.crt");
-        let pem = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            kreg::pki::bundle_has_key_of(&pem, &ca).unwrap(),
-            "{}",
-            file.display()
-        );
+    for (file, pem) in tc.node_trust_files(&registry) {
+        assert!(kreg::pki::bundle_has_key_of(&pem, &ca).unwrap(), "{file}");
     }
     // The next `up` hands out the user's CA alone, and the nodes still pull.
     let after = up(&[]);

@@ -83,6 +83,20 @@ fn uid_rv(tc: &TestCluster, what: &str) -> String {
     ])
 }
 
+/// kreg's Certificate in `ns`, as JSON.
+fn certificate(tc: &TestCluster, ns: &str) -> Value {
+    let json = tc.kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "certificate",
+        "kreg-registry",
+        "-o",
+        "json",
+    ]);
+    serde_json::from_str(&json).unwrap()
+}
+
 fn exists(tc: &TestCluster, args: &[&str]) -> bool {
     tc.kubectl(&[&["get"], args].concat()).status.success()
 }
@@ -173,16 +187,7 @@ fn a_cert_manager_issuer_signs_and_its_ca_is_what_nodes_and_workstations_trust()
     );
     let registry = up["registry"].as_str().unwrap().to_string();
     let ip = up["address"].as_str().unwrap().to_string();
-    let cert: Value = serde_json::from_str(&tc.kubectl_ok(&[
-        "-n",
-        NS,
-        "get",
-        "certificate",
-        "kreg-registry",
-        "-o",
-        "json",
-    ]))
-    .unwrap();
+    let cert = certificate(&tc, NS);
     assert_eq!(cert["spec"]["issuerRef"]["name"], ISSUER);
     assert_eq!(cert["spec"]["secretName"], "kreg-tls");
     assert_eq!(
@@ -196,20 +201,8 @@ fn a_cert_manager_issuer_signs_and_its_ca_is_what_nodes_and_workstations_trust()
         !exists(&tc, &["-n", NS, "secret", "kreg-ca"]),
         "kreg made a CA of its own"
     );
-    for node in &tc.nodes {
-        let file = node
-            .etc()
-            .join("containerd/certs.d")
-            .join(&registry)
-            .join("ca.crt");
-        let pem =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert_eq!(
-            sha(&pem),
-            sha(&ca),
-            "{} is not the issuer's CA",
-            file.display()
-        );
+    for (file, pem) in tc.node_trust_files(&registry) {
+        assert_eq!(sha(&pem), sha(&ca), "{file} is not the issuer's CA");
     }
     let status = kreg_json(&tc, &["status", "-o", "json"]);
     assert_eq!(status["healthy"], true, "{status}");
@@ -381,35 +374,14 @@ fn a_namespaced_issuer_signs_in_kregs_namespace() {
     assert_eq!(up["nodes_trusted"], nodes, "{up}");
     assert_eq!(up["issuer"], "Issuer/kt-ca", "{up}");
     assert_eq!(up["ca_sha256"], sha(&ca).as_str(), "{up}");
-    let cert: Value = serde_json::from_str(&tc.kubectl_ok(&[
-        "-n",
-        TENANT,
-        "get",
-        "certificate",
-        "kreg-registry",
-        "-o",
-        "json",
-    ]))
-    .unwrap();
+    let cert = certificate(&tc, TENANT);
     assert_eq!(cert["spec"]["issuerRef"]["kind"], "Issuer", "{cert}");
     assert_eq!(cert["spec"]["issuerRef"]["name"], "kt-ca", "{cert}");
     let leaf = tc.secret_text(TENANT, "kreg-tls", "tls.crt");
     kreg::pki::verify_signed_by(&leaf, &ca).expect("the serving certificate is the Issuer's");
     let registry = up["registry"].as_str().unwrap().to_string();
-    for node in &tc.nodes {
-        let file = node
-            .etc()
-            .join("containerd/certs.d")
-            .join(&registry)
-            .join("ca.crt");
-        let pem =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert_eq!(
-            sha(&pem),
-            sha(&ca),
-            "{} is not the Issuer's CA",
-            file.display()
-        );
+    for (file, pem) in tc.node_trust_files(&registry) {
+        assert_eq!(sha(&pem), sha(&ca), "{file} is not the Issuer's CA");
     }
     let status = kreg_json(&tc, &["-n", TENANT, "status", "-o", "json"]);
     assert_eq!(status["healthy"], true, "{status}");

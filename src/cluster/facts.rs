@@ -222,7 +222,7 @@ impl Cluster {
         let traefik_transports = ingress_classes
             .iter()
             .any(|c| ingress_controller(&c.controller) == IngressController::Traefik)
-            && self.traefik_transports().await;
+            && self.serves_custom("ServersTransport").await;
         let abilities = Abilities {
             storage_classes: storage.iter().map(|s| s.name_any()).collect(),
             default_storage_class: storage

@@ -7,13 +7,10 @@ use anyhow::Result;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::ResourceExt;
 
+use super::jobs::api_resource;
 use super::{Applied, Cluster};
 use crate::detect::{GatewayFact, ListenerFact};
-
-const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
-
-/// Traefik's CRD group, whose `serverstransports` tell Traefik how to verify a backend.
-pub(super) const TRAEFIK_API: &str = "traefik.io/v1alpha1";
+use crate::manifests::{GATEWAY_API, TRAEFIK_API};
 
 /// The CRD kinds kreg writes: kind, `group/version`, plural.
 const CUSTOM_KINDS: [(&str, &str, &str); 4] = [
@@ -22,17 +19,6 @@ const CUSTOM_KINDS: [(&str, &str, &str); 4] = [
     ("BackendTLSPolicy", GATEWAY_API, "backendtlspolicies"),
     ("ServersTransport", TRAEFIK_API, "serverstransports"),
 ];
-
-fn api_resource(kind: &str, api_version: &str, plural: &str) -> ApiResource {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version: api_version.into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
 
 /// A CRD kind kreg writes: its `group/version` and resource (for [`super::sweep`] too).
 pub(super) fn custom_kind(kind: &str) -> Option<(&'static str, ApiResource)> {
@@ -52,12 +38,12 @@ impl Cluster {
         }
     }
 
-    /// The server serves Traefik's `ServersTransport` (Traefik's CRDs are installed).
-    pub(super) async fn traefik_transports(&self) -> bool {
-        self.served_resources(TRAEFIK_API)
-            .await
-            .iter()
-            .any(|r| r == "serverstransports")
+    /// The server serves `kind`, one of [`CUSTOM_KINDS`] (its CRD is installed).
+    pub(super) async fn serves_custom(&self, kind: &str) -> bool {
+        match custom_kind(kind) {
+            Some((gv, r)) => self.served_resources(gv).await.contains(&r.plural),
+            None => false,
+        }
     }
 
     /// Whether the Gateway API is served, and its Gateways (empty when unreadable: that only

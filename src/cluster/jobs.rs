@@ -244,14 +244,19 @@ pub(super) async fn apply_json(
     })
 }
 
-/// The CronJob resource of `api_version` (`batch/v1` or `batch/v1beta1`, as the server serves).
-pub(super) fn cronjob_resource(api_version: &str) -> ApiResource {
+/// The resource of a kind kreg holds as JSON, from its `group/version` (or core `version`).
+pub(super) fn api_resource(kind: &str, api_version: &str, plural: &str) -> ApiResource {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     ApiResource {
         group: group.into(),
         version: version.into(),
         api_version: api_version.into(),
-        kind: "CronJob".into(),
-        plural: "cronjobs".into(),
+        kind: kind.into(),
+        plural: plural.into(),
     }
+}
+
+/// The CronJob resource of `api_version` (`batch/v1` or `batch/v1beta1`, as the server serves).
+pub(super) fn cronjob_resource(api_version: &str) -> ApiResource {
+    api_resource("CronJob", api_version, "cronjobs")
 }

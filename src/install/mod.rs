@@ -224,19 +224,18 @@ async fn prepare(ctx: &Ctx, opts: &Options) -> Result<Prepared> {
     }
     let detection = detect::detect(&facts);
     let mut plan = plan::make(&req, detection.flavor, &abilities)?;
-    if let (Some(g), false) = (&plan.gateway, opts.dry_run) {
-        // Checked with the plan, since the listener decides which routes kreg writes.
-        cluster
-            .check_access(match g.mode {
-                plan::GatewayMode::TlsPassthrough => crate::cluster::ACCESS_UP_GATEWAY_TLS,
-                plan::GatewayMode::Https => crate::cluster::ACCESS_UP_GATEWAY_HTTPS,
-            })
-            .await?;
-    }
-    if plan.ingress.as_ref().is_some_and(|i| i.servers_transport) && !opts.dry_run {
-        cluster
-            .check_access(crate::cluster::ACCESS_UP_TRAEFIK_TRANSPORT)
-            .await?;
+    // Checked with the plan, since the exposure (a Gateway's listener, Traefik's CRDs)
+    // decides which CRD objects kreg writes.
+    let exposure_rights = match (&plan.gateway, &plan.ingress) {
+        (Some(g), _) => match g.mode {
+            plan::GatewayMode::TlsPassthrough => crate::cluster::ACCESS_UP_GATEWAY_TLS,
+            plan::GatewayMode::Https => crate::cluster::ACCESS_UP_GATEWAY_HTTPS,
+        },
+        (None, Some(i)) if i.servers_transport => crate::cluster::ACCESS_UP_TRAEFIK_TRANSPORT,
+        _ => &[],
+    };
+    if !exposure_rights.is_empty() && !opts.dry_run {
+        cluster.check_access(exposure_rights).await?;
     }
     // The registry keeps its NodePort across a switch away and back (`Plan::node_port`).
     if let Some(p) = &prev {

@@ -346,6 +346,25 @@ impl TestCluster {
         self.kcluster(&all)
     }
 
+    /// Every node's containerd trust file for `registry` (`certs.d/<registry>/ca.crt`, which
+    /// kreg's node agent writes): its path, for messages, and its text. Panics when one is
+    /// missing.
+    pub fn node_trust_files(&self, registry: &str) -> Vec<(String, String)> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let file = n
+                    .etc()
+                    .join("containerd/certs.d")
+                    .join(registry)
+                    .join("ca.crt");
+                let pem = std::fs::read_to_string(&file)
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                (file.display().to_string(), pem)
+            })
+            .collect()
+    }
+
     /// How many real nodes the cluster has (node tier): what "every node" means in a report.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -53,13 +53,19 @@ TRAEFIK_LEGO_DROP="edgedns huaweicloud oraclecloud sakuracloud ucloud yandexclou
 
 TRAEFIK_CRDS="$TRAEFIK_DIR/crds.yml"
 
+# The module's source directory in the module cache (downloaded once; read-only).
+traefik_source() {
+  (cd "$CACHE" && env GOPATH="$GO_ADDONS" GOMODCACHE="$GO_ADDONS/mod" GOCACHE="$GO_ADDONS/cache" \
+    GOFLAGS=-modcacherw GOTOOLCHAIN=local "${GO:-/usr/local/go/bin/go}" mod download -json \
+    "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | jq -r '.Dir // empty') ||
+    die "go mod download github.com/traefik/traefik/v3@$TRAEFIK_VERSION failed"
+}
+
 # The CRDs of Traefik's kubernetesCRD provider, from the module (cached beside the binary).
 traefik_crds() {
   [ -s "$TRAEFIK_CRDS" ] && return 0
-  local go=${GO:-/usr/local/go/bin/go} src
-  src=$(cd "$CACHE" && env GOPATH="$GO_ADDONS" GOMODCACHE="$GO_ADDONS/mod" GOCACHE="$GO_ADDONS/cache" \
-    GOFLAGS=-modcacherw GOTOOLCHAIN=local "$go" mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" |
-    jq -r '.Dir // empty') || die "go mod download github.com/traefik/traefik/v3@$TRAEFIK_VERSION failed"
+  local src
+  src=$(traefik_source) || exit 2
   [ -s "$src/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" ] ||
     die "github.com/traefik/traefik/v3@$TRAEFIK_VERSION has no CRD definitions"
   mkdir -p "$TRAEFIK_DIR"
@@ -76,8 +82,7 @@ build_traefik() {
   t0=$(now_ms)
   mkdir -p "$GO_ADDONS"
   log "building Traefik $TRAEFIK_VERSION from the Go module proxy (cold: about 15 minutes on 2 cores)"
-  src=$(cd "$CACHE" && "${genv[@]}" "$go" mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" |
-    jq -r '.Dir // empty') || die "go mod download github.com/traefik/traefik/v3@$TRAEFIK_VERSION failed"
+  src=$(traefik_source) || exit 2
   [ -d "$src/cmd/traefik" ] || die "github.com/traefik/traefik/v3@$TRAEFIK_VERSION has no cmd/traefik"
   work="$CACHE/build-traefik-$TRAEFIK_VERSION"
   rm -rf "$work"; mkdir -p "$work"
