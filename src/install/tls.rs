@@ -703,8 +703,10 @@ pub async fn ensure_issued(
         "kubectl -n {} describe certificate {name} (and the CertificateRequest it names), and cert-manager's controller log",
         plan.namespace
     );
-    let now = time::OffsetDateTime::now_utc();
     let (cert, leaf, ca) = loop {
+        // Read each time: a certificate issued after the wait began starts after any earlier
+        // instant (X.509 times have whole seconds), and would never cover a clock read once.
+        let now = time::OffsetDateTime::now_utc();
         let cert = cluster
             .certificate(name)
             .await?
